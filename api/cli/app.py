@@ -1,0 +1,33 @@
+"""The Typer application shared by the command modules, and helpers they all use."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from engine.config import get_settings
+from engine.db import Database
+
+app = typer.Typer(
+    name="dutyflow",
+    help="dutyflow：权责清单、效能制度流程与职责分析。数据库由环境变量 DUTYFLOW_DATABASE_URL 选择。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_database() -> Database:
+    """The database named by DUTYFLOW_DATABASE_URL (SQLite file by default), migrated to the newest schema."""
+    database = Database(get_settings().database_url)
+    database.upgrade()
+    return database
+
+
+def fail(message: str, problems: list[str] | None = None, code: int = 1) -> None:
+    """Print an error for a person and exit non-zero."""
+    err_console.print(f"[bold red]错误：[/]{message}", highlight=False)
+    for problem in problems or []:
+        err_console.print(f"  - {problem}", highlight=False, markup=False)
+    raise typer.Exit(code)

@@ -1,0 +1,153 @@
+"""The catalog interchange document (format v1, ../spec/catalog-format.md) as typed objects.
+
+This is the in-memory form every importer produces and every exporter and the analysis consume.
+Field names are the format's own. Structural checks live here (types, enums); cross-references
+(unknown department, duplicate code, taxonomy cycle …) are checked by `engine.catalog.validation`.
+Unknown extra fields are accepted and ignored, as the format allows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CATEGORIES: tuple[str, ...] = (
+    "行政许可",
+    "行政处罚",
+    "行政强制",
+    "行政征收",
+    "行政给付",
+    "行政检查",
+    "行政确认",
+    "行政奖励",
+    "行政裁决",
+    "其他行政权力",
+    "公共服务",
+    "内部管理",
+)
+STAGES: tuple[str, ...] = ("受理", "审查", "决定", "送达", "事后监管", "其他")
+DEPARTMENT_KINDS: tuple[str, ...] = ("政府工作部门", "直属事业单位", "派出机构", "乡镇街道", "其他")
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class Role(str, Enum):
+    sole = "sole"
+    lead = "lead"
+    partner = "partner"
+
+
+class LimitUnit(str, Enum):
+    working_days = "working_days"
+    calendar_days = "calendar_days"
+    hours = "hours"
+
+
+class TimeLimit(_Item):
+    value: int = Field(gt=0)
+    unit: LimitUnit
+
+
+class Holder(_Item):
+    id: str
+    name: str
+
+
+class Post(_Item):
+    code: str
+    name: str
+    holders: list[Holder] = Field(default_factory=list)
+    backup: str | None = None
+
+
+class Unit(_Item):
+    code: str
+    name: str
+    staffing_quota: int | None = Field(default=None, ge=0)
+    posts: list[Post] = Field(default_factory=list)
+
+
+class Department(_Item):
+    code: str
+    name: str
+    kind: str | None = None
+    staffing_quota: int | None = Field(default=None, ge=0)
+    units: list[Unit] = Field(default_factory=list)
+
+
+class TaxonomyObject(_Item):
+    name: str
+    parent: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Mandate(_Item):
+    code: str
+    object: str
+    action: str
+    basis: list[str] = Field(default_factory=list)
+
+
+class PostAssignment(_Item):
+    post: str
+    role: str = "A"  # "A" or "B"; checked by validation so the error names the place
+
+
+class StageText(_Item):
+    stage: str
+    text: str
+
+
+class Duty(_Item):
+    code: str
+    name: str
+    category: str
+    department: str
+    role: Role = Role.sole
+    partners: list[str] = Field(default_factory=list)
+    object: str | None = None
+    action: str | None = None
+    excludes: list[str] = Field(default_factory=list)
+    basis: list[str] = Field(default_factory=list)
+    units: list[str] = Field(default_factory=list)
+    posts: list[PostAssignment] = Field(default_factory=list)
+    stages: list[StageText] = Field(default_factory=list)
+    accountability: list[str] = Field(default_factory=list)
+    statutory_limit: TimeLimit | None = None
+    committed_limit: TimeLimit | None = None
+    fee: str | None = None
+    phone: str | None = None
+    process: str | None = None
+
+
+class CatalogInfo(_Item):
+    region: str
+    name: str
+    version: str
+    effective_date: date | None = None
+
+
+class CatalogDocument(_Item):
+    catalog: CatalogInfo
+    departments: list[Department]
+    objects: list[TaxonomyObject] = Field(default_factory=list)
+    action_synonyms: dict[str, str] = Field(default_factory=dict)
+    mandates: list[Mandate] = Field(default_factory=list)
+    duties: list[Duty]
+
+    # Convenience look-ups used by analysis and runtime; cheap to rebuild, never stored.
+    def department_by_code(self) -> dict[str, Department]:
+        return {d.code: d for d in self.departments}
+
+    def units_by_code(self) -> dict[str, Unit]:
+        return {u.code: u for d in self.departments for u in d.units}
+
+    def posts_by_code(self) -> dict[str, Post]:
+        return {p.code: p for d in self.departments for u in d.units for p in u.posts}
+
+    def duty_by_code(self) -> dict[str, Duty]:
+        return {d.code: d for d in self.duties}

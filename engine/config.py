@@ -1,0 +1,35 @@
+"""Settings read from the environment (prefix DUTYFLOW_), one place for every tunable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'dutyflow.db'}"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"DUTYFLOW_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", DEFAULT_DATABASE_URL))
+    processes_dir: Path = field(default_factory=lambda: Path(_env("PROCESSES_DIR", str(PROJECT_ROOT / "processes"))))
+    diagrams_dir: Path = field(default_factory=lambda: Path(_env("DIAGRAMS_DIR", str(PROJECT_ROOT / "diagrams"))))
+    demo_catalog: Path = field(
+        default_factory=lambda: Path(_env("DEMO_CATALOG", str(PROJECT_ROOT / "examples" / "demo-catalog.yaml")))
+    )
+    # Offices in China work on Beijing time; every stored timestamp carries this offset.
+    timezone: str = field(default_factory=lambda: _env("TIMEZONE", "Asia/Shanghai"))
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-change-me"))
+    # Load the demo catalog, publish it and create demo users at start-up when the database is empty.
+    demo: bool = field(default_factory=lambda: _env("DEMO", "0") == "1")
+    # Run the timer worker inside the server process: "auto" = only on SQLite (single process).
+    embedded_worker: str = field(default_factory=lambda: _env("EMBEDDED_WORKER", "auto"))
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,23 @@
+"""calendar tables
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+import engine.db  # noqa: F401  (AwareDateTime)
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,23 @@
+"""runtime tables
+
+Revision ID: 0003
+Revises: 0002
+"""
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+import engine.db  # noqa: F401  (AwareDateTime)
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

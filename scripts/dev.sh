@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# dutyflow's two set-up commands:
+#   bash scripts/dev.sh serve   — install everything, start the server with the demo catalog (SQLite)
+#   bash scripts/dev.sh test    — install everything, start PostgreSQL if it is down, run all tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+install_system_packages() {
+  local missing=()
+  command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+  if [ "${1:-}" = test ]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo ">> apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+install_python_packages() {
+  echo ">> pip install -e .[test]"
+  python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v -E "^WARNING: (Running pip|Location)" || true
+}
+
+start_postgresql() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo ">> starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+}
+
+case "${1:-}" in
+  serve)
+    install_system_packages serve
+    install_python_packages
+    shift
+    exec dutyflow serve --demo "$@"
+    ;;
+  test)
+    install_system_packages test
+    install_python_packages
+    start_postgresql
+    shift
+    exec python3 -m pytest "$@"
+    ;;
+  *)
+    echo "usage: bash scripts/dev.sh serve|test" >&2
+    exit 2
+    ;;
+esac
