@@ -62,6 +62,8 @@ class Post(_Item):
     name: str
     holders: list[Holder] = Field(default_factory=list)
     backup: str | None = None
+    # dutyflow extension: the unit's head post (科室负责人), where escalations land.
+    head: bool = False
 
 
 class Unit(_Item):
@@ -138,6 +140,10 @@ class CatalogDocument(_Item):
     action_synonyms: dict[str, str] = Field(default_factory=dict)
     mandates: list[Mandate] = Field(default_factory=list)
     duties: list[Duty]
+    # dutyflow extension: which departments, units or posts play the coordinating roles
+    # (legal_office 法制办, establishment_office 编办, efficiency_office 效能办). Tasks in a BPMN lane
+    # named after a role land at these posts; users holding them get the role.
+    roles: dict[str, list[str]] = Field(default_factory=dict)
 
     # Convenience look-ups used by analysis and runtime; cheap to rebuild, never stored.
     def department_by_code(self) -> dict[str, Department]:
