@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "engine.catalog.models",
     "engine.calendar.models",
     "engine.runtime.models",
+    "engine.runtime.timer_models",
     "engine.analysis.models",
     "engine.auth.models",
 )

@@ -1,4 +1,4 @@
-"""auth tables
+"""analysis tables
 
 Revision ID: 0005
 Revises: 0004

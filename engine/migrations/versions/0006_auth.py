@@ -1,7 +1,7 @@
-"""analysis tables
+"""auth tables
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 import sqlalchemy as sa  # noqa: F401
 import sqlmodel  # noqa: F401
@@ -9,8 +9,8 @@ from alembic import op  # noqa: F401
 
 import engine.db  # noqa: F401  (AwareDateTime)
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Tables of the runtime timers, deadlines and warnings (SQLModel)."""
