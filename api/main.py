@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from api.routes import analysis, auth, calendar, catalog, pages, runtime
 from engine.clock import Clock, SystemClock
@@ -51,6 +52,8 @@ def create_app(
     async def dutyflow_error(_request: Request, exc: DutyflowError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "problems": exc.problems})
 
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="dutyflow_session",
+                       same_site="lax", https_only=False, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(catalog.router, prefix="/api", tags=["catalog 权责清单"])
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])

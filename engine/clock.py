@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ class SystemClock:
         self.tz = tz
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).astimezone(self.tz)
+        return datetime.now(UTC).astimezone(self.tz)
 
 
 class ControlledClock:
@@ -45,5 +45,5 @@ class ControlledClock:
 def ensure_aware(moment: datetime, tz: tzinfo = BEIJING) -> datetime:
     """Naive datetimes (as SQLite returns them) are UTC in our storage; give them an offset."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc).astimezone(tz)
+        return moment.replace(tzinfo=UTC).astimezone(tz)
     return moment

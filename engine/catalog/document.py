@@ -9,7 +9,7 @@ Unknown extra fields are accepted and ignored, as the format allows.
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,13 +35,13 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     sole = "sole"
     lead = "lead"
     partner = "partner"
 
 
-class LimitUnit(str, Enum):
+class LimitUnit(StrEnum):
     working_days = "working_days"
     calendar_days = "calendar_days"
     hours = "hours"

@@ -3,11 +3,10 @@
 Revision ID: 0006
 Revises: 0005
 """
-import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
-import engine.db  # noqa: F401  (AwareDateTime)
+import engine.db
 
 revision = "0006"
 down_revision = "0005"
@@ -16,8 +15,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "user_account",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("staff_id", sa.String(length=64), nullable=True),
+        sa.Column("roles", sa.String(length=255), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", engine.db.AwareDateTime(), nullable=False),
+    )
+    op.create_index("ix_user_account_username", "user_account", ["username"], unique=True)
+    op.create_index("ix_user_account_staff_id", "user_account", ["staff_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_user_account_staff_id", table_name="user_account")
+    op.drop_index("ix_user_account_username", table_name="user_account")
+    op.drop_table("user_account")
