@@ -6,6 +6,6 @@ from api.cli.app import app
 
 
 def main() -> None:
-    from api.cli import analysis, calendar, catalog, runtime, serve  # noqa: F401  (register commands)
+    from api.cli import analysis, calendar, catalog, processes, runtime, serve, worker  # noqa: F401  (register commands)
 
     app()

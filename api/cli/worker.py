@@ -1,0 +1,5 @@
+"""CLI commands: worker."""
+
+from __future__ import annotations
+
+from api.cli.app import app  # noqa: F401
