@@ -16,8 +16,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "calendar_year",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("entered_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("year"),
+    )
+    op.create_table(
+        "calendar_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("is_working", sa.Boolean(), nullable=False),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.ForeignKeyConstraint(["year"], ["calendar_year.year"]),
+        sa.PrimaryKeyConstraint("day"),
+    )
+    op.create_index("ix_calendar_day_year", "calendar_day", ["year"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_calendar_day_year", table_name="calendar_day")
+    op.drop_table("calendar_day")
+    op.drop_table("calendar_year")

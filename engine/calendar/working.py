@@ -1,0 +1,333 @@
+"""The working-day calendar: the single source of truth for working days and office time.
+
+A day's status comes from, in order of trust:
+1. an administrator-entered year (the State Council notice typed in; counts as official);
+2. the `chinesecalendar` package for the years it ships (NotImplementedError outside them);
+3. otherwise the plain week (Mon–Fri) — *provisional*: every result that touched such a day says
+   so, because the real schedule (holidays, 调休) is not published yet.
+
+Counting rules (行政许可法 §82 and local rules): the day of the triggering event is not counted;
+a working-day limit ends at the close of office hours of its last day; a calendar-day limit whose
+last day is a rest day runs to the next working day; an hour limit counts office hours only.
+All results are aware datetimes in Beijing time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+
+import chinese_calendar
+from sqlmodel import Session, select
+
+from engine.calendar.models import CalendarDay, CalendarYear
+from engine.catalog.document import LimitUnit, TimeLimit
+from engine.clock import BEIJING
+from engine.errors import InvalidInput
+
+ONE_DAY = timedelta(days=1)
+
+
+class DaySource(StrEnum):
+    """Where a year's schedule comes from (shown next to every date the calendar produced)."""
+
+    official = "official"  # the chinesecalendar package
+    entered = "entered"  # typed in by an administrator from the State Council notice
+    provisional = "provisional"  # nothing published yet: weekends only
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Office periods of a working day, in local time; default 09:00–12:00 and 13:30–17:30."""
+
+    periods: tuple[tuple[time, time], ...] = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.periods:
+            problems.append("办公时间：至少需要一个时段")
+        previous_end = None
+        for start, end in self.periods:
+            if start >= end:
+                problems.append(f"办公时段 {start:%H:%M}-{end:%H:%M}：开始时间必须早于结束时间")
+            if previous_end is not None and start < previous_end:
+                problems.append(f"办公时段 {start:%H:%M}-{end:%H:%M}：与前一时段重叠或顺序颠倒")
+            previous_end = end
+        if problems:
+            raise InvalidInput("办公时间设置有误", problems)
+
+    @classmethod
+    def parse(cls, text: str) -> OfficeHours:
+        """`09:00-12:00,13:30-17:30` → OfficeHours (for settings and command-line options)."""
+        periods = []
+        for part in text.replace("，", ",").split(","):
+            try:
+                start, end = (time.fromisoformat(p.strip()) for p in part.split("-"))
+            except ValueError:
+                raise InvalidInput("办公时间设置有误", [f"办公时段 {part.strip()!r}：应写作 09:00-12:00"]) from None
+            periods.append((start, end))
+        return cls(tuple(periods))
+
+    @property
+    def close(self) -> time:
+        return self.periods[-1][1]
+
+    @property
+    def day_length(self) -> timedelta:
+        return sum((_span(start, end) for start, end in self.periods), timedelta())
+
+
+DEFAULT_OFFICE_HOURS = OfficeHours()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A computed moment; `provisional` when it rests on a year whose schedule is not published."""
+
+    at: datetime
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class _Year:
+    """Classification of every day of one year, computed once (the hot path is a byte lookup)."""
+
+    first_ordinal: int
+    working: bytes
+    source: DaySource
+
+    @property
+    def provisional(self) -> bool:
+        return self.source is DaySource.provisional
+
+
+@dataclass
+class WorkingCalendar:
+    """Working days and office time. Pure: build it from data, or from the DB with `load_calendar`.
+
+    `overrides` maps dates to is-working for entered years (their departures from the plain week);
+    `entered_years` are the years an administrator entered, which replace the package's data.
+    """
+
+    overrides: dict[date, bool] = field(default_factory=dict)
+    entered_years: set[int] = field(default_factory=set)
+    office_hours: OfficeHours = DEFAULT_OFFICE_HOURS
+    tz: tzinfo = BEIJING
+    _years: dict[int, _Year] = field(default_factory=dict, init=False, repr=False)
+
+    # --- days -------------------------------------------------------------------------------
+    def is_working_day(self, day: date) -> bool:
+        year = self._year(day.year)
+        return year.working[day.toordinal() - year.first_ordinal] == 1
+
+    def is_provisional(self, day: date) -> bool:
+        return self._year(day.year).provisional
+
+    def year_source(self, year: int) -> DaySource:
+        return self._year(year).source
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        day += ONE_DAY
+        while not self.is_working_day(day):
+            day += ONE_DAY
+        return day
+
+    def close_of(self, day: date) -> datetime:
+        """The close of office hours on `day` — where day-based limits end."""
+        return datetime.combine(day, self.office_hours.close, tzinfo=self.tz)
+
+    # --- deadlines --------------------------------------------------------------------------
+    def add_working_days(self, start: datetime, n: int) -> Deadline:
+        """Close of office on the n-th working day after the day of `start` (which is not counted).
+
+        n == 0 means "by the close of today", or of the next working day if today is a rest day.
+        """
+        if n < 0:
+            raise InvalidInput("工作日数不能为负数", [f"工作日数：{n}"])
+        first = self._local(start).date()
+        day = first
+        if n == 0:
+            while not self.is_working_day(day):
+                day += ONE_DAY
+        else:
+            first += ONE_DAY
+            remaining = n
+            while remaining:
+                day += ONE_DAY
+                if self.is_working_day(day):
+                    remaining -= 1
+        return Deadline(self.close_of(day), self._touches_provisional(first, day))
+
+    def due(self, start: datetime, limit: TimeLimit) -> Deadline:
+        """When a matter started at `start` with `limit` must be finished."""
+        unit = LimitUnit(limit.unit)
+        if unit is LimitUnit.working_days:
+            return self.add_working_days(start, limit.value)
+        if unit is LimitUnit.hours:
+            return self.add_working_time(start, timedelta(hours=limit.value))
+        last = self._local(start).date() + timedelta(days=limit.value)
+        end = last if self.is_working_day(last) else self.next_working_day(last)
+        return Deadline(self.close_of(end), self._touches_provisional(last, end))
+
+    def add_working_time(self, start: datetime, amount: timedelta) -> Deadline:
+        """The moment when `amount` of office time has passed after `start` (shifts after a pause).
+
+        Time outside office hours does not count; a result that exactly fills a period ends at
+        that period's close (12:00, not 13:30).
+        """
+        if amount < timedelta(0):
+            raise InvalidInput("办公时长不能为负数", [f"时长：{amount}"])
+        moment = self._local(start)
+        first = day = moment.date()
+        if amount == timedelta(0):
+            return Deadline(moment, self.is_provisional(day))
+        remaining = amount
+        day_length = self.office_hours.day_length
+        while True:
+            if self.is_working_day(day):
+                opening = datetime.combine(day, self.office_hours.periods[0][0], tzinfo=self.tz)
+                if moment <= opening and remaining > day_length:
+                    remaining -= day_length  # a whole day consumed; skip period arithmetic
+                else:
+                    for period_start, period_end in self._periods(day):
+                        begin = max(period_start, moment)
+                        if begin >= period_end:
+                            continue
+                        available = period_end - begin
+                        if remaining <= available:
+                            return Deadline(begin + remaining, self._touches_provisional(first, day))
+                        remaining -= available
+            day += ONE_DAY
+            moment = datetime.combine(day, time(0), tzinfo=self.tz)
+
+    def subtract_working_days(self, due: datetime, n: int) -> Deadline:
+        """The same time of day n working days before `due` (yellow "one working day before")."""
+        if n < 0:
+            raise InvalidInput("工作日数不能为负数", [f"工作日数：{n}"])
+        local_due = self._local(due)
+        day = local_due.date()
+        remaining = n
+        while remaining:
+            day -= ONE_DAY
+            if self.is_working_day(day):
+                remaining -= 1
+        at = datetime.combine(day, local_due.time(), tzinfo=self.tz)
+        return Deadline(at, self._touches_provisional(day, local_due.date()))
+
+    # --- elapsed time -----------------------------------------------------------------------
+    def working_time_between(self, a: datetime, b: datetime) -> timedelta:
+        """Office time from a to b; negative when b is before a (time overdue, for countdowns)."""
+        a, b = self._local(a), self._local(b)
+        if b < a:
+            return -self.working_time_between(b, a)
+        total = timedelta(0)
+        day = a.date()
+        last = b.date()
+        day_length = self.office_hours.day_length
+        while day <= last:
+            if self.is_working_day(day):
+                periods = self._periods(day)
+                if a <= periods[0][0] and periods[-1][1] <= b:
+                    total += day_length
+                else:
+                    for period_start, period_end in periods:
+                        overlap = min(period_end, b) - max(period_start, a)
+                        if overlap > timedelta(0):
+                            total += overlap
+            day += ONE_DAY
+        return total
+
+    def working_days_between(self, a: datetime, b: datetime) -> int:
+        """Working days after the day of a up to and including the day of b (negative if b < a).
+
+        Matches add_working_days: add_working_days(a, n) falls on a day d with
+        working_days_between(a, d) == n.
+        """
+        start, end = self._local(a).date(), self._local(b).date()
+        if end < start:
+            return -self.working_days_between(b, a)
+        count = 0
+        day = start + ONE_DAY
+        while day <= end:
+            count += self.is_working_day(day)
+            day += ONE_DAY
+        return count
+
+    def is_office_time(self, moment: datetime) -> bool:
+        moment = self._local(moment)
+        if not self.is_working_day(moment.date()):
+            return False
+        return any(start <= moment < end for start, end in self._periods(moment.date()))
+
+    # --- internals --------------------------------------------------------------------------
+    def _local(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            raise ValueError("WorkingCalendar needs timezone-aware datetimes")
+        return moment.astimezone(self.tz)
+
+    def _periods(self, day: date) -> list[tuple[datetime, datetime]]:
+        return [
+            (datetime.combine(day, start, tzinfo=self.tz), datetime.combine(day, end, tzinfo=self.tz))
+            for start, end in self.office_hours.periods
+        ]
+
+    def _touches_provisional(self, first: date, last: date) -> bool:
+        if last < first:
+            first, last = last, first
+        return any(self._year(year).provisional for year in range(first.year, last.year + 1))
+
+    def _year(self, year: int) -> _Year:
+        cached = self._years.get(year)
+        if cached is None:
+            cached = self._years[year] = self._classify_year(year)
+        return cached
+
+    def _classify_year(self, year: int) -> _Year:
+        jan1 = date(year, 1, 1)
+        days = [jan1 + timedelta(days=i) for i in range((date(year + 1, 1, 1) - jan1).days)]
+        if year in self.entered_years:
+            source, working = DaySource.entered, [d.weekday() < 5 for d in days]
+        elif year in official_years():
+            source, working = DaySource.official, [chinese_calendar.is_workday(d) for d in days]
+        else:
+            source, working = DaySource.provisional, [d.weekday() < 5 for d in days]
+        # Overrides apply on top whatever the source, so an administrator's entry always wins.
+        working = [self.overrides.get(d, w) for d, w in zip(days, working, strict=True)]
+        return _Year(jan1.toordinal(), bytes(working), source)
+
+
+@lru_cache(maxsize=1)
+def official_years() -> range:
+    """The years the installed chinesecalendar package has data for (it raises outside them)."""
+    from chinese_calendar import constants
+
+    years = [d.year for d in constants.holidays]
+    return range(min(years), max(years) + 1)
+
+
+def official_day_name(day: date) -> str | None:
+    """The package's Chinese name for a holiday or 调休 day (国庆节, 春节 …), if any."""
+    from chinese_calendar import constants
+
+    # The tables hold the Holiday enum's value (its English name); the enum knows the Chinese one.
+    english = constants.holidays.get(day) or constants.workdays.get(day)
+    if english is None:
+        return None
+    try:
+        return constants.Holiday(english).chinese
+    except ValueError:
+        return str(english)
+
+
+def load_calendar(session: Session, office_hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> WorkingCalendar:
+    """The calendar with the administrator-entered years of the database."""
+    entered = set(session.exec(select(CalendarYear.year)).all())
+    overrides = {row.day: row.is_working for row in session.exec(select(CalendarDay)).all()}
+    return WorkingCalendar(overrides=overrides, entered_years=entered, office_hours=office_hours)
+
+
+def _span(start: time, end: time) -> timedelta:
+    return datetime.combine(date.min, end) - datetime.combine(date.min, start)
