@@ -1,0 +1,263 @@
+"""Coordinator alerts: the findings of each analysis kept as rows, one per distinct finding.
+
+Life cycle (decided here, documented for coordinators):
+- a new finding -> a new `open` alert;
+- a finding seen again -> the same alert, its summary/payload/last_seen_at refreshed, status kept;
+- an `open` or `acknowledged` alert whose finding disappeared -> `closed` (closed_at set);
+- a `closed` alert whose finding comes back -> `open` again (reopened_count + 1): the problem
+  returned, coordinators must see it;
+- a `resolved` alert stays resolved whatever later analyses find: a coordinator ruled on it (for
+  example, accepted an overlap after a dispute), and re-raising it on every import would be noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings
+from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSES, Alert
+from engine.analysis.report import AnalysisReport, analyze
+from engine.analysis.similarity import DEFAULT_THRESHOLD
+from engine.catalog.document import CatalogDocument
+from engine.errors import Conflict, InvalidInput, NotFound
+
+DISPUTE_PROCESS_ID = "duty_dispute"
+
+
+@dataclass
+class RefreshResult:
+    version_id: int | None
+    scope: str
+    created: list[int] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    reopened: list[int] = field(default_factory=list)
+    report: AnalysisReport | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "version_id": self.version_id,
+            "scope": self.scope,
+            "created": len(self.created),
+            "kept": len(self.kept),
+            "closed": len(self.closed),
+            "reopened": len(self.reopened),
+        }
+
+
+def catalog_scope(document: CatalogDocument) -> str:
+    """Alerts of one catalog (region + name) across its versions; other catalogs are left alone."""
+    return f"catalog:{document.catalog.region}/{document.catalog.name}"
+
+
+def refresh_alerts(session: Session, version_id: int, now: datetime, threshold: float = DEFAULT_THRESHOLD) -> RefreshResult:
+    """Analyse the stored catalog version and bring its alerts up to date (in the caller's transaction).
+
+    Called by the catalog service after import and publish, and by `POST /api/analysis/run`.
+    """
+    from engine.catalog.service import load_document  # the catalog area's service, imported late
+
+    document = load_document(session, version_id)
+    return refresh_alerts_for_document(session, document, now, version_id=version_id, threshold=threshold)
+
+
+def refresh_alerts_for_document(
+    session: Session,
+    document: CatalogDocument,
+    now: datetime,
+    version_id: int | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> RefreshResult:
+    report = analyze(document, threshold=threshold)
+    result = sync_findings(session, catalog_scope(document), report_findings(report, document), now, version_id)
+    result.report = report
+    return result
+
+
+def sync_findings(
+    session: Session, scope: str, findings: Iterable[Finding], now: datetime, version_id: int | None = None
+) -> RefreshResult:
+    """Insert new findings, refresh the ones seen again, close the ones gone (see module doc)."""
+    _require_aware(now)
+    existing = {a.finding_key: a for a in session.exec(select(Alert).where(Alert.scope == scope)).all()}
+    result = RefreshResult(version_id=version_id, scope=scope)
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.key in seen:
+            continue
+        seen.add(finding.key)
+        alert = existing.get(finding.key)
+        if alert is None:
+            alert = Alert(scope=scope, finding_key=finding.key, status=OPEN, first_seen_at=now, last_seen_at=now)
+            _apply(alert, finding, now, version_id)
+            session.add(alert)
+            session.flush()
+            result.created.append(alert.id)
+            continue
+        if alert.status == CLOSED:
+            alert.status = OPEN
+            alert.closed_at = None
+            alert.reopened_count += 1
+            result.reopened.append(alert.id)
+        else:
+            result.kept.append(alert.id)
+        _apply(alert, finding, now, version_id)
+        session.add(alert)
+    for key, alert in existing.items():
+        if key not in seen and alert.status in (OPEN, ACKNOWLEDGED):
+            alert.status = CLOSED
+            alert.closed_at = now
+            session.add(alert)
+            result.closed.append(alert.id)
+    session.flush()
+    return result
+
+
+def _apply(alert: Alert, finding: Finding, now: datetime, version_id: int | None) -> None:
+    alert.category = finding.category
+    alert.kind = finding.kind
+    alert.severity = finding.severity
+    alert.summary = finding.summary[:1000]
+    alert.payload = dict(finding.payload)
+    alert.departments = "," + ",".join(finding.departments) + ","
+    alert.last_seen_at = now
+    if version_id is not None:
+        alert.catalog_version_id = version_id
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"预警 {alert_id} 不存在", [f"alert_id: {alert_id}"])
+    return alert
+
+
+def list_alerts(
+    session: Session,
+    status: str | None = None,
+    kind: str | None = None,
+    department: str | None = None,
+    category: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Alert]:
+    """Alerts filtered by status, kind (the report's kind or the category), department code."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("预警状态无效", [f"status: '{status}' 不是 {', '.join(STATUSES)} 之一"])
+    query = select(Alert)
+    if status:
+        query = query.where(Alert.status == status)
+    if kind:
+        query = query.where((Alert.kind == kind) | (Alert.category == kind))
+    if category:
+        query = query.where(Alert.category == category)
+    if department:
+        query = query.where(col(Alert.departments).contains(f",{department},"))
+    query = query.order_by(col(Alert.id)).offset(offset).limit(limit)
+    return list(session.exec(query).all())
+
+
+def _actor_name(actor: Any) -> str:
+    return getattr(actor, "username", None) or str(actor)
+
+
+def acknowledge(session: Session, alert_id: int, actor: Any, now: datetime) -> Alert:
+    """A coordinator has seen the alert and is dealing with it."""
+    alert = get_alert(session, alert_id)
+    if alert.status != OPEN:
+        raise Conflict(f"预警 {alert_id} 当前状态为 {alert.status}，只有 open 状态的预警可以确认", [f"status: {alert.status}"])
+    alert.status = ACKNOWLEDGED
+    alert.acknowledged_at = now
+    alert.acknowledged_by = _actor_name(actor)
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def resolve(session: Session, alert_id: int, actor: Any, now: datetime, resolution: str | None = None) -> Alert:
+    """A coordinator ruled on the finding; later analyses leave the alert resolved."""
+    alert = get_alert(session, alert_id)
+    if alert.status not in (OPEN, ACKNOWLEDGED):
+        raise Conflict(f"预警 {alert_id} 当前状态为 {alert.status}，不能再办结", [f"status: {alert.status}"])
+    alert.status = RESOLVED
+    alert.resolved_at = now
+    alert.resolved_by = _actor_name(actor)
+    alert.resolution = (resolution or "")[:2000] or None
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def dispute_data(alert: Alert) -> dict[str, Any]:
+    """The variables the duty_dispute process starts with."""
+    payload = alert.payload or {}
+    return {
+        "alert_id": alert.id,
+        "finding": alert.category,
+        "kind": alert.kind,
+        "summary": alert.summary,
+        "duties": list(payload.get("duties", [])),
+        "departments": [d for d in alert.departments.split(",") if d],
+        "object": payload.get("object"),
+        "action": payload.get("action"),
+        "catalog_version_id": alert.catalog_version_id,
+    }
+
+
+def open_dispute(session: Session, alert_id: int, actor: Any, clock) -> Alert:
+    """Start the duty_dispute process (职责争议协调) for an overlap alert and link it to the alert."""
+    alert = get_alert(session, alert_id)
+    if alert.category not in (OVERLAP, SUSPECTED_OVERLAP):
+        raise Conflict("只有职责交叉（含疑似交叉）预警可以发起职责争议", [f"alert {alert_id}: category {alert.category}"])
+    if alert.dispute_instance_id:
+        raise Conflict(f"预警 {alert_id} 已发起职责争议（流程实例 {alert.dispute_instance_id}）", [])
+    if alert.status not in (OPEN, ACKNOWLEDGED):
+        raise Conflict(f"预警 {alert_id} 当前状态为 {alert.status}，不能发起职责争议", [f"status: {alert.status}"])
+    from engine.runtime.service import start_instance  # the runtime area's service, imported late
+
+    instance = start_instance(session, clock, DISPUTE_PROCESS_ID, dispute_data(alert), actor)
+    instance_id = getattr(instance, "id", instance)
+    alert.dispute_instance_id = str(instance_id)
+    if alert.status == OPEN:
+        alert.status = ACKNOWLEDGED
+        alert.acknowledged_at = clock.now()
+        alert.acknowledged_by = _actor_name(actor)
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "scope": alert.scope,
+        "key": alert.finding_key,
+        "category": alert.category,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "summary": alert.summary,
+        "payload": alert.payload,
+        "departments": [d for d in alert.departments.split(",") if d],
+        "status": alert.status,
+        "catalog_version_id": alert.catalog_version_id,
+        "first_seen_at": alert.first_seen_at.isoformat(),
+        "last_seen_at": alert.last_seen_at.isoformat(),
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+        "resolved_by": alert.resolved_by,
+        "resolution": alert.resolution,
+        "closed_at": alert.closed_at.isoformat() if alert.closed_at else None,
+        "reopened_count": alert.reopened_count,
+        "dispute_instance_id": alert.dispute_instance_id,
+    }
