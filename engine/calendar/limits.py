@@ -1,4 +1,4 @@
-"""Time limits as catalogs write them (`5个工作日`, `30日`, `4小时`) ⇄ `TimeLimit`.
+"""Time limits as catalogs write them (`5个工作日`, `30日`, `4小时`) ⇄ `TimeLimit`; start times as people type them.
 
 Published catalogs are typed by hand: full-width digits, Chinese numerals (`五个工作日`, `十日`),
 an optional 个 and a trailing 内/以内 all occur, so the parser accepts them; anything else is
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 from engine.catalog.document import LimitUnit, TimeLimit
+from engine.clock import BEIJING
 from engine.errors import InvalidInput
 
 # Unit words, longest first so `个工作日` is not read as `日`.
@@ -26,7 +28,20 @@ _PATTERN = re.compile(
     r"^(?P<number>[0-9零〇一二两三四五六七八九十百千]+)\s*个?\s*"
     r"(?P<unit>" + "|".join(_UNIT_WORDS) + r")\s*(?:以内|之内|内)?$"
 )
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _MULTIPLIERS = {"十": 10, "百": 100, "千": 1000}
 _FORMAT_SUFFIX = {LimitUnit.working_days: "个工作日", LimitUnit.calendar_days: "日", LimitUnit.hours: "小时"}
 
@@ -49,6 +64,17 @@ def parse_limit(text: str) -> TimeLimit:
 def format_limit(limit: TimeLimit) -> str:
     """TimeLimit(5, working_days) → `5个工作日` (the form the Excel exporter and pages print)."""
     return f"{limit.value}{_FORMAT_SUFFIX[LimitUnit(limit.unit)]}"
+
+
+def parse_moment(text: str, name: str) -> datetime:
+    """ISO 8601 from a person; without an offset it is Beijing time, as offices read it."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"无法识别的时间：{text!r}", [f"{name} {text!r}：应为 ISO 8601 时间，如 2026-09-30T10:00"]
+        ) from None
+    return moment.replace(tzinfo=BEIJING) if moment.tzinfo is None else moment.astimezone(BEIJING)
 
 
 def _parse_number(token: str) -> int | None:

@@ -66,7 +66,9 @@ class OfficeHours:
             try:
                 start, end = (time.fromisoformat(p.strip()) for p in part.split("-"))
             except ValueError:
-                raise InvalidInput("办公时间设置有误", [f"办公时段 {part.strip()!r}：应写作 09:00-12:00"]) from None
+                raise InvalidInput(
+                    "办公时间设置有误", [f"办公时段 {part.strip()!r}：应写作 09:00-12:00"]
+                ) from None
             periods.append((start, end))
         return cls(tuple(periods))
 
