@@ -1,15 +1,149 @@
-"""Routes: analysis."""
+"""Routes: analysis reports, coordinator alerts, diagrams (SVG)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Response
+from sqlmodel import Session
+
+from api.deps import get_clock, get_session
+from api.security import require_actor, require_roles
+from engine.analysis import alerts, diagrams
+from engine.analysis.report import analyze
+from engine.analysis.similarity import DEFAULT_THRESHOLD
+from engine.analysis.sources import latest_version_id, load_version, resolve_version_id
+from engine.auth.roles import Actor
+from engine.clock import Clock
 
 router = APIRouter()
 
+COORDINATOR_ROLES = ("establishment_office", "efficiency_office", "admin")
+require_coordinator = require_roles(*COORDINATOR_ROLES)
+
+VersionQuery = Query(None, description="清单版本：编号或版本号；默认最新（优先已发布）版本")
+ThresholdQuery = Query(DEFAULT_THRESHOLD, gt=0.0, le=1.0, description="名称相似度阈值")
+SVG = "image/svg+xml"
+
+
+def _version_id(session: Session, version: str | None) -> int:
+    return resolve_version_id(session, version) if version else latest_version_id(session)
+
+
+@router.post("/analysis/run", summary="分析清单版本并刷新预警")
+def run_analysis(
+    version: str | None = VersionQuery,
+    threshold: float = ThresholdQuery,
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+    _actor: Actor = Depends(require_coordinator),
+) -> dict[str, Any]:
+    version_id = _version_id(session, version)
+    result = alerts.refresh_alerts(session, version_id, clock.now(), threshold=threshold)
+    return {"alerts": result.to_json_dict(), "report": result.report.to_json_dict()}
+
+
+@router.get("/analysis/report", summary="分析报告（规范 JSON 格式）")
+def get_report(
+    version: str | None = VersionQuery,
+    threshold: float = ThresholdQuery,
+    format: Literal["json"] = Query("json", description="报告格式（json）"),
+    session: Session = Depends(get_session),
+    _actor: Actor = Depends(require_actor),
+) -> dict[str, Any]:
+    document = load_version(session, _version_id(session, version))
+    return analyze(document, threshold=threshold).to_json_dict()
+
+
+@router.get("/alerts", summary="预警列表（可按状态、类型、部门筛选）")
+def list_alerts(
+    status: str | None = Query(None, description="open / acknowledged / resolved / closed"),
+    kind: str | None = Query(None, description="报告中的类型（taxonomy、post_vacant…）或类别（overlap、gap…）"),
+    department: str | None = Query(None, description="部门编码"),
+    limit: int = Query(500, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+    _actor: Actor = Depends(require_actor),
+) -> list[dict[str, Any]]:
+    found = alerts.list_alerts(session, status=status, kind=kind, department=department, limit=limit, offset=offset)
+    return [alerts.alert_to_dict(a) for a in found]
+
+
+@router.get("/alerts/{alert_id}", summary="预警详情")
+def get_alert(alert_id: int, session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)):
+    return alerts.alert_to_dict(alerts.get_alert(session, alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge", summary="确认预警（已知悉、正在处理）")
+def acknowledge_alert(
+    alert_id: int,
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(require_coordinator),
+) -> dict[str, Any]:
+    return alerts.alert_to_dict(alerts.acknowledge(session, alert_id, actor, clock.now()))
+
+
+@router.post("/alerts/{alert_id}/resolve", summary="办结预警")
+def resolve_alert(
+    alert_id: int,
+    resolution: str | None = Body(None, embed=True, description="处理结果说明"),
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(require_coordinator),
+) -> dict[str, Any]:
+    return alerts.alert_to_dict(alerts.resolve(session, alert_id, actor, clock.now(), resolution))
+
+
+@router.post("/alerts/{alert_id}/dispute", summary="就职责交叉预警发起职责争议流程")
+def open_dispute(
+    alert_id: int,
+    session: Session = Depends(get_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(require_coordinator),
+) -> dict[str, Any]:
+    return alerts.alert_to_dict(alerts.open_dispute(session, alert_id, actor, clock))
+
+
+def _svg(graph) -> Response:
+    return Response(content=diagrams.render_svg(graph), media_type=SVG)
+
+
+@router.get("/diagrams/sanding/{department}.svg", summary="部门三定结构图", response_class=Response)
+def sanding_svg(
+    department: str,
+    version: str | None = VersionQuery,
+    session: Session = Depends(get_session),
+    _actor: Actor = Depends(require_actor),
+) -> Response:
+    document = load_version(session, _version_id(session, version))
+    return _svg(diagrams.sanding_graph(document, department))
+
+
+@router.get("/diagrams/overlaps.svg", summary="职责交叉关系图", response_class=Response)
+def overlaps_svg(
+    version: str | None = VersionQuery,
+    threshold: float = ThresholdQuery,
+    session: Session = Depends(get_session),
+    _actor: Actor = Depends(require_actor),
+) -> Response:
+    document = load_version(session, _version_id(session, version))
+    return _svg(diagrams.overlap_graph(document, analyze(document, threshold=threshold)))
+
+
+@router.get("/diagrams/taxonomy.svg", summary="对象分类与承担部门图", response_class=Response)
+def taxonomy_svg(
+    version: str | None = VersionQuery,
+    session: Session = Depends(get_session),
+    _actor: Actor = Depends(require_actor),
+) -> Response:
+    document = load_version(session, _version_id(session, version))
+    return _svg(diagrams.taxonomy_graph(document, analyze(document)))
+
 
 def on_startup(app: FastAPI) -> None:
-    """Called once when the app starts (after migrations); app.state has database, clock, settings."""
+    """Nothing to start: analyses run on request and after catalog import/publish."""
 
 
 def on_shutdown(app: FastAPI) -> None:
-    """Called once when the app stops."""
+    """Nothing to stop."""
