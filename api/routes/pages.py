@@ -1,10 +1,19 @@
-"""Routes: pages."""
+"""Routes: the web pages (server-rendered, Chinese) and the demo accounts printed at start-up.
+
+The pages themselves live in `api.pages.*`, one module per kind of user; this module assembles
+their routers and, when the demo is on, creates the demo accounts after the catalog area has
+loaded the demo catalog (its on_startup runs before this one).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from api.pages import dashboard, signin
+
 router = APIRouter()
+for _module in (signin, dashboard):
+    router.include_router(_module.router)
 
 
 def on_startup(app: FastAPI) -> None:
@@ -12,4 +21,4 @@ def on_startup(app: FastAPI) -> None:
 
 
 def on_shutdown(app: FastAPI) -> None:
-    """Called once when the app stops."""
+    """Nothing to release."""

@@ -1,0 +1,79 @@
+// dutyflow pages: the live countdown of working time, and confirmations for irreversible buttons.
+//
+// The server renders each countdown with the working seconds left at its own "now" (which may be
+// a controlled clock) and the office periods ahead (#office-schedule). The browser adds the real
+// time elapsed since the page loaded, and subtracts only the part that falls inside office hours:
+// the countdown stands still at lunch, at night and on rest days, exactly like the engine's count.
+(function () {
+  "use strict";
+
+  function readSchedule() {
+    var node = document.getElementById("office-schedule");
+    if (!node) return null;
+    try { return JSON.parse(node.textContent); } catch (e) { return null; }
+  }
+
+  // Milliseconds of office time between a and b (a <= b), from the schedule's periods.
+  function officeMs(periods, a, b) {
+    var total = 0;
+    for (var i = 0; i < periods.length; i++) {
+      var start = Math.max(periods[i][0], a), end = Math.min(periods[i][1], b);
+      if (end > start) total += end - start;
+    }
+    return total;
+  }
+
+  function format(seconds, daySeconds) {
+    var overdue = seconds < 0;
+    var minutesTotal = Math.floor(Math.abs(seconds) / 60);
+    var dayMinutes = Math.floor(daySeconds / 60);
+    var days = Math.floor(minutesTotal / dayMinutes), rest = minutesTotal % dayMinutes;
+    var hours = Math.floor(rest / 60), minutes = rest % 60, secs = Math.floor(Math.abs(seconds)) % 60;
+    var text = (days ? days + "个工作日" : "") + (hours ? hours + "小时" : "") + minutes + "分" +
+      (days ? "" : (secs < 10 ? "0" : "") + secs + "秒");
+    return overdue ? "超期" + text : "剩余" + text;
+  }
+
+  function setState(node, state) {
+    var box = node.closest("[data-state]");
+    if (!box || box.getAttribute("data-state") === state) return;
+    box.setAttribute("data-state", state);
+    box.classList.remove("state-green-border", "state-yellow-border", "state-red-border");
+    box.classList.add("state-" + state + "-border");
+    var badge = box.querySelector(".state");
+    if (badge) {
+      badge.className = "state state-" + state;
+      badge.textContent = {green: "正常", yellow: "黄牌预警", red: "红牌超期"}[state];
+    }
+  }
+
+  function startCountdowns() {
+    var schedule = readSchedule();
+    var nodes = document.querySelectorAll(".countdown[data-left]");
+    if (!schedule || !nodes.length) return;
+    var loadedAt = Date.now();
+    function tick() {
+      var serverNow = schedule.now + (Date.now() - loadedAt);
+      var spent = officeMs(schedule.periods, schedule.now, serverNow) / 1000;
+      nodes.forEach(function (node) {
+        var left = parseFloat(node.getAttribute("data-left")) - spent;
+        node.textContent = format(left, schedule.day_seconds);
+        var yellowBelow = parseFloat(node.getAttribute("data-yellow-below"));
+        if (left < 0) setState(node, "red");
+        else if (!isNaN(yellowBelow) && left <= yellowBelow) setState(node, "yellow");
+      });
+    }
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  function confirmations() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(); confirmations(); });
+})();
