@@ -71,6 +71,17 @@ def is_arranged(first: Duty, second: Duty) -> bool:
     )
 
 
+def _share_a_lead(first: Duty, second: Duty, candidates: list[Duty]) -> bool:
+    """Two partners of one lead (each reciprocally arranged with it) belong to the same arrangement.
+
+    The spec names only lead/partner pairs; without this, every lead with two partners would
+    raise a partner-vs-partner overlap, which the arrangement itself already settles.
+    """
+    if first.role != Role.partner or second.role != Role.partner:
+        return False
+    return any(c.role == Role.lead and is_arranged(c, first) and is_arranged(c, second) for c in candidates)
+
+
 def _excluded(broad: Duty, narrow_object: str, taxonomy: Taxonomy) -> bool:
     """The broader duty carves out the narrower object or one of its ancestors below the broad object."""
     if not broad.excludes:
@@ -106,6 +117,9 @@ def find_overlaps(document: CatalogDocument, taxonomy: Taxonomy | None = None) -
             same = level == 0
             for broad in index.get((action, broader_object), ()):
                 if broad.department == narrow.department or is_arranged(broad, narrow):
+                    continue
+                leads = [*index[(action, obj)], *index.get((action, broader_object), ())]
+                if _share_a_lead(broad, narrow, leads):
                     continue
                 if not same and _excluded(broad, obj, taxonomy):
                     continue
