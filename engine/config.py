@@ -25,6 +25,8 @@ class Settings:
     # Offices in China work on Beijing time; every stored timestamp carries this offset.
     timezone: str = field(default_factory=lambda: _env("TIMEZONE", "Asia/Shanghai"))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-change-me"))
+    # Office periods counted by hour limits and working-time countdowns (engine.calendar.OfficeHours.parse).
+    office_hours: str = field(default_factory=lambda: _env("OFFICE_HOURS", "09:00-12:00,13:30-17:30"))
     # Load the demo catalog, publish it and create demo users at start-up when the database is empty.
     demo: bool = field(default_factory=lambda: _env("DEMO", "0") == "1")
     # Run the timer worker inside the server process: "auto" = only on SQLite (single process).

@@ -7,6 +7,7 @@ alone are recomputed (by the runtime's `recompute_provisional`, in the same tran
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,8 @@ from engine.calendar.working import (
 from engine.errors import InvalidInput
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+# The runtime area owns deadline rows; it offers recompute_provisional(session, calendar, now) here.
+RECOMPUTE_MODULE = "engine.runtime.deadlines"
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 
@@ -115,9 +118,9 @@ def recompute_provisional_deadlines(
     until it exists this returns None and deadlines stay provisional.
     """
     try:
-        from engine.runtime import deadlines
+        deadlines = importlib.import_module(RECOMPUTE_MODULE)
     except ModuleNotFoundError as exc:
-        if exc.name != "engine.runtime.deadlines":
+        if exc.name != RECOMPUTE_MODULE:
             raise  # a real import error inside the module must not be hidden
         return None
     recompute = getattr(deadlines, "recompute_provisional", None)
