@@ -32,7 +32,8 @@ DEPARTMENT_KINDS: tuple[str, ...] = ("政府工作部门", "直属事业单位",
 
 
 class _Item(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Codes and versions typed as YAML numbers (`version: 2026`, `code: 101`) are text in the format.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class Role(StrEnum):

@@ -1,0 +1,97 @@
+"""Reading and writing whole catalogs, dispatching on the file's extension.
+
+`.yaml/.yml/.json` are the interchange format; `.xlsx` is the product's workbook when it has the
+spec's sheets, else a single duties sheet as real tables are published (`tabular`); `.csv` is
+always a real table. Everything read is validated: a returned document is safe to import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.catalog.document import CatalogDocument
+from engine.catalog.validation import validate_document
+from engine.errors import InvalidInput
+
+READ_FORMATS = (".yaml", ".yml", ".json", ".xlsx", ".csv")
+WRITE_FORMATS = ("yaml", "json", "xlsx")
+MEDIA_TYPES = {
+    "yaml": "application/yaml",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _content_and_name(path_or_bytes: str | Path | bytes, filename: str | None) -> tuple[bytes, str]:
+    if isinstance(path_or_bytes, bytes):
+        if not filename:
+            raise InvalidInput("无法判断文件格式", ["filename: 上传内容需附带文件名（.yaml/.yml/.json/.xlsx/.csv）"])
+        return path_or_bytes, filename
+    path = Path(path_or_bytes)
+    try:
+        return path.read_bytes(), filename or path.name
+    except OSError as exc:
+        raise InvalidInput(f"无法读取文件 {path}", [f"{path}: {exc.strerror or exc}"]) from None
+
+
+def read_raw(path_or_bytes: str | Path | bytes, filename: str | None = None) -> dict[str, Any]:
+    """The file as the format's plain structure, before validation."""
+    content, name = _content_and_name(path_or_bytes, filename)
+    suffix = Path(name).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        from engine.catalog.yaml_json import parse_yaml
+
+        return parse_yaml(content)
+    if suffix == ".json":
+        from engine.catalog.yaml_json import parse_json
+
+        return parse_json(content)
+    if suffix == ".xlsx":
+        from engine.catalog.excel import read_xlsx
+
+        return read_xlsx(content, name)
+    if suffix == ".csv":
+        from engine.catalog.tabular import read_csv
+
+        return read_csv(content, name)
+    raise InvalidInput(
+        f"不支持的文件格式 '{suffix or name}'",
+        [f"{name}: 支持的格式为 {', '.join(READ_FORMATS)}"],
+    )
+
+
+def read_catalog(
+    path_or_bytes: str | Path | bytes,
+    filename: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> CatalogDocument:
+    """Read and validate a catalog file; `overrides` replaces catalog info (region, name, version …).
+
+    Raises InvalidInput listing every problem.
+    """
+    data = read_raw(path_or_bytes, filename)
+    if overrides and isinstance(data, dict):
+        info = data.get("catalog")
+        if not isinstance(info, dict):
+            info = {}
+        data["catalog"] = {**info, **{k: v for k, v in overrides.items() if v is not None}}
+    return validate_document(data)
+
+
+def write_catalog(document: CatalogDocument, fmt: str) -> bytes:
+    """The document as bytes in `fmt` (yaml, json or xlsx)."""
+    fmt = fmt.lower()
+    if fmt in ("yaml", "yml"):
+        from engine.catalog.yaml_json import write_yaml
+
+        return write_yaml(document)
+    if fmt == "json":
+        from engine.catalog.yaml_json import write_json
+
+        return write_json(document)
+    if fmt == "xlsx":
+        from engine.catalog.excel import write_xlsx
+
+        return write_xlsx(document)
+    raise InvalidInput(f"不支持的导出格式 '{fmt}'", [f"format: 可选 {', '.join(WRITE_FORMATS)}"])

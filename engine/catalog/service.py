@@ -1,0 +1,471 @@
+"""The catalog's rules: versions (draft → published), import, look-ups for the runtime, search, diff.
+
+Every function takes the caller's Session (one transaction per change, see engine.db) and, when it
+changes something, the moment `now`. A published version is frozen: any change to it → Conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from engine.catalog import document as doc
+from engine.catalog import store
+from engine.catalog.models import (
+    DRAFT,
+    PUBLISHED,
+    CatalogDepartment,
+    CatalogDuty,
+    CatalogDutyPost,
+    CatalogObject,
+    CatalogPost,
+    CatalogPostHolder,
+    CatalogRoleBinding,
+    CatalogStaff,
+    CatalogUnit,
+    CatalogVersion,
+)
+from engine.catalog.validation import validate_document
+from engine.errors import Conflict, NotFound
+
+PUBLISHED_IS_FROZEN = "已发布的版本不可修改，请使用新的版本号"
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+def _refresh_alerts(session: Session, version_id: int, now: datetime) -> None:
+    # The analysis area keeps overlap/gap alerts in step with the newest catalog; imported late
+    # because analysis itself reads catalogs through this module.
+    from engine.analysis.alerts import refresh_alerts
+
+    refresh_alerts(session, version_id, now)
+
+
+# ---------------------------------------------------------------- versions
+
+
+def import_catalog(
+    session: Session,
+    document: doc.CatalogDocument,
+    actor: str | None,
+    now: datetime,
+    source: str | None = None,
+) -> CatalogVersion:
+    """Validate and store the whole catalog as a draft version.
+
+    Re-importing the region/name/version of a draft replaces that draft (same id); of a published
+    version → Conflict. Any problem → InvalidInput with every problem and nothing stored.
+    """
+    _require_aware(now)
+    document = validate_document(document)
+    info = document.catalog
+    version = session.scalars(
+        select(CatalogVersion).where(
+            CatalogVersion.region == info.region,
+            CatalogVersion.name == info.name,
+            CatalogVersion.version == info.version,
+        )
+    ).first()
+    if version is not None and version.is_published:
+        raise Conflict(
+            PUBLISHED_IS_FROZEN,
+            [f"catalog.version: {info.region} {info.name} 版本 '{info.version}' 已于 "
+             f"{version.published_at:%Y-%m-%d %H:%M} 发布"],
+        )
+    if version is None:
+        version = CatalogVersion(region=info.region, name=info.name, version=info.version, created_at=now)
+    else:
+        store.delete_contents(session, version.id)
+    version.effective_date = info.effective_date
+    version.status = DRAFT
+    version.source = source
+    version.created_by = actor
+    version.created_at = now
+    session.add(version)
+    session.flush()
+    store.store_document(session, version.id, document)
+    _refresh_alerts(session, version.id, now)
+    return version
+
+
+def load_document(session: Session, version_id: int) -> doc.CatalogDocument:
+    """The stored version as a CatalogDocument (the same document that was imported)."""
+    version = get_version(session, version_id)
+    objects, synonyms, mandates, roles = store.load_reference_data(session, version.id)
+    return doc.CatalogDocument(
+        catalog=doc.CatalogInfo(
+            region=version.region, name=version.name, version=version.version,
+            effective_date=version.effective_date,
+        ),
+        departments=store.load_departments(session, version.id),
+        objects=objects,
+        action_synonyms=synonyms,
+        mandates=mandates,
+        duties=store.load_duties(session, version.id),
+        roles=roles,
+    )
+
+
+def get_version(session: Session, version_id: int) -> CatalogVersion:
+    version = session.get(CatalogVersion, version_id)
+    if version is None:
+        raise NotFound(f"清单版本 {version_id} 不存在", [f"version: 不存在的版本编号 {version_id}"])
+    return version
+
+
+def list_versions(session: Session) -> list[CatalogVersion]:
+    """All versions, oldest first."""
+    return list(session.scalars(select(CatalogVersion).order_by(CatalogVersion.id)))
+
+
+def _newest(session: Session, status: str | None) -> CatalogVersion | None:
+    query = select(CatalogVersion)
+    if status == PUBLISHED:
+        query = query.where(CatalogVersion.status == PUBLISHED).order_by(
+            CatalogVersion.published_at.desc(), CatalogVersion.id.desc()
+        )
+    else:
+        if status is not None:
+            query = query.where(CatalogVersion.status == status)
+        query = query.order_by(CatalogVersion.id.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def current_version(session: Session) -> CatalogVersion | None:
+    """The version in force: the newest published one, else the newest draft; None when there is none."""
+    return _newest(session, PUBLISHED) or _newest(session, DRAFT)
+
+
+def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
+    """A version by reference: numeric id, version string, "current", "published" or "latest".
+
+    None means "current". A version string shared by several catalogs picks the newest of them.
+    """
+    text = "current" if ref is None else str(ref).strip()
+    if text in ("current", "published", "latest"):
+        found = {
+            "current": current_version,
+            "published": lambda s: _newest(s, PUBLISHED),
+            "latest": lambda s: _newest(s, None),
+        }[text](session)
+        if found is None:
+            what = "已发布的清单版本" if text == "published" else "任何清单版本"
+            raise NotFound(f"尚无{what}", [f"version: '{text}' 找不到对应版本，请先导入{'并发布' if text == 'published' else ''}清单"])
+        return found
+    if text.isdigit():
+        version = session.get(CatalogVersion, int(text))
+        if version is not None:
+            return version
+    version = session.scalars(
+        select(CatalogVersion).where(CatalogVersion.version == text).order_by(CatalogVersion.id.desc()).limit(1)
+    ).first()
+    if version is None:
+        raise NotFound(f"找不到清单版本 '{text}'", [f"version: 未知版本 '{text}'（可用编号、版本号、current、published 或 latest）"])
+    return version
+
+
+def ensure_draft(version: CatalogVersion) -> None:
+    """Refuse any change to a published version."""
+    if version.is_published:
+        raise Conflict(PUBLISHED_IS_FROZEN, [f"version: 版本 '{version.version}'（编号 {version.id}）已发布"])
+
+
+def publish_version(session: Session, version_id: int, actor: str | None, now: datetime) -> CatalogVersion:
+    """Freeze a draft and record who published it and when."""
+    _require_aware(now)
+    version = get_version(session, version_id)
+    if version.is_published:
+        raise Conflict(
+            "该版本已发布，不能重复发布",
+            [f"version: 版本 '{version.version}'（编号 {version.id}）已由 {version.published_by or '未知'} "
+             f"于 {version.published_at:%Y-%m-%d %H:%M} 发布"],
+        )
+    version.status = PUBLISHED
+    version.published_by = actor
+    version.published_at = now
+    session.add(version)
+    session.flush()
+    _refresh_alerts(session, version.id, now)
+    return version
+
+
+# ---------------------------------------------------------------- duties
+
+
+@dataclass(frozen=True)
+class DutyPage:
+    total: int
+    duties: list[doc.Duty]
+
+
+def _object_and_descendants(session: Session, version_id: int, name: str) -> set[str]:
+    """The object named (an alias counts as the object), its descendants, and all their aliases."""
+    objects = session.scalars(select(CatalogObject).where(CatalogObject.version_id == version_id)).all()
+    canonical = {o.name: o.name for o in objects}
+    for o in objects:
+        for alias in o.aliases:
+            canonical.setdefault(alias, o.name)
+    root = canonical.get(name)
+    if root is None:
+        return {name}
+    children: dict[str, list[str]] = {}
+    for o in objects:
+        if o.parent:
+            children.setdefault(o.parent, []).append(o.name)
+    found, todo = set(), [root]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    aliases = {alias for o in objects if o.name in found for alias in o.aliases}
+    return found | aliases
+
+
+def search_duties(
+    session: Session,
+    version_id: int,
+    q: str | None = None,
+    department: str | None = None,
+    category: str | None = None,
+    object: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> DutyPage:
+    """Duties of a version matching every filter given, in catalog order.
+
+    q: text in code, name, object or action; department: code or name; object: the object,
+    its aliases and everything below it in the taxonomy.
+    """
+    query = select(CatalogDuty).where(CatalogDuty.version_id == version_id)
+    if q and q.strip():
+        pattern = f"%{q.strip()}%"
+        query = query.where(
+            or_(
+                CatalogDuty.name.like(pattern),
+                CatalogDuty.code.like(pattern),
+                CatalogDuty.object.like(pattern),
+                CatalogDuty.action.like(pattern),
+            )
+        )
+    if department:
+        department_ids = select(CatalogDepartment.id).where(
+            CatalogDepartment.version_id == version_id,
+            or_(CatalogDepartment.code == department, CatalogDepartment.name == department),
+        )
+        query = query.where(CatalogDuty.department_id.in_(department_ids))
+    if category:
+        query = query.where(CatalogDuty.category == category)
+    if object:
+        query = query.where(CatalogDuty.object.in_(_object_and_descendants(session, version_id, object)))
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(query.order_by(CatalogDuty.position).limit(limit).offset(offset)).all()
+    return DutyPage(total=total or 0, duties=store.duty_documents(session, list(rows)))
+
+
+def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
+    row = session.scalars(
+        select(CatalogDuty).where(CatalogDuty.version_id == version_id, CatalogDuty.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"找不到事项 '{code}'", [f"duty: 未知事项编码 '{code}'"])
+    return store.duty_documents(session, [row])[0]
+
+
+def list_departments(session: Session, version_id: int) -> list[doc.Department]:
+    """Departments with their units, posts and holders, in catalog order."""
+    get_version(session, version_id)
+    return store.load_departments(session, version_id)
+
+
+def get_department(session: Session, version_id: int, code: str) -> doc.Department:
+    for department in list_departments(session, version_id):
+        if department.code == code:
+            return department
+    raise NotFound(f"找不到部门 '{code}'", [f"department: 未知部门 '{code}'"])
+
+
+@dataclass(frozen=True)
+class StaffInfo:
+    staff_id: str
+    name: str
+    posts: list[str]
+
+
+def list_staff(session: Session, version_id: int) -> list[StaffInfo]:
+    """Every person of the version with the posts they hold (ordered by staff id)."""
+    rows = session.execute(
+        select(CatalogStaff.staff_id, CatalogStaff.name, CatalogPost.code)
+        .join(CatalogPostHolder, CatalogPostHolder.staff_pk == CatalogStaff.id)
+        .join(CatalogPost, CatalogPost.id == CatalogPostHolder.post_id)
+        .where(CatalogStaff.version_id == version_id)
+        .order_by(CatalogStaff.staff_id, CatalogPost.position, CatalogPost.id)
+    ).all()
+    people: dict[str, StaffInfo] = {}
+    for staff_id, name, post in rows:
+        people.setdefault(staff_id, StaffInfo(staff_id, name, [])).posts.append(post)
+    return list(people.values())
+
+
+# ---------------------------------------------------------------- look-ups for the runtime
+
+
+def _post_row(session: Session, version_id: int, post_code: str) -> CatalogPost:
+    row = session.scalars(
+        select(CatalogPost).where(CatalogPost.version_id == version_id, CatalogPost.code == post_code)
+    ).first()
+    if row is None:
+        raise NotFound(f"找不到岗位 '{post_code}'", [f"post: 未知岗位 '{post_code}'"])
+    return row
+
+
+def _unit_row(session: Session, version_id: int, unit_code: str) -> CatalogUnit | None:
+    return session.scalars(
+        select(CatalogUnit).where(CatalogUnit.version_id == version_id, CatalogUnit.code == unit_code)
+    ).first()
+
+
+def _posts_where(session: Session, *conditions) -> list[str]:
+    query = (
+        select(CatalogPost.code)
+        .join(CatalogUnit, CatalogUnit.id == CatalogPost.unit_id)
+        .join(CatalogDepartment, CatalogDepartment.id == CatalogUnit.department_id)
+        .where(*conditions)
+        .order_by(CatalogDepartment.position, CatalogUnit.position, CatalogPost.position)
+    )
+    return list(session.scalars(query))
+
+
+def _resolve_code(session: Session, version_id: int, code: str) -> list[str] | None:
+    """Posts of a post, unit or department code; None when the code is none of them."""
+    if session.scalars(
+        select(CatalogPost.id).where(CatalogPost.version_id == version_id, CatalogPost.code == code)
+    ).first():
+        return [code]
+    unit = _unit_row(session, version_id, code)
+    if unit is not None:
+        return _posts_where(session, CatalogPost.unit_id == unit.id)
+    department = session.scalars(
+        select(CatalogDepartment).where(CatalogDepartment.version_id == version_id, CatalogDepartment.code == code)
+    ).first()
+    if department is not None:
+        return _posts_where(session, CatalogUnit.department_id == department.id)
+    return None
+
+
+def _role_targets(session: Session, version_id: int, role: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(CatalogRoleBinding.target)
+            .where(CatalogRoleBinding.version_id == version_id, CatalogRoleBinding.role == role)
+            .order_by(CatalogRoleBinding.position)
+        )
+    )
+
+
+def resolve_posts(session: Session, version_id: int, target: str) -> list[str]:
+    """Post codes meant by `target`: a post, a unit (its posts), a department (all its posts) or a
+    role of the `roles:` binding (the posts of what it is bound to). Unknown → NotFound."""
+    posts = _resolve_code(session, version_id, target)
+    if posts is not None:
+        return posts
+    targets = _role_targets(session, version_id, target)
+    if not targets:
+        raise NotFound(
+            f"找不到岗位、内设机构、部门或角色 '{target}'",
+            [f"target: '{target}' 既不是岗位、内设机构、部门编码，也不是清单 roles 中的角色"],
+        )
+    result: list[str] = []
+    for code in targets:
+        for post in _resolve_code(session, version_id, code) or []:
+            if post not in result:
+                result.append(post)
+    return result
+
+
+def posts_of_staff(session: Session, version_id: int, staff_id: str) -> list[str]:
+    """The posts a person holds in the version ([] when the person holds none or is unknown)."""
+    return list(
+        session.scalars(
+            select(CatalogPost.code)
+            .join(CatalogPostHolder, CatalogPostHolder.post_id == CatalogPost.id)
+            .join(CatalogStaff, CatalogStaff.id == CatalogPostHolder.staff_pk)
+            .where(CatalogStaff.version_id == version_id, CatalogStaff.staff_id == staff_id)
+            .order_by(CatalogPost.id)
+        )
+    )
+
+
+def post_holders(session: Session, version_id: int, post_code: str) -> list[doc.Holder]:
+    """The people in a post, in catalog order ([] = vacant). Unknown post → NotFound."""
+    post = _post_row(session, version_id, post_code)
+    rows = session.execute(
+        select(CatalogStaff.staff_id, CatalogStaff.name)
+        .join(CatalogPostHolder, CatalogPostHolder.staff_pk == CatalogStaff.id)
+        .where(CatalogPostHolder.post_id == post.id)
+        .order_by(CatalogPostHolder.position)
+    ).all()
+    return [doc.Holder(id=staff_id, name=name) for staff_id, name in rows]
+
+
+def backup_post(session: Session, version_id: int, post_code: str) -> str | None:
+    """The B角 post of a post, or None when it has none."""
+    return _post_row(session, version_id, post_code).backup
+
+
+def head_posts(session: Session, version_id: int, unit_code: str) -> list[str]:
+    """The unit's head posts (marked `head`), else all its posts. Unknown unit → NotFound."""
+    unit = _unit_row(session, version_id, unit_code)
+    if unit is None:
+        raise NotFound(f"找不到内设机构 '{unit_code}'", [f"unit: 未知内设机构 '{unit_code}'"])
+    heads = _posts_where(session, CatalogPost.unit_id == unit.id, CatalogPost.head.is_(True))
+    return heads or _posts_where(session, CatalogPost.unit_id == unit.id)
+
+
+def unit_of_post(session: Session, version_id: int, post_code: str) -> str:
+    post = _post_row(session, version_id, post_code)
+    return session.get(CatalogUnit, post.unit_id).code
+
+
+def department_of_post(session: Session, version_id: int, post_code: str) -> str:
+    post = _post_row(session, version_id, post_code)
+    unit = session.get(CatalogUnit, post.unit_id)
+    return session.get(CatalogDepartment, unit.department_id).code
+
+
+@dataclass(frozen=True)
+class PostDuty:
+    """A duty carried by a post, with the post's role in it (A = 主责, B = 备岗)."""
+
+    code: str
+    name: str
+    role: str
+
+
+def duties_of_post(session: Session, version_id: int, post_code: str) -> list[PostDuty]:
+    post = _post_row(session, version_id, post_code)
+    rows = session.execute(
+        select(CatalogDuty.code, CatalogDuty.name, CatalogDutyPost.role)
+        .join(CatalogDutyPost, CatalogDutyPost.duty_id == CatalogDuty.id)
+        .where(CatalogDutyPost.post_id == post.id)
+        .order_by(CatalogDuty.position)
+    ).all()
+    return [PostDuty(code, name, role) for code, name, role in rows]
+
+
+def staff_roles(session: Session, version_id: int, staff_id: str) -> set[str]:
+    """The coordinating roles (`roles:` extension) bound to any post the person holds."""
+    held = set(posts_of_staff(session, version_id, staff_id))
+    if not held:
+        return set()
+    roles = set(
+        session.scalars(select(CatalogRoleBinding.role).where(CatalogRoleBinding.version_id == version_id))
+    )
+    return {role for role in roles if held & set(resolve_posts(session, version_id, role))}
+

@@ -1,0 +1,241 @@
+"""Checks a catalog as a whole and reports every problem with its place.
+
+Places use the document's own paths (`duties[12].department`) and messages are Chinese, so one
+list serves the API (422), the CLI and the pages. Nothing is stored unless this finds nothing.
+
+Two stages: `parse_document` turns raw data (dicts from YAML/JSON/Excel) into a
+`CatalogDocument`, converting pydantic's type errors to the same path style; `check_document`
+then checks what types cannot: duplicate codes, unknown references, taxonomy cycles, categories,
+stages, A/B roles and time limits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.catalog.document import CATEGORIES, STAGES, CatalogDocument, LimitUnit, TimeLimit
+from engine.errors import InvalidInput
+
+POST_ROLES = ("A", "B")
+
+
+def format_loc(loc: Iterable[Any]) -> str:
+    """('duties', 12, 'department') → 'duties[12].department'."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "（文档）"
+
+
+def _pydantic_message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    given = error.get("input")
+    messages = {
+        "missing": "缺少必填字段",
+        "string_type": "应为文本",
+        "int_type": "应为整数",
+        "int_parsing": f"应为整数，实际为 {given!r}",
+        "int_from_float": f"应为整数，实际为 {given!r}",
+        "bool_parsing": f"应为 true 或 false，实际为 {given!r}",
+        "list_type": "应为列表",
+        "dict_type": "应为映射（键: 值）",
+        "model_type": "应为对象（字段: 值）",
+        "model_attributes_type": "应为对象（字段: 值）",
+        "date_parsing": f"日期应写作 YYYY-MM-DD，实际为 {given!r}",
+        "date_from_datetime_parsing": f"日期应写作 YYYY-MM-DD，实际为 {given!r}",
+        "date_type": f"日期应写作 YYYY-MM-DD，实际为 {given!r}",
+        "greater_than": f"必须大于 {ctx.get('gt')}，实际为 {given!r}",
+        "greater_than_equal": f"不能小于 {ctx.get('ge')}，实际为 {given!r}",
+        "enum": f"取值应为 {ctx.get('expected', '')}，实际为 {given!r}",
+    }
+    return messages.get(kind, error.get("msg", "格式错误"))
+
+
+def parse_document(data: Any) -> CatalogDocument:
+    """Raw data → CatalogDocument; every type problem reported at once as InvalidInput."""
+    if isinstance(data, CatalogDocument):
+        return data
+    if not isinstance(data, dict):
+        raise InvalidInput("清单格式错误：顶层应为映射（catalog、departments、duties …）", ["（文档）: 顶层应为映射"])
+    try:
+        return CatalogDocument.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{format_loc(e['loc'])}: {_pydantic_message(e)}" for e in exc.errors()]
+        raise InvalidInput(f"清单校验未通过，共 {len(problems)} 处问题", problems) from None
+
+
+def validate_document(data: Any) -> CatalogDocument:
+    """Parse and check; raise InvalidInput listing every problem, else return the document."""
+    document = parse_document(data)
+    problems = check_document(document)
+    if problems:
+        raise InvalidInput(f"清单校验未通过，共 {len(problems)} 处问题", problems)
+    return document
+
+
+def check_document(document: CatalogDocument) -> list[str]:
+    """Every cross-reference problem of a typed document, in document order."""
+    problems: list[str] = []
+    problems += _check_organisation(document)
+    problems += _check_taxonomy(document)
+    problems += _check_mandates(document)
+    problems += _check_duties(document)
+    problems += _check_roles(document)
+    return problems
+
+
+def _duplicates(items: Iterable[tuple[str, str]], what: str) -> list[str]:
+    """items: (path, code) in order; report every repeat, naming the first occurrence."""
+    first: dict[str, str] = {}
+    problems = []
+    for path, code in items:
+        if code in first:
+            problems.append(f"{path}: {what}重复 '{code}'（已用于 {first[code]}）")
+        else:
+            first[code] = path
+    return problems
+
+
+def _check_organisation(document: CatalogDocument) -> list[str]:
+    departments, units, posts = [], [], []
+    for i, department in enumerate(document.departments):
+        departments.append((f"departments[{i}].code", department.code))
+        for j, unit in enumerate(department.units):
+            units.append((f"departments[{i}].units[{j}].code", unit.code))
+            for k, post in enumerate(unit.posts):
+                posts.append((f"departments[{i}].units[{j}].posts[{k}]", post))
+    problems = _duplicates(departments, "部门编码")
+    problems += _duplicates(units, "机构编码")
+    problems += _duplicates([(f"{path}.code", post.code) for path, post in posts], "岗位编码")
+    post_codes = {post.code for _, post in posts}
+    staff_names: dict[str, tuple[str, str]] = {}
+    for path, post in posts:
+        if post.backup is not None:
+            if post.backup == post.code:
+                problems.append(f"{path}.backup: B角岗位不能是本岗位 '{post.code}'")
+            elif post.backup not in post_codes:
+                problems.append(f"{path}.backup: 未知岗位 '{post.backup}'")
+        seen_here: set[str] = set()
+        for h, holder in enumerate(post.holders):
+            where = f"{path}.holders[{h}]"
+            if holder.id in seen_here:
+                problems.append(f"{where}.id: 人员 '{holder.id}' 在本岗位重复出现")
+            seen_here.add(holder.id)
+            known = staff_names.get(holder.id)
+            if known and known[0] != holder.name:
+                problems.append(f"{where}.name: 人员 '{holder.id}' 的姓名 '{holder.name}' 与 {known[1]} 的 '{known[0]}' 不一致")
+            staff_names.setdefault(holder.id, (holder.name, where))
+    return problems
+
+
+def _check_taxonomy(document: CatalogDocument) -> list[str]:
+    from engine.analysis.taxonomy import find_taxonomy_cycles
+
+    names = [(f"objects[{i}].name", item.name) for i, item in enumerate(document.objects)]
+    problems = _duplicates(names, "对象名称")
+    known = {item.name for item in document.objects}
+    for i, item in enumerate(document.objects):
+        if item.parent is not None and item.parent not in known:
+            problems.append(f"objects[{i}].parent: 未知对象 '{item.parent}'")
+        if item.parent == item.name:
+            problems.append(f"objects[{i}].parent: 对象 '{item.name}' 不能是自己的上级")
+    for cycle in find_taxonomy_cycles(document.objects):
+        if len(cycle) > 1:  # a self-loop is reported above with its place
+            problems.append(f"objects: 对象分类存在循环 {' → '.join([*cycle, cycle[0]])}")
+    return problems
+
+
+def _check_mandates(document: CatalogDocument) -> list[str]:
+    return _duplicates([(f"mandates[{i}].code", m.code) for i, m in enumerate(document.mandates)], "职责编码")
+
+
+def _object_names(document: CatalogDocument) -> set[str]:
+    names = set()
+    for item in document.objects:
+        names.add(item.name)
+        names.update(item.aliases)
+    return names
+
+
+def _check_duties(document: CatalogDocument) -> list[str]:
+    problems = _duplicates([(f"duties[{i}].code", d.code) for i, d in enumerate(document.duties)], "事项编码")
+    departments = set(document.department_by_code())
+    units = set(document.units_by_code())
+    posts = set(document.posts_by_code())
+    objects = _object_names(document)
+    for i, duty in enumerate(document.duties):
+        at = f"duties[{i}]"
+        if duty.category not in CATEGORIES:
+            problems.append(f"{at}.category: 事项类型 '{duty.category}' 不在 {len(CATEGORIES)} 类之内（{'、'.join(CATEGORIES)}）")
+        if duty.department not in departments:
+            problems.append(f"{at}.department: 未知部门 '{duty.department}'")
+        for j, partner in enumerate(duty.partners):
+            if partner not in departments:
+                problems.append(f"{at}.partners[{j}]: 未知部门 '{partner}'")
+            elif partner == duty.department:
+                problems.append(f"{at}.partners[{j}]: 协同部门不能是实施主体本身 '{partner}'")
+        for j, name in enumerate(duty.excludes):
+            # Carve-outs only mean something inside the taxonomy; a free-text name would silently never match.
+            if name not in objects:
+                problems.append(f"{at}.excludes[{j}]: 不含对象 '{name}' 不在对象分类中")
+        for j, unit in enumerate(duty.units):
+            if unit not in units:
+                problems.append(f"{at}.units[{j}]: 未知内设机构 '{unit}'")
+        for j, assignment in enumerate(duty.posts):
+            if assignment.post not in posts:
+                problems.append(f"{at}.posts[{j}].post: 未知岗位 '{assignment.post}'")
+            if assignment.role not in POST_ROLES:
+                problems.append(f"{at}.posts[{j}].role: 岗位角色应为 A 或 B，实际为 '{assignment.role}'")
+        for j, stage in enumerate(duty.stages):
+            if stage.stage not in STAGES:
+                problems.append(f"{at}.stages[{j}].stage: 环节 '{stage.stage}' 不在 {'、'.join(STAGES)} 之中")
+        problem = _check_limits(duty.statutory_limit, duty.committed_limit)
+        if problem:
+            problems.append(f"{at}.committed_limit: {problem}")
+    return problems
+
+
+_UNIT_TEXT = {LimitUnit.working_days: "个工作日", LimitUnit.calendar_days: "日", LimitUnit.hours: "小时"}
+
+
+def limit_text(limit: TimeLimit) -> str:
+    return f"{limit.value}{_UNIT_TEXT[LimitUnit(limit.unit)]}"
+
+
+def limit_in_days(limit: TimeLimit) -> float:
+    """A comparable length in days.
+
+    Working and calendar days are compared one for one. A working day is never shorter than a
+    calendar day, so a committed limit of N working days against a statutory N+k calendar days
+    may in fact run longer; we accept that imprecision in one direction only: a committed limit
+    whose number of days exceeds the statutory number is always refused, whatever the units —
+    a promise must not read as longer than the law, and the legal office can always tighten it.
+    """
+    if LimitUnit(limit.unit) == LimitUnit.hours:
+        return limit.value / 24
+    return float(limit.value)
+
+
+def _check_limits(statutory: TimeLimit | None, committed: TimeLimit | None) -> str | None:
+    if statutory is None or committed is None:
+        return None
+    if limit_in_days(committed) > limit_in_days(statutory):
+        return f"承诺时限 {limit_text(committed)} 长于法定时限 {limit_text(statutory)}"
+    return None
+
+
+def _check_roles(document: CatalogDocument) -> list[str]:
+    targets = set(document.department_by_code()) | set(document.units_by_code()) | set(document.posts_by_code())
+    problems = []
+    for role, codes in document.roles.items():
+        for j, code in enumerate(codes):
+            if code not in targets:
+                problems.append(f"roles.{role}[{j}]: 未知部门、内设机构或岗位 '{code}'")
+    return problems
