@@ -1,0 +1,1013 @@
+"""Time limits (限时办结): the case clock, stage clocks, pause/restart/extension, yellow and red.
+
+Step properties (spiffworkflow properties on a user task, read from
+`task_spec.extensions["properties"]`) — the names processes use:
+
+- `stage`: the stage the step belongs to (受理 / 审查 / 决定 / 送达 …), shown in listings.
+- `stage_limit`: the stage's own limit as catalogs write it (`2个工作日`). When a process's
+  stage limits (same unit as the case limit) do not add up to the case's limit, they are scaled
+  to add up to it (largest remainder), so one process serves duties with different limits.
+- `clock`: `pause` — the case clock stands still while the step is open (hearing, testing,
+  expert review; 行政许可法 §45); `restart` — when the step completes (corrected materials
+  arrived, 补正) the count restarts and runs from the day after.
+
+The case limit comes from the duty's committed limit in the current catalog (`data["duty_code"]`),
+else its statutory limit, else `data["limit"]` ("5个工作日"). Counting starts the day after the
+instance starts. Due, yellow and red moments are computed by the working-day calendar:
+- due: the calendar's due moment (close of office of the last day), shifted by finished pauses
+  and extended by approved extensions;
+- yellow: the earlier of "`days_before` working day(s) before due" and "`fraction_used` of the
+  limit's office time used" (defaults 1 and 2/3; DUTYFLOW_YELLOW_DAYS_BEFORE /
+  DUTYFLOW_YELLOW_FRACTION);
+- red: from the due moment on (overdue). A stage over its own limit is red even when the case
+  is not.
+Warnings are rows in `runtime_timer` (kinds case_yellow/case_red/stage_yellow/stage_red) fired by
+the worker; red escalates to the head posts of the responsible unit (an `escalation` row, an
+`escalated` event and, when the workflow waits for it, the BPMN message `case_overdue`).
+A deadline that falls in a year without official holiday data is provisional until that year is
+entered; `recompute_provisional` then moves it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from engine.calendar.limits import format_limit, parse_limit
+from engine.calendar.working import WorkingCalendar, load_calendar
+from engine.catalog.document import LimitUnit, TimeLimit
+from engine.clock import BEIJING
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.runtime import timers
+from engine.runtime.timer_models import (
+    CASE_SUBJECT,
+    CaseDeadline,
+    Escalation,
+    RuntimeTimer,
+    StageDeadline,
+    TimerKind,
+    TimerStatus,
+)
+
+PAUSE = "pause"
+RESTART = "restart"
+CLOCK_MODES = (PAUSE, RESTART)
+# BPMN message a process may catch to react to a red case (e.g. a 督办 task for the unit head).
+OVERDUE_MESSAGE = "case_overdue"
+
+
+# --- policy -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WarningPolicy:
+    """When a running clock turns yellow: whichever of the two comes first."""
+
+    days_before: int = 1
+    fraction_used: float = 2 / 3
+
+
+def warning_policy() -> WarningPolicy:
+    """The policy from the environment (DUTYFLOW_YELLOW_DAYS_BEFORE, DUTYFLOW_YELLOW_FRACTION)."""
+    days = os.environ.get("DUTYFLOW_YELLOW_DAYS_BEFORE")
+    fraction = os.environ.get("DUTYFLOW_YELLOW_FRACTION")
+    return WarningPolicy(
+        days_before=int(days) if days else WarningPolicy.days_before,
+        fraction_used=float(fraction) if fraction else WarningPolicy.fraction_used,
+    )
+
+
+# --- the calendar, loaded only when a moment must be computed -----------------------------------
+_calendar_cache: dict[str, tuple[tuple, WorkingCalendar]] = {}
+
+
+def calendar_for(session: Session) -> WorkingCalendar:
+    """The working calendar of this database, rebuilt only when its entered years change."""
+    from engine.calendar.models import CalendarDay, CalendarYear
+
+    fingerprint = tuple(
+        session.execute(
+            select(
+                select(func.count()).select_from(CalendarYear).scalar_subquery(),
+                select(func.max(CalendarYear.entered_at)).scalar_subquery(),
+                select(func.count()).select_from(CalendarDay).scalar_subquery(),
+            )
+        ).one()
+    )
+    key = str(session.get_bind().url)
+    cached = _calendar_cache.get(key)
+    if cached is None or cached[0] != fingerprint:
+        cached = _calendar_cache[key] = (fingerprint, load_calendar(session))
+    return cached[1]
+
+
+class _LazyCalendar:
+    """Loads the calendar on first use, so steps that compute no moment cost no query."""
+
+    def __init__(self, session: Session):
+        self._session = session
+        self._calendar: WorkingCalendar | None = None
+
+    def get(self) -> WorkingCalendar:
+        if self._calendar is None:
+            self._calendar = calendar_for(self._session)
+        return self._calendar
+
+
+# --- moments ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Moments:
+    due_at: datetime
+    yellow_at: datetime
+    provisional: bool
+
+
+def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: TimeLimit,
+                    extensions: list[str] = (), paused_seconds: int = 0,
+                    policy: WarningPolicy | None = None) -> Moments:
+    """Due and yellow moments of a clock started at `counting_from` (its day not counted)."""
+    policy = policy or warning_policy()
+    deadline = calendar.due(counting_from, limit)
+    provisional = deadline.provisional
+    for text in extensions:
+        deadline = calendar.due(deadline.at, parse_limit(text))
+        provisional = provisional or deadline.provisional
+    if paused_seconds:
+        deadline = calendar.add_working_time(deadline.at, timedelta(seconds=paused_seconds))
+        provisional = provisional or deadline.provisional
+    due = deadline.at
+    # Office time of the whole limit, counted from the close of the first (uncounted) day.
+    count_start = calendar.close_of(counting_from.astimezone(calendar.tz).date())
+    total = calendar.working_time_between(count_start, due)
+    candidates = [calendar.subtract_working_days(due, policy.days_before).at] if policy.days_before else []
+    if total > timedelta(0) and 0 < policy.fraction_used < 1:
+        candidates.append(calendar.add_working_time(count_start, total * policy.fraction_used).at)
+    yellow = min([c for c in candidates if c <= due] or [due])
+    return Moments(due.astimezone(BEIJING), max(yellow, min(counting_from, due)).astimezone(BEIJING), provisional)
+
+
+def clock_state(due_at: datetime | None, yellow_at: datetime | None, now: datetime, finished: bool = False,
+                paused: bool = False) -> str:
+    """green / yellow / red (or done / paused) of a clock at `now`."""
+    if finished:
+        return "done"
+    if due_at is None:
+        return "green"
+    if now >= due_at:
+        return "red"
+    if paused:
+        return "paused"
+    if yellow_at is not None and now >= yellow_at:
+        return "yellow"
+    return "green"
+
+
+# --- step properties ------------------------------------------------------------------------------
+def step_properties(task_spec) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    properties = extensions.get("properties") or {}
+    return {str(k): str(v) for k, v in properties.items()}
+
+
+def tracked(task_spec) -> bool:
+    props = step_properties(task_spec)
+    return bool(props.get("stage") or props.get("stage_limit") or props.get("clock"))
+
+
+def check_step_properties(task_spec, where: str) -> list[str]:
+    """Problems in a task's timing properties (for deployment checks by core)."""
+    props = step_properties(task_spec)
+    problems = []
+    if props.get("stage_limit"):
+        try:
+            parse_limit(props["stage_limit"])
+        except InvalidInput:
+            problems.append(f"{where}：stage_limit {props['stage_limit']!r} 不是有效的时限（如“2个工作日”）")
+    if props.get("clock") and props["clock"] not in CLOCK_MODES:
+        problems.append(f"{where}：clock 只能是 pause（暂停计时）或 restart（重新计时），而不是 {props['clock']!r}")
+    return problems
+
+
+def stage_limits(workflow, case_limit: TimeLimit | None) -> dict[str, TimeLimit]:
+    """Each tracked step's own limit; scaled to add up to the case limit when they do not."""
+    declared = _declared_stage_limits(workflow)
+    if case_limit is None or not declared:
+        return dict(declared)
+    return dict(_allocate(tuple(declared), case_limit))
+
+
+def _declared_stage_limits(workflow) -> tuple[tuple[str, TimeLimit], ...]:
+    specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
+    found = []
+    for spec in specs:
+        for name, task_spec in spec.task_specs.items():
+            text = step_properties(task_spec).get("stage_limit")
+            if text:
+                found.append((name, parse_limit(text)))
+    return tuple(found)
+
+
+@lru_cache(maxsize=512)
+def _allocate(declared: tuple[tuple[str, TimeLimit], ...], case_limit: TimeLimit) -> tuple[tuple[str, TimeLimit], ...]:
+    same_unit = all(LimitUnit(limit.unit) == LimitUnit(case_limit.unit) for _, limit in declared)
+    total = sum(limit.value for _, limit in declared)
+    if not same_unit or total == case_limit.value or total == 0:
+        return declared
+    shares = [(name, limit.value * case_limit.value / total) for name, limit in declared]
+    floors = {name: int(share) for name, share in shares}
+    left = case_limit.value - sum(floors.values())
+    for name, _share in sorted(shares, key=lambda s: s[1] - int(s[1]), reverse=True)[:left]:
+        floors[name] += 1
+    # A stage with no whole day left still ends by the close of the day it started.
+    return tuple((name, TimeLimit(value=max(floors[name], 0), unit=case_limit.unit)) for name, _ in declared)
+
+
+# --- the case's limit ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseLimit:
+    limit: TimeLimit
+    source: str  # committed / statutory / data
+    duty_code: str | None
+    unit_code: str | None
+    department_code: str | None
+
+
+def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
+    """The limit of a case: the duty's committed limit, else its statutory one, else data["limit"]."""
+    duty_code = data.get("duty_code") or None
+    unit_code = data.get("unit_code") or None
+    department_code = data.get("department_code") or None
+    if duty_code:
+        duty = _duty_limits(session, str(duty_code))
+        if duty is not None:
+            committed, statutory, duty_unit, duty_department = duty
+            unit_code = unit_code or duty_unit
+            department_code = department_code or duty_department
+            for limit, source in ((committed, "committed"), (statutory, "statutory")):
+                if limit is not None:
+                    return CaseLimit(limit, source, str(duty_code), unit_code, department_code)
+    if data.get("limit"):
+        return CaseLimit(parse_limit(str(data["limit"])), "data", duty_code, unit_code, department_code)
+    return None
+
+
+def _duty_limits(session: Session, duty_code: str):
+    """(committed, statutory, first unit code, department code) of a duty in the current catalog."""
+    from engine.catalog.models import CatalogDepartment, CatalogDuty, CatalogDutyUnit, CatalogUnit
+
+    version_id = _current_catalog_version(session)
+    if version_id is None:
+        return None
+    duty = session.execute(
+        select(CatalogDuty, CatalogDepartment.code)
+        .join(CatalogDepartment, CatalogDepartment.id == CatalogDuty.department_id)
+        .where(CatalogDuty.version_id == version_id, CatalogDuty.code == duty_code)
+    ).first()
+    if duty is None:
+        return None
+    row, department_code = duty
+    unit_code = session.execute(
+        select(CatalogUnit.code)
+        .join(CatalogDutyUnit, CatalogDutyUnit.unit_id == CatalogUnit.id)
+        .where(CatalogDutyUnit.duty_id == row.id)
+        .order_by(CatalogDutyUnit.position)
+    ).scalars().first()
+    return (
+        _limit(row.committed_limit_value, row.committed_limit_unit),
+        _limit(row.statutory_limit_value, row.statutory_limit_unit),
+        unit_code,
+        department_code,
+    )
+
+
+def _current_catalog_version(session: Session) -> int | None:
+    try:
+        from engine.catalog.service import current_version
+    except ImportError:
+        current_version = None
+    if current_version is not None:
+        version = current_version(session)
+        if version is None:
+            return None
+        return version if isinstance(version, int) else version.id
+    from engine.catalog.models import PUBLISHED, CatalogVersion
+
+    return session.execute(
+        select(CatalogVersion.id).where(CatalogVersion.status == PUBLISHED)
+        .order_by(CatalogVersion.published_at.desc(), CatalogVersion.id.desc())
+    ).scalars().first()
+
+
+def _limit(value: int | None, unit: str | None) -> TimeLimit | None:
+    if value is None or unit is None:
+        return None
+    return TimeLimit(value=value, unit=unit)
+
+
+# --- after every engine step ------------------------------------------------------------------------
+def sync_deadlines(session: Session, instance_row, workflow, now: datetime) -> None:
+    """Bring the case clock, stage clocks and their warning rows in line with the workflow."""
+    from SpiffWorkflow.util.task import TaskState
+
+    instance_id = instance_row.id
+    calendar = _LazyCalendar(session)
+    case = session.execute(select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)).scalar_one_or_none()
+    if case is None and not _has_stages(workflow):
+        return  # a process without limits: one query per step, nothing else
+    if case is None:
+        case = _start_case(session, instance_row, workflow, calendar, now)
+
+    stages = {
+        row.task_id: row
+        for row in session.execute(
+            select(StageDeadline).where(StageDeadline.instance_id == instance_id, StageDeadline.status == "open")
+        ).scalars()
+    }
+    open_tasks = {}
+    for task in _all_tasks(workflow):
+        if task.state in (TaskState.READY, TaskState.STARTED) and task.task_spec.manual and tracked(task.task_spec):
+            open_tasks[str(task.id)] = task
+
+    limits = None
+    for task_id, task in open_tasks.items():
+        if task_id not in stages:
+            if limits is None:
+                limits = stage_limits(workflow, parse_limit(case.limit_text) if case else None)
+            stages[task_id] = _open_stage(session, instance_id, task, limits, calendar, now)
+
+    restarted = False
+    for task_id, stage in list(stages.items()):
+        if stage.status != "open" or task_id in open_tasks:
+            continue
+        task = _find(workflow, task_id)
+        completed = task is not None and task.state == TaskState.COMPLETED
+        _close_stage(session, stage, "completed" if completed else "cancelled", now)
+        if completed and stage.clock_mode == RESTART and case is not None:
+            _restart(session, case, calendar, now, reason=f"{stage.stage or stage.task_spec} 完成，重新计时",
+                     task_id=task_id)
+            restarted = True
+
+    if case is not None and case.finished_at is None:
+        pausing = [s for s in stages.values() if s.status == "open" and s.clock_mode == PAUSE]
+        if pausing and case.paused_since is None:
+            _pause(session, case, now, reason=pausing[0].stage or pausing[0].task_spec, task_id=pausing[0].task_id)
+        elif not pausing and case.paused_since is not None and not _manual_pause(case):
+            _resume(session, case, calendar, now)
+        if workflow.is_completed():
+            _finish_case(session, case, now)
+        elif not restarted:
+            _schedule_case_warnings(session, case, now)
+
+
+def _has_stages(workflow) -> bool:
+    return bool(_spec_has_tracked_steps(workflow.spec)) or any(
+        _spec_has_tracked_steps(spec) for spec in getattr(workflow, "subprocess_specs", {}).values()
+    )
+
+
+_tracked_cache: dict[int, bool] = {}
+
+
+def _spec_has_tracked_steps(spec) -> bool:
+    key = id(spec)
+    if key not in _tracked_cache:
+        _tracked_cache[key] = any(tracked(ts) for ts in spec.task_specs.values())
+    return _tracked_cache[key]
+
+
+def _all_tasks(workflow):
+    yield from workflow.tasks.values()
+    for subprocess in getattr(workflow, "subprocesses", {}).values():
+        yield from subprocess.tasks.values()
+
+
+def _find(workflow, task_id: str):
+    from uuid import UUID
+
+    return workflow.get_task_from_id(UUID(task_id))
+
+
+def case_data(instance_row, workflow) -> dict:
+    """The data the instance started with (duty_code, limit, unit_code …)."""
+    data = getattr(instance_row, "data", None)
+    if isinstance(data, dict) and data:
+        return data
+    for task in workflow.tasks.values():
+        if task.task_spec.name == "Start":
+            return task.data
+    return {}
+
+
+def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalendar, now: datetime) -> CaseDeadline | None:
+    resolved = resolve_case_limit(session, case_data(instance_row, workflow))
+    if resolved is None:
+        return None
+    moments = compute_moments(calendar.get(), now, resolved.limit)
+    case = CaseDeadline(
+        instance_id=instance_row.id,
+        duty_code=resolved.duty_code,
+        unit_code=resolved.unit_code,
+        department_code=resolved.department_code,
+        limit_text=format_limit(resolved.limit),
+        limit_source=resolved.source,
+        counting_from=now,
+        extensions=[],
+        due_at=moments.due_at,
+        yellow_at=moments.yellow_at,
+        provisional=moments.provisional,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    return case
+
+
+def _open_stage(session: Session, instance_id: int, task, limits: dict[str, TimeLimit], calendar: _LazyCalendar,
+                now: datetime) -> StageDeadline:
+    props = step_properties(task.task_spec)
+    limit = limits.get(task.task_spec.name)
+    stage = StageDeadline(
+        instance_id=instance_id,
+        task_id=str(task.id),
+        task_spec=task.task_spec.bpmn_id or task.task_spec.name,
+        stage=props.get("stage") or None,
+        limit_text=format_limit(limit) if limit is not None else None,
+        clock_mode=props.get("clock") if props.get("clock") in CLOCK_MODES else None,
+        started_at=now,
+    )
+    if limit is not None:
+        moments = compute_moments(calendar.get(), now, limit)
+        stage.due_at, stage.yellow_at, stage.provisional = moments.due_at, moments.yellow_at, moments.provisional
+    session.add(stage)
+    session.flush()
+    if stage.due_at is not None and stage.clock_mode != PAUSE:
+        name = stage.stage or stage.task_spec
+        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_yellow, stage.yellow_at, now, name)
+        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_red, stage.due_at, now, name)
+    return stage
+
+
+def _close_stage(session: Session, stage: StageDeadline, status: str, now: datetime) -> None:
+    stage.status = status
+    stage.ended_at = now
+    stage.overran = stage.due_at is not None and now >= stage.due_at
+    session.add(stage)
+    timers.unschedule(session, stage.instance_id, stage.task_id, (TimerKind.stage_yellow, TimerKind.stage_red), now)
+
+
+# --- case clock changes -----------------------------------------------------------------------------
+# A pause asked for through the API is ended only through the API, never by a step closing.
+MANUAL_PAUSE_PREFIX = "人工暂停："
+
+
+def _manual_pause(case: CaseDeadline) -> bool:
+    return (case.pause_reason or "").startswith(MANUAL_PAUSE_PREFIX)
+
+
+def _recompute(case: CaseDeadline, calendar: WorkingCalendar) -> None:
+    moments = compute_moments(calendar, case.counting_from, parse_limit(case.limit_text), case.extensions,
+                              case.paused_seconds)
+    case.due_at, case.yellow_at, case.provisional = moments.due_at, moments.yellow_at, moments.provisional
+
+
+def _schedule_case_warnings(session: Session, case: CaseDeadline, now: datetime) -> None:
+    if case.finished_at is not None or case.paused_since is not None:
+        return
+    iid = case.instance_id
+    timers.schedule(session, iid, CASE_SUBJECT, TimerKind.case_yellow, case.yellow_at, now, "办结时限")
+    timers.schedule(session, iid, CASE_SUBJECT, TimerKind.case_red, case.due_at, now, "办结时限")
+
+
+def _pause(session: Session, case: CaseDeadline, now: datetime, reason: str, task_id: str | None = None,
+           actor=None) -> None:
+    case.paused_since = now
+    case.pause_reason = reason[:200]
+    session.add(case)
+    timers.unschedule(session, case.instance_id, CASE_SUBJECT, (TimerKind.case_yellow, TimerKind.case_red), now)
+    _log(session, case.instance_id, "paused", now, task_id=task_id, actor=actor, detail={"reason": reason})
+
+
+def _resume(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now: datetime, actor=None) -> None:
+    paused = calendar.get().working_time_between(case.paused_since, now)
+    case.paused_seconds += max(int(paused.total_seconds()), 0)
+    reason = case.pause_reason
+    case.paused_since = None
+    case.pause_reason = None
+    _recompute(case, calendar.get())
+    session.add(case)
+    _schedule_case_warnings(session, case, now)
+    _log(session, case.instance_id, "resumed", now, actor=actor,
+         detail={"reason": reason, "paused_working_seconds": int(paused.total_seconds()), "due_at": case.due_at.isoformat()})
+
+
+def _restart(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now: datetime, reason: str,
+             task_id: str | None = None, actor=None, received_at: datetime | None = None) -> None:
+    case.counting_from = received_at or now
+    case.restarts += 1
+    case.paused_seconds = 0
+    case.paused_since = None
+    case.pause_reason = None
+    case.extensions = []
+    _recompute(case, calendar.get())
+    session.add(case)
+    _schedule_case_warnings(session, case, now)
+    _log(session, case.instance_id, "restarted", now, task_id=task_id, actor=actor,
+         detail={"reason": reason, "counting_from": case.counting_from.isoformat(), "due_at": case.due_at.isoformat()})
+
+
+def _finish_case(session: Session, case: CaseDeadline, now: datetime) -> None:
+    if case.paused_since is not None:
+        case.paused_since = None
+        case.pause_reason = None
+    case.finished_at = now
+    case.on_time = now < case.due_at
+    session.add(case)
+    timers.unschedule(session, case.instance_id, None, TimerKind.warnings, now)
+
+
+# --- operations people ask for (API) -----------------------------------------------------------------
+def get_case(session: Session, instance_id: int, for_update: bool = False) -> CaseDeadline:
+    query = select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)
+    if for_update:
+        query = query.with_for_update()
+    case = session.execute(query).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"流程实例 {instance_id} 没有办结时限", [f"instance_id={instance_id}：该实例不计时（事项无时限且启动数据未给出 limit）"])
+    return case
+
+
+def _open_case(session: Session, instance_id: int) -> CaseDeadline:
+    case = get_case(session, instance_id, for_update=True)
+    if case.finished_at is not None:
+        raise Conflict("该事项已办结，计时已停止", [f"instance_id={instance_id}：办结于 {case.finished_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"])
+    return case
+
+
+def pause_case(session: Session, clock, instance_id: int, reason: str, actor) -> CaseDeadline:
+    """Stop the case clock (听证、检验检测、专家评审): the time until resume is not counted."""
+    _require_supervisor(session, actor, instance_id)
+    if not (reason or "").strip():
+        raise InvalidInput("暂停计时需要说明理由", ["reason：不能为空（如“专家评审”“听证”）"])
+    case = _open_case(session, instance_id)
+    if case.paused_since is not None:
+        raise Conflict("计时已处于暂停状态", [f"instance_id={instance_id}：自 {case.paused_since.astimezone(BEIJING):%Y-%m-%d %H:%M} 起暂停"])
+    now = clock.now()
+    _pause(session, case, now, MANUAL_PAUSE_PREFIX + reason.strip(), actor=actor)
+    return case
+
+
+def resume_case(session: Session, clock, instance_id: int, actor) -> CaseDeadline:
+    _require_supervisor(session, actor, instance_id)
+    case = _open_case(session, instance_id)
+    if case.paused_since is None:
+        raise Conflict("计时未暂停", [f"instance_id={instance_id}：计时正在进行"])
+    _resume(session, case, _LazyCalendar(session), clock.now(), actor=actor)
+    return case
+
+
+def restart_case(session: Session, clock, instance_id: int, received_at: datetime | None, reason: str,
+                 actor) -> CaseDeadline:
+    """Restart the count from the day after `received_at` (corrected materials arrived, 补正)."""
+    _require_supervisor(session, actor, instance_id)
+    case = _open_case(session, instance_id)
+    now = clock.now()
+    if received_at is not None:
+        if received_at.tzinfo is None:
+            received_at = received_at.replace(tzinfo=BEIJING)
+        if received_at > now:
+            raise InvalidInput("材料接收时间不能晚于当前时间", [f"received_at：{received_at.isoformat()}"])
+        if received_at < case.counting_from:
+            raise InvalidInput("材料接收时间早于当前计时起点", [f"received_at：{received_at.isoformat()}"])
+    _restart(session, case, _LazyCalendar(session), now, reason=(reason or "补正材料已收到").strip(),
+             actor=actor, received_at=received_at)
+    return case
+
+
+def extend_case(session: Session, clock, instance_id: int, limit_text: str, reason: str, actor) -> CaseDeadline:
+    """Approve an extension (延期). Only a head of the case's unit or the efficiency office, and
+    only before the deadline passes: an approval after expiry is refused and the case stays overdue."""
+    case = _open_case(session, instance_id)
+    if not _is_unit_head(session, actor, case.unit_code) and not actor.has_role("efficiency_office"):
+        raise Forbidden("只有承办单位负责人或效能办可以批准延期",
+                        [f"{actor.username}：不是 {case.unit_code or '承办单位'} 的负责人，也没有效能办角色"])
+    limit = parse_limit(limit_text)
+    if not (reason or "").strip():
+        raise InvalidInput("延期需要说明理由", ["reason：不能为空"])
+    now = clock.now()
+    if now >= case.due_at:
+        raise Conflict("已超过办结时限，不能再批准延期（延期须在期限届满前批准）",
+                       [f"办结时限 {case.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M} 已过；该事项仍按超期处理"])
+    case.extensions = [*case.extensions, format_limit(limit)]
+    _recompute(case, _LazyCalendar(session).get())
+    session.add(case)
+    _schedule_case_warnings(session, case, now)
+    _log(session, instance_id, "extended", now, actor=actor,
+         detail={"limit": format_limit(limit), "reason": reason.strip(), "due_at": case.due_at.isoformat()})
+    return case
+
+
+def _require_supervisor(session: Session, actor, instance_id: int) -> None:
+    """Pause/resume/restart by hand: the efficiency office, the unit head or the case's handler posts."""
+    if actor is None:
+        raise Forbidden("需要登录", [])
+    if actor.has_role("efficiency_office"):
+        return
+    case = get_case(session, instance_id)
+    if _is_unit_head(session, actor, case.unit_code) or _holds_case_post(session, actor, instance_id):
+        return
+    raise Forbidden("无权调整该事项的计时", [f"{actor.username}：不是承办岗位、承办单位负责人或效能办"])
+
+
+def _staff_posts(session: Session, staff_id: str | None) -> set[str]:
+    if not staff_id:
+        return set()
+    try:
+        from engine.catalog.service import posts_of_staff
+    except ImportError:
+        return set()
+    version_id = _current_catalog_version(session)
+    if version_id is None:
+        return set()
+    return {p if isinstance(p, str) else getattr(p, "code", str(p)) for p in posts_of_staff(session, version_id, staff_id)}
+
+
+def _is_unit_head(session: Session, actor, unit_code: str | None) -> bool:
+    if actor is None or not unit_code:
+        return False
+    heads = set(unit_heads(session, unit_code))
+    return bool(heads & _staff_posts(session, actor.staff_id))
+
+
+def _holds_case_post(session: Session, actor, instance_id: int) -> bool:
+    try:
+        from engine.runtime.models import RuntimeTask
+    except ImportError:
+        return False
+    posts = _staff_posts(session, actor.staff_id)
+    if not posts:
+        return False
+    column = getattr(RuntimeTask, "post_code", None)
+    if column is None:
+        return False
+    return session.execute(
+        select(func.count()).select_from(RuntimeTask).where(RuntimeTask.instance_id == instance_id, column.in_(posts))
+    ).scalar_one() > 0
+
+
+def unit_heads(session: Session, unit_code: str) -> list[str]:
+    try:
+        from engine.catalog.service import head_posts
+    except ImportError:
+        return []
+    version_id = _current_catalog_version(session)
+    if version_id is None:
+        return []
+    return [p if isinstance(p, str) else getattr(p, "code", str(p)) for p in head_posts(session, version_id, unit_code)]
+
+
+# --- warnings fired by the worker -------------------------------------------------------------------
+def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
+    """Give a yellow/red warning if it still holds; returns the timer row's final status."""
+    if row.kind in (TimerKind.case_yellow, TimerKind.case_red):
+        case = session.execute(
+            select(CaseDeadline).where(CaseDeadline.instance_id == row.instance_id)
+        ).scalar_one_or_none()
+        if case is None or case.finished_at is not None or case.paused_since is not None:
+            return TimerStatus.noop
+        moment = case.yellow_at if row.kind == TimerKind.case_yellow else case.due_at
+        if _utc(moment) != _utc(row.due_at):
+            return TimerStatus.noop
+        if row.kind == TimerKind.case_yellow:
+            _log(session, row.instance_id, "warned", now, detail={"level": "yellow", "scope": "case",
+                                                                  "due_at": case.due_at.isoformat()})
+        else:
+            _log(session, row.instance_id, "overdue", now, detail={"level": "red", "scope": "case",
+                                                                   "due_at": case.due_at.isoformat()})
+            _escalate(session, row, case, None, now)
+        return TimerStatus.fired
+    stage = session.execute(
+        select(StageDeadline).where(StageDeadline.instance_id == row.instance_id, StageDeadline.task_id == row.task_id)
+    ).scalar_one_or_none()
+    if stage is None or stage.status != "open":
+        return TimerStatus.noop
+    moment = stage.yellow_at if row.kind == TimerKind.stage_yellow else stage.due_at
+    if moment is None or _utc(moment) != _utc(row.due_at):
+        return TimerStatus.noop
+    detail = {"scope": "stage", "stage": stage.stage or stage.task_spec, "due_at": stage.due_at.isoformat()}
+    if row.kind == TimerKind.stage_yellow:
+        _log(session, row.instance_id, "warned", now, task_id=stage.task_id, detail={"level": "yellow", **detail})
+    else:
+        _log(session, row.instance_id, "overdue", now, task_id=stage.task_id, detail={"level": "red", **detail})
+        case = session.execute(
+            select(CaseDeadline).where(CaseDeadline.instance_id == row.instance_id)
+        ).scalar_one_or_none()
+        _escalate(session, row, case, stage, now)
+    return TimerStatus.fired
+
+
+def _escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, stage: StageDeadline | None,
+              now: datetime) -> None:
+    """Red: hand the matter to the head posts of the responsible unit (督办) and tell the workflow."""
+    unit_code = case.unit_code if case is not None else None
+    to_posts = unit_heads(session, unit_code) if unit_code else []
+    escalation = Escalation(
+        instance_id=row.instance_id,
+        subject=row.task_id,
+        kind=row.kind,
+        stage=stage.stage if stage is not None else None,
+        due_at=row.due_at,
+        to_posts=to_posts,
+        unit_code=unit_code,
+        department_code=case.department_code if case is not None else None,
+        created_at=now,
+    )
+    session.add(escalation)
+    session.flush()
+    _log(session, row.instance_id, "escalated", now, task_id=stage.task_id if stage else None,
+         detail={"to_posts": to_posts, "unit_code": unit_code, "kind": row.kind, "escalation_id": escalation.id})
+    if stage is None:
+        _notify_workflow(session, row.instance_id, now)
+
+
+def _notify_workflow(session: Session, instance_id: int, now: datetime) -> None:
+    """Deliver the BPMN message `case_overdue` when the workflow waits for it (e.g. a 督办 branch)."""
+    from engine.runtime.instances import load_workflow, save_workflow
+    from engine.runtime.sim_clock import engine_time
+
+    instance_row, workflow = load_workflow(session, instance_id)
+    if getattr(instance_row, "status", "running") not in ("running", "active"):
+        return
+    waiting = [e for e in workflow.waiting_events() if e.name == OVERDUE_MESSAGE]
+    if not waiting:
+        return
+    from SpiffWorkflow.bpmn.util import BpmnEvent
+    from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+
+    with engine_time(now):
+        workflow.catch(BpmnEvent(MessageEventDefinition(OVERDUE_MESSAGE), {}))
+        workflow.do_engine_steps()
+    save_workflow(session, instance_row, workflow, timers._FixedClock(now))
+
+
+# --- views for listings and pages ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeadlineView:
+    scope: str  # "stage" or "case"
+    due_at: datetime | None
+    yellow_at: datetime | None
+    time_left_seconds: int | None  # office time left (negative: overdue by)
+    state: str  # green / yellow / red / paused / done
+    provisional: bool
+    stage: str | None = None
+    limit: str | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "scope": self.scope,
+            "due_at": self.due_at.astimezone(BEIJING).isoformat() if self.due_at else None,
+            "yellow_at": self.yellow_at.astimezone(BEIJING).isoformat() if self.yellow_at else None,
+            "time_left_seconds": self.time_left_seconds,
+            "state": self.state,
+            "provisional": self.provisional,
+            "stage": self.stage,
+            "limit": self.limit,
+        }
+
+
+def task_deadline(session: Session, task_row, clock) -> DeadlineView | None:
+    """The deadline a task is shown with: its stage's own limit, else the case's. None if untimed.
+
+    The worse of the two states wins: a stage still green in a red case shows red.
+    """
+    now = clock.now()
+    calendar = _LazyCalendar(session)
+    instance_id = task_row.instance_id
+    spiff_id = _spiff_task_id(task_row)
+    case = session.execute(select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)).scalar_one_or_none()
+    stage = None
+    if spiff_id is not None:
+        stage = session.execute(
+            select(StageDeadline).where(StageDeadline.instance_id == instance_id, StageDeadline.task_id == spiff_id)
+        ).scalar_one_or_none()
+    case_view = _case_view(case, calendar, now) if case is not None else None
+    if stage is None or stage.due_at is None:
+        return case_view
+    finished = stage.status != "open"
+    state = clock_state(stage.due_at, stage.yellow_at, stage.ended_at if finished else now)
+    if finished:
+        state = "red" if stage.overran else "done"
+    if case_view is not None and _rank(case_view.state) > _rank(state):
+        state = case_view.state
+    left = _time_left(calendar, stage.due_at, now) if not finished else None
+    return DeadlineView("stage", stage.due_at, stage.yellow_at, left, state, stage.provisional, stage.stage, stage.limit_text)
+
+
+def case_view(session: Session, instance_id: int, clock) -> DeadlineView:
+    return _case_view(get_case(session, instance_id), _LazyCalendar(session), clock.now())
+
+
+def _case_view(case: CaseDeadline, calendar: _LazyCalendar, now: datetime) -> DeadlineView:
+    finished = case.finished_at is not None
+    paused = case.paused_since is not None
+    reference = case.paused_since if paused else now
+    state = clock_state(case.due_at, case.yellow_at, now, finished=finished, paused=paused)
+    if finished and not case.on_time:
+        state = "red"
+    left = None if finished else _time_left(calendar, case.due_at, reference)
+    return DeadlineView("case", case.due_at, case.yellow_at, left, state, case.provisional, None, case.limit_text)
+
+
+def _rank(state: str) -> int:
+    return {"done": 0, "green": 1, "paused": 1, "yellow": 2, "red": 3}.get(state, 0)
+
+
+def _time_left(calendar: _LazyCalendar, due_at: datetime, now: datetime) -> int:
+    return int(calendar.get().working_time_between(now, due_at).total_seconds())
+
+
+def _spiff_task_id(task_row) -> str | None:
+    for name in ("spiff_task_id", "task_uuid", "spiff_id", "task_id"):
+        value = getattr(task_row, name, None)
+        if value:
+            return str(value)
+    return None
+
+
+def case_clock(session: Session, instance_id: int, clock) -> dict:
+    """Everything the API shows about an instance's clock: the case, its stages, escalations."""
+    case = get_case(session, instance_id)
+    calendar = _LazyCalendar(session)
+    now = clock.now()
+    view = _case_view(case, calendar, now)
+    stages = session.execute(
+        select(StageDeadline).where(StageDeadline.instance_id == instance_id).order_by(StageDeadline.started_at, StageDeadline.id)
+    ).scalars().all()
+    escalations = session.execute(
+        select(Escalation).where(Escalation.instance_id == instance_id).order_by(Escalation.created_at)
+    ).scalars().all()
+    return {
+        "instance_id": instance_id,
+        "duty_code": case.duty_code,
+        "unit_code": case.unit_code,
+        "department_code": case.department_code,
+        "limit": case.limit_text,
+        "limit_source": case.limit_source,
+        "counting_from": _iso(case.counting_from),
+        "restarts": case.restarts,
+        "extensions": list(case.extensions),
+        "paused": case.paused_since is not None,
+        "paused_since": _iso(case.paused_since),
+        "pause_reason": case.pause_reason,
+        "paused_working_seconds": case.paused_seconds,
+        "finished_at": _iso(case.finished_at),
+        "on_time": case.on_time,
+        **view.as_dict(),
+        "stages": [
+            {
+                "task_id": s.task_id,
+                "task_spec": s.task_spec,
+                "stage": s.stage,
+                "limit": s.limit_text,
+                "clock": s.clock_mode,
+                "started_at": _iso(s.started_at),
+                "due_at": _iso(s.due_at),
+                "yellow_at": _iso(s.yellow_at),
+                "status": s.status,
+                "ended_at": _iso(s.ended_at),
+                "overran": s.overran,
+                "state": ("red" if s.overran else "done") if s.status != "open"
+                else clock_state(s.due_at, s.yellow_at, now),
+                "provisional": s.provisional,
+            }
+            for s in stages
+        ],
+        "escalations": [escalation_dict(e) for e in escalations],
+    }
+
+
+def escalation_dict(e: Escalation) -> dict:
+    return {
+        "id": e.id,
+        "instance_id": e.instance_id,
+        "kind": e.kind,
+        "stage": e.stage,
+        "due_at": _iso(e.due_at),
+        "to_posts": list(e.to_posts),
+        "unit_code": e.unit_code,
+        "department_code": e.department_code,
+        "created_at": _iso(e.created_at),
+        "resolved_at": _iso(e.resolved_at),
+    }
+
+
+def open_warnings(session: Session, clock, department_code: str | None = None) -> list[dict]:
+    """Open cases that are yellow or red now (and open stages over their limit), worst first."""
+    now = clock.now()
+    query = select(CaseDeadline).where(CaseDeadline.finished_at.is_(None))
+    if department_code:
+        query = query.where(CaseDeadline.department_code == department_code)
+    cases = {c.instance_id: c for c in session.execute(query).scalars()}
+    red_stages: dict[int, list[StageDeadline]] = {}
+    if cases:
+        for stage in session.execute(
+            select(StageDeadline).where(
+                StageDeadline.status == "open", StageDeadline.due_at.is_not(None), StageDeadline.due_at <= now,
+                StageDeadline.instance_id.in_(list(cases)),
+            )
+        ).scalars():
+            red_stages.setdefault(stage.instance_id, []).append(stage)
+    calendar = _LazyCalendar(session)
+    result = []
+    for instance_id, case in cases.items():
+        view = _case_view(case, calendar, now)
+        stages = red_stages.get(instance_id, [])
+        if view.state not in ("yellow", "red") and not stages:
+            continue
+        result.append({
+            "instance_id": instance_id,
+            "duty_code": case.duty_code,
+            "unit_code": case.unit_code,
+            "department_code": case.department_code,
+            "state": "red" if stages else view.state,
+            "case_state": view.state,
+            "due_at": _iso(case.due_at),
+            "time_left_seconds": view.time_left_seconds,
+            "provisional": case.provisional,
+            "red_stages": [{"task_id": s.task_id, "stage": s.stage or s.task_spec, "due_at": _iso(s.due_at)} for s in stages],
+        })
+    result.sort(key=lambda r: (-_rank(r["state"]), r["due_at"] or ""))
+    return result
+
+
+def list_escalations(session: Session, department_code: str | None = None, open_only: bool = True) -> list[dict]:
+    query = select(Escalation).order_by(Escalation.created_at.desc(), Escalation.id.desc())
+    if department_code:
+        query = query.where(Escalation.department_code == department_code)
+    if open_only:
+        query = query.where(Escalation.resolved_at.is_(None))
+    return [escalation_dict(e) for e in session.execute(query).scalars()]
+
+
+# --- provisional deadlines --------------------------------------------------------------------------------
+def recompute_provisional(session: Session, calendar: WorkingCalendar, now: datetime) -> int:
+    """Recompute open provisional deadlines (after a year's schedule was entered). Returns how many moved."""
+    moved = 0
+    for case in session.execute(
+        select(CaseDeadline).where(CaseDeadline.finished_at.is_(None), CaseDeadline.provisional.is_(True))
+    ).scalars():
+        before = (case.due_at, case.yellow_at, case.provisional)
+        _recompute(case, calendar)
+        if (case.due_at, case.yellow_at, case.provisional) != before:
+            moved += 1
+            session.add(case)
+            _schedule_case_warnings(session, case, now)
+    for stage in session.execute(
+        select(StageDeadline).where(StageDeadline.status == "open", StageDeadline.provisional.is_(True))
+    ).scalars():
+        if not stage.limit_text:
+            continue
+        moments = compute_moments(calendar, stage.started_at, parse_limit(stage.limit_text))
+        if (moments.due_at, moments.yellow_at, moments.provisional) != (stage.due_at, stage.yellow_at, stage.provisional):
+            moved += 1
+            stage.due_at, stage.yellow_at, stage.provisional = moments.due_at, moments.yellow_at, moments.provisional
+            session.add(stage)
+            if stage.clock_mode != PAUSE:
+                name = stage.stage or stage.task_spec
+                timers.schedule(session, stage.instance_id, stage.task_id, TimerKind.stage_yellow, stage.yellow_at, now, name)
+                timers.schedule(session, stage.instance_id, stage.task_id, TimerKind.stage_red, stage.due_at, now, name)
+    session.flush()
+    return moved
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+def _log(session: Session, instance_id: int, kind: str, now: datetime, task_id: str | None = None, actor=None,
+         detail: dict | None = None) -> None:
+    """Write a timing event (paused/resumed/restarted/extended/warned/overdue/escalated).
+
+    `task_id` is the SpiffWorkflow task id; the event names core's task row for it.
+    """
+    from engine.runtime import events
+
+    work_task_id = None
+    if task_id is not None:
+        from engine.runtime.models import WorkTask
+
+        work_task_id = session.execute(
+            select(WorkTask.id).where(WorkTask.instance_id == instance_id, WorkTask.spiff_task_id == task_id)
+            .order_by(WorkTask.id.desc())
+        ).scalars().first()
+    events.log_event(session, instance_id=instance_id, kind=kind, at=now, task_id=work_task_id, actor=actor,
+                     detail=detail or {})
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(BEIJING).isoformat() if moment is not None else None
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

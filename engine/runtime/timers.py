@@ -1,0 +1,340 @@
+"""Timer rows: written with each engine step, claimed by workers with a lease, fired once.
+
+The pattern (see docs/benchmarks.md and the shared notes on workers):
+1. `after_step` runs inside the step's transaction (core's `save_workflow` calls it): the
+   instance's waiting BPMN timers are compared with its pending timer rows; new ones are
+   inserted (due_at read once from the task's `event_value`), stale ones cancelled. Deadlines
+   and their warning rows are synchronised in the same call (`engine.runtime.deadlines`).
+2. `claim_due` takes up to n due rows (or rows whose lease expired) in a short transaction —
+   `FOR UPDATE SKIP LOCKED` on PostgreSQL, `UPDATE … RETURNING` under SQLite's `BEGIN IMMEDIATE`
+   — and stamps them with the worker's id and a lease expiry.
+3. `fire_one` fires one row per transaction: loads the instance, checks the timer task still
+   waits with the same due time (otherwise finishes as a no-op), fires, saves through core's
+   `save_workflow` (optimistic instance version), and finishes with an update fenced on
+   `lock_owner`. If the fence or the version check fails the whole transaction rolls back and
+   the row stays pending for whoever owns it now.
+Rows are unique on (instance, task, kind, due_at), so a schedule is written once and a fired row
+is never fired again: at-least-once delivery with an idempotent check, i.e. exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlmodel import Session
+
+from engine.db import Database
+from engine.runtime.timer_models import RuntimeTimer, TimerKind, TimerStatus
+
+log = logging.getLogger(__name__)
+
+# A row whose firing raised this many times is parked as failed instead of retried forever.
+MAX_ATTEMPTS = 5
+
+
+# --- reading the workflow ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    spec_name: str
+    due_at: datetime
+
+
+def waiting_timers(workflow) -> list[WaitingTimer]:
+    """The workflow's timer tasks that wait, with their absolute due time (from `event_value`)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+    from SpiffWorkflow.util.task import TaskState
+
+    found = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+            continue
+        due = timer_due(task)
+        if due is not None:
+            found.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, due))
+    return found
+
+
+def timer_due(task) -> datetime | None:
+    """A waiting timer task's due moment (UTC), or None when it is not scheduled."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # cycle timers keep {"cycles", "next", "duration"}
+        if value.get("cycles") == 0:
+            return None
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # Spiff reads naive values in the server's zone; so do we
+        moment = moment.astimezone()
+    return moment.astimezone(UTC)
+
+
+# --- 1. after every engine step ------------------------------------------------------------------
+def after_step(session: Session, instance_row, workflow, now: datetime) -> None:
+    """Sync timer rows, deadline rows and warning rows with the workflow just saved.
+
+    Called by core's `save_workflow` in the same transaction as the workflow state.
+    """
+    sync_bpmn_timers(session, instance_row.id, workflow, now)
+    from engine.runtime import deadlines
+
+    deadlines.sync_deadlines(session, instance_row, workflow, now)
+
+
+def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime) -> None:
+    waiting = {(t.task_id, t.due_at): t for t in waiting_timers(workflow)}
+    rows = session.execute(
+        select(RuntimeTimer.id, RuntimeTimer.task_id, RuntimeTimer.due_at, RuntimeTimer.status).where(
+            RuntimeTimer.instance_id == instance_id,
+            RuntimeTimer.kind == TimerKind.bpmn,
+            or_(
+                RuntimeTimer.status == TimerStatus.pending,
+                RuntimeTimer.task_id.in_([task_id for task_id, _ in waiting]),
+            ),
+        )
+    ).all()
+    known = {(row.task_id, _utc(row.due_at)) for row in rows}
+    stale = [row.id for row in rows if row.status == TimerStatus.pending and (row.task_id, _utc(row.due_at)) not in waiting]
+    if stale:
+        cancel_rows(session, stale, now)
+    for key, timer in waiting.items():
+        if key not in known:
+            session.add(
+                RuntimeTimer(
+                    instance_id=instance_id,
+                    task_id=timer.task_id,
+                    kind=TimerKind.bpmn,
+                    spec_name=timer.spec_name[:200],
+                    due_at=timer.due_at,
+                    created_at=now,
+                )
+            )
+    session.flush()
+
+
+def schedule(session: Session, instance_id: int, task_id: str, kind: str, due_at: datetime, now: datetime,
+             spec_name: str = "") -> None:
+    """Make sure one pending row exists for (instance, task, kind) at `due_at`; cancel other moments.
+
+    Used for warning rows, whose moment moves when a clock pauses, restarts or is extended.
+    """
+    due_at = _utc(due_at)
+    rows = session.execute(
+        select(RuntimeTimer.id, RuntimeTimer.due_at, RuntimeTimer.status).where(
+            RuntimeTimer.instance_id == instance_id, RuntimeTimer.task_id == task_id, RuntimeTimer.kind == kind
+        )
+    ).all()
+    stale = [r.id for r in rows if r.status == TimerStatus.pending and _utc(r.due_at) != due_at]
+    if stale:
+        cancel_rows(session, stale, now)
+    if not any(_utc(r.due_at) == due_at for r in rows):
+        session.add(RuntimeTimer(instance_id=instance_id, task_id=task_id, kind=kind, spec_name=spec_name[:200],
+                                 due_at=due_at, created_at=now))
+        session.flush()
+
+
+def unschedule(session: Session, instance_id: int, task_id: str | None, kinds: tuple[str, ...], now: datetime) -> None:
+    """Cancel the pending rows of these kinds (for one subject, or all of the instance)."""
+    condition = [RuntimeTimer.instance_id == instance_id, RuntimeTimer.kind.in_(kinds),
+                 RuntimeTimer.status == TimerStatus.pending]
+    if task_id is not None:
+        condition.append(RuntimeTimer.task_id == task_id)
+    session.execute(update(RuntimeTimer).where(*condition).values(status=TimerStatus.cancelled, finished_at=now))
+
+
+def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:
+    # The lease is left in place: a worker firing this very row in this very transaction (the
+    # timer fired, so its task stopped waiting) still finishes it with its fenced update.
+    session.execute(
+        update(RuntimeTimer)
+        .where(RuntimeTimer.id.in_(ids), RuntimeTimer.status == TimerStatus.pending)
+        .values(status=TimerStatus.cancelled, finished_at=now)
+    )
+
+
+def pending_timers(session: Session, instance_id: int) -> list[RuntimeTimer]:
+    """Pending timer and warning rows of one instance, earliest first (for the API)."""
+    return list(
+        session.scalars(
+            select(RuntimeTimer)
+            .where(RuntimeTimer.instance_id == instance_id, RuntimeTimer.status == TimerStatus.pending)
+            .order_by(RuntimeTimer.due_at)
+        )
+    )
+
+
+# --- the "now" a worker compares due times with -------------------------------------------------
+NowSource = Callable[[Session], datetime]
+
+
+def now_source(database: Database, clock) -> NowSource:
+    """Where workers read "now": the database's clock in production, the test's clock in tests.
+
+    With several worker hosts their clocks drift; the database's `now()` is the one clock they
+    share, so in production (a SystemClock on PostgreSQL) due times are compared with it. A
+    ControlledClock is the truth in tests and simulations. SQLite runs in one process on one
+    host, so its application clock is the database's clock.
+    """
+    from engine.clock import SystemClock
+
+    if isinstance(clock, SystemClock) and not database.is_sqlite:
+        return lambda session: session.execute(select(func.now())).scalar_one().astimezone(UTC)
+    return lambda _session: clock.now().astimezone(UTC)
+
+
+# --- 2. claim ------------------------------------------------------------------------------------
+def claim_due(database: Database, now_of: NowSource, worker_id: str, lease_seconds: float, limit: int) -> list[int]:
+    """Lease up to `limit` due rows to `worker_id` in one short transaction; their ids, earliest first."""
+    with database.session() as session:
+        now = now_of(session)
+        candidates = (
+            select(RuntimeTimer.id)
+            .where(
+                RuntimeTimer.status == TimerStatus.pending,
+                RuntimeTimer.due_at <= now,
+                or_(RuntimeTimer.lock_expires_at.is_(None), RuntimeTimer.lock_expires_at < now),
+            )
+            .order_by(RuntimeTimer.due_at, RuntimeTimer.id)
+            .limit(limit)
+        )
+        if not database.is_sqlite:
+            candidates = candidates.with_for_update(skip_locked=True)
+        claimed = session.execute(
+            update(RuntimeTimer)
+            .where(RuntimeTimer.id.in_(candidates.scalar_subquery()))
+            .values(
+                lock_owner=worker_id,
+                lock_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=RuntimeTimer.attempts + 1,
+            )
+            .returning(RuntimeTimer.id, RuntimeTimer.due_at)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return [row.id for row in sorted(claimed, key=lambda r: (r.due_at, r.id))]
+
+
+def earliest_due(database: Database) -> datetime | None:
+    """The next moment anything is due (pending rows only), for the worker's sleep."""
+    with database.session() as session:
+        value = session.execute(
+            select(func.min(RuntimeTimer.due_at)).where(RuntimeTimer.status == TimerStatus.pending)
+        ).scalar_one_or_none()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns aggregates untyped
+        value = datetime.fromisoformat(value)
+    return _utc(value)
+
+
+# --- 3./4. fire one row and finish it fenced ------------------------------------------------------
+class LeaseLost(Exception):
+    """The fenced finish touched no row: another worker owns the timer now."""
+
+
+def fire_one(database: Database, clock, now_of: NowSource, timer_id: int, worker_id: str) -> str:
+    """Fire one claimed row in its own transaction. Returns the final status, or "lost"/"retry"."""
+    from engine.errors import Conflict
+
+    try:
+        with database.session() as session:
+            row = session.get(RuntimeTimer, timer_id)
+            if row is None or row.status != TimerStatus.pending or row.lock_owner != worker_id:
+                return "lost"
+            now = now_of(session)
+            if row.kind == TimerKind.bpmn:
+                outcome = _fire_bpmn(session, clock, row, now)
+            else:
+                from engine.runtime import deadlines
+
+                outcome = deadlines.fire_warning(session, row, now)
+            finish(session, timer_id, worker_id, outcome, now)
+            return outcome
+    except (LeaseLost, Conflict):
+        # Someone else acted on the row or the instance meanwhile; nothing of ours was written.
+        return "lost"
+    except Exception as exc:  # noqa: BLE001 - a broken instance must not stop the worker
+        log.exception("timer %s failed", timer_id)
+        _record_failure(database, timer_id, worker_id, exc)
+        return "retry"
+
+
+def finish(session: Session, timer_id: int, worker_id: str, status: str, now: datetime) -> None:
+    """Fenced finish: only the current lease holder may close the row; otherwise roll back."""
+    result = session.execute(
+        update(RuntimeTimer)
+        .where(RuntimeTimer.id == timer_id, RuntimeTimer.lock_owner == worker_id)
+        .values(status=status, finished_at=now, lock_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(timer_id)
+
+
+def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str:
+    from engine.runtime.instances import load_workflow, save_workflow
+    from engine.runtime.sim_clock import engine_time
+
+    instance_row, workflow = load_workflow(session, row.instance_id)
+    task = _find_task(workflow, row.task_id)
+    if task is None or not _still_waits(task, row.due_at):
+        return TimerStatus.noop
+    if getattr(instance_row, "status", None) not in (None, "running", "active"):
+        # A suspended, failed or ended instance does not move; the row waits for nobody.
+        return TimerStatus.noop
+    with engine_time(now):
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+    save_workflow(session, instance_row, workflow, _FixedClock(now))
+    return TimerStatus.fired
+
+
+def _find_task(workflow, task_id: str):
+    from uuid import UUID
+
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError):
+        return None
+
+
+def _still_waits(task, due_at: datetime) -> bool:
+    from SpiffWorkflow.util.task import TaskState
+
+    return task.state == TaskState.WAITING and timer_due(task) == _utc(due_at)
+
+
+def _record_failure(database: Database, timer_id: int, worker_id: str, exc: Exception) -> None:
+    """Release the lease (retried after a back-off) or park the row after MAX_ATTEMPTS."""
+    with database.session() as session:
+        row = session.get(RuntimeTimer, timer_id)
+        if row is None or row.lock_owner != worker_id:
+            return
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = TimerStatus.failed
+        session.add(row)
+
+
+class _FixedClock:
+    """The moment of the firing, handed to save_workflow as its clock."""
+
+    def __init__(self, moment: datetime):
+        self._moment = moment
+
+    def now(self) -> datetime:
+        return self._moment
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC in raw selects
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
