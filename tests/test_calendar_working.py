@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -116,6 +117,20 @@ def test_two_thirds_used_point_is_reachable_by_composition(calendar):
     two_thirds = calendar.add_working_time(start, calendar.working_time_between(start, due) * 2 / 3)
     # 41h * 2/3 = 27h20m: 6h (09-30) + 7h + 7h + 7h (10-08..10-10) = 27h, then 20 minutes on 10-12.
     assert two_thirds.at == at(2026, 10, 12, 9, 20)
+    assert calendar.fraction_point(start, due, 2 / 3) == two_thirds
+    assert calendar.fraction_point(start, due, 1).at == due
+    with pytest.raises(InvalidInput):
+        calendar.fraction_point(start, due, 1.5)
+
+
+def test_shifting_a_due_time_by_a_pause(calendar):
+    # Paused for one whole working day: due moves from Tuesday's close to Wednesday's close.
+    assert calendar.add_working_time(at(2026, 10, 13, 17, 30), timedelta(hours=7)).at == at(
+        2026, 10, 14, 17, 30
+    )
+    assert calendar.add_working_time(at(2026, 10, 13, 17, 30), timedelta(hours=3)).at == at(
+        2026, 10, 14, 12, 0
+    )
 
 
 def test_working_days_between_matches_add_working_days(calendar):
@@ -201,3 +216,34 @@ def test_negative_counts_are_refused(calendar):
         calendar.add_working_days(at(2026, 9, 30, 10, 0), -1)
     with pytest.raises(InvalidInput):
         calendar.add_working_time(at(2026, 9, 30, 10, 0), timedelta(hours=-1))
+
+
+def _reference_office_time(calendar: WorkingCalendar, a: datetime, b: datetime) -> timedelta:
+    """Day-by-day reference used to cross-check the optimised count."""
+    total, day = timedelta(0), a.date()
+    while day <= b.date():
+        if calendar.is_working_day(day):
+            for start, end in calendar.office_hours.periods:
+                low = max(datetime.combine(day, start, tzinfo=BEIJING), a)
+                high = min(datetime.combine(day, end, tzinfo=BEIJING), b)
+                total += max(high - low, timedelta(0))
+        day += timedelta(days=1)
+    return total
+
+
+def test_counts_and_additions_agree_on_random_moments(calendar):
+    rng = random.Random(20260930)
+    origin = at(2026, 9, 1, 0, 0)
+    for _ in range(300):
+        start = origin + timedelta(minutes=rng.randrange(0, 200 * 24 * 60))
+        amount = timedelta(minutes=rng.randrange(1, 40 * 60))
+        end = calendar.add_working_time(start, amount).at
+        assert calendar.working_time_between(start, end) == amount
+        assert _reference_office_time(calendar, start, end) == amount
+        n = rng.randrange(1, 30)
+        due = calendar.add_working_days(start, n).at
+        assert calendar.working_days_between(start, due) == n
+        assert calendar.is_working_day(due.date())
+        other = origin + timedelta(minutes=rng.randrange(0, 200 * 24 * 60))
+        low, high = min(start, other), max(start, other)
+        assert calendar.working_time_between(low, high) == _reference_office_time(calendar, low, high)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import chinese_calendar
 from sqlmodel import Session, select
@@ -71,6 +71,11 @@ class OfficeHours:
                 ) from None
             periods.append((start, end))
         return cls(tuple(periods))
+
+    @cached_property
+    def offsets(self) -> tuple[tuple[timedelta, timedelta], ...]:
+        """The periods as offsets from midnight (cheap to add to a day's midnight)."""
+        return tuple((_span(time(0), start), _span(time(0), end)) for start, end in self.periods)
 
     @property
     def close(self) -> time:
@@ -132,10 +137,7 @@ class WorkingCalendar:
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
-        day += ONE_DAY
-        while not self.is_working_day(day):
-            day += ONE_DAY
-        return day
+        return self._step_working_days(day, 1, 1)
 
     def close_of(self, day: date) -> datetime:
         """The close of office hours on `day` — where day-based limits end."""
@@ -156,11 +158,7 @@ class WorkingCalendar:
                 day += ONE_DAY
         else:
             first += ONE_DAY
-            remaining = n
-            while remaining:
-                day += ONE_DAY
-                if self.is_working_day(day):
-                    remaining -= 1
+            day = self._step_working_days(day, n, 1)
         return Deadline(self.close_of(day), self._touches_provisional(first, day))
 
     def due(self, start: datetime, limit: TimeLimit) -> Deadline:
@@ -190,11 +188,11 @@ class WorkingCalendar:
         day_length = self.office_hours.day_length
         while True:
             if self.is_working_day(day):
-                opening = datetime.combine(day, self.office_hours.periods[0][0], tzinfo=self.tz)
-                if moment <= opening and remaining > day_length:
+                periods = self._periods(day)
+                if moment <= periods[0][0] and remaining > day_length:
                     remaining -= day_length  # a whole day consumed; skip period arithmetic
                 else:
-                    for period_start, period_end in self._periods(day):
+                    for period_start, period_end in periods:
                         begin = max(period_start, moment)
                         if begin >= period_end:
                             continue
@@ -203,21 +201,23 @@ class WorkingCalendar:
                             return Deadline(begin + remaining, self._touches_provisional(first, day))
                         remaining -= available
             day += ONE_DAY
-            moment = datetime.combine(day, time(0), tzinfo=self.tz)
+            moment = datetime(day.year, day.month, day.day, tzinfo=self.tz)
 
     def subtract_working_days(self, due: datetime, n: int) -> Deadline:
         """The same time of day n working days before `due` (yellow "one working day before")."""
         if n < 0:
             raise InvalidInput("工作日数不能为负数", [f"工作日数：{n}"])
         local_due = self._local(due)
-        day = local_due.date()
-        remaining = n
-        while remaining:
-            day -= ONE_DAY
-            if self.is_working_day(day):
-                remaining -= 1
+        day = self._step_working_days(local_due.date(), n, -1)
         at = datetime.combine(day, local_due.time(), tzinfo=self.tz)
         return Deadline(at, self._touches_provisional(day, local_due.date()))
+
+    def fraction_point(self, start: datetime, due: datetime, fraction: float) -> Deadline:
+        """The moment `fraction` of the office time from start to due is used ("two thirds used")."""
+        if not 0 <= fraction <= 1:
+            raise InvalidInput("比例必须在 0 到 1 之间", [f"比例：{fraction}"])
+        point = self.add_working_time(start, self.working_time_between(start, due) * fraction)
+        return Deadline(point.at, point.provisional or self._touches_provisional(point.at.date(), due.date()))
 
     # --- elapsed time -----------------------------------------------------------------------
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
@@ -225,22 +225,16 @@ class WorkingCalendar:
         a, b = self._local(a), self._local(b)
         if b < a:
             return -self.working_time_between(b, a)
-        total = timedelta(0)
-        day = a.date()
-        last = b.date()
-        day_length = self.office_hours.day_length
-        while day <= last:
-            if self.is_working_day(day):
-                periods = self._periods(day)
-                if a <= periods[0][0] and periods[-1][1] <= b:
-                    total += day_length
-                else:
-                    for period_start, period_end in periods:
-                        overlap = min(period_end, b) - max(period_start, a)
-                        if overlap > timedelta(0):
-                            total += overlap
-            day += ONE_DAY
-        return total
+        first, last = a.date(), b.date()
+        if first == last:
+            return self._office_time_within(first, a, b)
+        # Whole working days in between count fully; only the two ends need period arithmetic.
+        middle = self._count_working_days(first + ONE_DAY, last - ONE_DAY)
+        return (
+            self._office_time_within(first, a, b)
+            + self.office_hours.day_length * middle
+            + self._office_time_within(last, a, b)
+        )
 
     def working_days_between(self, a: datetime, b: datetime) -> int:
         """Working days after the day of a up to and including the day of b (negative if b < a).
@@ -251,12 +245,7 @@ class WorkingCalendar:
         start, end = self._local(a).date(), self._local(b).date()
         if end < start:
             return -self.working_days_between(b, a)
-        count = 0
-        day = start + ONE_DAY
-        while day <= end:
-            count += self.is_working_day(day)
-            day += ONE_DAY
-        return count
+        return self._count_working_days(start + ONE_DAY, end)
 
     def is_office_time(self, moment: datetime) -> bool:
         moment = self._local(moment)
@@ -271,10 +260,46 @@ class WorkingCalendar:
         return moment.astimezone(self.tz)
 
     def _periods(self, day: date) -> list[tuple[datetime, datetime]]:
-        return [
-            (datetime.combine(day, start, tzinfo=self.tz), datetime.combine(day, end, tzinfo=self.tz))
-            for start, end in self.office_hours.periods
-        ]
+        midnight = datetime(day.year, day.month, day.day, tzinfo=self.tz)
+        return [(midnight + start, midnight + end) for start, end in self.office_hours.offsets]
+
+    def _office_time_within(self, day: date, a: datetime, b: datetime) -> timedelta:
+        """Office time of `day` that lies between a and b."""
+        total = timedelta(0)
+        if self.is_working_day(day):
+            for period_start, period_end in self._periods(day):
+                overlap = min(period_end, b) - max(period_start, a)
+                if overlap > timedelta(0):
+                    total += overlap
+        return total
+
+    def _count_working_days(self, first: date, last: date) -> int:
+        """Working days from first to last inclusive (0 when last < first), counted per year map."""
+        count = 0
+        for year_number in range(first.year, last.year + 1):
+            year = self._year(year_number)
+            low = max(first.toordinal(), year.first_ordinal) - year.first_ordinal
+            high = min(last.toordinal(), year.first_ordinal + len(year.working) - 1) - year.first_ordinal
+            if high >= low:
+                count += year.working.count(1, low, high + 1)
+        return count
+
+    def _step_working_days(self, day: date, n: int, direction: int) -> date:
+        """The n-th working day after (direction 1) or before (-1) `day`; walks the year byte maps."""
+        year_number = day.year
+        year = self._year(year_number)
+        flags = year.working
+        index = day.toordinal() - year.first_ordinal
+        while n:
+            index += direction
+            if not 0 <= index < len(flags):
+                year_number += direction
+                year = self._year(year_number)
+                flags = year.working
+                index = 0 if direction > 0 else len(flags) - 1
+            if flags[index]:
+                n -= 1
+        return date.fromordinal(year.first_ordinal + index)
 
     def _touches_provisional(self, first: date, last: date) -> bool:
         if last < first:
