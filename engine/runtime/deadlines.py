@@ -392,9 +392,11 @@ def _find(workflow, task_id: str):
 
 def case_data(instance_row, workflow) -> dict:
     """The data the instance started with (duty_code, limit, unit_code …)."""
-    data = getattr(instance_row, "data", None)
+    data = getattr(instance_row, "start_data", None)
     if isinstance(data, dict) and data:
         return data
+    if workflow is None:
+        return {}
     for task in workflow.tasks.values():
         if task.task_spec.name == "Start":
             return task.data

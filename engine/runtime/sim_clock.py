@@ -3,7 +3,8 @@
 SpiffWorkflow decides whether a BPMN timer has fired (and computes the due time of duration
 timers) with `datetime.now(timezone.utc)`, looked up by global name in its timer module. We
 replace that name with a `datetime` subclass whose `now()` returns the moment set by the caller
-around an engine step (`engine_time(...)`), and real time when none is set. Tests therefore move
+around an engine step (`engine_time(...)`, or the clock of core's script context), and real time
+when none is set. Tests therefore move
 BPMN timers with a ControlledClock, production runs on the real clock, and no code sleeps.
 
 The moment lives in a context variable, so concurrent requests and worker threads each see
@@ -27,15 +28,24 @@ class ShimDatetime(datetime):
 
     @classmethod
     def now(cls, tz=None):  # noqa: D102 - same contract as datetime.now
-        moment = _engine_now.get()
+        moment = current_engine_time()
         if moment is None:
             return datetime.now(tz)
         return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
 
 
 def current_engine_time() -> datetime | None:
-    """The moment set for the running engine step, if any."""
-    return _engine_now.get()
+    """The moment of the running engine step: set by `engine_time`, else the clock of core's
+    script context (set around every engine step), else None (real time)."""
+    moment = _engine_now.get()
+    if moment is not None:
+        return moment
+    from engine.runtime.scripting import current_script_context
+
+    context = current_script_context()
+    if context is not None and context.clock is not None:
+        return context.clock.now()
+    return None
 
 
 @contextmanager

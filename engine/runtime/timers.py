@@ -338,3 +338,7 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:  # SQLite hands back naive UTC in raw selects
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+# Core imports this module as a script library: register the calendar functions for BPMN timers.
+from engine.runtime import timer_functions  # noqa: E402,F401
