@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog.document import CatalogDocument
+from engine.catalog.raw import RawCatalog
 from engine.catalog.validation import validate_document
 from engine.errors import InvalidInput
 
@@ -35,18 +36,18 @@ def _content_and_name(path_or_bytes: str | Path | bytes, filename: str | None) -
         raise InvalidInput(f"无法读取文件 {path}", [f"{path}: {exc.strerror or exc}"]) from None
 
 
-def read_raw(path_or_bytes: str | Path | bytes, filename: str | None = None) -> dict[str, Any]:
+def read_raw(path_or_bytes: str | Path | bytes, filename: str | None = None) -> RawCatalog:
     """The file as the format's plain structure, before validation."""
     content, name = _content_and_name(path_or_bytes, filename)
     suffix = Path(name).suffix.lower()
     if suffix in (".yaml", ".yml"):
         from engine.catalog.yaml_json import parse_yaml
 
-        return parse_yaml(content)
+        return RawCatalog(parse_yaml(content))
     if suffix == ".json":
         from engine.catalog.yaml_json import parse_json
 
-        return parse_json(content)
+        return RawCatalog(parse_json(content))
     if suffix == ".xlsx":
         from engine.catalog.excel import read_xlsx
 
@@ -70,13 +71,21 @@ def read_catalog(
 
     Raises InvalidInput listing every problem.
     """
-    data = read_raw(path_or_bytes, filename)
+    raw = read_raw(path_or_bytes, filename)
+    data = raw.data
     if overrides and isinstance(data, dict):
         info = data.get("catalog")
         if not isinstance(info, dict):
             info = {}
         data["catalog"] = {**info, **{k: v for k, v in overrides.items() if v is not None}}
-    return validate_document(data)
+    try:
+        document = validate_document(data)
+    except InvalidInput as exc:
+        problems = raw.problems + [raw.locate(p) for p in exc.problems]
+        raise InvalidInput(f"清单校验未通过，共 {len(problems)} 处问题", problems) from None
+    if raw.problems:
+        raise InvalidInput(f"清单校验未通过，共 {len(raw.problems)} 处问题", raw.problems)
+    return document
 
 
 def write_catalog(document: CatalogDocument, fmt: str) -> bytes:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from engine.catalog import document as doc
 from engine.catalog import store
+from engine.catalog.diff import VersionDiff, diff_documents
 from engine.catalog.models import (
     DRAFT,
     PUBLISHED,
@@ -193,6 +194,17 @@ def publish_version(session: Session, version_id: int, actor: str | None, now: d
     session.flush()
     _refresh_alerts(session, version.id, now)
     return version
+
+
+def _meta(version: CatalogVersion) -> dict:
+    return {"id": version.id, "region": version.region, "name": version.name, "version": version.version,
+            "status": version.status}
+
+
+def diff_versions(session: Session, old_id: int, new_id: int) -> VersionDiff:
+    """Added, removed and changed duties from version `old_id` to `new_id` (调整说明)."""
+    old, new = get_version(session, old_id), get_version(session, new_id)
+    return diff_documents(load_document(session, old.id), load_document(session, new.id), _meta(old), _meta(new))
 
 
 # ---------------------------------------------------------------- duties
