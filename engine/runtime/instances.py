@@ -1,0 +1,146 @@
+"""Instances: create, load and save workflows; run engine steps safely.
+
+Persistence contract (shared with the timers area):
+- `load_workflow(session, instance_id)` → (row, workflow) with the restricted script engine.
+- `save_workflow(session, row, workflow, clock, actor=None)` writes, in the caller's transaction,
+  the workflow state (optimistic: `UPDATE … WHERE id = :id AND version = :v`, 0 rows → Conflict),
+  the task rows (`tasks.sync_tasks`), the end of the instance, and then calls
+  `engine.runtime.timers.after_step` for timer, deadline and warning rows.
+- `engine_step(session, clock, row, actor)` is the context every engine step runs in: the script
+  context for registered functions and the timers' clock shim for BPMN timers.
+- `run_step(...)` runs one engine action and turns any error raised by the process (script error,
+  refused code, no matching gateway condition, unresolvable lane) into a failed instance with a
+  `failed` event, instead of an error escaping to the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session
+
+from engine.errors import Conflict, NotFound
+from engine.runtime.definitions import get_definition, spec_of
+from engine.runtime.events import log_event
+from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
+from engine.runtime.scripting import UnsafeScript, script_context
+from engine.runtime.serializer import deserialize_workflow, new_workflow, serialize_workflow
+from engine.runtime.tasks import LaneError, sync_tasks
+
+
+def load_workflow(session: Session, instance_id: int):
+    """The instance row and its restored workflow (restricted script engine attached)."""
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    definition = get_definition(session, row.definition_id)
+    spec_of(definition)  # makes sure the spec is in the cache the converter reads
+    return row, deserialize_workflow(row.state_json)
+
+
+def create_workflow(definition: ProcessDefinition, data: dict[str, Any]):
+    """A new workflow of a definition version, with `data` seeded on its Start task."""
+    spec, subprocess_specs = spec_of(definition)
+    workflow = new_workflow(definition.content_hash, spec, subprocess_specs)
+    workflow.get_next_task(spec_name="Start").data.update(data)
+    return workflow
+
+
+@contextmanager
+def engine_step(session: Session, clock, instance: ProcessInstance | None = None, actor=None) -> Iterator[None]:
+    """Run the enclosed SpiffWorkflow calls "at" the clock, with the script context set."""
+    from engine.runtime.sim_clock import engine_time
+
+    with script_context(session, clock, instance, actor), engine_time(clock):
+        yield
+
+
+def describe_engine_error(exc: BaseException) -> str:
+    """A message for people: which step failed and why (SpiffWorkflow wraps the real cause)."""
+    parts = [str(exc).strip() or type(exc).__name__]
+    inner = getattr(exc, "exception", None)
+    if isinstance(inner, UnsafeScript):
+        parts.append("脚本被拒绝：" + "；".join(inner.problems))
+    elif inner is not None and str(inner) not in parts[0]:
+        parts.append(f"{type(inner).__name__}: {inner}")
+    task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+    head = ""
+    if task_spec is not None:
+        head = f"步骤「{getattr(task_spec, 'bpmn_name', None) or task_spec.name}」出错："
+    return head + "；".join(parts)
+
+
+def run_step(session: Session, clock, instance: ProcessInstance, workflow, action: Callable[[], None],
+             actor=None) -> str | None:
+    """Run `action` (task.run(), do_engine_steps(), …) inside an engine step.
+
+    Returns None, or the error message after marking the instance failed. Database errors are not
+    the process's fault and propagate (the transaction rolls back).
+    """
+    try:
+        with engine_step(session, clock, instance, actor):
+            action()
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error raised by a process fails that instance only
+        message = describe_engine_error(exc)
+        mark_failed(session, instance, clock.now(), message, actor)
+        return message
+    return None
+
+
+def mark_failed(session: Session, instance: ProcessInstance, now: datetime, message: str, actor=None) -> None:
+    instance.status = FAILED
+    instance.error = message[:4000]
+    instance.ended_at = now
+    session.add(instance)
+    session.flush()
+    log_event(session, instance.id, "failed", now, actor=actor, detail={"error": message[:2000]})
+
+
+def bump_version(session: Session, instance: ProcessInstance, **values: Any) -> None:
+    """The optimistic write: only succeeds if nobody saved the instance since it was read."""
+    session.flush()
+    result = session.execute(
+        update(ProcessInstance)
+        .where(ProcessInstance.id == instance.id, ProcessInstance.version == instance.version)
+        .values(version=instance.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"流程实例 {instance.id} 已被他人更新，请刷新后重试", [f"instance.version: {instance.version}"])
+    set_committed_value(instance, "version", instance.version + 1)
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
+
+
+def save_workflow(session: Session, instance: ProcessInstance, workflow, clock, actor=None,
+                  closing_reason: str = "cancelled") -> None:
+    """Persist one engine step: state, task rows, end of instance, timers (one transaction)."""
+    now = clock.now()
+    if instance.status == RUNNING:
+        try:
+            sync_tasks(session, instance, workflow, now, closing_reason)
+        except LaneError as exc:
+            mark_failed(session, instance, now, str(exc), actor)
+    finished = instance.status == RUNNING and workflow.is_completed()
+    values: dict[str, Any] = {"state_json": serialize_workflow(workflow), "updated_at": now}
+    if finished:
+        values.update(status=COMPLETED, ended_at=now)
+    bump_version(session, instance, **values)
+    if finished:
+        log_event(session, instance.id, "instance_ended", now, actor=actor)
+    _after_step(session, instance, workflow, now)
+
+
+def _after_step(session: Session, instance: ProcessInstance, workflow, now: datetime) -> None:
+    """The timers area's hook: timer, deadline and warning rows follow the saved workflow."""
+    from engine.runtime import timers
+
+    timers.after_step(session, instance, workflow, now)

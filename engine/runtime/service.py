@@ -1,0 +1,632 @@
+"""Runtime service: every operation on definitions, instances and tasks, as the API and CLI call it.
+
+All functions take `(session, clock, …, actor)` and change nothing unless they succeed: wrong state
+→ Conflict (409), not the actor's task → Forbidden (403), bad input → InvalidInput (422), unknown
+ids → NotFound (404). Each task operation leaves a row in the timing log (`timing_event`) and bumps
+the instance's optimistic version, so two people acting on one instance at once cannot both win.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlmodel import Session, select
+
+from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
+from engine.catalog import service as catalog
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.runtime import definitions as defs
+from engine.runtime import events as ev
+from engine.runtime import tasks as tk
+from engine.runtime.forms import check_data_keys, form_of, validate_submission
+from engine.runtime.instances import bump_version, create_workflow, load_workflow, run_step, save_workflow
+from engine.runtime.models import (
+    BACKUP,
+    HANDLER,
+    READER,
+    RUNNING,
+    SUSPENDED,
+    TASK_CANCELLED,
+    TASK_COMPLETED,
+    TRANSFER,
+    ProcessDefinition,
+    ProcessInstance,
+    TimingEvent,
+    WorkTask,
+)
+from engine.runtime.scripting import script_functions
+
+SYSTEM_ACTOR = Actor(username="system", roles=frozenset({ADMIN}), display_name="系统")
+MAX_DATA_BYTES = 64 * 1024  # task data stays small; documents belong elsewhere (store references)
+
+
+# ================================================================ definitions
+
+
+@dataclass(frozen=True)
+class Deployed:
+    definition: ProcessDefinition
+    created: bool  # False: the same content was deployed before (same version returned)
+
+
+def _require_admin(actor: Actor) -> None:
+    if ADMIN not in actor.roles:
+        raise Forbidden("只有系统管理员可以部署流程定义", ["actor.roles: 需要 admin"])
+
+
+def deploy_definition(session: Session, clock, xml: bytes, filename: str, actor: Actor) -> list[Deployed]:
+    """Parse, check and store every executable process of one BPMN file (all or nothing)."""
+    _require_admin(actor)
+    if not xml or not xml.strip():
+        raise InvalidInput(f"BPMN 文件 {filename} 为空", [f"{filename}: 文件为空"])
+    parsed = defs.parse_bpmn(xml, filename)
+    stored = defs.store_definitions(session, parsed, xml, filename, clock.now(), actor.username)
+    return [Deployed(row, created) for row, created in stored]
+
+
+def deploy_directory(session: Session, clock, path: Path, actor: Actor) -> list[Deployed]:
+    """Deploy every *.bpmn of a directory; a bad file stops all of them, with every problem listed."""
+    _require_admin(actor)
+    files = sorted(Path(path).glob("*.bpmn"))
+    parsed_files, problems = [], []
+    for file in files:
+        xml = file.read_bytes()
+        try:
+            parsed_files.append((file.name, xml, defs.parse_bpmn(xml, file.name)))
+        except InvalidInput as exc:
+            problems += exc.problems or [exc.message]
+    if problems:
+        raise InvalidInput(f"目录 {path} 中的流程定义有误，未部署任何文件", problems)
+    results = []
+    for name, xml, parsed in parsed_files:
+        stored = defs.store_definitions(session, parsed, xml, name, clock.now(), actor.username)
+        results += [Deployed(row, created) for row, created in stored]
+    return results
+
+
+def list_definitions(session: Session, process_id: str | None = None, all_versions: bool = False) -> list[ProcessDefinition]:
+    """Definitions, newest version of each process first (or every version with all_versions)."""
+    query = select(ProcessDefinition)
+    if process_id:
+        query = query.where(ProcessDefinition.process_id == process_id)
+    rows = list(session.exec(query.order_by(ProcessDefinition.process_id, ProcessDefinition.version.desc())))
+    if all_versions:
+        return rows
+    latest: dict[str, ProcessDefinition] = {}
+    for row in rows:
+        latest.setdefault(row.process_id, row)
+    return list(latest.values())
+
+
+def get_definition(session: Session, definition_id: int) -> ProcessDefinition:
+    return defs.get_definition(session, definition_id)
+
+
+def definition_tasks(definition: ProcessDefinition) -> list[dict[str, Any]]:
+    """The human steps of a definition: id, Chinese name, lane, stage and form fields."""
+    result = []
+    for spec in defs.human_task_specs(definition):
+        props = defs.task_properties(spec)
+        result.append({
+            "task_spec": spec.name, "name": spec.bpmn_name or spec.name, "lane": spec.lane,
+            "stage": props.get("stage"), "properties": {k: v for k, v in props.items() if not k.startswith("form.")},
+            "form": [f.as_dict() for f in form_of(props)],
+        })
+    return result
+
+
+# ================================================================ instances
+
+
+def _check_data(data: Any, where: str = "data") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput("数据必须是 JSON 对象", [f"{where}: 应为对象"])
+    problems = check_data_keys(data, set(script_functions()), where)
+    try:
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        problems.append(f"{where}: 只能包含 JSON 数据（文本、数字、真假、列表、对象）")
+        size = 0
+    if size > MAX_DATA_BYTES:
+        problems.append(f"{where}: 数据过大（{size} 字节，上限 {MAX_DATA_BYTES}）；文件请存为附件引用")
+    if problems:
+        raise InvalidInput("数据有误", problems)
+    return dict(data)
+
+
+def _check_duty(session: Session, duty_code: Any) -> str | None:
+    if duty_code is None:
+        return None
+    if not isinstance(duty_code, str) or not duty_code.strip():
+        raise InvalidInput("事项编码有误", ["data.duty_code: 应为事项编码文本"])
+    version = catalog.current_version(session)
+    if version is not None:
+        try:
+            catalog.get_duty(session, version.id, duty_code)
+        except NotFound:
+            raise InvalidInput(f"权责清单中没有事项 '{duty_code}'", [f"data.duty_code: 未知事项 '{duty_code}'"]) from None
+    return duty_code
+
+
+def start_instance(session: Session, clock, process_id: str, data: dict[str, Any], actor: Actor,
+                   version: int | None = None) -> ProcessInstance:
+    """Start a case of the newest (or the given) version of a process with `data` on its Start task.
+
+    A process error during the first steps leaves the instance `failed` (with a `failed` event and
+    the message in `error`) rather than raising.
+    """
+    data = _check_data(data or {})
+    definition = _definition_for(session, process_id, version)
+    duty_code = _check_duty(session, data.get("duty_code"))
+    now = clock.now()
+    subject = str(data.get("subject") or data.get("applicant") or "")[:300]
+    instance = ProcessInstance(
+        definition_id=definition.id, process_id=definition.process_id, status=RUNNING, duty_code=duty_code,
+        subject=subject, start_data=data, state_json="{}", version=1, started_at=now, started_by=actor.username,
+        starter_staff_id=actor.staff_id, updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    workflow = create_workflow(definition, {**data, "instance_id": instance.id})
+    ev.log_event(session, instance.id, "instance_started", now, actor=actor,
+                 detail={"process_id": definition.process_id, "version": definition.version, "data_keys": sorted(data)})
+    run_step(session, clock, instance, workflow, workflow.do_engine_steps, actor)
+    save_workflow(session, instance, workflow, clock, actor)
+    return instance
+
+
+def _definition_for(session: Session, process_id: str, version: int | None) -> ProcessDefinition:
+    if version is None:
+        return defs.latest_definition(session, process_id)
+    row = session.exec(
+        select(ProcessDefinition).where(ProcessDefinition.process_id == process_id, ProcessDefinition.version == version)
+    ).first()
+    if row is None:
+        raise NotFound(f"流程 '{process_id}' 没有第 {version} 版")
+    return row
+
+
+def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    return row
+
+
+def list_instances(session: Session, status: str | None = None, process_id: str | None = None,
+                   duty_code: str | None = None, limit: int = 100, offset: int = 0) -> list[ProcessInstance]:
+    query = select(ProcessInstance)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if process_id:
+        query = query.where(ProcessInstance.process_id == process_id)
+    if duty_code:
+        query = query.where(ProcessInstance.duty_code == duty_code)
+    return list(session.exec(query.order_by(ProcessInstance.id.desc()).offset(max(offset, 0)).limit(min(max(limit, 1), 1000))))
+
+
+def instance_data(session: Session, instance_id: int) -> dict[str, Any]:
+    """The case data as it stands: the data of the last completed step (start data before that)."""
+    instance, workflow = load_workflow(session, instance_id)
+    task = workflow.last_task
+    data = dict(task.data) if task is not None else dict(instance.start_data)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[WorkTask]:
+    query = select(WorkTask).where(WorkTask.instance_id == instance_id)
+    if open_only:
+        query = query.where(WorkTask.state == "ready")
+    return list(session.exec(query.order_by(WorkTask.id)))
+
+
+def _require_supervisor(actor: Actor) -> None:
+    if not actor.has_role(EFFICIENCY_OFFICE):
+        raise Forbidden("只有效能办或系统管理员可以挂起或激活流程", ["actor.roles: 需要 efficiency_office 或 admin"])
+
+
+def suspend_instance(session: Session, clock, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
+    _require_supervisor(actor)
+    instance = get_instance(session, instance_id)
+    if instance.status != RUNNING:
+        raise Conflict(f"流程实例 {instance_id} 当前状态为 {instance.status}，不能挂起", [f"instance.status: {instance.status}"])
+    now = clock.now()
+    bump_version(session, instance, status=SUSPENDED, updated_at=now)
+    ev.log_event(session, instance.id, "suspended", now, actor=actor, detail={"reason": reason})
+    return instance
+
+
+def resume_instance(session: Session, clock, instance_id: int, actor: Actor) -> ProcessInstance:
+    _require_supervisor(actor)
+    instance = get_instance(session, instance_id)
+    if instance.status != SUSPENDED:
+        raise Conflict(f"流程实例 {instance_id} 未挂起，不能激活", [f"instance.status: {instance.status}"])
+    now = clock.now()
+    bump_version(session, instance, status=RUNNING, updated_at=now)
+    ev.log_event(session, instance.id, "resumed", now, actor=actor, detail={"instance": True})
+    return instance
+
+
+def timeline(session: Session, instance_id: int) -> list[TimingEvent]:
+    get_instance(session, instance_id)
+    return ev.timeline(session, instance_id)
+
+
+# ================================================================ tasks
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    task: WorkTask
+    relation: str  # handler / backup / transfer / reader / done
+    instance: ProcessInstance
+    deadline: Any = None  # engine.runtime.deadlines.DeadlineView when the timers area tracks it
+
+
+def task_deadline(session: Session, row: WorkTask, clock) -> Any:
+    """The timers area's deadline view of a task (None when the step carries no limit)."""
+    try:
+        from engine.runtime import deadlines
+    except ModuleNotFoundError:  # the timers area is optional for the core
+        return None
+    return deadlines.task_deadline(session, row, clock)
+
+
+def inbox(session: Session, clock, actor: Actor, include_done: bool = False) -> list[InboxEntry]:
+    """Tasks for the signed-in staff member: at their posts, delegated to them as B角, transfers
+    waiting for their acceptance, copies to them, and (include_done) what they completed."""
+    entries = []
+    for row, relation in tk.inbox_rows(session, actor, include_done):
+        instance = session.get(ProcessInstance, row.instance_id)
+        deadline = task_deadline(session, row, clock) if row.state == "ready" else None
+        entries.append(InboxEntry(task=row, relation=relation, instance=instance, deadline=deadline))
+    return entries
+
+
+def get_task(session: Session, task_id: int, actor: Actor | None = None) -> WorkTask:
+    """A task row; with an actor, only when they may see it (post, B角, transfer, copy, supervisor)."""
+    row = tk.get_task_row(session, task_id)
+    if actor is not None and not _may_see(session, row, actor):
+        raise Forbidden(f"您无权查看任务 {task_id}")
+    return row
+
+
+def _may_see(session: Session, row: WorkTask, actor: Actor) -> bool:
+    if tk.relation_of(session, row, actor).can_see or row.completed_by == actor.username:
+        return True
+    instance = session.get(ProcessInstance, row.instance_id)
+    return instance is not None and instance.started_by == actor.username
+
+
+def task_form(session: Session, row: WorkTask) -> list[dict[str, Any]]:
+    """The form fields the task declares (for pages and API clients)."""
+    definition = defs.get_definition(session, session.get(ProcessInstance, row.instance_id).definition_id)
+    for spec in defs.human_task_specs(definition):
+        if spec.name == row.task_spec:
+            return [f.as_dict() for f in form_of(defs.task_properties(spec))]
+    return []
+
+
+def task_posts(session: Session, row: WorkTask) -> dict[str, list[str]]:
+    """Posts by assignment kind: handler, backup, transfer, reader."""
+    return {kind: tk.posts_of(session, row.id, kind) for kind in (HANDLER, BACKUP, TRANSFER, READER)}
+
+
+def _open_task(session: Session, task_id: int) -> tuple[WorkTask, ProcessInstance]:
+    """The task and its instance, both in a state that allows acting (409 otherwise)."""
+    row = tk.get_task_row(session, task_id)
+    instance = get_instance(session, row.instance_id)
+    tk.require_running(instance)
+    tk.require_open(row)
+    return row, instance
+
+
+def _reason(text: str | None, field: str = "reason") -> str:
+    if not text or not text.strip():
+        raise InvalidInput("请填写理由", [f"{field}: 不能为空"])
+    return text.strip()
+
+
+def claim_task(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
+    """签收: the task is the actor's from now on; colleagues in the same post can no longer act."""
+    row, instance = _open_task(session, task_id)
+    post = tk.require_actor_on_task(session, row, actor)
+    if row.claimed_by:
+        raise Conflict(f"任务「{row.name}」已由您签收", ["task.claimed_by"])
+    now = clock.now()
+    row.claimed_by, row.claimed_staff_id, row.claimed_at = actor.username, actor.staff_id, now
+    session.add(row)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "claimed", now, task_id=row.id, actor=actor, post_code=post)
+    return row
+
+
+def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], actor: Actor) -> WorkTask:
+    """办结 a step with its form data (validated against the task's declared fields)."""
+    row, instance = _open_task(session, task_id)
+    post = tk.require_actor_on_task(session, row, actor)
+    fields = _fields_of(session, instance, row)
+    cleaned = validate_submission(fields, _check_data(data or {}), set(script_functions()))
+    instance, workflow = load_workflow(session, instance.id)
+    task = tk.find_task(workflow, row.spiff_task_id)
+    if task is None or not task.state == TaskState.READY:
+        raise Conflict(f"任务「{row.name}」已不在待办状态，请刷新", ["task.state"])
+    now = clock.now()
+    row.state, row.closed_reason = TASK_COMPLETED, "completed"
+    row.completed_at, row.completed_by, row.completed_staff_id, row.completed_post = now, actor.username, actor.staff_id, post
+    row.form_data = cleaned
+    detail: dict[str, Any] = {"fields": sorted(cleaned)}
+    if row.transfer_to_post:
+        detail["dropped_transfer_to"] = row.transfer_to_post
+        row.transfer_to_post = None
+        tk.unassign(session, row.id, TRANSFER)
+    session.add(row)
+    session.flush()
+    ev.log_event(session, instance.id, "completed", now, task_id=row.id, actor=actor, post_code=post, detail=detail)
+    task.data.update(cleaned)
+
+    def step() -> None:
+        task.run()
+        workflow.do_engine_steps()
+
+    run_step(session, clock, instance, workflow, step, actor)
+    save_workflow(session, instance, workflow, clock, actor)
+    return row
+
+
+def _fields_of(session: Session, instance: ProcessInstance, row: WorkTask):
+    definition = defs.get_definition(session, instance.definition_id)
+    for spec in defs.human_task_specs(definition):
+        if spec.name == row.task_spec:
+            return form_of(defs.task_properties(spec))
+    return []
+
+
+def transfer_task(session: Session, clock, task_id: int, to_post: str, reason: str, actor: Actor) -> WorkTask:
+    """转办: ask another post to take the task over; the sender stays responsible until it accepts."""
+    row, instance = _open_task(session, task_id)
+    post = tk.require_actor_on_task(session, row, actor)
+    reason = _reason(reason)
+    to_post = _known_post(session, to_post, "to_post")
+    if row.transfer_to_post:
+        raise Conflict(f"任务「{row.name}」已在转办给 {row.transfer_to_post}，等待对方接收", ["task.transfer_to_post"])
+    if to_post in tk.posts_of(session, row.id, HANDLER):
+        raise InvalidInput("不能转办给本岗位", [f"to_post: {to_post} 已是承办岗位"])
+    now = clock.now()
+    row.transfer_to_post, row.transfer_reason = to_post, reason
+    session.add(row)
+    tk.assign(session, row.id, to_post, TRANSFER, now)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "transferred", now, task_id=row.id, actor=actor, post_code=post,
+                 target_post=to_post, detail={"reason": reason})
+    return row
+
+
+def _known_post(session: Session, code: str, field: str) -> str:
+    code = (code or "").strip()
+    version_id = tk.catalog_version_id(session)
+    if not code or version_id is None:
+        raise InvalidInput("岗位编码有误", [f"{field}: 请填写权责清单中的岗位编码"])
+    try:
+        resolved = catalog.resolve_posts(session, version_id, code)
+    except NotFound:
+        resolved = []
+    if resolved != [code]:
+        raise InvalidInput(f"'{code}' 不是岗位编码", [f"{field}: 未知岗位 '{code}'"])
+    return code
+
+
+def _require_transfer_target(session: Session, row: WorkTask, actor: Actor) -> None:
+    if not row.transfer_to_post:
+        raise Conflict(f"任务「{row.name}」没有待接收的转办", ["task.transfer_to_post"])
+    if row.transfer_to_post not in tk.staff_posts(session, actor.staff_id):
+        raise Forbidden(f"转办对象是岗位 {row.transfer_to_post}，您不在该岗位", [f"task.transfer_to_post: {row.transfer_to_post}"])
+
+
+def accept_transfer(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
+    """The receiving post takes the task over: it becomes the only handler post."""
+    row, instance = _open_task(session, task_id)
+    _require_transfer_target(session, row, actor)
+    now = clock.now()
+    sender = row.post_code
+    new_post = row.transfer_to_post
+    for kind in (HANDLER, TRANSFER, BACKUP):
+        tk.unassign(session, row.id, kind)
+    tk.assign(session, row.id, new_post, HANDLER, now)
+    row.post_code, row.transfer_to_post = new_post, None
+    row.claimed_by = row.claimed_staff_id = row.claimed_at = None
+    row.delegated_post = None
+    session.add(row)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "accepted", now, task_id=row.id, actor=actor, post_code=new_post,
+                 target_post=new_post, detail={"from_post": sender})
+    return row
+
+
+def refuse_transfer(session: Session, clock, task_id: int, reason: str, actor: Actor) -> WorkTask:
+    """The receiving post returns the transfer with a reason; the sender keeps the task."""
+    row, instance = _open_task(session, task_id)
+    _require_transfer_target(session, row, actor)
+    reason = _reason(reason)
+    now = clock.now()
+    refused_post = row.transfer_to_post
+    tk.unassign(session, row.id, TRANSFER)
+    row.transfer_to_post = None
+    session.add(row)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "refused", now, task_id=row.id, actor=actor, post_code=refused_post,
+                 target_post=row.post_code, detail={"reason": reason})
+    return row
+
+
+def delegate_to_backup(session: Session, clock, task_id: int, actor: Actor, reason: str = "") -> WorkTask:
+    """AB角: hand the task to the B角 post of its post while the holder is away.
+
+    Allowed for the holder, for the B角 post's staff taking it over, and for the efficiency office.
+    """
+    row, instance = _open_task(session, task_id)
+    version_id = tk.catalog_version_id(session)
+    backup = catalog.backup_post(session, version_id, row.post_code) if version_id and row.post_code else None
+    if not backup:
+        raise Conflict(f"岗位 {row.post_code} 没有设置 B角岗位", [f"post.backup: {row.post_code}"])
+    if row.delegated_post == backup:
+        raise Conflict(f"任务「{row.name}」已委派给 B角岗位 {backup}", ["task.delegated_post"])
+    held = tk.staff_posts(session, actor.staff_id)
+    relation = tk.relation_of(session, row, actor)
+    if not (relation.can_act or backup in held or relation.supervisor):
+        raise Forbidden(f"您不在任务「{row.name}」的承办岗位或其 B角岗位上", [f"task.post: {row.post_code}"])
+    now = clock.now()
+    row.delegated_post = backup
+    row.claimed_by = row.claimed_staff_id = row.claimed_at = None
+    session.add(row)
+    tk.assign(session, row.id, backup, BACKUP, now)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "delegated", now, task_id=row.id, actor=actor, post_code=row.post_code,
+                 target_post=backup, detail={"reason": reason.strip()} if reason else {})
+    return row
+
+
+def send_back(session: Session, clock, task_id: int, to_task_spec: str, reason: str, actor: Actor) -> WorkTask:
+    """退回: return the case to an earlier step of this path; that step becomes ready again."""
+    row, instance = _open_task(session, task_id)
+    post = tk.require_actor_on_task(session, row, actor)
+    reason = _reason(reason)
+    instance, workflow = load_workflow(session, instance.id)
+    current = tk.find_task(workflow, row.spiff_task_id)
+    target = _earlier_step(current, to_task_spec)
+    if target is None:
+        raise InvalidInput(f"不能退回到 '{to_task_spec}'", [f"to_task_spec: '{to_task_spec}' 不是本任务之前已办结的人工步骤"])
+    now = clock.now()
+    row.state, row.closed_reason, row.completed_at = TASK_CANCELLED, "sent_back", now
+    session.add(row)
+    session.flush()
+    ev.log_event(session, instance.id, "sent_back", now, task_id=row.id, actor=actor, post_code=post,
+                 detail={"reason": reason, "to_task_spec": to_task_spec})
+
+    def step() -> None:
+        workflow.reset_from_task_id(target.id)
+        workflow.do_engine_steps()
+
+    run_step(session, clock, instance, workflow, step, actor)
+    save_workflow(session, instance, workflow, clock, actor, closing_reason="sent_back")
+    return row
+
+
+def _earlier_step(current, spec_name: str):
+    """The nearest completed ancestor of `current` whose spec is the human step `spec_name`."""
+    node = current.parent if current is not None else None
+    while node is not None:
+        if node.task_spec.name == spec_name and node.state == TaskState.COMPLETED and defs.is_human_task(node.task_spec):
+            return node
+        node = node.parent
+    return None
+
+
+ACTING_KINDS = ("claimed", "transferred", "accepted", "refused", "delegated", "completed", "sent_back", "commented")
+
+
+def withdraw(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
+    """撤回: take back a step you completed, as long as the next step has not acted on it yet.
+
+    `task_id` is the completed task; it becomes ready again and the steps it led to are closed.
+    """
+    row = tk.get_task_row(session, task_id)
+    instance = get_instance(session, row.instance_id)
+    tk.require_running(instance)
+    if row.state != TASK_COMPLETED or row.completed_by != actor.username:
+        raise Conflict("只能撤回自己办结的步骤", [f"task.state: {row.state}", f"task.completed_by: {row.completed_by}"])
+    later = _acted_since(session, instance.id, row)
+    if later:
+        raise Conflict("下一步已经办理，不能撤回", [f"timing_event: {kind}（任务 {tid}）" for kind, tid in later])
+    instance, workflow = load_workflow(session, instance.id)
+    task = tk.find_task(workflow, row.spiff_task_id)
+    if task is None:
+        raise Conflict("该步骤已不在流程中，不能撤回", ["task.spiff_task_id"])
+    now = clock.now()
+    ev.log_event(session, instance.id, "withdrawn", now, task_id=row.id, actor=actor, post_code=row.completed_post,
+                 since=row.completed_at)
+
+    def step() -> None:
+        workflow.reset_from_task_id(task.id)
+        workflow.do_engine_steps()
+
+    run_step(session, clock, instance, workflow, step, actor)
+    save_workflow(session, instance, workflow, clock, actor, closing_reason="withdrawn")
+    return row
+
+
+def _acted_since(session: Session, instance_id: int, row: WorkTask) -> list[tuple[str, int | None]]:
+    """Acting events on other tasks of the instance since `row` was completed; also refuses when a
+    later step was completed (the row is then no longer the last step)."""
+    events = session.exec(
+        select(TimingEvent).where(
+            TimingEvent.instance_id == instance_id,
+            TimingEvent.kind.in_(ACTING_KINDS),
+            TimingEvent.id > _completion_event_id(session, row),
+        )
+    ).all()
+    return [(e.kind, e.task_id) for e in events if e.task_id != row.id]
+
+
+def _completion_event_id(session: Session, row: WorkTask) -> int:
+    event_id = session.exec(
+        select(TimingEvent.id).where(TimingEvent.task_id == row.id, TimingEvent.kind == "completed")
+        .order_by(TimingEvent.id.desc())
+    ).first()
+    return event_id or 0
+
+
+def urge(session: Session, clock, task_id: int, actor: Actor, message: str = "") -> WorkTask:
+    """催办: the efficiency office or the person who started the case presses for the task."""
+    row, instance = _open_task(session, task_id)
+    if not (actor.has_role(EFFICIENCY_OFFICE) or instance.started_by == actor.username):
+        raise Forbidden("只有效能办或发起人可以催办", ["actor.roles: 需要 efficiency_office，或是本件发起人"])
+    now = clock.now()
+    row.urge_count += 1
+    session.add(row)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "urged", now, task_id=row.id, actor=actor, target_post=row.post_code,
+                 detail={"message": message.strip(), "count": row.urge_count})
+    return row
+
+
+def copy_to(session: Session, clock, task_id: int, posts: list[str], actor: Actor) -> WorkTask:
+    """抄送: let other posts read the task (they see it in their inbox, may comment, may not act)."""
+    row, instance = _open_task(session, task_id)
+    relation = tk.relation_of(session, row, actor)
+    if not (relation.can_act or relation.supervisor):
+        raise Forbidden(f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
+    if not posts:
+        raise InvalidInput("请选择抄送岗位", ["posts: 不能为空"])
+    problems, codes = [], []
+    for i, code in enumerate(posts):
+        try:
+            codes.append(_known_post(session, code, f"posts[{i}]"))
+        except InvalidInput as exc:
+            problems += exc.problems
+    if problems:
+        raise InvalidInput("抄送岗位有误", problems)
+    now = clock.now()
+    for code in dict.fromkeys(codes):
+        tk.assign(session, row.id, code, READER, now)
+    bump_version(session, instance, updated_at=now)
+    ev.log_event(session, instance.id, "copied", now, task_id=row.id, actor=actor, post_code=relation.acting_post,
+                 detail={"posts": list(dict.fromkeys(codes))})
+    return row
+
+
+def comment(session: Session, clock, task_id: int, text: str, actor: Actor) -> TimingEvent:
+    """A remark on a task by anyone who may see it (open or closed)."""
+    row = tk.get_task_row(session, task_id)
+    if not _may_see(session, row, actor):
+        raise Forbidden(f"您无权对任务 {task_id} 发表意见")
+    text = _reason(text, "text")
+    if len(text) > 2000:
+        raise InvalidInput("意见过长", ["text: 最多 2000 字"])
+    relation = tk.relation_of(session, row, actor)
+    return ev.log_event(session, row.instance_id, "commented", clock.now(), task_id=row.id, actor=actor,
+                        post_code=relation.acting_post, detail={"text": text})

@@ -1,0 +1,309 @@
+"""Tasks at posts: ready BPMN human tasks become `work_task` rows assigned to catalog posts.
+
+A lane's `name` says where its tasks land: a post, unit or department code, a role bound in the
+catalog (`legal_office`, …), or `$variable` naming task data that holds one of those. It is
+resolved on the catalog version in force at the moment the task becomes ready, and the row keeps
+the resolved posts (`task_assignment` rows of kind handler). A task without a lane lands at the
+posts of the staff member who started the instance (首问负责: the first asked owns the matter).
+
+`sync_tasks` runs in `save_workflow`, i.e. in the transaction of every engine step: new ready
+tasks get rows (and a `task_ready` event), rows whose task is no longer ready are closed.
+This module also answers "who may do what": `relation_of` and the `require_*` checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
+from engine.catalog import service as catalog
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.runtime.definitions import is_human_task, task_properties
+from engine.runtime.events import log_event
+from engine.runtime.models import (
+    BACKUP,
+    HANDLER,
+    READER,
+    RUNNING,
+    TASK_CANCELLED,
+    TASK_READY,
+    TRANSFER,
+    ProcessInstance,
+    TaskAssignment,
+    WorkTask,
+)
+
+
+class LaneError(Exception):
+    """A ready task's lane cannot be resolved to posts; the instance fails with this message."""
+
+
+# ---------------------------------------------------------------- workflow side
+
+
+def all_tasks(workflow) -> list:
+    """Every task of the workflow and its subprocesses (get_tasks(state=…) prunes subtrees)."""
+    tasks = list(workflow.tasks.values())
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.tasks.values())
+    return tasks
+
+
+def ready_human_tasks(workflow) -> list:
+    return [t for t in all_tasks(workflow) if t.state == TaskState.READY and is_human_task(t.task_spec)]
+
+
+def find_task(workflow, spiff_task_id: str):
+    from uuid import UUID
+
+    for task in all_tasks(workflow):
+        if task.id == UUID(spiff_task_id):
+            return task
+    return None
+
+
+# ---------------------------------------------------------------- catalog side
+
+
+def catalog_version_id(session: Session) -> int | None:
+    version = catalog.current_version(session)
+    return version.id if version is not None else None
+
+
+def staff_posts(session: Session, staff_id: str | None) -> set[str]:
+    """Posts the person holds in the catalog version in force (cached per transaction)."""
+    if not staff_id:
+        return set()
+    cache = session.info.setdefault("dutyflow_staff_posts", {})
+    if staff_id not in cache:
+        version_id = catalog_version_id(session)
+        cache[staff_id] = set(catalog.posts_of_staff(session, version_id, staff_id)) if version_id else set()
+    return cache[staff_id]
+
+
+def resolve_lane(session: Session, instance: ProcessInstance, task) -> list[str]:
+    """Post codes for a ready task; LaneError names the task, the lane and the problem."""
+    lane = (task.task_spec.lane or "").strip()
+    label = f"任务「{task.task_spec.bpmn_name or task.task_spec.name}」"
+    version_id = catalog_version_id(session)
+    if version_id is None:
+        raise LaneError(f"{label}无法分派：尚无权责清单")
+    if not lane:
+        posts = sorted(staff_posts(session, instance.starter_staff_id))
+        if not posts:
+            raise LaneError(f"{label}没有泳道，且发起人不在任何岗位上")
+        return posts
+    targets = _lane_targets(lane, task.data, label)
+    posts: list[str] = []
+    for target in targets:
+        try:
+            resolved = catalog.resolve_posts(session, version_id, target)
+        except NotFound as exc:
+            raise LaneError(f"{label}的泳道 '{lane}' 无法解析：{exc.message}") from None
+        posts += [p for p in resolved if p not in posts]
+    if not posts:
+        raise LaneError(f"{label}的泳道 '{lane}' 没有对应的岗位")
+    return posts
+
+
+def _lane_targets(lane: str, data: dict[str, Any], label: str) -> list[str]:
+    if not lane.startswith("$"):
+        return [lane]
+    value = data.get(lane[1:])
+    if isinstance(value, str) and value.strip():
+        return [value.strip()]
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return [v.strip() for v in value]
+    raise LaneError(f"{label}的泳道 '{lane}' 无法解析：流程变量 {lane[1:]} 未设置或不是岗位编码")
+
+
+# ---------------------------------------------------------------- sync
+
+
+def sync_tasks(session: Session, instance: ProcessInstance, workflow, now: datetime,
+               closing_reason: str = "cancelled") -> list[WorkTask]:
+    """Make the open task rows match the workflow's ready human tasks; returns the new rows."""
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    open_rows = open_tasks(session, instance.id)
+    for row in open_rows:
+        if row.spiff_task_id not in ready:
+            close_task(session, row, now, closing_reason)
+    kept = {row.spiff_task_id for row in open_rows}
+    created = []
+    for spiff_id, task in ready.items():
+        if spiff_id not in kept:
+            created.append(_create_row(session, instance, task, now))
+    return created
+
+
+def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
+    return list(
+        session.exec(
+            select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.state == TASK_READY).order_by(WorkTask.id)
+        )
+    )
+
+
+def close_task(session: Session, row: WorkTask, now: datetime, reason: str) -> None:
+    """Close a row the workflow moved past without a person completing it (event `cancelled`)."""
+    row.state = TASK_CANCELLED
+    row.closed_reason = reason
+    row.completed_at = now
+    session.add(row)
+    session.flush()
+    log_event(session, row.instance_id, "cancelled", now, task_id=row.id, detail={"reason": reason})
+
+
+def _create_row(session: Session, instance: ProcessInstance, task, now: datetime) -> WorkTask:
+    posts = resolve_lane(session, instance, task)
+    spec = task.task_spec
+    row = WorkTask(
+        instance_id=instance.id, spiff_task_id=str(task.id), task_spec=spec.name,
+        name=(spec.bpmn_name or spec.name)[:200], lane=(spec.lane or None), stage=task_properties(spec).get("stage"),
+        state=TASK_READY, post_code=posts[0], ready_at=now,
+    )
+    session.add(row)
+    session.flush()
+    for post in posts:
+        session.add(TaskAssignment(task_id=row.id, post_code=post, kind=HANDLER, created_at=now))
+    session.flush()
+    log_event(session, instance.id, "task_ready", now, task_id=row.id, detail={"posts": posts, "task_spec": spec.name})
+    return row
+
+
+def assignments(session: Session, task_id: int, kind: str | None = None) -> list[TaskAssignment]:
+    query = select(TaskAssignment).where(TaskAssignment.task_id == task_id)
+    if kind is not None:
+        query = query.where(TaskAssignment.kind == kind)
+    return list(session.exec(query.order_by(TaskAssignment.id)))
+
+
+def posts_of(session: Session, task_id: int, kind: str) -> list[str]:
+    return [a.post_code for a in assignments(session, task_id, kind)]
+
+
+def assign(session: Session, task_id: int, post_code: str, kind: str, now: datetime) -> None:
+    exists = session.exec(
+        select(TaskAssignment.id).where(
+            TaskAssignment.task_id == task_id, TaskAssignment.post_code == post_code, TaskAssignment.kind == kind
+        )
+    ).first()
+    if exists is None:
+        session.add(TaskAssignment(task_id=task_id, post_code=post_code, kind=kind, created_at=now))
+        session.flush()
+
+
+def unassign(session: Session, task_id: int, kind: str, post_code: str | None = None) -> None:
+    query = delete(TaskAssignment).where(TaskAssignment.task_id == task_id, TaskAssignment.kind == kind)
+    if post_code is not None:
+        query = query.where(TaskAssignment.post_code == post_code)
+    session.execute(query)
+
+
+# ---------------------------------------------------------------- who may do what
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How an actor stands to a task: the post they would act from, and what they may do."""
+
+    acting_post: str | None  # a handler or B角 post the actor holds
+    transfer_target: bool  # holds the post a pending transfer goes to
+    reader: bool  # holds a post the task was copied to
+    supervisor: bool  # efficiency office or admin
+
+    @property
+    def can_act(self) -> bool:
+        return self.acting_post is not None
+
+    @property
+    def can_see(self) -> bool:
+        return self.can_act or self.transfer_target or self.reader or self.supervisor
+
+
+def relation_of(session: Session, row: WorkTask, actor: Actor) -> Relation:
+    held = staff_posts(session, actor.staff_id)
+    handler_posts = posts_of(session, row.id, HANDLER)
+    acting = None
+    if row.post_code in held:
+        acting = row.post_code
+    else:
+        acting = next((p for p in handler_posts if p in held), None)
+    if acting is None and row.delegated_post and row.delegated_post in held:
+        acting = row.delegated_post
+    readers = set(posts_of(session, row.id, READER))
+    return Relation(
+        acting_post=acting,
+        transfer_target=bool(row.transfer_to_post and row.transfer_to_post in held),
+        reader=bool(readers & held),
+        supervisor=actor.has_role(EFFICIENCY_OFFICE),
+    )
+
+
+def require_running(instance: ProcessInstance) -> None:
+    if instance.status != RUNNING:
+        labels = {"suspended": "已挂起", "completed": "已办结", "failed": "已失败"}
+        raise Conflict(f"流程实例 {instance.id} {labels.get(instance.status, instance.status)}，不能办理",
+                       [f"instance.status: {instance.status}"])
+
+
+def require_open(row: WorkTask) -> None:
+    if row.state != TASK_READY:
+        raise Conflict(f"任务 {row.id}「{row.name}」已{'办结' if row.state == 'completed' else '关闭'}，不能再办理",
+                       [f"task.state: {row.state}"])
+
+
+def require_actor_on_task(session: Session, row: WorkTask, actor: Actor) -> str:
+    """The post the actor acts from; Forbidden when they hold neither its post nor its B角 delegation,
+    or when a colleague has claimed it."""
+    relation = relation_of(session, row, actor)
+    if not relation.can_act:
+        raise Forbidden(f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
+    if row.claimed_by and row.claimed_by != actor.username:
+        raise Forbidden(f"任务「{row.name}」已由 {row.claimed_by} 签收", [f"task.claimed_by: {row.claimed_by}"])
+    return relation.acting_post
+
+
+def is_supervisor(actor: Actor) -> bool:
+    return actor.has_role(EFFICIENCY_OFFICE) or ADMIN in actor.roles
+
+
+def inbox_rows(session: Session, actor: Actor, include_done: bool = False) -> list[tuple[WorkTask, str]]:
+    """(task, relation) pairs for the actor: open tasks at their posts, B角 delegations, pending
+    transfers to them and copies; with include_done also the tasks they completed."""
+    held = staff_posts(session, actor.staff_id)
+    found: dict[int, tuple[WorkTask, str]] = {}
+    if held:
+        rows = session.exec(
+            select(WorkTask, TaskAssignment.kind)
+            .join(TaskAssignment, TaskAssignment.task_id == WorkTask.id)
+            .where(TaskAssignment.post_code.in_(sorted(held)))
+            .order_by(WorkTask.ready_at, WorkTask.id)
+        ).all()
+        rank = {HANDLER: 0, BACKUP: 1, TRANSFER: 2, READER: 3}
+        for task, kind in rows:
+            if kind != READER and task.state != TASK_READY:
+                continue
+            current = found.get(task.id)
+            if current is None or rank[kind] < rank[current[1]]:
+                found[task.id] = (task, kind)
+    if include_done:
+        done = session.exec(
+            select(WorkTask).where(WorkTask.completed_by == actor.username).order_by(WorkTask.completed_at)
+        ).all()
+        for task in done:
+            found.setdefault(task.id, (task, "done"))
+    return sorted(found.values(), key=lambda pair: (pair[0].ready_at, pair[0].id))
+
+
+def get_task_row(session: Session, task_id: int) -> WorkTask:
+    row = session.get(WorkTask, task_id)
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return row
