@@ -31,6 +31,10 @@ class Settings:
     demo: bool = field(default_factory=lambda: _env("DEMO", "0") == "1")
     # Run the timer worker inside the server process: "auto" = only on SQLite (single process).
     embedded_worker: str = field(default_factory=lambda: _env("EMBEDDED_WORKER", "auto"))
+    # A time limit turns yellow this many working days before it ends, or once this share of it
+    # is used, whichever comes first (engine.runtime.deadlines.WarningPolicy).
+    yellow_days_before: int = field(default_factory=lambda: int(_env("YELLOW_DAYS_BEFORE", "1")))
+    yellow_fraction: float = field(default_factory=lambda: float(_env("YELLOW_FRACTION", "0.6667")))
 
 
 def get_settings() -> Settings:

@@ -30,7 +30,6 @@ entered; `recompute_provisional` then moves it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -71,13 +70,11 @@ class WarningPolicy:
 
 
 def warning_policy() -> WarningPolicy:
-    """The policy from the environment (DUTYFLOW_YELLOW_DAYS_BEFORE, DUTYFLOW_YELLOW_FRACTION)."""
-    days = os.environ.get("DUTYFLOW_YELLOW_DAYS_BEFORE")
-    fraction = os.environ.get("DUTYFLOW_YELLOW_FRACTION")
-    return WarningPolicy(
-        days_before=int(days) if days else WarningPolicy.days_before,
-        fraction_used=float(fraction) if fraction else WarningPolicy.fraction_used,
-    )
+    """The policy of the settings (DUTYFLOW_YELLOW_DAYS_BEFORE, DUTYFLOW_YELLOW_FRACTION)."""
+    from engine.config import get_settings
+
+    settings = get_settings()
+    return WarningPolicy(days_before=settings.yellow_days_before, fraction_used=settings.yellow_fraction)
 
 
 # --- the calendar, loaded only when a moment must be computed -----------------------------------
@@ -97,10 +94,15 @@ def calendar_for(session: Session) -> WorkingCalendar:
             )
         ).one()
     )
+    from engine.calendar.working import OfficeHours
+    from engine.config import get_settings
+
+    office_hours = get_settings().office_hours
+    fingerprint = (*fingerprint, office_hours)
     key = str(session.get_bind().url)
     cached = _calendar_cache.get(key)
     if cached is None or cached[0] != fingerprint:
-        cached = _calendar_cache[key] = (fingerprint, load_calendar(session))
+        cached = _calendar_cache[key] = (fingerprint, load_calendar(session, OfficeHours.parse(office_hours)))
     return cached[1]
 
 

@@ -106,6 +106,15 @@ def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime
     stale = [row.id for row in rows if row.status == TimerStatus.pending and (row.task_id, _utc(row.due_at)) not in waiting]
     if stale:
         cancel_rows(session, stale, now)
+    # A row finished without effect (the instance was suspended when it came due) whose timer
+    # still waits is opened again: it fires once the instance runs.
+    revive = [row.id for row in rows if row.status in (TimerStatus.noop, TimerStatus.cancelled)
+              and (row.task_id, _utc(row.due_at)) in waiting]
+    if revive:
+        session.execute(
+            update(RuntimeTimer).where(RuntimeTimer.id.in_(revive))
+            .values(status=TimerStatus.pending, lock_owner=None, lock_expires_at=None, finished_at=None)
+        )
     for key, timer in waiting.items():
         if key not in known:
             session.add(
@@ -280,20 +289,28 @@ def finish(session: Session, timer_id: int, worker_id: str, status: str, now: da
 
 
 def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str:
-    from engine.runtime.instances import load_workflow, save_workflow
-    from engine.runtime.sim_clock import engine_time
+    from engine.runtime.instances import load_workflow, run_step, save_workflow
+    from engine.runtime.models import RUNNING
 
     instance_row, workflow = load_workflow(session, row.instance_id)
+    if instance_row.status != RUNNING:
+        # A suspended, failed or ended instance does not move. Resuming saves the workflow,
+        # and after_step then re-opens the row if the timer still waits.
+        return TimerStatus.noop
     task = _find_task(workflow, row.task_id)
     if task is None or not _still_waits(task, row.due_at):
         return TimerStatus.noop
-    if getattr(instance_row, "status", None) not in (None, "running", "active"):
-        # A suspended, failed or ended instance does not move; the row waits for nobody.
-        return TimerStatus.noop
-    with engine_time(now):
+    # SpiffWorkflow fires a timer when its moment is strictly before now; a row claimed at its
+    # very due moment must fire, so the step runs at least a microsecond after it.
+    moment = _FixedClock(max(now, _utc(row.due_at) + timedelta(microseconds=1)))
+
+    def fire() -> None:
         workflow.refresh_timers()
         workflow.do_engine_steps()
-    save_workflow(session, instance_row, workflow, _FixedClock(now))
+
+    # A process error fails that instance (core's run_step) and the timer row is done.
+    run_step(session, moment, instance_row, workflow, fire)
+    save_workflow(session, instance_row, workflow, moment)
     return TimerStatus.fired
 
 

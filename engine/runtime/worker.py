@@ -1,0 +1,156 @@
+"""The timer worker: wakes instances whose timer or warning is due.
+
+`run_once()` claims a batch of due rows (leased to this worker) and fires them one transaction
+each; `run_forever(stop_event)` repeats it, sleeping until the earliest due moment (bounded, so
+rows written by other processes are seen within `max_sleep`). This is the only code in the
+project that sleeps; tests call `run_once()` after moving a ControlledClock.
+
+Any number of workers may run against PostgreSQL (SKIP LOCKED claims, leases, fenced finishes);
+on SQLite one worker runs inside the server process (see api/routes/timers.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import case, func, select
+
+from engine.db import Database
+from engine.runtime import timers
+from engine.runtime.timer_models import RuntimeTimer, TimerStatus
+
+log = logging.getLogger(__name__)
+
+
+def default_worker_id() -> str:
+    """host:pid:random — unique per process, readable in the timer table's lock_owner."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    fired: int = 0
+    noop: int = 0
+    lost: int = 0
+    retried: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(self, database: Database, clock, worker_id: str | None = None, lease_seconds: float = 60.0,
+                 batch: int = 20, max_sleep: float = 1.0):
+        self.database = database
+        self.clock = clock
+        self.worker_id = worker_id or default_worker_id()
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+        self.max_sleep = max_sleep
+        self.now_of = timers.now_source(database, clock)
+        self.stats = WorkerStats()
+
+    def claim(self, limit: int | None = None) -> list[int]:
+        """Lease due rows to this worker (exposed for tests that simulate a worker dying)."""
+        ids = timers.claim_due(self.database, self.now_of, self.worker_id, self.lease_seconds, limit or self.batch)
+        self.stats.claimed += len(ids)
+        return ids
+
+    def fire(self, timer_id: int) -> str:
+        outcome = timers.fire_one(self.database, self.clock, self.now_of, timer_id, self.worker_id)
+        self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
+        if outcome == TimerStatus.fired:
+            self.stats.fired += 1
+        elif outcome == TimerStatus.noop:
+            self.stats.noop += 1
+        elif outcome == "lost":
+            self.stats.lost += 1
+        else:
+            self.stats.retried += 1
+        return outcome
+
+    def run_once(self) -> int:
+        """Claim one batch and fire it; the number of rows that fired (timers and warnings)."""
+        fired = 0
+        for timer_id in self.claim():
+            if self.fire(timer_id) == TimerStatus.fired:
+                fired += 1
+        return fired
+
+    def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Fire everything due now (several batches); for the CLI's --once and for tests."""
+        total = 0
+        for _ in range(max_rounds):
+            claimed_before = self.stats.claimed
+            total += self.run_once()
+            if self.stats.claimed - claimed_before < self.batch:
+                break
+        return total
+
+    def seconds_until_next(self) -> float:
+        """How long to sleep: until the earliest pending row can be claimed, at most max_sleep."""
+        with self.database.session() as session:
+            now = self.now_of(session)
+            # A row leased by another worker becomes claimable when its lease expires.
+            ready_at = case(
+                (RuntimeTimer.lock_expires_at > now, RuntimeTimer.lock_expires_at), else_=RuntimeTimer.due_at
+            )
+            earliest = session.execute(
+                select(func.min(ready_at)).where(RuntimeTimer.status == TimerStatus.pending)
+            ).scalar_one_or_none()
+        if earliest is None:
+            return self.max_sleep
+        if isinstance(earliest, str):  # SQLite returns the aggregate of a CASE untyped
+            earliest = datetime.fromisoformat(earliest)
+        if earliest.tzinfo is None:
+            earliest = earliest.replace(tzinfo=UTC)
+        return min(max((earliest - now).total_seconds(), 0.0), self.max_sleep)
+
+    def run_forever(self, stop_event: threading.Event) -> None:
+        """Fire due rows until `stop_event` is set; never raises on a bad row or a lost database."""
+        log.info("timer worker %s started", self.worker_id)
+        while not stop_event.is_set():
+            try:
+                claimed_before = self.stats.claimed
+                self.run_once()
+                if self.stats.claimed - claimed_before >= self.batch:
+                    continue  # more is due right now
+                delay = self.seconds_until_next()
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: retry after a pause
+                log.exception("timer worker %s: round failed", self.worker_id)
+                delay = self.max_sleep
+            if delay > 0:
+                stop_event.wait(delay)
+        log.info("timer worker %s stopped", self.worker_id)
+
+
+class EmbeddedWorker:
+    """A worker thread inside the server process (SQLite: the one worker there is)."""
+
+    def __init__(self, database: Database, clock, **options):
+        self.worker = Worker(database, clock, **options)
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.worker.run_forever, args=(self.stop_event,),
+                                       name="dutyflow-timer-worker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+
+def should_embed(setting: str, database: Database) -> bool:
+    """settings.embedded_worker: "on", "off", or "auto" (= on SQLite only)."""
+    value = (setting or "auto").strip().lower()
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("auto", ""):
+        return database.is_sqlite
+    return False
