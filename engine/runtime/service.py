@@ -190,16 +190,44 @@ def _definition_for(session: Session, process_id: str, version: int | None) -> P
     return row
 
 
-def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+def get_instance(session: Session, instance_id: int, actor: Actor | None = None) -> ProcessInstance:
+    """An instance; with an actor, only when they may see it (Forbidden otherwise)."""
     row = session.get(ProcessInstance, instance_id)
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
+    if actor is not None and not _may_see_instance(session, row, actor):
+        raise Forbidden(f"您无权查看流程实例 {instance_id}")
     return row
 
 
+def _may_see_instance(session: Session, instance: ProcessInstance, actor: Actor) -> bool:
+    """Supervisors see every case; others the cases they started or that reached their posts."""
+    if tk.is_supervisor(actor) or instance.started_by == actor.username:
+        return True
+    return instance.id in _instances_at_my_posts(session, actor, [instance.id])
+
+
+def _instances_at_my_posts(session: Session, actor: Actor, only: list[int] | None = None) -> set[int]:
+    from engine.runtime.models import TaskAssignment
+
+    held = sorted(tk.staff_posts(session, actor.staff_id))
+    query = select(WorkTask.instance_id).where(WorkTask.completed_by == actor.username)
+    if held:
+        query = select(WorkTask.instance_id).join(TaskAssignment, TaskAssignment.task_id == WorkTask.id).where(
+            TaskAssignment.post_code.in_(held)
+        ).union(query)
+    ids = {row[0] for row in session.execute(query).all()}
+    return ids if only is None else ids & set(only)
+
+
 def list_instances(session: Session, status: str | None = None, process_id: str | None = None,
-                   duty_code: str | None = None, limit: int = 100, offset: int = 0) -> list[ProcessInstance]:
+                   duty_code: str | None = None, limit: int = 100, offset: int = 0,
+                   actor: Actor | None = None) -> list[ProcessInstance]:
+    """Instances, newest first; with a non-supervisor actor only the ones they may see."""
     query = select(ProcessInstance)
+    if actor is not None and not tk.is_supervisor(actor):
+        mine = _instances_at_my_posts(session, actor)
+        query = query.where((ProcessInstance.started_by == actor.username) | ProcessInstance.id.in_(sorted(mine)))
     if status:
         query = query.where(ProcessInstance.status == status)
     if process_id:
