@@ -171,6 +171,21 @@ def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
     return version
 
 
+def version_counts(session: Session, version_id: int) -> dict[str, int]:
+    """How much a version holds: departments, units, posts, staff, duties."""
+    tables = {
+        "departments": CatalogDepartment,
+        "units": CatalogUnit,
+        "posts": CatalogPost,
+        "staff": CatalogStaff,
+        "duties": CatalogDuty,
+    }
+    return {
+        key: session.scalar(select(func.count()).select_from(table).where(table.version_id == version_id)) or 0
+        for key, table in tables.items()
+    }
+
+
 def ensure_draft(version: CatalogVersion) -> None:
     """Refuse any change to a published version."""
     if version.is_published:

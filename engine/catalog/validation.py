@@ -146,9 +146,12 @@ def _check_taxonomy(document: CatalogDocument) -> list[str]:
             problems.append(f"objects[{i}].parent: 未知对象 '{item.parent}'")
         if item.parent == item.name:
             problems.append(f"objects[{i}].parent: 对象 '{item.name}' 不能是自己的上级")
+    index = {item.name: i for i, item in reversed(list(enumerate(document.objects)))}
     for cycle in find_taxonomy_cycles(document.objects):
         if len(cycle) > 1:  # a self-loop is reported above with its place
-            problems.append(f"objects: 对象分类存在循环 {' → '.join([*cycle, cycle[0]])}")
+            # Edges run parent → child, so the cycle's first object has the last one as its parent.
+            at = f"objects[{index[cycle[0]]}].parent" if cycle[0] in index else "objects"
+            problems.append(f"{at}: 对象分类存在循环 {' → '.join([*cycle, cycle[0]])}")
     return problems
 
 
