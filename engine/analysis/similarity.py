@@ -78,13 +78,13 @@ def tfidf_vectors(names: Sequence[str]) -> tuple[list[dict[str, float]], dict[st
 
 
 def cosine(first: dict[str, float], second: dict[str, float]) -> float:
-    if len(first) > len(second):
-        first, second = second, first
-    return sum(weight * second.get(gram, 0.0) for gram, weight in first.items())
+    # Set intersection of the keys runs in C: about twice as fast as probing one dict per key.
+    return sum([first[gram] * second[gram] for gram in first.keys() & second.keys()])
 
 
-def _prefix(vector: dict[str, float], frequency: dict[str, int], threshold: float) -> list[str]:
-    """The n-grams to index a name under: rarest first, until the rest cannot reach the threshold."""
+def _split(vector: dict[str, float], frequency: dict[str, int], threshold: float) -> tuple[list[str], float]:
+    """The n-grams to index a name under (rarest first, until the rest cannot reach the
+    threshold on its own) and the norm of that unindexed rest."""
     ordered = sorted(vector, key=lambda gram: (frequency[gram], gram))
     left = sum(w * w for w in vector.values())
     prefix = []
@@ -93,7 +93,7 @@ def _prefix(vector: dict[str, float], frequency: dict[str, int], threshold: floa
             break
         prefix.append(gram)
         left -= vector[gram] * vector[gram]
-    return prefix
+    return prefix, math.sqrt(max(left, 0.0))
 
 
 def similar_pairs(
@@ -111,20 +111,32 @@ def similar_pairs(
     if not 0.0 < threshold <= 1.0:
         raise ValueError("相似度阈值必须在 0 到 1 之间（不含 0）")
     vectors, frequency = tfidf_vectors(names)
-    postings: dict[str, list[int]] = defaultdict(list)
+    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    rest: list[float] = []
     found: list[SimilarPair] = []
     total = len(names)
     step = max(1, total // 100)
+    floor = threshold - 1e-9
     for index, vector in enumerate(vectors):
-        candidates = {other for gram in vector for other in postings.get(gram, ())}
-        for other in candidates:
-            if groups[other] == groups[index] or (skip is not None and skip(other, index)):
+        # Dot product over the indexed n-grams of each earlier name; what its unindexed rest can
+        # add is at most rest[other] (both vectors have unit length), which prunes most candidates.
+        partial: dict[int, float] = defaultdict(float)
+        for gram, weight in vector.items():
+            for other, other_weight in postings.get(gram, ()):
+                partial[other] += weight * other_weight
+        group = groups[index]
+        for other, score in partial.items():
+            if score + rest[other] < floor or groups[other] == group:
                 continue
-            score = cosine(vector, vectors[other])
-            if score >= threshold - 1e-9:
+            if skip is not None and skip(other, index):
+                continue
+            score = cosine(vectors[other], vector)
+            if score >= floor:
                 found.append(SimilarPair(other, index, min(score, 1.0)))
-        for gram in _prefix(vector, frequency, threshold):
-            postings[gram].append(index)
+        prefix, left = _split(vector, frequency, threshold)
+        for gram in prefix:
+            postings[gram].append((index, vector[gram]))
+        rest.append(left)
         if progress is not None and (index % step == 0 or index == total - 1):
             progress(index + 1, total)
     return sorted(found, key=lambda p: (p.first, p.second))
