@@ -91,3 +91,5 @@ def install(env: Environment) -> None:
         "state_label": state_label,
     }
     env.filters.update(filters)
+    # Case data shown as JSON keeps Chinese readable instead of \uXXXX escapes.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.pages import dashboard, signin
+from api.pages import dashboard, inbox, public_catalog, signin
 
 router = APIRouter()
-for _module in (signin, dashboard):
+for _module in (signin, public_catalog, inbox, dashboard):
     router.include_router(_module.router)
 
 

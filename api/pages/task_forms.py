@@ -1,0 +1,81 @@
+"""HTML forms for user tasks: the declared fields (engine.runtime.forms) as inputs, and back.
+
+A browser sends every value as text; this module turns the posted form into the data the engine
+validates (lists from lines, datetimes with the Beijing offset, empty inputs left out so the
+engine reports a missing required field itself). Validation stays in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+FIELD_PREFIX = "f_"
+
+# Chinese words for the enum values the process library uses; other values are shown as they are.
+CHOICE_LABELS = {
+    "approve": "通过", "reject": "退回", "accept": "接收/受理", "refuse": "退回/拒绝",
+    "publish": "发布", "revise": "退回修改", "handle": "本岗位办理", "transfer": "转办", "answer": "直接答复",
+    "notify_missing": "一次性告知补正", "corrected": "已补正", "withdrawn": "申请人撤回",
+    "agree": "达成一致", "disagree": "未达成一致", "substantiated": "属实", "unsubstantiated": "不属实",
+    "rule": "编办裁定", "refer": "报请政府决定", "grant": "准予", "deny": "不予", "yes": "是", "no": "否",
+    "pass": "通过", "fail": "不通过", "satisfied": "满意", "unsatisfied": "不满意",
+}
+
+EVENT_LABELS = {
+    "instance_started": "发起办件", "task_ready": "到达", "claimed": "签收", "transferred": "转办",
+    "accepted": "接收转办", "refused": "退回转办", "delegated": "委派B角", "sent_back": "退回上一步",
+    "withdrawn": "撤回", "urged": "催办", "copied": "抄送", "commented": "意见", "completed": "办结",
+    "paused": "暂停计时", "resumed": "恢复计时", "restarted": "重新计时", "extended": "延期",
+    "warned": "黄牌预警", "overdue": "红牌超期", "escalated": "升级督办", "suspended": "挂起",
+    "instance_ended": "流程结束", "failed": "流程出错",
+}
+
+RELATION_LABELS = {"handler": "承办", "backup": "B角代办", "transfer": "待接收转办", "reader": "抄送",
+                   "done": "已办"}
+
+
+def choice_label(value: str) -> str:
+    return CHOICE_LABELS.get(value, value)
+
+
+def _value(field: dict[str, Any], form: FormData) -> Any:
+    """The posted value of one field in the engine's terms, or None when left empty."""
+    name = FIELD_PREFIX + field["name"]
+    if field["type"] == "list":
+        lines = [line.strip() for line in str(form.get(name, "")).splitlines()]
+        return [line for line in lines if line] or None
+    raw = form.get(name)
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not text:
+        return None
+    if field["type"] == "datetime" and len(text) <= 16:
+        return f"{text}:00+08:00"  # <input type=datetime-local> gives 2026-09-30T10:00, in Beijing time
+    return text
+
+
+def submitted_data(fields: list[dict[str, Any]], form: FormData) -> dict[str, Any]:
+    """The task data from a posted form; tasks without declared fields take a free note."""
+    if not fields:
+        note = str(form.get(FIELD_PREFIX + "note", "")).strip()
+        return {"note": note} if note else {}
+    data = {}
+    for field in fields:
+        value = _value(field, form)
+        if value is not None:
+            data[field["name"]] = value
+    return data
+
+
+def event_text(event: Any) -> str:
+    """One line for the timeline: what happened, from which post to which, and why."""
+    detail = event.detail or {}
+    parts = [EVENT_LABELS.get(event.kind, event.kind)]
+    if event.target_post and event.kind in ("transferred", "refused", "accepted"):
+        parts.append(f"→ {event.target_post}")
+    for key in ("reason", "text", "comment", "message", "limit"):
+        if detail.get(key):
+            parts.append(f"：{detail[key]}")
+            break
+    return " ".join(parts)
