@@ -34,7 +34,7 @@ class Settings:
     # A time limit turns yellow this many working days before it ends, or once this share of it
     # is used, whichever comes first (engine.runtime.deadlines.WarningPolicy).
     yellow_days_before: int = field(default_factory=lambda: int(_env("YELLOW_DAYS_BEFORE", "1")))
-    yellow_fraction: float = field(default_factory=lambda: float(_env("YELLOW_FRACTION", "0.6667")))
+    yellow_fraction: str = field(default_factory=lambda: _env("YELLOW_FRACTION", "2/3"))
 
 
 def get_settings() -> Settings:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from functools import lru_cache
 
 from sqlalchemy import func, select
@@ -66,7 +67,7 @@ class WarningPolicy:
     """When a running clock turns yellow: whichever of the two comes first."""
 
     days_before: int = 1
-    fraction_used: float = 2 / 3
+    fraction_used: Fraction = Fraction(2, 3)
 
 
 def warning_policy() -> WarningPolicy:
@@ -74,7 +75,11 @@ def warning_policy() -> WarningPolicy:
     from engine.config import get_settings
 
     settings = get_settings()
-    return WarningPolicy(days_before=settings.yellow_days_before, fraction_used=settings.yellow_fraction)
+    try:
+        fraction = Fraction(settings.yellow_fraction.strip()).limit_denominator(1000)
+    except (ValueError, ZeroDivisionError):
+        raise InvalidInput("黄牌比例设置有误", [f"DUTYFLOW_YELLOW_FRACTION={settings.yellow_fraction!r}：应写作 2/3 或 0.7"]) from None
+    return WarningPolicy(days_before=settings.yellow_days_before, fraction_used=fraction)
 
 
 # --- the calendar, loaded only when a moment must be computed -----------------------------------
@@ -146,7 +151,8 @@ def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: T
     total = calendar.working_time_between(count_start, due)
     candidates = [calendar.subtract_working_days(due, policy.days_before).at] if policy.days_before else []
     if total > timedelta(0) and 0 < policy.fraction_used < 1:
-        candidates.append(calendar.add_working_time(count_start, total * policy.fraction_used).at)
+        used = total * policy.fraction_used.numerator / policy.fraction_used.denominator
+        candidates.append(calendar.add_working_time(count_start, used).at)
     yellow = min([c for c in candidates if c <= due] or [due])
     return Moments(due.astimezone(BEIJING), max(yellow, min(counting_from, due)).astimezone(BEIJING), provisional)
 
@@ -196,35 +202,43 @@ def check_step_properties(task_spec, where: str) -> list[str]:
 def stage_limits(workflow, case_limit: TimeLimit | None) -> dict[str, TimeLimit]:
     """Each tracked step's own limit; scaled to add up to the case limit when they do not."""
     declared = _declared_stage_limits(workflow)
-    if case_limit is None or not declared:
-        return dict(declared)
-    return dict(_allocate(tuple(declared), case_limit))
+    if case_limit is not None and declared:
+        declared = _allocate(declared, (case_limit.value, str(LimitUnit(case_limit.unit))))
+    return {name: TimeLimit(value=value, unit=unit) for name, value, unit in declared}
 
 
-def _declared_stage_limits(workflow) -> tuple[tuple[str, TimeLimit], ...]:
-    specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
-    found = []
-    for spec in specs:
-        for name, task_spec in spec.task_specs.items():
-            text = step_properties(task_spec).get("stage_limit")
-            if text:
-                found.append((name, parse_limit(text)))
-    return tuple(found)
+_declared_cache: dict[int, tuple[tuple[str, int, str], ...]] = {}
+
+
+def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
+    """(task spec name, value, unit) of every step with a stage_limit, per spec (cached)."""
+    key = id(workflow.spec)
+    if key not in _declared_cache:
+        specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
+        found = []
+        for spec in specs:
+            for name, task_spec in spec.task_specs.items():
+                text = step_properties(task_spec).get("stage_limit")
+                if text:
+                    limit = parse_limit(text)
+                    found.append((name, limit.value, str(LimitUnit(limit.unit))))
+        _declared_cache[key] = tuple(found)
+    return _declared_cache[key]
 
 
 @lru_cache(maxsize=512)
-def _allocate(declared: tuple[tuple[str, TimeLimit], ...], case_limit: TimeLimit) -> tuple[tuple[str, TimeLimit], ...]:
-    same_unit = all(LimitUnit(limit.unit) == LimitUnit(case_limit.unit) for _, limit in declared)
-    total = sum(limit.value for _, limit in declared)
-    if not same_unit or total == case_limit.value or total == 0:
+def _allocate(declared: tuple[tuple[str, int, str], ...], case_limit: tuple[int, str]) -> tuple[tuple[str, int, str], ...]:
+    value, unit = case_limit
+    total = sum(v for _, v, _ in declared)
+    if any(u != unit for _, _, u in declared) or total in (0, value):
         return declared
-    shares = [(name, limit.value * case_limit.value / total) for name, limit in declared]
+    shares = [(name, v * value / total) for name, v, _ in declared]
     floors = {name: int(share) for name, share in shares}
-    left = case_limit.value - sum(floors.values())
+    left = value - sum(floors.values())
     for name, _share in sorted(shares, key=lambda s: s[1] - int(s[1]), reverse=True)[:left]:
         floors[name] += 1
-    # A stage with no whole day left still ends by the close of the day it started.
-    return tuple((name, TimeLimit(value=max(floors[name], 0), unit=case_limit.unit)) for name, _ in declared)
+    # A stage left with no whole day ends by the close of the day it started (limit 0).
+    return tuple((name, floors[name], unit) for name, _, _ in declared)
 
 
 # --- the case's limit ------------------------------------------------------------------------------
@@ -258,49 +272,23 @@ def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
 
 def _duty_limits(session: Session, duty_code: str):
     """(committed, statutory, first unit code, department code) of a duty in the current catalog."""
-    from engine.catalog.models import CatalogDepartment, CatalogDuty, CatalogDutyUnit, CatalogUnit
+    from engine.catalog import service as catalog
 
-    version_id = _current_catalog_version(session)
-    if version_id is None:
+    version = catalog.current_version(session)
+    if version is None:
         return None
-    duty = session.execute(
-        select(CatalogDuty, CatalogDepartment.code)
-        .join(CatalogDepartment, CatalogDepartment.id == CatalogDuty.department_id)
-        .where(CatalogDuty.version_id == version_id, CatalogDuty.code == duty_code)
-    ).first()
-    if duty is None:
+    try:
+        duty = catalog.get_duty(session, version.id, duty_code)
+    except NotFound:
         return None
-    row, department_code = duty
-    unit_code = session.execute(
-        select(CatalogUnit.code)
-        .join(CatalogDutyUnit, CatalogDutyUnit.unit_id == CatalogUnit.id)
-        .where(CatalogDutyUnit.duty_id == row.id)
-        .order_by(CatalogDutyUnit.position)
-    ).scalars().first()
-    return (
-        _limit(row.committed_limit_value, row.committed_limit_unit),
-        _limit(row.statutory_limit_value, row.statutory_limit_unit),
-        unit_code,
-        department_code,
-    )
+    return duty.committed_limit, duty.statutory_limit, (duty.units[0] if duty.units else None), duty.department
 
 
 def _current_catalog_version(session: Session) -> int | None:
-    try:
-        from engine.catalog.service import current_version
-    except ImportError:
-        current_version = None
-    if current_version is not None:
-        version = current_version(session)
-        if version is None:
-            return None
-        return version if isinstance(version, int) else version.id
-    from engine.catalog.models import PUBLISHED, CatalogVersion
+    from engine.catalog import service as catalog
 
-    return session.execute(
-        select(CatalogVersion.id).where(CatalogVersion.status == PUBLISHED)
-        .order_by(CatalogVersion.published_at.desc(), CatalogVersion.id.desc())
-    ).scalars().first()
+    version = catalog.current_version(session)
+    return version.id if version is not None else None
 
 
 def _limit(value: int | None, unit: str | None) -> TimeLimit | None:
@@ -626,16 +614,12 @@ def _require_supervisor(session: Session, actor, instance_id: int) -> None:
 
 
 def _staff_posts(session: Session, staff_id: str | None) -> set[str]:
-    if not staff_id:
-        return set()
-    try:
-        from engine.catalog.service import posts_of_staff
-    except ImportError:
-        return set()
+    from engine.catalog import service as catalog
+
     version_id = _current_catalog_version(session)
-    if version_id is None:
+    if not staff_id or version_id is None:
         return set()
-    return {p if isinstance(p, str) else getattr(p, "code", str(p)) for p in posts_of_staff(session, version_id, staff_id)}
+    return set(catalog.posts_of_staff(session, version_id, staff_id))
 
 
 def _is_unit_head(session: Session, actor, unit_code: str | None) -> bool:
@@ -646,30 +630,28 @@ def _is_unit_head(session: Session, actor, unit_code: str | None) -> bool:
 
 
 def _holds_case_post(session: Session, actor, instance_id: int) -> bool:
-    try:
-        from engine.runtime.models import RuntimeTask
-    except ImportError:
-        return False
+    """Whether the actor holds a post that has (had) a task of this instance."""
+    from engine.runtime.models import WorkTask
+
     posts = _staff_posts(session, actor.staff_id)
     if not posts:
         return False
-    column = getattr(RuntimeTask, "post_code", None)
-    if column is None:
-        return False
     return session.execute(
-        select(func.count()).select_from(RuntimeTask).where(RuntimeTask.instance_id == instance_id, column.in_(posts))
+        select(func.count()).select_from(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.post_code.in_(posts))
     ).scalar_one() > 0
 
 
 def unit_heads(session: Session, unit_code: str) -> list[str]:
-    try:
-        from engine.catalog.service import head_posts
-    except ImportError:
-        return []
+    """Head posts of a unit in the current catalog (all its posts when none is marked head)."""
+    from engine.catalog import service as catalog
+
     version_id = _current_catalog_version(session)
     if version_id is None:
         return []
-    return [p if isinstance(p, str) else getattr(p, "code", str(p)) for p in head_posts(session, version_id, unit_code)]
+    try:
+        return catalog.head_posts(session, version_id, unit_code)
+    except NotFound:
+        return []
 
 
 # --- warnings fired by the worker -------------------------------------------------------------------
