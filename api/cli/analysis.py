@@ -17,7 +17,7 @@ from engine.analysis import diagrams
 from engine.analysis.findings import GAP_LABELS, OVERLAP_LABELS
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
-from engine.analysis.sources import latest_version_id, load_version, read_catalog_file, resolve_version_id
+from engine.analysis.sources import load_version, read_catalog_file, resolve_version_id
 from engine.catalog.document import CatalogDocument
 from engine.config import get_settings
 from engine.errors import DutyflowError
@@ -41,7 +41,7 @@ def _load(source: str | None) -> CatalogDocument:
     database = open_database()
     try:
         with database.session() as session:
-            version_id = resolve_version_id(session, source) if source else latest_version_id(session)
+            version_id = resolve_version_id(session, source)
             return load_version(session, version_id)
     finally:
         database.dispose()

@@ -12,22 +12,22 @@ from api.security import require_actor, require_roles
 from engine.analysis import alerts, diagrams
 from engine.analysis.report import analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
-from engine.analysis.sources import latest_version_id, load_version, resolve_version_id
-from engine.auth.roles import Actor
+from engine.analysis.sources import load_version, resolve_version_id
+from engine.auth.roles import COORDINATOR_ROLES, Actor
 from engine.clock import Clock
 
 router = APIRouter()
 
-COORDINATOR_ROLES = ("establishment_office", "efficiency_office", "admin")
+# 编办 and 效能办 act on alerts; require_roles lets admins through as well.
 require_coordinator = require_roles(*COORDINATOR_ROLES)
 
-VersionQuery = Query(None, description="清单版本：编号或版本号；默认最新（优先已发布）版本")
+VersionQuery = Query(None, description="清单版本：编号、版本号、current、published 或 latest；默认 current")
 ThresholdQuery = Query(DEFAULT_THRESHOLD, gt=0.0, le=1.0, description="名称相似度阈值")
 SVG = "image/svg+xml"
 
 
 def _version_id(session: Session, version: str | None) -> int:
-    return resolve_version_id(session, version) if version else latest_version_id(session)
+    return resolve_version_id(session, version or None)
 
 
 @router.post("/analysis/run", summary="分析清单版本并刷新预警")

@@ -24,6 +24,7 @@ from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSE
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.catalog.document import CatalogDocument
+from engine.catalog.service import load_document
 from engine.errors import Conflict, InvalidInput, NotFound
 
 DISPUTE_PROCESS_ID = "duty_dispute"
@@ -60,8 +61,6 @@ def refresh_alerts(session: Session, version_id: int, now: datetime, threshold: 
 
     Called by the catalog service after import and publish, and by `POST /api/analysis/run`.
     """
-    from engine.catalog.service import load_document  # the catalog area's service, imported late
-
     document = load_document(session, version_id)
     return refresh_alerts_for_document(session, document, now, version_id=version_id, threshold=threshold)
 
