@@ -1,0 +1,162 @@
+"""Catalog look-ups the processes need: a duty's posts and limit, the head post of a department,
+and the posts whose duties match a matter described in plain words (首问负责's proposal).
+
+Plain functions of (session, version_id, …) returning JSON-ready values, so they can be tested
+without an engine and stored in task data as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from engine.calendar.limits import format_limit
+from engine.catalog import service as catalog
+from engine.catalog.models import CatalogDepartment, CatalogObject, CatalogPost, CatalogUnit
+from engine.errors import InvalidInput, NotFound
+
+
+def duty_info(session: Session, version_id: int, code: str) -> dict:
+    """What a case of the duty needs: names, A/B posts, the limit text and the stages."""
+    try:
+        duty = catalog.get_duty(session, version_id, code)
+    except NotFound:
+        raise InvalidInput(f"权责清单中没有事项 '{code}'", [f"duty_code: 未知事项编码 '{code}'"]) from None
+    a_posts = [p.post for p in duty.posts if p.role == "A"]
+    b_posts = [p.post for p in duty.posts if p.role == "B"]
+    if not a_posts + b_posts:
+        raise InvalidInput(f"事项 '{code}' 没有承办岗位，无法办理",
+                           [f"duty_code: 事项 '{code}'（{duty.name}）在清单中没有 posts"])
+    limit = duty.committed_limit or duty.statutory_limit
+    return {
+        "code": duty.code,
+        "name": duty.name,
+        "department": duty.department,
+        "units": list(duty.units),
+        "a_posts": a_posts,
+        "b_posts": b_posts,
+        "limit": format_limit(limit) if limit else None,
+        "stages": [{"stage": s.stage, "text": s.text} for s in duty.stages],
+        "phone": duty.phone,
+    }
+
+
+def head_post(session: Session, version_id: int, department: str, unit: str | None = None) -> str:
+    """The post that answers for a unit or department: a post marked `head` in the unit, else
+    one in the department, else the unit's (or department's) first post."""
+    if unit is not None:
+        marked = _posts(session, version_id, CatalogUnit.code == unit, CatalogPost.head.is_(True))
+        if marked:
+            return marked[0]
+    marked = _posts(session, version_id, CatalogDepartment.code == department, CatalogPost.head.is_(True))
+    if marked:
+        return marked[0]
+    scope = CatalogUnit.code == unit if unit is not None else CatalogDepartment.code == department
+    posts = _posts(session, version_id, scope)
+    if not posts:
+        where = f"内设机构 '{unit}'" if unit else f"部门 '{department}'"
+        raise InvalidInput(f"{where}没有岗位，无法确定负责人", [f"department: {where}在清单中没有岗位"])
+    return posts[0]
+
+
+def department_head(session: Session, version_id: int, department: str) -> str:
+    """Head post of a department given by code; unknown code → InvalidInput naming it."""
+    if not catalog_has_department(session, version_id, department):
+        raise InvalidInput(f"权责清单中没有部门 '{department}'", [f"department: 未知部门编码 '{department}'"])
+    return head_post(session, version_id, department)
+
+
+def catalog_has_department(session: Session, version_id: int, code: str) -> bool:
+    return session.scalars(
+        select(CatalogDepartment.id).where(CatalogDepartment.version_id == version_id, CatalogDepartment.code == code)
+    ).first() is not None
+
+
+def check_post(session: Session, version_id: int, code: str, field: str = "post") -> str:
+    """The post code when it exists in the version, else InvalidInput naming the field."""
+    try:
+        catalog.unit_of_post(session, version_id, code)
+    except NotFound:
+        raise InvalidInput(f"权责清单中没有岗位 '{code}'", [f"{field}: 未知岗位编码 '{code}'"]) from None
+    return code
+
+
+def _posts(session: Session, version_id: int, *conditions) -> list[str]:
+    query = (
+        select(CatalogPost.code)
+        .join(CatalogUnit, CatalogUnit.id == CatalogPost.unit_id)
+        .join(CatalogDepartment, CatalogDepartment.id == CatalogUnit.department_id)
+        .where(CatalogPost.version_id == version_id, *conditions)
+        .order_by(CatalogDepartment.position, CatalogUnit.position, CatalogPost.position)
+    )
+    return list(session.scalars(query))
+
+
+# ------------------------------------------------------------------ matching a matter to duties
+@dataclass(frozen=True)
+class Match:
+    duty: str
+    duty_name: str
+    department: str
+    post: str
+    score: float
+
+    def as_dict(self) -> dict:
+        return {"duty": self.duty, "duty_name": self.duty_name, "department": self.department,
+                "post": self.post, "score": round(self.score, 3)}
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if not c.isspace()]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False)}
+
+
+def name_score(matter: str, duty_name: str) -> float:
+    """Share of the duty name's character pairs found in the matter (0..1). Chinese names carry
+    their meaning in two-character words, so pairs beat single characters and need no segmenter."""
+    pairs = _bigrams(duty_name)
+    if not pairs:
+        return 0.0
+    return len(pairs & _bigrams(matter)) / len(pairs)
+
+
+def _object_names(session: Session, version_id: int) -> dict[str, str]:
+    """Every object name and alias → the object's name."""
+    names: dict[str, str] = {}
+    for row in session.scalars(select(CatalogObject).where(CatalogObject.version_id == version_id)):
+        names[row.name] = row.name
+        for alias in row.aliases:
+            names[alias] = row.name
+    return names
+
+
+def match_duties(session: Session, version_id: int, matter: str, limit: int = 3,
+                 threshold: float = 0.3) -> list[Match]:
+    """Duties of the version whose object is named in the matter or whose name resembles it,
+    best first, one entry per duty with its A post (B post when it has no A)."""
+    matter = (matter or "").strip()
+    if not matter:
+        return []
+    mentioned = {canonical for name, canonical in _object_names(session, version_id).items() if name in matter}
+    scored: list[Match] = []
+    for duty in catalog.search_duties(session, version_id, limit=100000).duties:
+        posts = [p.post for p in duty.posts if p.role == "A"] or [p.post for p in duty.posts]
+        if not posts:
+            continue
+        score = name_score(matter, duty.name)
+        if duty.object and duty.object in mentioned:
+            score += 0.5
+        if duty.action and duty.action in matter:
+            score += 0.2
+        if score >= threshold:
+            scored.append(Match(duty.code, duty.name, duty.department, posts[0], min(score, 1.0)))
+    scored.sort(key=lambda m: (-m.score, m.duty))
+    return scored[:limit]
+
+
+def post_carries(session: Session, version_id: int, post: str, matter: str) -> bool:
+    """Whether one of the duties the post carries (as A or B) matches the matter."""
+    carried = {d.code for d in catalog.duties_of_post(session, version_id, post)}
+    return any(m.duty in carried for m in match_duties(session, version_id, matter, limit=50))
