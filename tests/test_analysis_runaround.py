@@ -23,7 +23,7 @@ DEPARTMENTS = {"MZ-1": "MZ", "MZ-2": "MZ", "RS-1": "RS", "RS-2": "RS", "WJ-1": "
 def transfers(instance, *steps):
     """steps: (from_post, to_post, outcome), one hour apart."""
     return [
-        TransferRecord(instance, f"t{i}", src, dst, START + timedelta(hours=i), outcome)
+        TransferRecord(instance, "task-1", src, dst, START + timedelta(hours=i), outcome)
         for i, (src, dst, outcome) in enumerate(steps)
     ]
 
@@ -36,7 +36,7 @@ def test_a_matter_handed_back_to_a_post_that_passed_it_on_is_a_runaround():
     assert post.cycle == ("MZ-1", "RS-1", "WJ-1", "MZ-1")
     assert post.transfers == 3 and post.refusals == 0
     assert department.level == DEPARTMENT_LEVEL and department.cycle == ("MZ", "RS", "WJ", "MZ")
-    assert post.key == "runaround:case-1:post"
+    assert post.key == "runaround:case-1:task-1:post"
 
 
 def test_different_posts_of_the_same_departments_bounce_at_department_level_only():
@@ -52,6 +52,13 @@ def test_a_refusal_is_not_a_move_and_a_straight_line_is_fine():
     assert find_runarounds(refused_once, DEPARTMENTS) == []
     chain = transfers("case-4", ("MZ-1", "MZ-2", ACCEPTED), ("MZ-2", "RS-1", ACCEPTED))
     assert find_runarounds(chain, DEPARTMENTS) == []
+
+
+def test_moving_on_to_the_next_step_of_the_process_is_not_a_transfer_cycle():
+    first_step = transfers("case-7", ("MZ-1", "RS-1", ACCEPTED))
+    # The next task of the same case starts at RS-1's colleague and is handed back to MZ-1.
+    second_step = [TransferRecord("case-7", "task-2", "RS-2", "MZ-1", START + timedelta(days=1), ACCEPTED)]
+    assert find_runarounds(first_step + second_step) == []
 
 
 def test_records_are_taken_in_time_order_and_per_matter():

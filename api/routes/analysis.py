@@ -11,6 +11,7 @@ from api.deps import get_clock, get_session
 from api.security import require_actor, require_roles
 from engine.analysis import alerts, diagrams
 from engine.analysis.report import analyze
+from engine.analysis.runaround import find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, resolve_version_id
 from engine.auth.roles import COORDINATOR_ROLES, Actor
@@ -40,7 +41,18 @@ def run_analysis(
 ) -> dict[str, Any]:
     version_id = _version_id(session, version)
     result = alerts.refresh_alerts(session, version_id, clock.now(), threshold=threshold)
-    return {"alerts": result.to_json_dict(), "report": result.report.to_json_dict()}
+    runarounds = alerts.refresh_runaround_alerts(session, clock.now())
+    return {
+        "alerts": result.to_json_dict(),
+        "runaround_alerts": runarounds.to_json_dict(),
+        "report": result.report.to_json_dict(),
+    }
+
+
+@router.get("/analysis/runarounds", summary="推诿检测：在岗位或部门间循环转办的事项")
+def get_runarounds(session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)) -> list[dict]:
+    found = find_runarounds(transfer_records(session), post_departments(session))
+    return [f.to_json_dict() for f in found]
 
 
 @router.get("/analysis/report", summary="分析报告（规范 JSON 格式）")

@@ -19,15 +19,17 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings
+from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings, runaround_finding
 from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSES, Alert
 from engine.analysis.report import AnalysisReport, analyze
+from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.catalog.document import CatalogDocument
 from engine.catalog.service import load_document
 from engine.errors import Conflict, InvalidInput, NotFound
 
 DISPUTE_PROCESS_ID = "duty_dispute"
+RUNAROUND_SCOPE = "runtime:runaround"
 
 
 @dataclass
@@ -39,6 +41,7 @@ class RefreshResult:
     closed: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)
     report: AnalysisReport | None = None
+    runarounds: list[RunaroundFinding] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +78,15 @@ def refresh_alerts_for_document(
     report = analyze(document, threshold=threshold)
     result = sync_findings(session, catalog_scope(document), report_findings(report, document), now, version_id)
     result.report = report
+    return result
+
+
+def refresh_runaround_alerts(session: Session, now: datetime) -> RefreshResult:
+    """Scan the runtime's transfer log for matters bounced in a circle (推诿) and alert on each."""
+    departments = post_departments(session)
+    found = find_runarounds(transfer_records(session), departments)
+    result = sync_findings(session, RUNAROUND_SCOPE, (runaround_finding(f, departments) for f in found), now)
+    result.runarounds = found
     return result
 
 

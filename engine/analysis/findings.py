@@ -20,6 +20,7 @@ from engine.analysis.gaps import (
 )
 from engine.analysis.overlaps import SAME_OBJECT, TAXONOMY, TWO_LEADS, Overlap
 from engine.analysis.report import AnalysisReport, SuspectedOverlap
+from engine.analysis.runaround import DEPARTMENT_LEVEL, RunaroundFinding
 from engine.catalog.document import CatalogDocument
 
 OVERLAP = "overlap"
@@ -150,3 +151,24 @@ def report_findings(report: AnalysisReport, document: CatalogDocument) -> list[F
         *(suspected_finding(s, names) for s in report.suspected_overlaps),
         *(gap_finding(g, names) for g in report.gaps),
     ]
+
+
+def runaround_finding(finding: RunaroundFinding, post_department: dict[str, str]) -> Finding:
+    """A matter bounced around: high severity, the path in the summary."""
+    where = "部门" if finding.level == DEPARTMENT_LEVEL else "岗位"
+    if finding.level == DEPARTMENT_LEVEL:
+        departments = tuple(sorted(set(finding.path)))
+    else:
+        departments = tuple(sorted({post_department[p] for p in finding.path if p in post_department}))
+    return Finding(
+        key=finding.key,
+        category=RUNAROUND,
+        kind=f"runaround_{finding.level}",
+        severity=HIGH,
+        summary=(
+            f"推诿：案件 {finding.instance_id} 的任务 {finding.task_id} 在{where}之间循环转办："
+            f"{' → '.join(finding.cycle)}（共转办 {finding.transfers} 次，被退回 {finding.refusals} 次）"
+        ),
+        departments=departments,
+        payload=finding.to_json_dict(),
+    )

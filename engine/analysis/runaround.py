@@ -1,7 +1,11 @@
 """Runaround (推诿): a matter transferred (转办) in a cycle between posts or departments.
 
 The pure function works on plain transfer records, so it is testable without the runtime; the
-adapter `transfer_records(session)` reads them from the runtime's event log.
+adapter `transfer_records(session)` reads them from the runtime's event log (`transferred`, then
+`accepted` or `refused`, on the same task).
+
+A matter here is one task of a case (a step at a post): handing a case on to the next step of
+its process is the workflow, not a transfer; only 转办 of the same task can go round in a circle.
 
 How a matter moves: a transfer from post A to post B hands the matter to B unless B refuses it; a
 refusal sends it back to A, which never stopped owning it (首问负责), so a refusal is not a move.
@@ -18,6 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlmodel import Session, col, select
+
+from engine.catalog.service import find_version
+from engine.catalog.store import load_departments
+from engine.errors import NotFound
+from engine.runtime.models import TimingEvent
 
 ACCEPTED = "accepted"
 REFUSED = "refused"
@@ -40,6 +51,7 @@ class TransferRecord:
 @dataclass(frozen=True)
 class RunaroundFinding:
     instance_id: str
+    task_id: str | None
     level: str  # post / department
     path: tuple[str, ...]  # every holder in order, the repeated one included twice
     cycle: tuple[str, ...]  # from the first visit of the repeated holder to its return
@@ -48,11 +60,12 @@ class RunaroundFinding:
 
     @property
     def key(self) -> str:
-        return f"runaround:{self.instance_id}:{self.level}"
+        return f"runaround:{self.instance_id}:{self.task_id}:{self.level}"
 
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "instance_id": self.instance_id,
+            "task_id": self.task_id,
             "level": self.level,
             "path": list(self.path),
             "cycle": list(self.cycle),
@@ -96,23 +109,71 @@ def _collapse(path: list[str]) -> list[str]:
 def find_runarounds(
     records: Iterable[TransferRecord], post_department: Mapping[str, str] | None = None
 ) -> list[RunaroundFinding]:
-    """Matters that went round in a circle, at post level and (given post -> department) department level."""
-    by_instance: dict[str, list[TransferRecord]] = defaultdict(list)
+    """Matters (case, task) that went round in a circle, at post level and, given a post ->
+    department map, at department level. Sorted by case then task."""
+    by_matter: dict[tuple[str, str | None], list[TransferRecord]] = defaultdict(list)
     for record in records:
-        by_instance[record.instance_id].append(record)
+        by_matter[(record.instance_id, record.task_id)].append(record)
     findings = []
-    for instance_id in sorted(by_instance):
-        transfers = by_instance[instance_id]
+    for (instance_id, task_id) in sorted(by_matter, key=lambda key: (key[0], key[1] or "")):
+        transfers = by_matter[(instance_id, task_id)]
         refusals = sum(1 for r in transfers if r.outcome == REFUSED)
         path = holder_path(transfers)
-        cycle = first_cycle(path)
-        if cycle:
-            findings.append(RunaroundFinding(instance_id, POST_LEVEL, tuple(path), cycle, len(transfers), refusals))
+        levels = [(POST_LEVEL, path)]
         if post_department:
-            departments = _collapse([post_department.get(post, post) for post in path])
-            cycle = first_cycle(departments)
+            levels.append((DEPARTMENT_LEVEL, _collapse([post_department.get(post, post) for post in path])))
+        for level, walk in levels:
+            cycle = first_cycle(walk)
             if cycle:
                 findings.append(
-                    RunaroundFinding(instance_id, DEPARTMENT_LEVEL, tuple(departments), cycle, len(transfers), refusals)
+                    RunaroundFinding(instance_id, task_id, level, tuple(walk), cycle, len(transfers), refusals)
                 )
     return findings
+
+
+def transfer_records(session: Session) -> list[TransferRecord]:
+    """Every 转办 in the runtime's event log, with its answer (accepted / refused / pending).
+
+    The runtime allows one open transfer per task, so each `transferred` event is answered by the
+    next `accepted` or `refused` event of the same task.
+    """
+    events = session.exec(
+        select(TimingEvent)
+        .where(col(TimingEvent.kind).in_(("transferred", "accepted", "refused")))
+        .order_by(col(TimingEvent.task_id), col(TimingEvent.at), col(TimingEvent.id))
+    ).all()
+    records: list[TransferRecord] = []
+    open_transfer: dict[int | None, TimingEvent] = {}
+    answers: dict[int, str] = {}
+    for event in events:
+        if event.kind == "transferred":
+            open_transfer[event.task_id] = event
+        elif event.task_id in open_transfer:
+            answers[open_transfer.pop(event.task_id).id] = ACCEPTED if event.kind == "accepted" else REFUSED
+    for event in events:
+        if event.kind == "transferred" and event.post_code and event.target_post:
+            records.append(
+                TransferRecord(
+                    instance_id=str(event.instance_id),
+                    task_id=str(event.task_id) if event.task_id is not None else None,
+                    from_post=event.post_code,
+                    to_post=event.target_post,
+                    at=event.at,
+                    outcome=answers.get(event.id, PENDING),
+                )
+            )
+    return records
+
+
+def post_departments(session: Session) -> dict[str, str]:
+    """Post code -> department code in the catalog version in force (empty when there is none)."""
+    try:
+        version = find_version(session, None)
+    except NotFound:
+        return {}
+    return {
+        post.code: department.code
+        for department in load_departments(session, version.id)
+        for unit in department.units
+        for post in unit.posts
+    }
