@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from api.routes import analysis, auth, calendar, catalog, pages, runtime, timers
+from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
 from engine.clock import Clock, SystemClock
 from engine.config import Settings, get_settings
 from engine.db import Database
@@ -59,6 +59,7 @@ def create_app(
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])
     app.include_router(runtime.router, prefix="/api", tags=["runtime 流程与任务"])
     app.include_router(timers.router, prefix="/api", tags=["timers 计时与预警"])
+    app.include_router(process_diagrams.router, prefix="/api", tags=["processes 流程图"])
     app.include_router(analysis.router, prefix="/api", tags=["analysis 交叉与空缺"])
     app.include_router(auth.router, tags=["auth 登录"])
     app.include_router(pages.router, include_in_schema=False)
