@@ -216,7 +216,7 @@ def dispute_data(alert: Alert) -> dict[str, Any]:
         "alert_id": alert.id,
         "finding": alert.category,
         "kind": alert.kind,
-        "summary": alert.summary,
+        "subject": alert.summary,
         "duties": list(payload.get("duties", [])),
         "departments": [d for d in alert.departments.split(",") if d],
         "object": payload.get("object"),
