@@ -106,7 +106,7 @@ def versions(
         diff = catalog_diff_view.diff_of(session, old, new)
     return render(request, "catalog/versions.html", {
         "title": "清单版本与调整说明", "versions": published, "diff": diff, "old": old, "new": new,
-        "downloads": catalog_diff_view.download_links,
+        "downloads": catalog_diff_view.download_links, "value_text": catalog_diff_view.value_text,
     }, actor=actor)
 
 

@@ -15,12 +15,13 @@ FIELD_PREFIX = "f_"
 
 # Chinese words for the enum values the process library uses; other values are shown as they are.
 CHOICE_LABELS = {
-    "approve": "通过", "reject": "退回", "accept": "接收/受理", "refuse": "退回/拒绝",
-    "publish": "发布", "revise": "退回修改", "handle": "本岗位办理", "transfer": "转办", "answer": "直接答复",
-    "notify_missing": "一次性告知补正", "corrected": "已补正", "withdrawn": "申请人撤回",
-    "agree": "达成一致", "disagree": "未达成一致", "substantiated": "属实", "unsubstantiated": "不属实",
-    "rule": "编办裁定", "refer": "报请政府决定", "grant": "准予", "deny": "不予", "yes": "是", "no": "否",
-    "pass": "通过", "fail": "不通过", "satisfied": "满意", "unsatisfied": "不满意",
+    "accept": "接收/受理", "agreed": "协商一致", "answer": "直接答复", "approve": "通过", "confirm": "确认",
+    "corrected": "已补正", "expert_review": "专家评审", "failed": "未通过", "handle": "本岗位办理",
+    "hearing": "听证", "meeting": "召开协调会", "no": "否", "no_response": "未答复", "none": "无",
+    "notify_missing": "一次性告知补正", "object": "有异议", "partly": "部分属实", "publish": "发布",
+    "refer_government": "报请政府决定", "refuse": "退回/拒绝", "reject": "退回", "resolved": "已解决",
+    "return": "退回", "revise": "退回修改", "ruled": "编办裁定", "satisfied": "满意", "testing": "检验检测",
+    "transfer": "转办", "unsatisfied": "不满意", "withdrawn": "申请人撤回", "yes": "是",
 }
 
 EVENT_LABELS = {

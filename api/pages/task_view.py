@@ -11,7 +11,7 @@ from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.runtime import deadlines
+from engine.runtime import deadlines, diagram
 from engine.runtime import service as runtime
 from engine.runtime import tasks as runtime_tasks
 from engine.runtime.models import ProcessDefinition
@@ -51,13 +51,9 @@ def process_name(session: Session, definition_id: int) -> str:
     return definition.name if definition else ""
 
 
-def diagram_svg(session: Session, instance_id: int) -> str | None:
-    """The instance's process diagram with its current tasks highlighted (processes area)."""
-    try:
-        from engine.runtime import diagram
-    except ImportError:  # the processes area renders diagrams; until it does, the page shows none
-        return None
-    svg = diagram.instance_svg(session, instance_id)
+def diagram_svg(session: Session, instance_id: int) -> str:
+    """The instance's process diagram with its current steps highlighted, ready to inline."""
+    svg = diagram.instance_svg(session, instance_id).decode("utf-8")
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg
 

@@ -1,0 +1,169 @@
+"""Staff pages: the inbox (sorted by time left, countdown, done list) and the task page's actions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlmodel import select
+
+from api.pages.inbox import split_inbox
+from engine.auth.roles import Actor
+from engine.runtime import service as runtime
+from engine.runtime.models import WorkTask
+from tests.browser_helpers import load_demo, sign_in
+
+STARTER = Actor("s006", "S006", frozenset({"staff"}), "黄丽")
+
+
+def start_case(database, clock, subject: str, limit: str | None = None) -> int:
+    """A 最低生活保障审批 case; its first task (受理) lands at MZ-SHJZ-01 (陈静 s003, 杨帆 s004)."""
+    data = {"duty_code": "MZ-GF-001", "applicant": subject[:2], "subject": subject}
+    if limit:
+        data["limit"] = limit
+    with database.session() as session:
+        instance = runtime.start_instance(session, clock, "time_limited_case", data, STARTER)
+        assert instance.status == "running", instance.error
+        return session.exec(select(WorkTask).where(WorkTask.instance_id == instance.id)).one().id
+
+
+@pytest.fixture
+def task_id(client, database, clock):
+    load_demo(database, clock)
+    return start_case(database, clock, "张三低保申请")
+
+
+def task_row(database, task_id: int) -> WorkTask:
+    with database.session() as session:
+        return session.get(WorkTask, task_id)
+
+
+def flashed(page) -> str:
+    return " ".join(re.findall(r'class="flash[^"]*"[^>]*>(.*?)</div>', page.text, flags=re.S))
+
+
+def test_inbox_lists_the_task_with_a_live_countdown(client, task_id):
+    sign_in(client, "s003")
+    page = client.get("/inbox")
+    assert page.status_code == 200
+    assert f'href="/tasks/{task_id}"' in page.text
+    assert "张三低保申请" in page.text
+    countdown = re.search(r'class="countdown" data-left="(-?\d+)"', page.text)
+    assert countdown and int(countdown.group(1)) > 0
+    assert 'data-state="green"' in page.text
+    assert 'id="office-schedule"' in page.text
+
+
+def test_inbox_is_sorted_by_time_left_untimed_last_done_newest_first(clock):
+    def entry(task_id, left, relation="handler", ready_hours=0, completed_hours=None):
+        ready = clock.now() + timedelta(hours=ready_hours)
+        completed = clock.now() + timedelta(hours=completed_hours) if completed_hours is not None else None
+        task = SimpleNamespace(id=task_id, state="completed" if completed else "ready", ready_at=ready,
+                               completed_at=completed)
+        deadline = SimpleNamespace(time_left_seconds=left) if left is not None else None
+        return SimpleNamespace(task=task, relation=relation, deadline=deadline)
+
+    entries = [entry(1, 9000), entry(2, None, ready_hours=-5), entry(3, -600, ready_hours=2), entry(4, 300),
+               entry(5, None, "reader"), entry(6, None, "done", completed_hours=1),
+               entry(7, None, "done", completed_hours=3)]
+    open_tasks, copies, done = split_inbox(entries)
+    assert [e.task.id for e in open_tasks] == [3, 4, 1, 2]  # overdue first, untimed last
+    assert [e.task.id for e in copies] == [5]
+    assert [e.task.id for e in done] == [7, 6]
+
+
+def test_other_posts_do_not_see_the_task(client, task_id):
+    sign_in(client, "s010")  # 吴敏, 人社局就业援助岗
+    assert f'href="/tasks/{task_id}"' not in client.get("/inbox").text
+    page = client.get(f"/tasks/{task_id}")
+    assert page.status_code == 403
+    assert "无权查看任务" in page.text
+
+
+def test_task_page_shows_form_timeline_and_post_picker(client, task_id):
+    sign_in(client, "s003")
+    page = client.get(f"/tasks/{task_id}")
+    assert page.status_code == 200
+    assert "受理决定" in page.text and 'name="f_decision"' in page.text
+    assert ">一次性告知补正<" in page.text  # enum values shown in Chinese
+    assert "发起办件" in page.text  # the timeline
+    assert 'value="MZ-SHJZ-02"' in page.text  # transfer picker lists the catalog's posts
+    assert "15个工作日" in page.text
+    assert 'id="process-diagram"' in page.text and "<svg" in page.text  # current step highlighted
+
+
+def test_completing_without_a_required_field_lists_the_problem_and_changes_nothing(client, task_id, database):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": ""},
+                       headers={"referer": f"http://testserver/tasks/{task_id}"})
+    assert page.status_code == 200
+    assert "必填项「受理决定」未填写" in flashed(page)
+    assert task_row(database, task_id).state == "ready"
+
+
+def test_completing_moves_the_task_to_the_done_list(client, task_id, database):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"})
+    assert page.status_code == 200
+    assert "「受理」已办结" in flashed(page)
+    row = task_row(database, task_id)
+    assert (row.state, row.completed_by) == ("completed", "s003")
+    done = page.text.split('id="done"')[1]
+    assert f'href="/tasks/{task_id}"' in done
+    assert "审查" in page.text.split('id="done"')[0]  # the next step is now in the inbox
+
+
+def test_transfer_then_accept_by_the_receiving_post(client, task_id, database):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/transfer", data={"to_post": "MZ-SHJZ-02", "reason": "属临时救助"})
+    assert "已转办给岗位 MZ-SHJZ-02" in flashed(page)
+    client.post("/logout")
+    sign_in(client, "s005")  # 赵磊, 临时救助岗
+    inbox = client.get("/inbox").text
+    assert f'href="/tasks/{task_id}"' in inbox and "待接收转办" in inbox
+    page = client.get(f"/tasks/{task_id}")
+    assert "转办待您接收" in page.text and "属临时救助" in page.text
+    page = client.post(f"/tasks/{task_id}/accept")
+    assert "已接收转办" in flashed(page)
+    assert task_row(database, task_id).post_code == "MZ-SHJZ-02"
+
+
+def test_refusing_a_transfer_needs_a_reason(client, task_id, database):
+    sign_in(client, "s003")
+    client.post(f"/tasks/{task_id}/transfer", data={"to_post": "MZ-SHJZ-02", "reason": "属临时救助"})
+    client.post("/logout")
+    sign_in(client, "s005")
+    page = client.post(f"/tasks/{task_id}/refuse", data={"reason": " "},
+                       headers={"referer": f"http://testserver/tasks/{task_id}"})
+    assert "请填写理由" in flashed(page)
+    assert task_row(database, task_id).transfer_to_post == "MZ-SHJZ-02"
+    page = client.post(f"/tasks/{task_id}/refuse", data={"reason": "不属于本岗位职责"})
+    assert "已退回转办" in flashed(page)
+    row = task_row(database, task_id)
+    assert (row.transfer_to_post, row.post_code) == (None, "MZ-SHJZ-01")
+
+
+def test_transfer_to_an_unknown_post_is_refused(client, task_id, database):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/transfer", data={"to_post": "NO-SUCH", "reason": "x"},
+                       headers={"referer": f"http://testserver/tasks/{task_id}"})
+    assert "未知岗位 'NO-SUCH'" in flashed(page).replace("&#39;", "'")
+    assert task_row(database, task_id).transfer_to_post is None
+
+
+def test_pause_for_correction_and_resume(client, task_id):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/pause", data={"reason": "补正"})
+    assert "已暂停计时（补正）" in flashed(page)
+    assert "计时暂停" in page.text
+    page = client.post(f"/tasks/{task_id}/resume")
+    assert "已恢复计时" in flashed(page)
+
+
+def test_comment_appears_in_the_timeline(client, task_id):
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/comment", data={"text": "已电话联系申请人"})
+    assert "意见已记录" in flashed(page)
+    assert "已电话联系申请人" in page.text.split('id="timeline"')[1]
