@@ -1,0 +1,95 @@
+"""`dutyflow analyze` and `dutyflow diagram …`: files and stored versions, JSON and tables, SVG files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from api.cli import analysis as _commands  # noqa: F401  (registers the commands)
+from api.cli.app import app
+from engine.analysis.report import analyze
+from engine.catalog import service
+from engine.catalog.io import read_catalog
+
+
+@pytest.fixture
+def run(monkeypatch, tmp_path):
+    monkeypatch.setenv("DUTYFLOW_DIAGRAMS_DIR", str(tmp_path / "diagrams"))
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args))
+
+    return invoke
+
+
+@pytest.fixture
+def stored(database, clock, monkeypatch, demo_catalog_path) -> int:
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", database.url)
+    with database.session() as session:
+        return service.import_catalog(session, read_catalog(demo_catalog_path), "test", clock.now()).id
+
+
+def test_analyze_a_file_as_json(run, demo_catalog_path):
+    result = run("analyze", str(demo_catalog_path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == analyze(read_catalog(demo_catalog_path)).to_json_dict()
+
+
+def test_analyze_a_stored_version_as_json_and_table(run, stored, demo_catalog_path):
+    expected = analyze(read_catalog(demo_catalog_path)).to_json_dict()
+    for ref in ("2026.1", str(stored)):
+        result = run("analyze", ref, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == expected
+    table = run("analyze", "2026.1", "--format", "table")
+    assert table.exit_code == 0, table.output
+    for text in ("职责交叉（2）", "上下级对象交叉", "石膏矿", "职责空缺（7）", "法定职责无人承担", "M-MZ-DM", "超编"):
+        assert text in table.stdout
+
+
+def test_analyze_threshold_option(run, tmp_path):
+    data = {
+        "catalog": {"region": "测试市", "name": "测试清单", "version": "1"},
+        "departments": [{"code": "A", "name": "A局"}, {"code": "B", "name": "B局"}],
+        "duties": [
+            {"code": "A-1", "name": "企业投资项目备案", "category": "其他行政权力", "department": "A"},
+            {"code": "B-1", "name": "企业投资项目备案（技术改造）", "category": "其他行政权力", "department": "B"},
+        ],
+    }
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    strict = json.loads(run("analyze", str(path), "--format", "json", "--threshold", "0.95").stdout)
+    loose = json.loads(run("analyze", str(path), "--format", "json", "--threshold", "0.5").stdout)
+    assert strict["suspected_overlaps"] == []
+    assert [s["duties"] for s in loose["suspected_overlaps"]] == [["A-1", "B-1"]]
+
+
+def test_analyze_bad_input_fails_with_every_problem(run, demo_catalog_path, tmp_path, stored):
+    data = yaml.safe_load(demo_catalog_path.read_text(encoding="utf-8"))
+    data["duties"][0]["department"] = "XX"
+    data["objects"].append({"name": "矿山", "parent": "石膏矿"})
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run("analyze", str(broken), "--format", "json")
+    assert result.exit_code != 0
+    assert "XX" in result.output and "循环" in result.output
+    unknown = run("analyze", "1999.9")
+    assert unknown.exit_code != 0 and "1999.9" in unknown.output
+
+
+def test_diagrams_are_written_as_svg(run, stored, demo_catalog_path, tmp_path):
+    result = run("diagram", "sanding", "MZ")
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "diagrams" / "sanding-MZ.svg").read_text(encoding="utf-8")
+    assert svg.lstrip().startswith("<?xml") and "社会救助科" in svg and "（空缺）" in svg
+    assert run("diagram", "overlaps", "--version", "2026.1").exit_code == 0
+    assert "王瓜店街道办事处" in (tmp_path / "diagrams" / "overlaps.svg").read_text(encoding="utf-8")
+    out = tmp_path / "elsewhere" / "tax.svg"
+    assert run("diagram", "taxonomy", "--version", str(demo_catalog_path), "--out", str(out)).exit_code == 0
+    assert "石膏矿山" in out.read_text(encoding="utf-8")
+    missing = run("diagram", "sanding", "NOPE")
+    assert missing.exit_code != 0 and "NOPE" in missing.output
