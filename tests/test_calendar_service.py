@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from engine.calendar import DaySource, load_calendar, parse_limit
+from engine.calendar import DaySource, WorkingCalendar, load_calendar, parse_limit
 from engine.calendar.models import CalendarDay, CalendarYear
 from engine.calendar.service import enter_year, enter_year_and_recompute, list_days
 from engine.clock import BEIJING
@@ -125,6 +125,7 @@ def test_an_entered_official_year_replaces_the_package_data(database, clock):
         ([date(2027, 1, 4)], [date(2027, 1, 4)], "2027-01-04：同时列为放假日期和调休上班日期"),
         ([date(2027, 1, 1)], [date(2027, 1, 6)], "调休上班日期 2027-01-06（星期三）：本来就是工作日"),
         ([], [date(2027, 1, 9)], "放假日期：未列出任何日期"),
+        ([date(2027, 1, 1), date(2027, 1, 10)], [], "放假日期 2027-01-10（星期日）：本来就是休息日"),
     ],
 )
 def test_bad_schedules_are_refused_and_nothing_is_written(database, clock, holidays, workdays, expected):
@@ -203,3 +204,17 @@ def test_a_failing_recomputation_rolls_the_entry_back(database, clock, monkeypat
         enter_year_and_recompute(session, 2027, HOLIDAYS_2027, WORKDAYS_2027, "admin", clock.now())
     with database.session() as session:
         assert session.get(CalendarYear, 2027) is None
+
+
+def test_entering_the_published_2026_notice_reproduces_the_official_calendar(database, clock):
+    from chinese_calendar import constants
+
+    holidays = sorted(d for d in constants.holidays if d.year == 2026)
+    workdays = sorted(d for d in constants.workdays if d.year == 2026)
+    official = WorkingCalendar()
+    with database.session() as session:
+        enter_year(session, 2026, holidays, workdays, "admin", clock.now(), "国办发明电〔2025〕7号")
+        entered = load_calendar(session)
+    assert entered.year_source(2026) is DaySource.entered
+    every_day = [date(2026, 1, 1) + timedelta(days=i) for i in range(365)]
+    assert [entered.is_working_day(d) for d in every_day] == [official.is_working_day(d) for d in every_day]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, delete, select
 
@@ -73,7 +73,8 @@ def enter_year(
     """Publish a year's schedule: replaces that year's rows and records who entered it and when.
 
     `holidays` are the days off (weekend days inside a holiday span may be listed, as the notice
-    lists them); `workdays` are the 调休 weekend days worked. `actor` is a username or an Actor.
+    lists them; a weekend day not joined to a weekday off is refused as a likely typo);
+    `workdays` are the 调休 weekend days worked (weekdays are refused). `actor` is a username or an Actor.
     """
     day_notes = day_notes or {}
     _check_entry(year, holidays, workdays, now, note, day_notes)
@@ -194,6 +195,7 @@ def _check_entry(
             problems.append(
                 f"调休上班日期 {day.isoformat()}（{weekday_name(day)}）：本来就是工作日，只有周六、周日才需列为调休上班"
             )
+    problems += _lone_weekend_holidays(year, holidays)
     if len(note.strip()) > 255:
         problems.append("说明：不能超过 255 个字符")
     for day, text in sorted(day_notes.items()):
@@ -203,6 +205,35 @@ def _check_entry(
             problems.append(f"备注 {day.isoformat()}：不能超过 64 个字符")
     if problems:
         raise InvalidInput(f"{year} 年节假日安排有误，未保存", problems)
+
+
+def _lone_weekend_holidays(year: int, holidays: list[date]) -> list[str]:
+    """Weekend days may be listed inside a holiday span (notices say "1月1日至3日放假"), but a
+    weekend "holiday" not joined to any weekday off changes nothing and is almost surely a typo."""
+    listed = {d for d in holidays if d.year == year}
+    problems = []
+    for day in sorted(listed):
+        if day.weekday() < 5:
+            continue
+        run = _run_around(day, listed)
+        if all(d.weekday() >= 5 for d in run):
+            problems.append(
+                f"放假日期 {day.isoformat()}（{weekday_name(day)}）：本来就是休息日，且未与工作日的放假日期相连，请核对"
+            )
+    return problems
+
+
+def _run_around(day: date, listed: set[date]) -> list[date]:
+    """The consecutive listed days containing `day`."""
+    run = [day]
+    before, after = day - timedelta(days=1), day + timedelta(days=1)
+    while before in listed:
+        run.append(before)
+        before -= timedelta(days=1)
+    while after in listed:
+        run.append(after)
+        after += timedelta(days=1)
+    return run
 
 
 def _list_problems(label: str, year: int, days: list[date]) -> list[str]:
