@@ -64,7 +64,8 @@ def engine_step(session: Session, clock, instance: ProcessInstance | None = None
 def describe_engine_error(exc: BaseException) -> str:
     """A message for people: which step failed and why (SpiffWorkflow wraps the real cause)."""
     parts = [str(exc).strip() or type(exc).__name__]
-    inner = getattr(exc, "exception", None)
+    # SpiffWorkflow keeps only the class name of the wrapped error; the error itself is the context.
+    inner = getattr(exc, "exception", None) or exc.__cause__ or exc.__context__
     if isinstance(inner, UnsafeScript):
         parts.append("脚本被拒绝：" + "；".join(inner.problems))
     elif inner is not None and str(inner) not in parts[0]:

@@ -378,7 +378,7 @@ def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], a
     row, instance = _open_task(session, task_id)
     post = tk.require_actor_on_task(session, row, actor)
     fields = _fields_of(session, instance, row)
-    cleaned = validate_submission(fields, _check_data(data or {}), set(script_functions()))
+    cleaned = _check_data(validate_submission(fields, data or {}, set(script_functions())))
     instance, workflow = load_workflow(session, instance.id)
     task = tk.find_task(workflow, row.spiff_task_id)
     if task is None or not task.state == TaskState.READY:

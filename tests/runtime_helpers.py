@@ -1,0 +1,56 @@
+"""Helpers for the runtime tests: the demo catalog, staff actors, the accept → review → decide BPMN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.auth.roles import Actor
+from engine.catalog import service as catalog
+from engine.catalog.io import read_catalog
+from engine.runtime import service
+
+BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
+ARD_FILE = BPMN_DIR / "accept_review_decide.bpmn"
+ARD = "accept_review_decide"
+
+ADMIN = Actor("admin", roles=frozenset({"admin"}))
+# Demo catalog: S003 and S004 hold MZ-SHJZ-01 (低保审核岗, B角 MZ-SHJZ-02); S005 holds MZ-SHJZ-02;
+# S001 holds MZ-BGS-01 (办公室 head); S010 holds RS-JY-01 (another department).
+CHEN = Actor("chenjing", staff_id="S003", roles=frozenset({"staff"}))
+YANG = Actor("yangfan", staff_id="S004", roles=frozenset({"staff"}))
+ZHAO = Actor("zhaolei", staff_id="S005", roles=frozenset({"staff"}))
+WANG = Actor("wangfang", staff_id="S001", roles=frozenset({"staff"}))
+WU = Actor("wumin", staff_id="S010", roles=frozenset({"staff"}))
+XIAO = Actor("xiaoneng", staff_id=None, roles=frozenset({"efficiency_office"}))
+
+START_DATA = {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": None}
+
+
+def load_demo_catalog(database, clock, path: Path) -> int:
+    with database.session() as session:
+        version = catalog.import_catalog(session, read_catalog(path), "test", clock.now())
+        catalog.publish_version(session, version.id, "test", clock.now())
+        return version.id
+
+
+def deploy(database, clock, xml: bytes | None = None, filename: str = "accept_review_decide.bpmn"):
+    with database.session() as session:
+        return service.deploy_definition(session, clock, xml if xml is not None else ARD_FILE.read_bytes(),
+                                         filename, ADMIN)
+
+
+def start(database, clock, data: dict | None = None, actor: Actor = CHEN):
+    with database.session() as session:
+        return service.start_instance(session, clock, ARD, dict(START_DATA if data is None else data), actor)
+
+
+def open_task(database, instance_id: int, task_spec: str):
+    with database.session() as session:
+        rows = [t for t in service.instance_tasks(session, instance_id, open_only=True) if t.task_spec == task_spec]
+        assert len(rows) == 1, [t.task_spec for t in service.instance_tasks(session, instance_id, open_only=True)]
+        return rows[0]
+
+
+def kinds(database, instance_id: int) -> list[str]:
+    with database.session() as session:
+        return [e.kind for e in service.timeline(session, instance_id)]
