@@ -176,6 +176,7 @@ def test_unknown_category_is_refused_naming_row_and_value():
     problems = caught.value.problems
     assert any(p.startswith("CSV 第3行 事项类型: 无法识别的事项类型 '行政指导'") for p in problems)
     assert "CSV 第4行 事项类型: 事项类型必须填写" in problems
+    assert len(problems) == 2  # each bad cell once, not again by validation
 
 
 def test_single_sheet_with_header_synonyms_and_title_rows():

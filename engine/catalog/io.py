@@ -81,7 +81,8 @@ def read_catalog(
     try:
         document = validate_document(data)
     except InvalidInput as exc:
-        problems = raw.problems + [raw.locate(p) for p in exc.problems]
+        fresh = [p for p in exc.problems if p.split(":", 1)[0] not in raw.reported]
+        problems = raw.problems + [raw.locate(p) for p in fresh]
         raise InvalidInput(f"清单校验未通过，共 {len(problems)} 处问题", problems) from None
     if raw.problems:
         raise InvalidInput(f"清单校验未通过，共 {len(raw.problems)} 处问题", raw.problems)

@@ -15,6 +15,8 @@ class RawCatalog:
     data: Any
     problems: list[str] = field(default_factory=list)
     places: dict[str, str] = field(default_factory=dict)
+    # Document paths whose cell problem is already in `problems`; validation need not repeat them.
+    reported: set[str] = field(default_factory=set)
 
     def locate(self, problem: str) -> str:
         """Prefix a problem's document path with the file place of its item, when known."""

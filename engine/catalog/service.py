@@ -146,7 +146,8 @@ def current_version(session: Session) -> CatalogVersion | None:
 def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
     """A version by reference: numeric id, version string, "current", "published" or "latest".
 
-    None means "current". A version string shared by several catalogs picks the newest of them.
+    None means "current". A number is tried as an id first, then as a version string; a version
+    string shared by several catalogs picks the newest of them.
     """
     text = "current" if ref is None else str(ref).strip()
     if text in ("current", "published", "latest"):

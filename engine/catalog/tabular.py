@@ -273,7 +273,9 @@ class _TableBuilder:
             "process": cells.text(row.get("办理流程")),
         }
         if duty["category"] is None:
-            duty["category"] = ""  # already reported with its row; keeps the document typed
+            # Already reported with its row; a placeholder keeps the document typed.
+            duty["category"] = ""
+            self.raw.reported.add(f"duties[{len(self.duties)}].category")
         self.duties.append({k: v for k, v in duty.items() if v is not None})
 
     def finish(self, headers: list[str | None]) -> RawCatalog:
