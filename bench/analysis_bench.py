@@ -14,6 +14,9 @@ other half only a name, as in most published catalogs. Planted:
   …（县级权限）, 区…) of a name-only duty.
 Reported: wall time and peak RSS of `analyze`, time / (n log n), recall of each planted kind,
 and, on a sample, whether the blocked search finds exactly the pairs of the exhaustive one.
+`other_overlaps` are true overlaps the planting creates between planted duties themselves (two
+planted duties on one parent object and action); `suspected` beyond the planted ones are
+random names that happen to share most words (the vocabulary is only ~600 words).
 """
 
 from __future__ import annotations
@@ -130,9 +133,11 @@ def measure(size: int) -> dict:
 
     document, planted = build_catalog(size)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     report = analyze(document)
     elapsed = time.perf_counter() - start
+    # CPU time as well: on a shared 2-core machine wall time also counts other processes' work.
+    cpu = time.process_time() - cpu_start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     found_overlaps = {o.duties for o in report.overlaps}
     found_suspected = {s.duties for s in report.suspected_overlaps}
@@ -145,14 +150,15 @@ def measure(size: int) -> dict:
     return {
         "duties": n,
         "seconds": round(elapsed, 2),
-        "us_per_nlogn": round(elapsed / (n * math.log2(n)) * 1e6, 3),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_us_per_nlogn": round(cpu / (n * math.log2(n)) * 1e6, 3),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "rss_before_analysis_mb": round(rss_before / 1024, 1),
         "overlaps": len(report.overlaps),
         "planted_overlaps": len(planted_structural),
         "recall_same_object": round(recall(planted["same_object"], found_overlaps), 3),
         "recall_taxonomy": round(recall(planted["taxonomy"], found_overlaps), 3),
-        "unplanted_overlaps": len(found_overlaps - planted_structural),
+        "other_overlaps": len(found_overlaps - planted_structural),
         "suspected": len(report.suspected_overlaps),
         "planted_suspected": len(planted["suspected"]),
         "recall_suspected": round(recall(planted["suspected"], found_suspected), 3),
