@@ -1,5 +1,274 @@
-"""CLI commands: runtime."""
+"""CLI commands: runtime — deploy definitions, start cases, inbox and task operations, timeline, metrics.
+
+Whoever runs the CLI has the server's database in hand, so deploying runs as the system
+administrator; everything done on behalf of a person names them with `--user` (a user account
+bound to a staff id), and the same checks as in the API apply (403/409/422 print the problems).
+"""
 
 from __future__ import annotations
 
-from api.cli.app import app  # noqa: F401
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from api.cli.app import app, console, fail, open_database
+from engine.auth.roles import Actor
+from engine.auth.service import actor_for, get_user
+from engine.clock import BEIJING, SystemClock
+from engine.config import get_settings
+from engine.errors import DutyflowError, InvalidInput, NotFound
+from engine.runtime import service
+from engine.runtime.metrics import GROUPINGS, efficiency_metrics
+
+TASK_ACTIONS = ("claim", "complete", "transfer", "accept", "refuse", "delegate", "send-back", "withdraw", "urge",
+                "copy", "comment")
+STATUS_TEXT = {"running": "办理中", "suspended": "已挂起", "completed": "已办结", "failed": "失败",
+               "ready": "待办", "cancelled": "已关闭"}
+
+
+def _time(moment) -> str:
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _actor(session, username: str) -> Actor:
+    user = get_user(session, username)
+    if user is None or not user.active:
+        raise NotFound(f"用户 '{username}' 不存在或已停用", [f"--user: {username}"])
+    return actor_for(user)
+
+
+def _json(text: str | None, option: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("JSON 格式有误", [f"{option}: {exc}"]) from None
+    if not isinstance(value, dict):
+        raise InvalidInput("JSON 应为对象", [f"{option}: 例如 '{{\"decision\": \"approve\"}}'"])
+    return value
+
+
+@app.command("deploy")
+def deploy_command(
+    paths: list[Path] = typer.Argument(None, help="BPMN 文件或目录（默认 DUTYFLOW_PROCESSES_DIR）"),
+) -> None:
+    """部署 BPMN 流程定义：内容相同保持原版本，内容变化生成新版本；任何文件有误则全部不部署。"""
+    targets = paths or [get_settings().processes_dir]
+    try:
+        database = open_database()
+        clock = SystemClock()
+        with database.session() as session:
+            deployed = []
+            for path in targets:
+                if path.is_dir():
+                    deployed += service.deploy_directory(session, clock, path, service.SYSTEM_ACTOR)
+                elif path.is_file():
+                    deployed += service.deploy_definition(session, clock, path.read_bytes(), path.name,
+                                                          service.SYSTEM_ACTOR)
+                else:
+                    raise NotFound(f"找不到 {path}", [f"path: {path}"])
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    for item in deployed:
+        d = item.definition
+        state = "新版本" if item.created else "未变化"
+        console.print(f"{d.process_id} 第 {d.version} 版「{d.name}」（{state}）", highlight=False)
+
+
+@app.command("definitions")
+def definitions_command(all_versions: bool = typer.Option(False, "--all", help="列出所有版本")) -> None:
+    """列出已部署的流程定义。"""
+    database = open_database()
+    with database.session() as session:
+        rows = service.list_definitions(session, all_versions=all_versions)
+    table = Table("编号", "流程", "版本", "名称", "文件", "部署时间", "部署人")
+    for d in rows:
+        table.add_row(str(d.id), d.process_id, str(d.version), d.name, d.filename, _time(d.deployed_at), d.deployed_by)
+    console.print(table)
+
+
+@app.command("start")
+def start_command(
+    process_id: str = typer.Argument(..., help="流程编号，如 time_limited_case"),
+    user: str = typer.Option(..., "--user", help="发起人用户名"),
+    data: str | None = typer.Option(None, "--data", help='启动数据 JSON，如 \'{"duty_code": "MZ-XK-001"}\''),
+) -> None:
+    """发起一个流程实例。"""
+    try:
+        database = open_database()
+        with database.session() as session:
+            instance = service.start_instance(session, SystemClock(), process_id, _json(data, "--data"),
+                                              _actor(session, user))
+            tasks = service.instance_tasks(session, instance.id, open_only=True)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    if instance.status == "failed":
+        fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])
+    console.print(f"已发起流程实例 {instance.id}（{STATUS_TEXT.get(instance.status, instance.status)}）", highlight=False)
+    for t in tasks:
+        console.print(f"  待办任务 {t.id}「{t.name}」→ 岗位 {t.post_code}", highlight=False)
+
+
+@app.command("instances")
+def instances_command(status: str | None = typer.Option(None, "--status", help="running/suspended/completed/failed"),
+                      limit: int = typer.Option(50, "--limit")) -> None:
+    """列出流程实例（最新在前）。"""
+    database = open_database()
+    with database.session() as session:
+        rows = service.list_instances(session, status=status, limit=limit)
+    table = Table("编号", "流程", "状态", "事项", "标题", "发起人", "发起时间")
+    for i in rows:
+        table.add_row(str(i.id), i.process_id, STATUS_TEXT.get(i.status, i.status), i.duty_code or "", i.subject,
+                      i.started_by, _time(i.started_at))
+    console.print(table)
+
+
+@app.command("timeline")
+def timeline_command(instance_id: int = typer.Argument(..., help="流程实例编号")) -> None:
+    """显示流程实例的计时日志：谁在何时做了什么、用了多少工作时间。"""
+    try:
+        database = open_database()
+        with database.session() as session:
+            instance = service.get_instance(session, instance_id)
+            events = service.timeline(session, instance_id)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    console.print(f"流程实例 {instance.id} {instance.process_id}（{STATUS_TEXT.get(instance.status, instance.status)}）",
+                  highlight=False)
+    if instance.error:
+        console.print(f"失败原因：{instance.error}", highlight=False)
+    table = Table("时间", "事件", "任务", "人员", "岗位", "目标岗位", "工作时长(时)", "说明")
+    for e in events:
+        hours = f"{e.working_seconds / 3600:.1f}" if e.working_seconds is not None else ""
+        table.add_row(_time(e.at), e.kind, str(e.task_id or ""), e.actor or "", e.post_code or "", e.target_post or "",
+                      hours, json.dumps(e.detail, ensure_ascii=False) if e.detail else "")
+    console.print(table)
+
+
+@app.command("tasks")
+def tasks_command(user: str = typer.Option(..., "--user", help="用户名"),
+                  done: bool = typer.Option(False, "--done", help="同时列出已办结的")) -> None:
+    """某人的待办：本岗、B角委派、待接收的转办、抄送。"""
+    try:
+        database = open_database()
+        with database.session() as session:
+            entries = service.inbox(session, SystemClock(), _actor(session, user), include_done=done)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    table = Table("任务", "名称", "状态", "关系", "岗位", "实例", "标题", "到期", "预警")
+    for e in entries:
+        due = e.deadline.due_at if e.deadline is not None else None
+        table.add_row(str(e.task.id), e.task.name, STATUS_TEXT.get(e.task.state, e.task.state), e.relation,
+                      e.task.post_code or "", str(e.instance.id), e.instance.subject, _time(due),
+                      e.deadline.state if e.deadline is not None else "")
+    console.print(table)
+
+
+@app.command("task")
+def task_command(
+    action: str = typer.Argument(..., help=" / ".join(TASK_ACTIONS)),
+    task_id: int = typer.Argument(..., help="任务编号"),
+    user: str = typer.Option(..., "--user", help="办理人用户名"),
+    data: str | None = typer.Option(None, "--data", help="complete 的表单数据 JSON"),
+    to_post: str | None = typer.Option(None, "--to-post", help="transfer 的目标岗位"),
+    to_step: str | None = typer.Option(None, "--to-step", help="send-back 退回到的步骤编号"),
+    reason: str = typer.Option("", "--reason", help="transfer/refuse/send-back/delegate 的理由"),
+    posts: list[str] = typer.Option(None, "--post", help="copy 的抄送岗位（可重复）"),
+    text: str = typer.Option("", "--text", help="comment 的意见 / urge 的催办内容"),
+) -> None:
+    """办理任务：签收、办结、转办、接收、拒收、委派B角、退回、撤回、催办、抄送、意见。"""
+    if action not in TASK_ACTIONS:
+        fail(f"未知操作 '{action}'", [f"可选：{', '.join(TASK_ACTIONS)}"])
+    try:
+        database = open_database()
+        clock = SystemClock()
+        with database.session() as session:
+            actor = _actor(session, user)
+            _run_action(session, clock, action, task_id, actor, data, to_post, to_step, reason, posts or [], text)
+            row = service.get_task(session, task_id)
+            instance = service.get_instance(session, row.instance_id)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.state, row.state)}，岗位 {row.post_code}",
+                  highlight=False)
+    if instance.status == "failed":
+        fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])
+
+
+def _run_action(session, clock, action, task_id, actor, data, to_post, to_step, reason, posts, text) -> None:
+    if action == "claim":
+        service.claim_task(session, clock, task_id, actor)
+    elif action == "complete":
+        service.complete_task(session, clock, task_id, _json(data, "--data"), actor)
+    elif action == "transfer":
+        service.transfer_task(session, clock, task_id, to_post or "", reason, actor)
+    elif action == "accept":
+        service.accept_transfer(session, clock, task_id, actor)
+    elif action == "refuse":
+        service.refuse_transfer(session, clock, task_id, reason, actor)
+    elif action == "delegate":
+        service.delegate_to_backup(session, clock, task_id, actor, reason)
+    elif action == "send-back":
+        service.send_back(session, clock, task_id, to_step or "", reason, actor)
+    elif action == "withdraw":
+        service.withdraw(session, clock, task_id, actor)
+    elif action == "urge":
+        service.urge(session, clock, task_id, actor, text)
+    elif action == "copy":
+        service.copy_to(session, clock, task_id, posts, actor)
+    else:
+        service.comment(session, clock, task_id, text, actor)
+
+
+@app.command("suspend")
+def suspend_command(instance_id: int = typer.Argument(...), user: str = typer.Option(..., "--user"),
+                    reason: str = typer.Option("", "--reason")) -> None:
+    """挂起流程实例（效能办）。"""
+    _instance_action(lambda s, c, a: service.suspend_instance(s, c, instance_id, a, reason), user)
+
+
+@app.command("resume")
+def resume_command(instance_id: int = typer.Argument(...), user: str = typer.Option(..., "--user")) -> None:
+    """激活已挂起的流程实例（效能办）。"""
+    _instance_action(lambda s, c, a: service.resume_instance(s, c, instance_id, a), user)
+
+
+def _instance_action(fn, user: str) -> None:
+    try:
+        database = open_database()
+        with database.session() as session:
+            instance = fn(session, SystemClock(), _actor(session, user))
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    console.print(f"流程实例 {instance.id}：{STATUS_TEXT.get(instance.status, instance.status)}", highlight=False)
+
+
+@app.command("metrics")
+def metrics_command(by: str = typer.Option("post", "--by", help=" / ".join(GROUPINGS)),
+                    process_id: str | None = typer.Option(None, "--process")) -> None:
+    """效能指标：办结率、按时办结率、平均与 P90 工作时长、黄牌红牌数。"""
+    try:
+        database = open_database()
+        with database.session() as session:
+            rows = efficiency_metrics(session, SystemClock(), by, process_id=process_id)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    table = Table("口径", "任务", "办结", "在办", "办结率", "按时办结率", "平均(时)", "P90(时)", "黄牌", "红牌")
+    for m in rows:
+        table.add_row(
+            m.group, str(m.total), str(m.completed), str(m.open), _pct(m.completion_rate), _pct(m.on_time_rate),
+            _hours(m.mean_working_seconds), _hours(m.p90_working_seconds), str(m.open_yellow), str(m.open_red),
+        )
+    console.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "—"
+
+
+def _hours(seconds: float | None) -> str:
+    return f"{seconds / 3600:.1f}" if seconds is not None else "—"
