@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 # A row whose firing raised this many times is parked as failed instead of retried forever.
 MAX_ATTEMPTS = 5
+# A due timer of a suspended instance is looked at again after this long.
+DEFER_SECONDS = 60
+DEFERRED = "deferred"
 
 
 # --- reading the workflow ------------------------------------------------------------------------
@@ -265,7 +268,10 @@ def fire_one(database: Database, clock, now_of: NowSource, timer_id: int, worker
                 from engine.runtime import deadlines
 
                 outcome = deadlines.fire_warning(session, row, now)
-            finish(session, timer_id, worker_id, outcome, now)
+            if outcome == DEFERRED:
+                defer(session, timer_id, worker_id, now)
+            else:
+                finish(session, timer_id, worker_id, outcome, now)
             return outcome
     except (LeaseLost, Conflict):
         # Someone else acted on the row or the instance meanwhile; nothing of ours was written.
@@ -288,15 +294,27 @@ def finish(session: Session, timer_id: int, worker_id: str, status: str, now: da
         raise LeaseLost(timer_id)
 
 
+def defer(session: Session, timer_id: int, worker_id: str, now: datetime) -> None:
+    """Give the row back, claimable again after DEFER_SECONDS (its instance is suspended)."""
+    result = session.execute(
+        update(RuntimeTimer)
+        .where(RuntimeTimer.id == timer_id, RuntimeTimer.lock_owner == worker_id)
+        .values(lock_owner=None, lock_expires_at=now + timedelta(seconds=DEFER_SECONDS), attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(timer_id)
+
+
 def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str:
     from engine.runtime.instances import load_workflow, run_step, save_workflow
-    from engine.runtime.models import RUNNING
+    from engine.runtime.models import RUNNING, SUSPENDED
 
     instance_row, workflow = load_workflow(session, row.instance_id)
+    if instance_row.status == SUSPENDED:
+        return DEFERRED  # fires once the instance is resumed
     if instance_row.status != RUNNING:
-        # A suspended, failed or ended instance does not move. Resuming saves the workflow,
-        # and after_step then re-opens the row if the timer still waits.
-        return TimerStatus.noop
+        return TimerStatus.noop  # a failed or ended instance never moves again
     task = _find_task(workflow, row.task_id)
     if task is None or not _still_waits(task, row.due_at):
         return TimerStatus.noop
