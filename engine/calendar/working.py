@@ -318,12 +318,21 @@ class WorkingCalendar:
         if year in self.entered_years:
             source, working = DaySource.entered, [d.weekday() < 5 for d in days]
         elif year in official_years():
-            source, working = DaySource.official, [chinese_calendar.is_workday(d) for d in days]
+            source, working = DaySource.official, list(_official_working_days(year))
         else:
             source, working = DaySource.provisional, [d.weekday() < 5 for d in days]
         # Overrides apply on top whatever the source, so an administrator's entry always wins.
         working = [self.overrides.get(d, w) for d, w in zip(days, working, strict=True)]
         return _Year(jan1.toordinal(), bytes(working), source)
+
+
+@lru_cache(maxsize=64)
+def _official_working_days(year: int) -> tuple[bool, ...]:
+    """The package's working-day flags of a whole year, computed once per process: the package's
+    per-day look-up is slow and calendars are built per transaction (timing log, deadlines)."""
+    jan1 = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - jan1).days
+    return tuple(chinese_calendar.is_workday(jan1 + timedelta(days=i)) for i in range(days))
 
 
 @lru_cache(maxsize=1)
