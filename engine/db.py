@@ -69,6 +69,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL keeps the database consistent and loses no committed transaction when
+    # the process dies; only an OS crash or power cut may drop the last commits. It saves an
+    # fsync per commit, which dominated the cost of each engine step on SQLite.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
