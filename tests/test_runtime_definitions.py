@@ -141,3 +141,20 @@ def test_deploy_directory_is_all_or_nothing(database, clock, tmp_path):
     (tmp_path / "bad.bpmn").unlink()
     with database.session() as session:
         assert [d.definition.process_id for d in service.deploy_directory(session, clock, tmp_path, ADMIN)] == [ARD]
+
+
+def test_bad_timing_properties_are_refused(database, clock):
+    xml = _variant('<spiffworkflow:property name="stage" value="审查" />',
+                   '<spiffworkflow:property name="stage" value="审查" />'
+                   '<spiffworkflow:property name="stage_limit" value="两天半" />'
+                   '<spiffworkflow:property name="clock" value="stop" />')
+    error = _refused(database, clock, xml)
+    assert any("stage_limit" in p and "review" in p for p in error.problems)
+    assert any("clock" in p for p in error.problems)
+
+
+def test_timer_expression_with_unquoted_iso_literal_is_refused():
+    from engine.runtime.definitions import _expression_problems
+
+    assert _expression_problems("PT1H", "eval", "定时表达式")
+    assert _expression_problems('"PT1H"', "eval", "定时表达式") == []

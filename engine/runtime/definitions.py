@@ -146,10 +146,22 @@ def _parse_process(parser: SpiffBpmnParser, process_id: str, xml: bytes, filenam
 def spec_problems(spec: Any, filename: str) -> list[str]:
     """Everything wrong with one process spec's elements, each with its place."""
     problems = []
+    step_check = _step_property_check()
     for task_spec in spec.task_specs.values():
         place = f"{filename} 元素 {getattr(task_spec, 'bpmn_id', None) or task_spec.name}"
         problems += [f"{place}: {p}" for p in _element_problems(task_spec)]
+        if step_check is not None and is_human_task(task_spec):
+            problems += step_check(task_spec, place)
     return problems
+
+
+def _step_property_check():
+    """The timers area's check of timing properties (stage_limit, clock), when that area is installed."""
+    try:
+        from engine.runtime.deadlines import check_step_properties
+    except ModuleNotFoundError:
+        return None
+    return check_step_properties
 
 
 def _element_problems(task_spec: Any) -> list[str]:
