@@ -79,6 +79,34 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
+def create_pg_database(admin_url: str) -> tuple[str, str]:
+    """A fresh PostgreSQL database for one browser-test module: (name, URL)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"dutyflow_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - environment problem, reported clearly
+        pytest.fail(f"PostgreSQL at {admin_url} is not reachable ({exc})", pytrace=False)
+    finally:
+        admin.dispose()
+    return name, admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def launch_chromium(playwright):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} 不存在：浏览器测试需要 Debian 的 Chromium（apt-get install chromium）", pytrace=False)

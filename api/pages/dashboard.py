@@ -73,6 +73,7 @@ def dashboard(
         "disputable": DISPUTABLE,
         "overlap_svg": overlap_svg(session),
         "runtime": metrics_view.dashboard_figures(session, clock),
+        "department_names": metrics_view.names_of_current_catalog(session),
     }, actor=actor)
 
 

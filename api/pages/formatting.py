@@ -49,7 +49,7 @@ def working_span(seconds: float | int | None, day_seconds: int = 7 * 3600) -> st
     if hours:
         parts.append(f"{hours}小时")
     if minutes or not parts:
-        parts.append(f"{minutes}分")
+        parts.append(f"{minutes}分")  # whole days print without a trailing 0分
     text = "".join(parts)
     return f"超期{text}" if seconds < 0 else text
 

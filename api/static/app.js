@@ -29,8 +29,9 @@
     var dayMinutes = Math.floor(daySeconds / 60);
     var days = Math.floor(minutesTotal / dayMinutes), rest = minutesTotal % dayMinutes;
     var hours = Math.floor(rest / 60), minutes = rest % 60, secs = Math.floor(Math.abs(seconds)) % 60;
-    var text = (days ? days + "个工作日" : "") + (hours ? hours + "小时" : "") + minutes + "分" +
-      (days ? "" : (secs < 10 ? "0" : "") + secs + "秒");
+    // Whole days need no seconds; under a day the seconds tick so the count visibly runs.
+    var text = days ? days + "个工作日" + (hours ? hours + "小时" : "") + (minutes ? minutes + "分" : "")
+      : (hours ? hours + "小时" : "") + minutes + "分" + (secs < 10 ? "0" : "") + secs + "秒";
     return overdue ? "超期" + text : "剩余" + text;
   }
 
