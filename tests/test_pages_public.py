@@ -105,3 +105,41 @@ def test_menu_follows_the_roles(client, demo):
     sign_in(client, "s080")
     text = client.get("/catalog").text
     assert "我的待办" in text and "清单管理" in text and "监督看板" not in text
+
+
+def publish_changed_version(database, clock) -> int:
+    """Version 2026.2 of the demo catalog with another supervision phone for 婚姻登记, published."""
+    from engine.catalog import service as catalog
+    from engine.catalog.io import read_catalog
+    from tests.browser_helpers import DEMO_CATALOG
+
+    document = read_catalog(DEMO_CATALOG, overrides={"version": "2026.2"})
+    next(d for d in document.duties if d.code == "MZ-QR-001").phone = "0000-99999"
+    clock.advance(days=1)
+    with database.session() as session:
+        version = catalog.import_catalog(session, document, "test", clock.now())
+        catalog.publish_version(session, version.id, "test", clock.now())
+        return version.id
+
+
+def test_versions_page_shows_history_diff_and_downloads(client, demo, database, clock):
+    newer = publish_changed_version(database, clock)
+    page = client.get("/catalog/versions")
+    assert page.status_code == 200
+    assert "2026.1" in page.text and "2026.2" in page.text
+    diff = page.text.split('id="diff-result"')[1]
+    assert "变更 1 项" in diff and "监督电话" in diff and "0000-12345" in diff and "0000-99999" in diff
+    link = f"/api/public/export?version={newer}&amp;format=xlsx"
+    assert link in page.text
+    download = client.get(link.replace("&amp;", "&"))
+    assert download.status_code == 200
+    assert download.content[:2] == b"PK"  # an .xlsx workbook
+    assert client.get("/catalog/MZ-QR-001").text.count("0000-99999") >= 1  # the newest published version
+
+
+def test_versions_diff_between_chosen_versions(client, demo, database, clock):
+    newer = publish_changed_version(database, clock)
+    page = client.get("/catalog/versions", params={"old": newer, "new": demo})
+    assert "2026.2 → 2026.1" in page.text
+    draft_refused = client.get("/catalog/versions", params={"old": 999, "new": demo})
+    assert draft_refused.status_code == 404

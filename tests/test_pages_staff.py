@@ -167,3 +167,28 @@ def test_comment_appears_in_the_timeline(client, task_id):
     page = client.post(f"/tasks/{task_id}/comment", data={"text": "已电话联系申请人"})
     assert "意见已记录" in flashed(page)
     assert "已电话联系申请人" in page.text.split('id="timeline"')[1]
+
+
+def test_register_a_first_inquiry_from_the_inbox(client, database, clock):
+    load_demo(database, clock)
+    sign_in(client, "s001")  # 王芳, 民政局办公室
+    page = client.post("/inbox/inquiries", data={"matter": "咨询最低生活保障申请条件", "citizen": "王五",
+                                                 "contact": "13800000000"})
+    assert "已登记首问事项" in flashed(page)
+    with database.session() as session:
+        task = session.exec(select(WorkTask)).one()
+    assert f'href="/tasks/{task.id}"' in page.text  # the first step waits in the first-asked's inbox
+
+
+def test_accept_an_application_for_a_duty_of_my_post(client, database, clock):
+    load_demo(database, clock)
+    sign_in(client, "s003")
+    inbox = client.get("/inbox").text
+    assert 'value="MZ-GF-001"' in inbox.split('id="new-case"')[1]
+    page = client.post("/inbox/cases", data={"duty_code": "MZ-GF-001", "applicant": "赵六"})
+    assert "已登记办件" in flashed(page)
+    assert "赵六 · 最低生活保障审批" in page.text
+    refused = client.post("/inbox/cases", data={"duty_code": "MZ-QR-001", "applicant": ""},
+                          headers={"referer": "http://testserver/inbox"})
+    problems = flashed(refused).replace("&#39;", "'")
+    assert "'MZ-QR-001' 不是您所在岗位承办的限时办结事项" in problems and "请填写申请人" in problems

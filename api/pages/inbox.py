@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from api.deps import get_clock
-from api.pages import formatting, task_forms
+from api.pages import formatting, intake, task_forms
 from api.pages.task_view import task_context
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
 from engine.auth.roles import ADMIN, Actor
@@ -87,6 +87,7 @@ def inbox(
         "relation_labels": task_forms.RELATION_LABELS, "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
         "margins": {e.task.id: yellow_margin(calendar, e.deadline) for e in open_tasks},
+        "case_duties": intake.case_duties(session, actor),
     }, actor=actor)
 
 
