@@ -177,8 +177,42 @@ def test_committed_limit_of_the_duty_is_the_case_limit(database, clock, demo_cat
     view = clock_of(database, clock, instance)
     assert (view["limit"], view["limit_source"], view["unit_code"], view["department_code"]) == (
         "15个工作日", "committed", "MZ-SHJZ", "MZ")
-    # stage limits 1 + 2 + 2 are scaled to add up to 15: 3 + 6 + 6
-    assert view["stages"][0]["limit"] == "3个工作日"
+    # stage limits 1 + 2 + 2 fit in 15 and apply as written
+    assert view["stages"][0]["limit"] == "1个工作日"
+
+
+def test_stage_limits_longer_than_the_case_are_scaled_down_to_fit(database, clock, demo_catalog_path):
+    setup_catalog_and_processes(database, clock, demo_catalog_path, "timed_case")
+    instance = start(database, clock, "timed_case", {"limit": "3个工作日"})
+    # 1 + 2 + 2 = 5 > 3: shares 0.6 / 1.2 / 1.2 → 1 / 1 / 1 (largest remainder)
+    complete(database, clock, instance, "accept", {"complete": True})
+    complete(database, clock, instance, "review", {"expert": False})
+    stages = clock_of(database, clock, instance)["stages"]
+    assert [(s["stage"], s["limit"]) for s in stages] == [("受理", "1个工作日"), ("审查", "1个工作日"), ("决定", "1个工作日")]
+
+
+def test_red_case_sends_case_overdue_to_a_process_waiting_for_it(database, clock, demo_catalog_path):
+    """The process library's time_limited_case waits for the message `case_overdue` (督办 branch)."""
+    from pathlib import Path
+
+    from engine.runtime import service
+    from tests.timers_helpers import ADMIN_ACTOR
+
+    path = Path(__file__).resolve().parents[1] / "processes" / "time_limited_case.bpmn"
+    if not path.exists() or deadlines.OVERDUE_MESSAGE not in path.read_text(encoding="utf-8"):
+        pytest.skip("the process library does not wait for case_overdue")
+    setup_catalog_and_processes(database, clock, demo_catalog_path)
+    with database.session() as session:
+        service.deploy_definition(session, clock, path.read_bytes(), path.name, ADMIN_ACTOR)
+    instance = start(database, clock, "time_limited_case", {"duty_code": "MZ-GF-001", "applicant": "张三"})
+    view = clock_of(database, clock, instance)
+    assert (view["limit"], view["due_at"]) == ("15个工作日", at(2026, 10, 27, 17, 30).isoformat())
+    before = set(open_tasks(database, instance))
+    clock.set(at(2026, 10, 27, 17, 30))
+    Worker(database, clock, worker_id="w").run_until_idle()
+    after = set(open_tasks(database, instance))
+    assert after - before, "the red case opened the escalation tasks of the process"
+    assert [e.detail["kind"] for e in events(database, instance, "escalated")][-1] == TimerKind.case_red
 
 
 def test_provisional_deadline_is_recomputed_when_the_year_is_entered(database, clock, demo_catalog_path):

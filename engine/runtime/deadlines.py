@@ -4,9 +4,10 @@ Step properties (spiffworkflow properties on a user task, read from
 `task_spec.extensions["properties"]`) — the names processes use:
 
 - `stage`: the stage the step belongs to (受理 / 审查 / 决定 / 送达 …), shown in listings.
-- `stage_limit`: the stage's own limit as catalogs write it (`2个工作日`). When a process's
-  stage limits (same unit as the case limit) do not add up to the case's limit, they are scaled
-  to add up to it (largest remainder), so one process serves duties with different limits.
+- `stage_limit`: the stage's own limit as catalogs write it (`2个工作日`). Stage limits must fit
+  in the case limit: when a process's stage limits (same unit as the case limit) add up to more
+  than the duty's limit, they are scaled down to add up to it exactly (largest remainder), so one
+  process serves duties with different limits; when they add up to less, they apply as written.
 - `clock`: `pause` — the case clock stands still while the step is open (hearing, testing,
   expert review; 行政许可法 §45); `restart` — when the step completes (corrected materials
   arrived, 补正) the count restarts and runs from the day after.
@@ -200,7 +201,7 @@ def check_step_properties(task_spec, where: str) -> list[str]:
 
 
 def stage_limits(workflow, case_limit: TimeLimit | None) -> dict[str, TimeLimit]:
-    """Each tracked step's own limit; scaled to add up to the case limit when they do not."""
+    """Each tracked step's own limit; scaled down to add up to the case limit when they exceed it."""
     declared = _declared_stage_limits(workflow)
     if case_limit is not None and declared:
         declared = _allocate(declared, (case_limit.value, str(LimitUnit(case_limit.unit))))
@@ -230,7 +231,7 @@ def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
 def _allocate(declared: tuple[tuple[str, int, str], ...], case_limit: tuple[int, str]) -> tuple[tuple[str, int, str], ...]:
     value, unit = case_limit
     total = sum(v for _, v, _ in declared)
-    if any(u != unit for _, _, u in declared) or total in (0, value):
+    if any(u != unit for _, _, u in declared) or total <= value:
         return declared
     shares = [(name, v * value / total) for name, v, _ in declared]
     floors = {name: int(share) for name, share in shares}
@@ -492,7 +493,7 @@ def _resume(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now: 
     session.add(case)
     _schedule_case_warnings(session, case, now)
     _log(session, case.instance_id, "resumed", now, actor=actor,
-         detail={"reason": reason, "paused_working_seconds": int(paused.total_seconds()), "due_at": case.due_at.isoformat()})
+         detail={"reason": reason, "paused_working_seconds": int(paused.total_seconds()), "due_at": _iso(case.due_at)})
 
 
 def _restart(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now: datetime, reason: str,
@@ -507,7 +508,7 @@ def _restart(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now:
     session.add(case)
     _schedule_case_warnings(session, case, now)
     _log(session, case.instance_id, "restarted", now, task_id=task_id, actor=actor,
-         detail={"reason": reason, "counting_from": case.counting_from.isoformat(), "due_at": case.due_at.isoformat()})
+         detail={"reason": reason, "counting_from": _iso(case.counting_from), "due_at": _iso(case.due_at)})
 
 
 def _finish_case(session: Session, case: CaseDeadline, now: datetime) -> None:
@@ -597,7 +598,7 @@ def extend_case(session: Session, clock, instance_id: int, limit_text: str, reas
     session.add(case)
     _schedule_case_warnings(session, case, now)
     _log(session, instance_id, "extended", now, actor=actor,
-         detail={"limit": format_limit(limit), "reason": reason.strip(), "due_at": case.due_at.isoformat()})
+         detail={"limit": format_limit(limit), "reason": reason.strip(), "due_at": _iso(case.due_at)})
     return case
 
 
@@ -668,10 +669,10 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
             return TimerStatus.noop
         if row.kind == TimerKind.case_yellow:
             _log(session, row.instance_id, "warned", now, detail={"level": "yellow", "scope": "case",
-                                                                  "due_at": case.due_at.isoformat()})
+                                                                  "due_at": _iso(case.due_at)})
         else:
             _log(session, row.instance_id, "overdue", now, detail={"level": "red", "scope": "case",
-                                                                   "due_at": case.due_at.isoformat()})
+                                                                   "due_at": _iso(case.due_at)})
             _escalate(session, row, case, None, now)
         return TimerStatus.fired
     stage = session.execute(
@@ -682,7 +683,7 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
     moment = stage.yellow_at if row.kind == TimerKind.stage_yellow else stage.due_at
     if moment is None or _utc(moment) != _utc(row.due_at):
         return TimerStatus.noop
-    detail = {"scope": "stage", "stage": stage.stage or stage.task_spec, "due_at": stage.due_at.isoformat()}
+    detail = {"scope": "stage", "stage": stage.stage or stage.task_spec, "due_at": _iso(stage.due_at)}
     if row.kind == TimerKind.stage_yellow:
         _log(session, row.instance_id, "warned", now, task_id=stage.task_id, detail={"level": "yellow", **detail})
     else:
