@@ -93,3 +93,14 @@ def test_diagrams_are_written_as_svg(run, stored, demo_catalog_path, tmp_path):
     assert "石膏矿山" in out.read_text(encoding="utf-8")
     missing = run("diagram", "sanding", "NOPE")
     assert missing.exit_code != 0 and "NOPE" in missing.output
+
+
+def test_alerts_list_and_refresh(run, stored):
+    listed = run("alerts", "list", "--kind", "overlap")
+    assert listed.exit_code == 0, listed.output
+    assert "预警（2）" in listed.stdout and "待处理" in listed.stdout
+    refreshed = run("alerts", "refresh", "2026.1")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "新增 0 条，保留 9 条，消除 0 条" in refreshed.stdout
+    bad = run("alerts", "list", "--status", "gone")
+    assert bad.exit_code != 0 and "gone" in bad.output

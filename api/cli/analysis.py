@@ -13,12 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.app import app, console, err_console, fail, open_database
-from engine.analysis import diagrams
+from engine.analysis import alerts, diagrams
 from engine.analysis.findings import GAP_LABELS, OVERLAP_LABELS
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, read_catalog_file, resolve_version_id
 from engine.catalog.document import CatalogDocument
+from engine.clock import SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError
 
@@ -157,3 +158,50 @@ def diagram_taxonomy(version: str | None = VersionOption, out: Path | None = Out
     with _errors():
         document = _load(version)
         _write(diagrams.taxonomy_graph(document, analyze(document)), out, "taxonomy.svg")
+
+
+alerts_app = typer.Typer(help="协调人预警：查看与刷新。", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+STATUS_LABELS = {"open": "待处理", "acknowledged": "已确认", "resolved": "已办结", "closed": "已消除"}
+
+
+@alerts_app.command("list")
+def alerts_list(
+    status: str | None = typer.Option(None, "--status", help="open / acknowledged / resolved / closed"),
+    kind: str | None = typer.Option(None, "--kind", help="类型（taxonomy、post_vacant…）或类别（overlap、gap…）"),
+    department: str | None = typer.Option(None, "--department", help="部门编码"),
+) -> None:
+    """列出预警。"""
+    database = open_database()
+    try:
+        with _errors(), database.session() as session:
+            found = alerts.list_alerts(session, status=status, kind=kind, department=department, limit=100_000)
+    finally:
+        database.dispose()
+    table = Table(title=f"预警（{len(found)}）")
+    for column in ("编号", "状态", "级别", "摘要"):
+        table.add_column(column)
+    for alert in found:
+        table.add_row(str(alert.id), STATUS_LABELS.get(alert.status, alert.status), alert.severity, alert.summary)
+    console.print(table)
+
+
+@alerts_app.command("refresh")
+def alerts_refresh(
+    version: str | None = typer.Argument(None, help="清单版本（编号、版本号、current…）；默认现行版本"),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0),
+) -> None:
+    """分析清单版本并刷新预警（含推诿检测）。"""
+    clock = SystemClock()
+    database = open_database()
+    try:
+        with _errors(), database.session() as session:
+            result = alerts.refresh_alerts(session, resolve_version_id(session, version), clock.now(), threshold)
+            runarounds = alerts.refresh_runaround_alerts(session, clock.now())
+    finally:
+        database.dispose()
+    console.print(
+        f"分析完成：新增 {len(result.created)} 条，保留 {len(result.kept)} 条，消除 {len(result.closed)} 条，"
+        f"重新出现 {len(result.reopened)} 条；推诿预警新增 {len(runarounds.created)} 条"
+    )

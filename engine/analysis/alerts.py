@@ -8,6 +8,11 @@ Life cycle (decided here, documented for coordinators):
   returned, coordinators must see it;
 - a `resolved` alert stays resolved whatever later analyses find: a coordinator ruled on it (for
   example, accepted an overlap after a dispute), and re-raising it on every import would be noise.
+Alerts of a catalog (region + name) follow the newest analysed version, draft or published: the
+catalog service refreshes them on import and on publish, so a draft that fixes a gap closes its
+alert before publication, and its catalog_version_id says which version was last seen.
+Runaround alerts (scope "runtime:runaround") come from the transfer log and are refreshed by
+`refresh_runaround_alerts`, e.g. through POST /api/analysis/run.
 """
 
 from __future__ import annotations
