@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.catalog.models import CatalogVersion
-from engine.runtime.models import ProcessInstance
+from engine.runtime.models import ProcessInstance, WorkTask
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 
 BROKEN_CATALOG = """
@@ -81,7 +81,8 @@ def test_start_publication_process_for_a_draft(legal_client, database, clock):
     upload(legal_client, "demo.yaml", DEMO_CATALOG.read_bytes(), version="2026.2")
     with database.session() as session:
         draft = session.scalars(select(CatalogVersion).where(CatalogVersion.version == "2026.2")).one()
-    page = legal_client.post(f"/legal/versions/{draft.id}/publication", data={"reason": "new", "notice_days": "5"})
+    page = legal_client.post(f"/legal/versions/{draft.id}/publication",
+                             data={"reason": "new", "notice_days": "5", "drafter_post": "MZ-BGS-01"})
     assert page.status_code == 200
     assert "已启动清单发布流程" in page.text
     with database.session() as session:
@@ -89,6 +90,8 @@ def test_start_publication_process_for_a_draft(legal_client, database, clock):
         assert instance.process_id == "catalog_publication"
         assert instance.status == "running"
         assert instance.start_data["version_id"] == draft.id
+        first = session.scalars(select(WorkTask).where(WorkTask.instance_id == instance.id)).one()
+        assert first.post_code == "MZ-BGS-01"  # the drafting department's post
 
 
 def test_publication_of_a_published_version_is_refused(legal_client, database):

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.deps import get_clock
 from api.pages import catalog_diff_view
+from api.pages.task_view import post_choices
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
 from engine.auth.roles import LEGAL_OFFICE, Actor
 from engine.catalog import service as catalog
@@ -48,6 +49,7 @@ def page_context(session: Session, actor: Actor, diff_id: int | None) -> dict[st
     return {
         "title": "清单管理", "versions": versions, "published": published, "diff": diff, "diff_id": diff_id,
         "status_labels": STATUS_LABELS, "reasons": REASONS, "processes": processes,
+        "post_groups": post_choices(session),
         "formats": "、".join(READ_FORMATS), "accept": ",".join(READ_FORMATS), "value_text": catalog_diff_view.value_text,
     }
 
@@ -105,6 +107,7 @@ def start_publication(
     version_id: int,
     reason: str = Form("new"),
     notice_days: int = Form(5),
+    drafter_post: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(legal_office),
@@ -113,10 +116,11 @@ def start_publication(
     catalog.ensure_draft(version)
     if reason not in REASONS:
         raise InvalidInput("发布原因无效", [f"reason: 应为 {'、'.join(REASONS)} 之一"])
-    instance = runtime.start_instance(session, clock, PUBLICATION_PROCESS, {
-        "version_id": version.id, "reason": reason, "notice_days": notice_days,
-        "subject": f"{version.name} {version.version} 发布",
-    }, actor)
+    data: dict[str, Any] = {"version_id": version.id, "reason": reason, "notice_days": notice_days,
+                            "subject": f"{version.name} {version.version} 发布"}
+    if drafter_post.strip():
+        data["drafter_post"] = drafter_post.strip()  # else the process uses the starter's own post
+    instance = runtime.start_instance(session, clock, PUBLICATION_PROCESS, data, actor)
     if instance.status == "failed":
         raise InvalidInput("清单发布流程未能启动", [instance.error or "流程出错"])
     flash(request, f"已启动清单发布流程（办件 #{instance.id}）：{version.name} {version.version}，"
