@@ -29,6 +29,7 @@ DEFAULT_THRESHOLD = 0.75
 NGRAM_SIZES = (2, 3)
 
 Progress = Callable[[int, int], None]
+_MARGIN = 1e-6
 
 _SEPARATORS = re.compile(r"[^\w]+|_")
 
@@ -87,9 +88,11 @@ def _split(vector: dict[str, float], frequency: dict[str, int], threshold: float
     threshold on its own) and the norm of that unindexed rest."""
     ordered = sorted(vector, key=lambda gram: (frequency[gram], gram))
     left = sum(w * w for w in vector.values())
+    # A small margin below the threshold keeps rounding errors from dropping a pair at the edge.
+    bound = (threshold - _MARGIN) ** 2
     prefix = []
     for gram in ordered:
-        if left < threshold * threshold:
+        if left < bound:
             break
         prefix.append(gram)
         left -= vector[gram] * vector[gram]
@@ -126,7 +129,7 @@ def similar_pairs(
                 partial[other] += weight * other_weight
         group = groups[index]
         for other, score in partial.items():
-            if score + rest[other] < floor or groups[other] == group:
+            if score + rest[other] + _MARGIN < floor or groups[other] == group:
                 continue
             if skip is not None and skip(other, index):
                 continue
