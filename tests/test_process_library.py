@@ -144,6 +144,20 @@ def test_name_score_uses_character_pairs():
     assert name_score("天气怎么样", "最低生活保障审批") == 0.0
 
 
+def test_broader_object_counts_unless_carved_out():
+    from types import SimpleNamespace
+
+    from engine.runtime.library.catalog_lookup import _object_score
+
+    parents = {"石膏矿": "非煤矿山", "非煤矿山": "矿山", "矿山": None}
+    broad = SimpleNamespace(object="矿山", excludes=[])
+    carved = SimpleNamespace(object="矿山", excludes=["非煤矿山"])
+    assert _object_score(SimpleNamespace(object="石膏矿", excludes=[]), {"石膏矿"}, parents) == 0.5
+    assert _object_score(broad, {"石膏矿"}, parents) == 0.3
+    assert _object_score(carved, {"石膏矿"}, parents) == 0.0
+    assert _object_score(SimpleNamespace(object=None, excludes=[]), {"石膏矿"}, parents) == 0.0
+
+
 # ------------------------------------------------------------------ rules on the demo catalog
 @pytest.fixture
 def in_step(database, clock, demo_catalog_path):
@@ -160,6 +174,8 @@ def in_step(database, clock, demo_catalog_path):
 def test_matter_matching_finds_the_duty_by_object_and_name(in_step):
     matches = match_duties(in_step, catalog.current_version(in_step).id, "举报石膏矿山安全隐患")
     assert matches[0].duty == "MT-JC-002" and matches[0].post == "MT-AQ-02"  # the alias 石膏矿山 counts
+    # 非煤矿山 (安监局) is the broader object and does not exclude 石膏矿: proposed too, ranked lower
+    assert [m.duty for m in matches[:2]] == ["MT-JC-002", "AJ-JC-001"] and matches[1].score < matches[0].score
     assert match_duties(in_step, catalog.current_version(in_step).id, "今天天气") == []
 
 

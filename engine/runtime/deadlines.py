@@ -208,13 +208,10 @@ def stage_limits(workflow, case_limit: TimeLimit | None) -> dict[str, TimeLimit]
     return {name: TimeLimit(value=value, unit=unit) for name, value, unit in declared}
 
 
-_declared_cache: dict[int, tuple[tuple[str, int, str], ...]] = {}
-
-
 def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
-    """(task spec name, value, unit) of every step with a stage_limit, per spec (cached)."""
-    key = id(workflow.spec)
-    if key not in _declared_cache:
+    """(task spec name, value, unit) of every step with a stage_limit (remembered on the spec)."""
+    cached = getattr(workflow.spec, "dutyflow_stage_limits", None)
+    if cached is None:
         specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
         found = []
         for spec in specs:
@@ -223,8 +220,8 @@ def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
                 if text:
                     limit = parse_limit(text)
                     found.append((name, limit.value, str(LimitUnit(limit.unit))))
-        _declared_cache[key] = tuple(found)
-    return _declared_cache[key]
+        cached = workflow.spec.dutyflow_stage_limits = tuple(found)
+    return cached
 
 
 @lru_cache(maxsize=512)
@@ -308,8 +305,10 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime) -> N
     case = session.execute(select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)).scalar_one_or_none()
     if case is None and not _has_stages(workflow):
         return  # a process without limits: one query per step, nothing else
+    new_case = False
     if case is None:
         case = _start_case(session, instance_row, workflow, calendar, now)
+        new_case = case is not None
 
     stages = {
         row.task_id: row
@@ -349,8 +348,10 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime) -> N
             _resume(session, case, calendar, now)
         if workflow.is_completed():
             _finish_case(session, case, now)
-        elif not restarted:
-            _schedule_case_warnings(session, case, now)
+        elif new_case and not restarted and case.paused_since is None:
+            # A new case has no warning rows yet: insert them without looking.
+            timers.add_rows(session, case.instance_id, CASE_SUBJECT, "办结时限",
+                            ((TimerKind.case_yellow, case.yellow_at), (TimerKind.case_red, case.due_at)), now)
 
 
 def _has_stages(workflow) -> bool:
@@ -359,14 +360,11 @@ def _has_stages(workflow) -> bool:
     )
 
 
-_tracked_cache: dict[int, bool] = {}
-
-
 def _spec_has_tracked_steps(spec) -> bool:
-    key = id(spec)
-    if key not in _tracked_cache:
-        _tracked_cache[key] = any(tracked(ts) for ts in spec.task_specs.values())
-    return _tracked_cache[key]
+    cached = getattr(spec, "dutyflow_tracked", None)
+    if cached is None:
+        cached = spec.dutyflow_tracked = any(tracked(ts) for ts in spec.task_specs.values())
+    return cached
 
 
 def _all_tasks(workflow):
@@ -435,11 +433,10 @@ def _open_stage(session: Session, instance_id: int, task, limits: dict[str, Time
         moments = compute_moments(calendar.get(), now, limit)
         stage.due_at, stage.yellow_at, stage.provisional = moments.due_at, moments.yellow_at, moments.provisional
     session.add(stage)
-    session.flush()
     if stage.due_at is not None and stage.clock_mode != PAUSE:
-        name = stage.stage or stage.task_spec
-        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_yellow, stage.yellow_at, now, name)
-        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_red, stage.due_at, now, name)
+        # Rows of an earlier readiness of the same task (sent back) were cancelled when it closed.
+        timers.add_rows(session, instance_id, stage.task_id, stage.stage or stage.task_spec,
+                        ((TimerKind.stage_yellow, stage.yellow_at), (TimerKind.stage_red, stage.due_at)), now)
     return stage
 
 
@@ -677,6 +674,7 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
         return TimerStatus.fired
     stage = session.execute(
         select(StageDeadline).where(StageDeadline.instance_id == row.instance_id, StageDeadline.task_id == row.task_id)
+        .order_by(StageDeadline.id.desc()).limit(1)
     ).scalar_one_or_none()
     if stage is None or stage.status != "open":
         return TimerStatus.noop
@@ -778,6 +776,7 @@ def task_deadline(session: Session, task_row, clock) -> DeadlineView | None:
     if spiff_id is not None:
         stage = session.execute(
             select(StageDeadline).where(StageDeadline.instance_id == instance_id, StageDeadline.task_id == spiff_id)
+            .order_by(StageDeadline.id.desc()).limit(1)
         ).scalar_one_or_none()
     case_view = _case_view(case, calendar, now) if case is not None else None
     if stage is None or stage.due_at is None:

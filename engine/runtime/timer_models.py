@@ -99,7 +99,8 @@ class CaseDeadline(SQLModel, table=True):
 
 class StageDeadline(SQLModel, table=True):
     __tablename__ = "stage_deadline"
-    __table_args__ = (UniqueConstraint("instance_id", "task_id", name="uq_stage_deadline_task"),)
+    # One row per time a step became ready: a step sent back and redone gets a new row.
+    __table_args__ = (Index("ix_stage_deadline_task", "instance_id", "task_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int = Field(foreign_key="process_instance.id", index=True)

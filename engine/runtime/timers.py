@@ -93,7 +93,33 @@ def after_step(session: Session, instance_row, workflow, now: datetime) -> None:
     deadlines.sync_deadlines(session, instance_row, workflow, now)
 
 
+def has_timer_events(workflow) -> bool:
+    """Whether the process (or a subprocess) declares any timer event; remembered on the spec
+    object (specs are immutable per definition version)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    cached = getattr(workflow.spec, "dutyflow_has_timers", None)
+    if cached is None:
+        specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
+        cached = any(
+            _declares_timer(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+            for spec in specs for task_spec in spec.task_specs.values()
+        )
+        workflow.spec.dutyflow_has_timers = cached
+    return cached
+
+
+def _declares_timer(definition, timer_class) -> bool:
+    if definition is None:
+        return False
+    if isinstance(definition, timer_class):
+        return True
+    return any(_declares_timer(d, timer_class) for d in getattr(definition, "event_definitions", None) or ())
+
+
 def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime) -> None:
+    if not has_timer_events(workflow):
+        return  # no timer in this process: no row can exist, no query needed
     waiting = {(t.task_id, t.due_at): t for t in waiting_timers(workflow)}
     rows = session.execute(
         select(RuntimeTimer.id, RuntimeTimer.task_id, RuntimeTimer.due_at, RuntimeTimer.status).where(
@@ -152,6 +178,19 @@ def schedule(session: Session, instance_id: int, task_id: str, kind: str, due_at
         session.add(RuntimeTimer(instance_id=instance_id, task_id=task_id, kind=kind, spec_name=spec_name[:200],
                                  due_at=due_at, created_at=now))
         session.flush()
+
+
+def add_rows(session: Session, instance_id: int, task_id: str, spec_name: str,
+             moments: tuple[tuple[str, datetime], ...], now: datetime) -> None:
+    """Insert rows for a subject that has none yet (a new case or stage): no look-up needed."""
+    done: set[tuple[str, datetime]] = set()
+    for kind, due_at in moments:
+        key = (kind, _utc(due_at))
+        if key in done:
+            continue
+        done.add(key)
+        session.add(RuntimeTimer(instance_id=instance_id, task_id=task_id, kind=kind, spec_name=spec_name[:200],
+                                 due_at=key[1], created_at=now))
 
 
 def unschedule(session: Session, instance_id: int, task_id: str | None, kinds: tuple[str, ...], now: datetime) -> None:
@@ -232,19 +271,6 @@ def claim_due(database: Database, now_of: NowSource, worker_id: str, lease_secon
             .execution_options(synchronize_session=False)
         ).all()
     return [row.id for row in sorted(claimed, key=lambda r: (r.due_at, r.id))]
-
-
-def earliest_due(database: Database) -> datetime | None:
-    """The next moment anything is due (pending rows only), for the worker's sleep."""
-    with database.session() as session:
-        value = session.execute(
-            select(func.min(RuntimeTimer.due_at)).where(RuntimeTimer.status == TimerStatus.pending)
-        ).scalar_one_or_none()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite returns aggregates untyped
-        value = datetime.fromisoformat(value)
-    return _utc(value)
 
 
 # --- 3./4. fire one row and finish it fenced ------------------------------------------------------

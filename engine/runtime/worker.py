@@ -17,9 +17,9 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
-from sqlalchemy import case, func, select
+from sqlalchemy import or_, select
 
 from engine.db import Database
 from engine.runtime import timers
@@ -93,20 +93,24 @@ class Worker:
         return total
 
     def seconds_until_next(self) -> float:
-        """How long to sleep: until the earliest pending row can be claimed, at most max_sleep."""
+        """How long to sleep: until the earliest claimable row is due, at most max_sleep.
+
+        One indexed look-up (status, due_at … LIMIT 1); rows leased by another worker are
+        skipped, and the max_sleep bound brings us back when their lease runs out.
+        """
         with self.database.session() as session:
             now = self.now_of(session)
-            # A row leased by another worker becomes claimable when its lease expires.
-            ready_at = case(
-                (RuntimeTimer.lock_expires_at > now, RuntimeTimer.lock_expires_at), else_=RuntimeTimer.due_at
-            )
             earliest = session.execute(
-                select(func.min(ready_at)).where(RuntimeTimer.status == TimerStatus.pending)
+                select(RuntimeTimer.due_at)
+                .where(
+                    RuntimeTimer.status == TimerStatus.pending,
+                    or_(RuntimeTimer.lock_expires_at.is_(None), RuntimeTimer.lock_expires_at < now),
+                )
+                .order_by(RuntimeTimer.due_at)
+                .limit(1)
             ).scalar_one_or_none()
         if earliest is None:
             return self.max_sleep
-        if isinstance(earliest, str):  # SQLite returns the aggregate of a CASE untyped
-            earliest = datetime.fromisoformat(earliest)
         if earliest.tzinfo is None:
             earliest = earliest.replace(tzinfo=UTC)
         return min(max((earliest - now).total_seconds(), 0.0), self.max_sleep)

@@ -91,9 +91,9 @@ def upgrade() -> None:
         sa.Column("overran", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("instance_id", "task_id", name="uq_stage_deadline_task"),
     )
     op.create_index(op.f("ix_stage_deadline_instance_id"), "stage_deadline", ["instance_id"])
+    op.create_index("ix_stage_deadline_task", "stage_deadline", ["instance_id", "task_id"])
 
     op.create_table(
         "escalation",

@@ -122,32 +122,59 @@ def name_score(matter: str, duty_name: str) -> float:
     return len(pairs & _bigrams(matter)) / len(pairs)
 
 
-def _object_names(session: Session, version_id: int) -> dict[str, str]:
-    """Every object name and alias → the object's name."""
+def _taxonomy(session: Session, version_id: int) -> tuple[dict[str, str], dict[str, str | None]]:
+    """(every object name and alias → the object's name, object → its parent)."""
     names: dict[str, str] = {}
+    parents: dict[str, str | None] = {}
     for row in session.scalars(select(CatalogObject).where(CatalogObject.version_id == version_id)):
         names[row.name] = row.name
+        parents[row.name] = row.parent
         for alias in row.aliases:
             names[alias] = row.name
-    return names
+    return names, parents
+
+
+def _ancestors(obj: str, parents: dict[str, str | None]) -> list[str]:
+    chain, seen = [], {obj}
+    while parents.get(obj) and parents[obj] not in seen:
+        obj = parents[obj]
+        seen.add(obj)
+        chain.append(obj)
+    return chain
+
+
+def _object_score(duty, mentioned: set[str], parents: dict[str, str | None]) -> float:
+    """0.5 when the duty's object is named in the matter; 0.3 when it is a broader object of a named
+    one (非煤矿山 for 石膏矿) and the duty does not carve the named object (or a step on the way) out."""
+    if not duty.object:
+        return 0.0
+    if duty.object in mentioned:
+        return 0.5
+    for obj in mentioned:
+        chain = [obj, *_ancestors(obj, parents)]
+        if duty.object in chain:
+            below = chain[:chain.index(duty.object)]
+            if not set(below) & set(duty.excludes):
+                return 0.3
+    return 0.0
 
 
 def match_duties(session: Session, version_id: int, matter: str, limit: int = 3,
                  threshold: float = 0.3) -> list[Match]:
-    """Duties of the version whose object is named in the matter or whose name resembles it,
-    best first, one entry per duty with its A post (B post when it has no A)."""
+    """Duties of the version whose object (or a broader object in the taxonomy) is named in the
+    matter or whose name resembles it, best first, one entry per duty with its A post (B post when
+    it has no A)."""
     matter = (matter or "").strip()
     if not matter:
         return []
-    mentioned = {canonical for name, canonical in _object_names(session, version_id).items() if name in matter}
+    names, parents = _taxonomy(session, version_id)
+    mentioned = {canonical for name, canonical in names.items() if name in matter}
     scored: list[Match] = []
     for duty in catalog.search_duties(session, version_id, limit=100000).duties:
         posts = [p.post for p in duty.posts if p.role == "A"] or [p.post for p in duty.posts]
         if not posts:
             continue
-        score = name_score(matter, duty.name)
-        if duty.object and duty.object in mentioned:
-            score += 0.5
+        score = name_score(matter, duty.name) + _object_score(duty, mentioned, parents)
         if duty.action and duty.action in matter:
             score += 0.2
         if score >= threshold:
