@@ -39,6 +39,30 @@ def test_case_routes_by_catalog_and_closes_after_correction_and_expert_review(ci
     assert done["status"] == "completed" and done["current_tasks"] == []
 
 
+def _clock(city, instance_id: int) -> dict:
+    response = city.client.get(f"/api/instances/{instance_id}/clock", headers=city.headers("admin"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_corrected_materials_restart_the_count_and_expert_review_pauses_it(city):
+    case = city.start("chenjing", "time_limited_case", LOW_INCOME)
+    city.do("chenjing", case["id"], "accept_application", {"decision": "notify_missing", "missing_materials": "收入证明"})
+    first = _clock(city, case["id"])
+    city.advance(days=20)  # the applicant takes three weeks to bring the material
+    city.do("chenjing", case["id"], "receive_correction", {"correction": "corrected"})
+    restarted = _clock(city, case["id"])
+    assert restarted["restarts"] == 1 and restarted["counting_from"] > first["counting_from"]
+    city.do("chenjing", case["id"], "accept_application", {"decision": "accept"})
+    city.do("chenjing", case["id"], "review", {"opinion": "需听证", "special_procedure": "hearing"})
+    city.advance(days=7)
+    assert _clock(city, case["id"])["paused"] is True  # the hearing's days are not counted
+    city.do("chenjing", case["id"], "special_procedure", {"procedure_result": "听证完毕"})
+    resumed = _clock(city, case["id"])
+    assert resumed["paused"] is False and resumed["paused_working_seconds"] > 0
+    assert city.events(case["id"], "restarted") and city.events(case["id"], "paused")
+
+
 def test_refusal_at_acceptance_delivers_the_refusal_and_ends(city):
     case = city.start("chenjing", "time_limited_case", LOW_INCOME)
     city.do("chenjing", case["id"], "accept_application", {"decision": "refuse", "reason": "不属于本机关受理范围"})
