@@ -58,46 +58,43 @@ def store_document(session: Session, version_id: int, document: doc.CatalogDocum
 
 
 def _store_organisation(session: Session, version_id: int, document: doc.CatalogDocument):
-    department_ids: dict[str, int] = {}
-    unit_ids: dict[str, int] = {}
-    post_ids: dict[str, int] = {}
-    staff_ids: dict[str, int] = {}
-    holders: list[tuple[int, str, int]] = []
-    for i, department in enumerate(document.departments):
-        row = CatalogDepartment(
-            version_id=version_id, position=i, code=department.code, name=department.name,
-            kind=department.kind, staffing_quota=department.staffing_quota,
-        )
-        session.add(row)
-        session.flush()
-        department_ids[department.code] = row.id
-        for j, unit in enumerate(department.units):
-            unit_row = CatalogUnit(
-                version_id=version_id, department_id=row.id, position=j, code=unit.code, name=unit.name,
-                staffing_quota=unit.staffing_quota,
-            )
-            session.add(unit_row)
-            session.flush()
-            unit_ids[unit.code] = unit_row.id
-            for k, post in enumerate(unit.posts):
-                post_row = CatalogPost(
-                    version_id=version_id, unit_id=unit_row.id, position=k, code=post.code, name=post.name,
-                    backup=post.backup, head=post.head,
-                )
-                session.add(post_row)
-                session.flush()
-                post_ids[post.code] = post_row.id
-                for h, holder in enumerate(post.holders):
-                    if holder.id not in staff_ids:
-                        staff = CatalogStaff(version_id=version_id, staff_id=holder.id, name=holder.name)
-                        session.add(staff)
-                        session.flush()
-                        staff_ids[holder.id] = staff.id
-                    holders.append((post_row.id, holder.id, h))
+    # One flush per level: SQLAlchemy batches each level's INSERTs and fills in the ids.
+    departments = [
+        CatalogDepartment(version_id=version_id, position=i, code=d.code, name=d.name, kind=d.kind,
+                          staffing_quota=d.staffing_quota)
+        for i, d in enumerate(document.departments)
+    ]
+    session.add_all(departments)
+    session.flush()
+    units = [
+        (unit, CatalogUnit(version_id=version_id, department_id=row.id, position=j, code=unit.code, name=unit.name,
+                           staffing_quota=unit.staffing_quota))
+        for department, row in zip(document.departments, departments, strict=True)
+        for j, unit in enumerate(department.units)
+    ]
+    session.add_all(row for _, row in units)
+    session.flush()
+    posts = [
+        (post, CatalogPost(version_id=version_id, unit_id=row.id, position=k, code=post.code, name=post.name,
+                           backup=post.backup, head=post.head))
+        for unit, row in units
+        for k, post in enumerate(unit.posts)
+    ]
+    session.add_all(row for _, row in posts)
+    staff: dict[str, CatalogStaff] = {}
+    for post, _ in posts:
+        for holder in post.holders:
+            staff.setdefault(holder.id, CatalogStaff(version_id=version_id, staff_id=holder.id, name=holder.name))
+    session.add_all(staff.values())
+    session.flush()
     session.add_all(
-        CatalogPostHolder(version_id=version_id, post_id=post_id, staff_pk=staff_ids[staff_id], position=h)
-        for post_id, staff_id, h in holders
+        CatalogPostHolder(version_id=version_id, post_id=row.id, staff_pk=staff[holder.id].id, position=h)
+        for post, row in posts
+        for h, holder in enumerate(post.holders)
     )
+    unit_ids = {row.code: row.id for _, row in units}
+    post_ids = {row.code: row.id for _, row in posts}
+    department_ids = {row.code: row.id for row in departments}
     return unit_ids, post_ids, department_ids
 
 
@@ -123,8 +120,8 @@ def _store_reference_data(session: Session, version_id: int, document: doc.Catal
 
 
 def _store_duties(session, version_id, document, department_ids, unit_ids, post_ids) -> None:
-    for i, duty in enumerate(document.duties):
-        row = CatalogDuty(
+    rows = [
+        CatalogDuty(
             version_id=version_id, department_id=department_ids[duty.department], position=i,
             code=duty.code, name=duty.name, category=duty.category, role=duty.role.value,
             object=duty.object, action=duty.action, partners=list(duty.partners),
@@ -137,8 +134,11 @@ def _store_duties(session, version_id, document, department_ids, unit_ids, post_
             committed_limit_unit=duty.committed_limit.unit.value if duty.committed_limit else None,
             fee=duty.fee, phone=duty.phone, process=duty.process,
         )
-        session.add(row)
-        session.flush()
+        for i, duty in enumerate(document.duties)
+    ]
+    session.add_all(rows)
+    session.flush()
+    for duty, row in zip(document.duties, rows, strict=True):
         session.add_all(
             CatalogDutyUnit(duty_id=row.id, unit_id=unit_ids[code], position=j) for j, code in enumerate(duty.units)
         )
