@@ -229,3 +229,11 @@ def test_unreadable_files_are_refused_clearly(tmp_path):
         read_catalog("甲,乙\n1,2\n".encode(), "c.csv")
     with pytest.raises(InvalidInput, match="无法读取文件"):
         read_catalog(tmp_path / "missing.yaml")
+
+
+def test_workbooks_are_parsed_through_defusedxml():
+    # Uploaded workbooks are untrusted XML; openpyxl only guards against entity expansion when
+    # defusedxml is importable, so its absence must fail loudly here rather than in production.
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML is True
