@@ -87,28 +87,34 @@ def warning_policy() -> WarningPolicy:
 _calendar_cache: dict[str, tuple[tuple, WorkingCalendar]] = {}
 
 
-def calendar_for(session: Session) -> WorkingCalendar:
-    """The working calendar of this database, rebuilt only when its entered years change."""
-    from engine.calendar.models import CalendarDay, CalendarYear
+_CALENDAR_CHECKED = "dutyflow_calendar_fingerprint"
 
-    fingerprint = tuple(
-        session.execute(
-            select(
-                select(func.count()).select_from(CalendarYear).scalar_subquery(),
-                select(func.max(CalendarYear.entered_at)).scalar_subquery(),
-                select(func.count()).select_from(CalendarDay).scalar_subquery(),
-            )
-        ).one()
-    )
+
+def calendar_for(session: Session) -> WorkingCalendar:
+    """The working calendar of this database, rebuilt only when its entered years change.
+
+    The check (one small query) runs once per transaction; the calendar itself is shared.
+    """
+    from engine.calendar.models import CalendarDay, CalendarYear
     from engine.calendar.working import OfficeHours
     from engine.config import get_settings
 
-    office_hours = get_settings().office_hours
-    fingerprint = (*fingerprint, office_hours)
     key = str(session.get_bind().url)
     cached = _calendar_cache.get(key)
+    if cached is not None and session.info.get(_CALENDAR_CHECKED) == cached[0]:
+        return cached[1]
+    office_hours = get_settings().office_hours
+    counts = session.execute(
+        select(
+            select(func.count()).select_from(CalendarYear).scalar_subquery(),
+            select(func.max(CalendarYear.entered_at)).scalar_subquery(),
+            select(func.count()).select_from(CalendarDay).scalar_subquery(),
+        )
+    ).one()
+    fingerprint = (*counts, office_hours)
     if cached is None or cached[0] != fingerprint:
         cached = _calendar_cache[key] = (fingerprint, load_calendar(session, OfficeHours.parse(office_hours)))
+    session.info[_CALENDAR_CHECKED] = fingerprint
     return cached[1]
 
 

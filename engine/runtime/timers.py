@@ -143,6 +143,7 @@ def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime
         session.execute(
             update(RuntimeTimer).where(RuntimeTimer.id.in_(revive))
             .values(status=TimerStatus.pending, lock_owner=None, lock_expires_at=None, finished_at=None)
+            .execution_options(synchronize_session=False)
         )
     for key, timer in waiting.items():
         if key not in known:
@@ -199,7 +200,10 @@ def unschedule(session: Session, instance_id: int, task_id: str | None, kinds: t
                  RuntimeTimer.status == TimerStatus.pending]
     if task_id is not None:
         condition.append(RuntimeTimer.task_id == task_id)
-    session.execute(update(RuntimeTimer).where(*condition).values(status=TimerStatus.cancelled, finished_at=now))
+    session.execute(
+        update(RuntimeTimer).where(*condition).values(status=TimerStatus.cancelled, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:
@@ -209,6 +213,7 @@ def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:
         update(RuntimeTimer)
         .where(RuntimeTimer.id.in_(ids), RuntimeTimer.status == TimerStatus.pending)
         .values(status=TimerStatus.cancelled, finished_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 
