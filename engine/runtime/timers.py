@@ -339,13 +339,17 @@ def defer(session: Session, timer_id: int, worker_id: str, now: datetime) -> Non
 
 def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str:
     from engine.runtime.instances import load_workflow, run_step, save_workflow
-    from engine.runtime.models import RUNNING, SUSPENDED
+    from engine.runtime.models import RUNNING, SUSPENDED, ProcessInstance
 
-    instance_row, workflow = load_workflow(session, row.instance_id)
-    if instance_row.status == SUSPENDED:
+    # Look at the status before restoring the workflow: cheaper, and a broken state never blocks.
+    status = session.execute(
+        select(ProcessInstance.status).where(ProcessInstance.id == row.instance_id)
+    ).scalar_one_or_none()
+    if status == SUSPENDED:
         return DEFERRED  # fires once the instance is resumed
-    if instance_row.status != RUNNING:
-        return TimerStatus.noop  # a failed or ended instance never moves again
+    if status != RUNNING:
+        return TimerStatus.noop  # a failed, ended or deleted instance never moves again
+    instance_row, workflow = load_workflow(session, row.instance_id)
     task = _find_task(workflow, row.task_id)
     if task is None or not _still_waits(task, row.due_at):
         return TimerStatus.noop

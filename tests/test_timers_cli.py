@@ -1,0 +1,62 @@
+"""`dutyflow worker --once` fires what is due and reports it; bad options are refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from api.cli.app import app
+from engine.db import Database
+from engine.runtime.timer_models import RuntimeTimer, TimerStatus
+
+runner = CliRunner()
+
+
+def _register():
+    # All command modules, as `dutyflow` itself loads them (a lone command would become the app).
+    from api.cli import analysis, calendar, catalog, processes, runtime, serve, worker  # noqa: F401
+
+
+def test_worker_once_on_an_empty_database(tmp_path, monkeypatch):
+    _register()
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    result = runner.invoke(app, ["worker", "--once", "--id", "cli-test"])
+    assert result.exit_code == 0, result.output
+    assert "已触发 0 个定时器/预警（worker cli-test）" in result.output
+
+
+def test_worker_once_finishes_a_due_row_whose_instance_is_gone(tmp_path, monkeypatch):
+    """A due row of a failed instance is finished as a no-op (it never fires later)."""
+    _register()
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", url)
+    database = Database(url)
+    database.upgrade()
+    from engine.runtime.models import FAILED, ProcessDefinition, ProcessInstance
+
+    now = datetime.now(UTC)
+    with database.session() as session:
+        definition = ProcessDefinition(process_id="p", version=1, name="p", filename="p.bpmn", content_hash="x",
+                                       bpmn_xml="", spec_json="{}", deployed_at=now, deployed_by="t")
+        session.add(definition)
+        session.flush()
+        instance = ProcessInstance(definition_id=definition.id, process_id="p", status=FAILED, state_json="{}",
+                                   started_at=now, started_by="t", updated_at=now)
+        session.add(instance)
+        session.flush()
+        session.add(RuntimeTimer(instance_id=instance.id, task_id="t", kind="bpmn_timer", due_at=now - timedelta(minutes=1),
+                                 created_at=now))
+    result = runner.invoke(app, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    with database.session() as session:
+        [row] = session.query(RuntimeTimer).all()
+        assert row.status == TimerStatus.noop
+    database.dispose()
+
+
+def test_worker_refuses_bad_options(tmp_path, monkeypatch):
+    _register()
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    result = runner.invoke(app, ["worker", "--batch", "0"])
+    assert result.exit_code != 0
