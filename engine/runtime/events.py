@@ -28,10 +28,17 @@ _CALENDAR_KEY = "dutyflow_working_calendar"
 
 
 def session_calendar(session: Session) -> WorkingCalendar:
-    """The working calendar, loaded once per transaction (it reads the holiday table)."""
+    """The working calendar, once per transaction: the timers area's shared one when installed
+    (same office hours setting as the deadlines), else loaded from the holiday table."""
     calendar = session.info.get(_CALENDAR_KEY)
     if calendar is None:
-        calendar = session.info[_CALENDAR_KEY] = load_calendar(session)
+        try:
+            from engine.runtime.deadlines import calendar_for
+        except ModuleNotFoundError:
+            calendar = load_calendar(session)
+        else:
+            calendar = calendar_for(session)
+        session.info[_CALENDAR_KEY] = calendar
     return calendar
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine.errors import Conflict, NotFound
-from engine.runtime.definitions import get_definition, spec_of
+from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event
 from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
 from engine.runtime.scripting import UnsafeScript, script_context
@@ -40,12 +40,14 @@ def load_workflow(session: Session, instance_id: int):
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
     definition = get_definition(session, row.definition_id)
+    load_script_libraries()  # the functions its scripts call must be registered in this process
     spec_of(definition)  # makes sure the spec is in the cache the converter reads
     return row, deserialize_workflow(row.state_json)
 
 
 def create_workflow(definition: ProcessDefinition, data: dict[str, Any]):
     """A new workflow of a definition version, with `data` seeded on its Start task."""
+    load_script_libraries()
     spec, subprocess_specs = spec_of(definition)
     workflow = new_workflow(definition.content_hash, spec, subprocess_specs)
     workflow.get_next_task(spec_name="Start").data.update(data)

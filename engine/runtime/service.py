@@ -159,6 +159,7 @@ def start_instance(session: Session, clock, process_id: str, data: dict[str, Any
     A process error during the first steps leaves the instance `failed` (with a `failed` event and
     the message in `error`) rather than raising.
     """
+    defs.load_script_libraries()  # their function names are reserved in task data
     data = _check_data(data or {})
     definition = _definition_for(session, process_id, version)
     duty_code = _check_duty(session, data.get("duty_code"))
