@@ -1,0 +1,55 @@
+"""Efficiency metrics from task rows, the timing log and the timers' deadline rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine.clock import BEIJING
+from engine.errors import InvalidInput
+from engine.runtime import service
+from engine.runtime.metrics import efficiency_metrics
+from tests.runtime_helpers import CHEN, ZHAO, deploy, load_demo_catalog, open_task, start
+
+
+def _metrics(database, clock, by="post"):
+    with database.session() as session:
+        return {m.group: m for m in efficiency_metrics(session, clock, by)}
+
+
+def test_completion_on_time_working_time_and_red_counts(database, clock, demo_catalog_path):
+    load_demo_catalog(database, clock, demo_catalog_path)
+    deploy(database, clock)
+    data = {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": 1, "limit": "5个工作日"}
+    first = start(database, clock, data)
+    second = start(database, clock, data)
+    clock.advance(hours=2)
+    for instance in (first, second):
+        task_id = open_task(database, instance.id, "accept").id
+        with database.session() as session:
+            service.complete_task(session, clock, task_id, {"accepted": True}, CHEN)
+    clock.advance(hours=1)
+    with database.session() as session:
+        service.complete_task(session, clock, open_task(database, first.id, "review").id, {"opinion": "同意"}, ZHAO)
+    # Far past the 5-working-day limit (due 2026-10-13): the open tasks are red.
+    clock.set(datetime(2026, 10, 20, 10, 0, tzinfo=BEIJING))
+
+    by_post = _metrics(database, clock)
+    accept = by_post["MZ-SHJZ-01"]
+    assert (accept.total, accept.completed, accept.completion_rate) == (2, 2, 1.0)
+    assert (accept.on_time, accept.with_deadline, accept.on_time_rate) == (2, 2, 1.0)
+    assert accept.mean_working_seconds == 7200 and accept.p90_working_seconds == 7200
+    review = by_post["MZ-SHJZ-02"]
+    assert (review.total, review.completed, review.open, review.completion_rate) == (2, 1, 1, 0.5)
+    assert review.open_red == 1 and review.mean_working_seconds == 3600
+    decide = by_post["MZ-BGS-01"]
+    assert decide.open == 1 and decide.open_red == 1 and decide.completion_rate == 0.0
+
+    by_department = _metrics(database, clock, "department")
+    assert list(by_department) == ["MZ"] and by_department["MZ"].total == 5
+
+
+def test_unknown_grouping_is_refused(database, clock):
+    with database.session() as session, pytest.raises(InvalidInput):
+        efficiency_metrics(session, clock, "team")
