@@ -322,3 +322,30 @@ def test_start_checks_data_and_duty_code(ready, clock):
         start(ready, clock, {"duty_code": "NO-SUCH-DUTY"})
     with ready.session() as session:
         assert session.exec(select(ProcessInstance)).all() == []
+
+
+def test_two_people_completing_one_task_at_once_one_wins(ready, clock):
+    import threading
+
+    instance = start(ready, clock)
+    task_id = open_task(ready, instance.id, "accept").id
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(actor):
+        barrier.wait()
+        try:
+            with ready.session() as session:
+                service.complete_task(session, clock, task_id, {"accepted": True}, actor)
+            outcomes.append("ok")
+        except (Conflict, Forbidden):
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(actor,)) for actor in (CHEN, YANG)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    assert kinds(ready, instance.id).count("completed") == 1
+    assert open_task(ready, instance.id, "review").post_code == "MZ-SHJZ-02"
