@@ -155,3 +155,11 @@ def test_metrics_per_post_unit_department(api, clock):
     by_department = api.get("/api/metrics?by=department", headers=api.as_("xiaoneng")).json()
     assert [m["group"] for m in by_department] == ["MZ"]
     assert api.get("/api/metrics?by=team", headers=api.as_("xiaoneng")).status_code == 422
+
+
+def test_processes_directory_is_deployed_at_startup(api, settings):
+    listed = api.get("/api/definitions", headers=api.as_("chenjing")).json()
+    expected = {path.stem for path in settings.processes_dir.glob("*.bpmn")}
+    deployed = {d["process_id"]: d for d in listed}
+    assert expected <= set(deployed)
+    assert all(deployed[pid]["deployed_by"] == "system" for pid in expected)
