@@ -47,8 +47,9 @@ class ProcessDefinition(SQLModel, table=True):
     name: str = Field(max_length=200)
     filename: str = Field(max_length=300)
     content_hash: str = Field(max_length=64)
-    bpmn_xml: str = Field(sa_column=Column(Text, nullable=False))
-    spec_json: str = Field(sa_column=Column(Text, nullable=False))
+    # Large texts stay out of repr() so logs and error messages remain readable.
+    bpmn_xml: str = Field(sa_column=Column(Text, nullable=False), repr=False)
+    spec_json: str = Field(sa_column=Column(Text, nullable=False), repr=False)
     deployed_at: datetime = Field(sa_type=AwareDateTime, nullable=False)
     deployed_by: str = Field(max_length=150)
 
@@ -65,7 +66,7 @@ class ProcessInstance(SQLModel, table=True):
     duty_code: str | None = Field(default=None, max_length=100, index=True)
     subject: str = Field(default="", max_length=300)
     start_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    state_json: str = Field(sa_column=Column(Text, nullable=False))
+    state_json: str = Field(sa_column=Column(Text, nullable=False), repr=False)
     # Optimistic lock: every save is UPDATE ... WHERE id = :id AND version = :v.
     version: int = Field(default=1)
     started_at: datetime = Field(sa_type=AwareDateTime, nullable=False)
