@@ -192,3 +192,28 @@ def test_accept_an_application_for_a_duty_of_my_post(client, database, clock):
                           headers={"referer": "http://testserver/inbox"})
     problems = flashed(refused).replace("&#39;", "'")
     assert "'MZ-QR-001' 不是您所在岗位承办的限时办结事项" in problems and "请填写申请人" in problems
+
+
+def test_case_page_shows_steps_and_lets_the_efficiency_office_urge(client, task_id, database):
+    instance_id = task_row(database, task_id).instance_id
+    sign_in(client, "s090")  # 彭亮, 效能办
+    page = client.get(f"/cases/{instance_id}")
+    assert page.status_code == 200
+    steps = page.text.split('id="steps"')[1].split("</section>")[0]
+    assert f'href="/tasks/{task_id}"' in steps and "低保审核岗" in steps and "催办</button>" in steps
+    assert 'id="process-diagram"' in page.text
+    page = client.post(f"/cases/{instance_id}/tasks/{task_id}/urge", data={"message": "请抓紧办理"})
+    assert "已催办「受理」（第 1 次）" in flashed(page)
+    assert task_row(database, task_id).urge_count == 1
+
+
+def test_case_page_is_for_those_involved(client, task_id, database):
+    instance_id = task_row(database, task_id).instance_id
+    sign_in(client, "s003")  # the case is at her post: she may look, not urge
+    page = client.get(f"/cases/{instance_id}")
+    assert page.status_code == 200 and "催办</button>" not in page.text
+    refused = client.post(f"/cases/{instance_id}/tasks/{task_id}/urge", headers={"referer": "http://testserver/inbox"})
+    assert "只有效能办或发起人可以催办" in flashed(refused)
+    client.post("/logout")
+    sign_in(client, "s010")
+    assert client.get(f"/cases/{instance_id}").status_code == 403

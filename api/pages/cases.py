@@ -1,0 +1,72 @@
+"""One matter (办件) as a whole: its steps with their deadlines, clock, timeline and diagram, and 催办
+for the efficiency office or whoever started it. Linked from the dashboard, inbox and legal page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from api.deps import get_clock
+from api.pages import task_forms
+from api.pages.inbox import schedule_json, yellow_margin
+from api.pages.task_view import case_clock, diagram_svg, post_choices, post_names, process_name
+from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
+from engine.auth.roles import EFFICIENCY_OFFICE, Actor
+from engine.clock import Clock
+from engine.runtime import deadlines
+from engine.runtime import service as runtime
+
+router = APIRouter(route_class=PageRoute)
+
+INSTANCE_STATUS = {"running": "办理中", "completed": "已办结", "suspended": "已挂起", "failed": "出错"}
+
+
+def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str, Any]]:
+    """Every step of the matter in order; open ones with their deadline and yellow margin."""
+    calendar = deadlines.calendar_for(session)
+    steps = []
+    for row in runtime.instance_tasks(session, instance_id):
+        deadline = runtime.task_deadline(session, row, clock) if row.state == "ready" else None
+        steps.append({"task": row, "deadline": deadline, "yellow_below": yellow_margin(calendar, deadline)})
+    return steps
+
+
+@router.get("/cases/{instance_id}")
+def case_page(
+    request: Request,
+    instance_id: int,
+    session: Session = Depends(page_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(signed_in),
+) -> Response:
+    instance = runtime.get_instance(session, instance_id, actor)
+    calendar = deadlines.calendar_for(session)
+    may_urge = actor.has_role(EFFICIENCY_OFFICE) or instance.started_by == actor.username
+    return render(request, "case.html", {
+        "title": f"办件 #{instance.id}", "instance": instance,
+        "process_name": process_name(session, instance.definition_id),
+        "status_labels": INSTANCE_STATUS, "steps": steps_of(session, clock, instance.id),
+        "case": case_clock(session, instance.id, clock), "may_urge": may_urge,
+        "events": [(e, task_forms.event_text(e)) for e in runtime.timeline(session, instance.id)],
+        "post_names": post_names(post_choices(session)), "diagram": diagram_svg(session, instance.id),
+        "schedule": schedule_json(session, clock.now()),
+        "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
+    }, actor=actor)
+
+
+@router.post("/cases/{instance_id}/tasks/{task_id}/urge")
+def urge(
+    request: Request,
+    instance_id: int,
+    task_id: int,
+    message: str = Form(""),
+    session: Session = Depends(page_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(signed_in),
+) -> Response:
+    row = runtime.urge(session, clock, task_id, actor, message)
+    flash(request, f"已催办「{row.name}」（第 {row.urge_count} 次）")
+    return redirect(f"/cases/{row.instance_id}")
