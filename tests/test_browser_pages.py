@@ -187,6 +187,11 @@ def test_coordinator_opens_a_dispute_from_an_alert(page, site):
     assert "已发起职责争议协调流程" in page.inner_text(".flash-ok")
     assert "争议流程 #" in page.inner_text(f"#alert-{alert.id}")
     screenshot(page, f"dashboard-dispute-{site.backend}")
+    page.locator(f"#alert-{alert.id}").locator("a:has-text('争议流程')").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+"))
+    assert "职责争议" in page.inner_text("main")
+    assert page.locator("#steps tbody tr").count() >= 1
+    screenshot(page, f"dispute-case-{site.backend}")
     with site.database.session() as session:
         assert session.get(Alert, alert.id).dispute_instance_id is not None
 
