@@ -231,3 +231,24 @@ def test_provisional_deadline_is_recomputed_when_the_year_is_entered(database, c
     assert view["provisional"] is False
     assert view["due_at"] == at(2027, 10, 13, 17, 30).isoformat()
     assert pending(database, instance, TimerKind.case_red) == [at(2027, 10, 13, 17, 30)]
+
+
+def test_send_back_closes_the_stage_and_the_redone_step_gets_a_fresh_clock(database, clock, case, worker):
+    from engine.runtime import service
+    from tests.timers_helpers import HANDLER
+
+    clock.set(at(2026, 9, 30, 10, 0))
+    complete(database, clock, case, "accept", {"complete": True})
+    clock.set(at(2026, 10, 8, 10, 0))
+    with database.session() as session:
+        service.send_back(session, clock, open_tasks(database, case)["review"], "accept", "材料需重新核对", HANDLER)
+    assert list(open_tasks(database, case)) == ["accept"]
+    stages = clock_of(database, clock, case)["stages"]
+    assert [(s["stage"], s["status"]) for s in stages] == [("受理", "completed"), ("审查", "cancelled"), ("受理", "open")]
+    redone = stages[-1]
+    assert redone["started_at"] == at(2026, 10, 8, 10, 0).isoformat()
+    assert redone["due_at"] == at(2026, 10, 9, 17, 30).isoformat()
+    # the cancelled review stage (due 10-09 17:30) gives no warning; the redone accept stage does
+    clock.set(at(2026, 10, 9, 17, 30))
+    worker.run_until_idle()
+    assert [e.detail["stage"] for e in events(database, case, "overdue")] == ["受理"]

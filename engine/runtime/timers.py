@@ -368,11 +368,14 @@ def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str
 
 
 def _find_task(workflow, task_id: str):
+    """The task with this id, or None when the workflow no longer has it."""
     from uuid import UUID
+
+    from SpiffWorkflow.exceptions import TaskNotFoundException
 
     try:
         return workflow.get_task_from_id(UUID(task_id))
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, TaskNotFoundException):
         return None
 
 
