@@ -125,8 +125,12 @@ def _waypoints(source: Box, target: Box, from_boundary: bool, bottom: float) -> 
             return [start, end]
         mid = target.x - 25
         return [start, (mid, start[1]), (mid, end[1]), end]
+    start = (source.cx, source.y + source.h)
+    if target.y > source.y + source.h:  # backward into a lower lane: come down into its top
+        channel = target.y - 20
+        return [start, (start[0], channel), (target.cx, channel), (target.cx, target.y)]
     # backward (a loop): leave at the bottom, run below the lane, come up into the target
-    start, end = (source.cx, source.y + source.h), (target.cx, target.y + target.h)
+    end = (target.cx, target.y + target.h)
     return [start, (start[0], bottom), (end[0], bottom), end]
 
 
