@@ -217,3 +217,31 @@ def test_case_page_is_for_those_involved(client, task_id, database):
     client.post("/logout")
     sign_in(client, "s010")
     assert client.get(f"/cases/{instance_id}").status_code == 403
+
+
+def test_a_change_is_committed_before_the_redirect_is_sent(client, app, task_id, database):
+    """POST-redirect-GET: the browser follows the redirect at once, so the change must already be
+    committed when the response starts (not after it, as FastAPI's request-scoped default does)."""
+    import asyncio
+
+    sign_in(client, "s003")
+    cookie = client.cookies["dutyflow_session"]
+    seen = {}
+
+    async def receive():
+        return {"type": "http.request", "body": b"f_decision=accept", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            seen["status"] = message["status"]
+            seen["state"] = task_row(database, task_id).state  # read by another connection
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": f"/tasks/{task_id}/complete", "raw_path": f"/tasks/{task_id}/complete".encode(),
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded"),
+                    (b"cookie", f"dutyflow_session={cookie}".encode())],
+    }
+    asyncio.run(app(scope, receive, send))
+    assert seen == {"status": 303, "state": "completed"}

@@ -66,8 +66,13 @@ def pop_flashes(request: Request) -> list[dict]:
 
 
 # --- who is signed in ----------------------------------------------------------------------
-def page_session(request: Request, session: Session = Depends(get_session)) -> Session:
-    """The request's one transaction, remembered so an error can roll it back before the error page."""
+def page_session(request: Request, session: Session = Depends(get_session, scope="function")) -> Session:
+    """The request's one transaction, remembered so an error can roll it back before the error page.
+
+    Function scope: the transaction commits when the handler returns and *before* the response
+    is sent. With FastAPI's default (request scope) it would commit after the redirect had gone
+    out, and the browser's next GET could read the state from before the change.
+    """
     request.state.db_session = session
     return session
 
