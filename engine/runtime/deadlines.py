@@ -723,23 +723,29 @@ def _escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, st
 
 
 def _notify_workflow(session: Session, instance_id: int, now: datetime) -> None:
-    """Deliver the BPMN message `case_overdue` when the workflow waits for it (e.g. a 督办 branch)."""
-    from engine.runtime.instances import load_workflow, save_workflow
-    from engine.runtime.sim_clock import engine_time
+    """Deliver the BPMN message `case_overdue` when the workflow waits for it (e.g. a 督办 branch).
 
-    instance_row, workflow = load_workflow(session, instance_id)
-    if getattr(instance_row, "status", "running") not in ("running", "active"):
-        return
-    waiting = [e for e in workflow.waiting_events() if e.name == OVERDUE_MESSAGE]
-    if not waiting:
-        return
+    A process error while reacting fails that instance (core's run_step); the warning stands.
+    """
     from SpiffWorkflow.bpmn.util import BpmnEvent
     from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
-    with engine_time(now):
+    from engine.runtime.instances import load_workflow, run_step, save_workflow
+    from engine.runtime.models import RUNNING
+
+    instance_row, workflow = load_workflow(session, instance_id)
+    if instance_row.status != RUNNING:
+        return
+    if not any(e.name == OVERDUE_MESSAGE for e in workflow.waiting_events()):
+        return
+    moment = timers._FixedClock(now)
+
+    def deliver() -> None:
         workflow.catch(BpmnEvent(MessageEventDefinition(OVERDUE_MESSAGE), {}))
         workflow.do_engine_steps()
-    save_workflow(session, instance_row, workflow, timers._FixedClock(now))
+
+    run_step(session, moment, instance_row, workflow, deliver)
+    save_workflow(session, instance_row, workflow, moment)
 
 
 # --- views for listings and pages ----------------------------------------------------------------------

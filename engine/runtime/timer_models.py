@@ -6,8 +6,9 @@
   the (status, due_at) index and never load instances to look for them.
 - `case_deadline`: the case clock of one instance (限时办结): its limit, start of counting,
   pauses, restarts, extensions and the computed due / yellow moments.
-- `stage_deadline`: one row per tracked step (a user task carrying `stage`, `stage_limit` or
-  `clock` properties): its own limit and due moment, and whether it pauses the case clock.
+- `stage_deadline`: one row each time a tracked step (a user task carrying `stage`,
+  `stage_limit` or `clock` properties) becomes ready: its own limit and due moment, and whether
+  it pauses or restarts the case clock.
 - `escalation`: a red case or stage handed to the unit head (督办), visible in the API.
 """
 
