@@ -101,5 +101,6 @@ def test_bad_input_and_wrong_post_change_nothing(city):
 def test_published_version_cannot_be_published_again(city):
     with city.database.session() as session:
         catalog.publish_version(session, city.draft_id, "someone", city.clock.now())
-    publication = city.start("wangfang", "catalog_publication", {"version_id": city.draft_id})
-    assert publication["status"] == "failed" and "已发布" in publication["error"]
+    refused = city.start("wangfang", "catalog_publication", {"version_id": city.draft_id}, status=409)
+    assert "已发布" in problems_text(refused)
+    assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

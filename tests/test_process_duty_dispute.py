@@ -81,6 +81,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     assert city.snapshot(dispute["id"]) == before
 
 
-def test_unknown_duty_fails_with_a_clear_message(city):
-    dispute = city.start("hanxue", "duty_dispute", {"duties": ["MT-JC-002", "NO-SUCH"]})
-    assert dispute["status"] == "failed" and "争议事项有误" in dispute["error"]
+def test_unknown_duty_is_refused_at_start_with_a_clear_message(city):
+    refused = city.start("hanxue", "duty_dispute", {"duties": ["MT-JC-002", "NO-SUCH"]}, status=422)
+    assert "争议事项有误" in problems_text(refused) and "NO-SUCH" in problems_text(refused)
+    assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

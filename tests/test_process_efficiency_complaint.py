@@ -76,6 +76,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     assert city.snapshot(complaint["id"]) == before
 
 
-def test_complaint_without_complainant_fails_with_a_clear_message(city):
-    complaint = city.start("zenglin", "efficiency_complaint", {"subject": "办事拖延"})
-    assert complaint["status"] == "failed" and "投诉登记不完整" in complaint["error"]
+def test_complaint_without_complainant_is_refused_at_start(city):
+    refused = city.start("zenglin", "efficiency_complaint", {"subject": "办事拖延"}, status=422)
+    assert "投诉登记不完整" in problems_text(refused)
+    assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

@@ -72,8 +72,6 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     assert city.snapshot(inquiry["id"]) == before
 
 
-@pytest.mark.xfail(reason="engine.runtime.instances.run_step marks the instance failed instead of re-raising "
-                          "DutyflowError", strict=False)
 def test_refusal_without_reason_is_refused(city):
     inquiry = city.start("huangli", "first_inquiry", GYPSUM)
     city.do("huangli", inquiry["id"], "triage", {"action": "transfer"})
@@ -84,6 +82,7 @@ def test_refusal_without_reason_is_refused(city):
     assert city.snapshot(inquiry["id"]) == before
 
 
-def test_inquiry_without_matter_fails_with_a_clear_message(city):
-    inquiry = city.start("huangli", "first_inquiry", {"citizen": "李四"})
-    assert inquiry["status"] == "failed" and "首问登记必须写明事项" in inquiry["error"]
+def test_inquiry_without_matter_is_refused_at_start(city):
+    response = city.start("huangli", "first_inquiry", {"citizen": "李四"}, status=422)
+    assert "首问登记必须写明事项" in problems_text(response) and "matter" in problems_text(response)
+    assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

@@ -90,6 +90,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     assert city.snapshot(campaign["id"]) == before
 
 
-def test_unknown_unit_fails_with_a_clear_message(city):
-    campaign = city.start("pengliang", "self_inspection_campaign", {"units": ["MZ-SHJZ", "NO-UNIT"]})
-    assert campaign["status"] == "failed" and "内设机构有误" in campaign["error"]
+def test_unknown_unit_is_refused_at_start_with_a_clear_message(city):
+    refused = city.start("pengliang", "self_inspection_campaign", {"units": ["MZ-SHJZ", "NO-UNIT"]}, status=422)
+    assert "内设机构有误" in problems_text(refused) and "NO-UNIT" in problems_text(refused)
+    assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

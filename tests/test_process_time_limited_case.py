@@ -79,14 +79,7 @@ def test_withdrawn_application_ends_the_case(city):
 
 
 # The library refuses the second notice by raising InvalidInput inside the engine step; the
-# request must then fail with 422 and roll back. Core's run_step still turns every script error
-# into a failed instance, so until it re-raises DutyflowError this documents the wanted behaviour.
-NEEDS_CORE_RERAISE = pytest.mark.xfail(
-    reason="engine.runtime.instances.run_step marks the instance failed instead of re-raising DutyflowError",
-    strict=False)
-
-
-@NEEDS_CORE_RERAISE
+# request fails with 422 and rolls back (core's run_step re-raises rule violations).
 def test_second_one_time_notice_is_refused_and_nothing_changes(city):
     case = city.start("chenjing", "time_limited_case", LOW_INCOME)
     city.do("chenjing", case["id"], "accept_application", {"decision": "notify_missing", "missing_materials": "身份证"})

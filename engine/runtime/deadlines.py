@@ -744,7 +744,7 @@ def _notify_workflow(session: Session, instance_id: int, now: datetime) -> None:
         workflow.catch(BpmnEvent(MessageEventDefinition(OVERDUE_MESSAGE), {}))
         workflow.do_engine_steps()
 
-    run_step(session, moment, instance_row, workflow, deliver)
+    run_step(session, moment, instance_row, workflow, deliver, raise_rule_errors=False)
     save_workflow(session, instance_row, workflow, moment)
 
 

@@ -10,7 +10,11 @@ Persistence contract (shared with the timers area):
   context for registered functions and the timers' clock shim for BPMN timers.
 - `run_step(...)` runs one engine action and turns any error raised by the process (script error,
   refused code, no matching gateway condition, unresolvable lane) into a failed instance with a
-  `failed` event, instead of an error escaping to the server.
+  `failed` event, instead of an error escaping to the server. A rule violation (a
+  `DutyflowError` raised by a script function: a second one-time notice, a refusal without a
+  reason) is the acting person's mistake, not the process's: it is re-raised so they get the 4xx
+  answer and the transaction rolls back. Steps nobody asked for (timers, warnings) pass
+  `raise_rule_errors=False`: there is nobody to answer, so the instance fails as for any error.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, DutyflowError, NotFound
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event
 from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
@@ -80,11 +84,12 @@ def describe_engine_error(exc: BaseException) -> str:
 
 
 def run_step(session: Session, clock, instance: ProcessInstance, workflow, action: Callable[[], None],
-             actor=None) -> str | None:
+             actor=None, raise_rule_errors: bool = True) -> str | None:
     """Run `action` (task.run(), do_engine_steps(), …) inside an engine step.
 
     Returns None, or the error message after marking the instance failed. Database errors are not
-    the process's fault and propagate (the transaction rolls back).
+    the process's fault and propagate (the transaction rolls back); so does a rule violation
+    raised by a script function when `raise_rule_errors` (the person acting gets the 4xx).
     """
     try:
         with engine_step(session, clock, instance, actor):
@@ -92,9 +97,31 @@ def run_step(session: Session, clock, instance: ProcessInstance, workflow, actio
     except SQLAlchemyError:
         raise
     except Exception as exc:  # noqa: BLE001 - any error raised by a process fails that instance only
+        rule_error = rule_violation(exc) if raise_rule_errors else None
+        if rule_error is not None:
+            raise rule_error from None
         message = describe_engine_error(exc)
         mark_failed(session, instance, clock.now(), message, actor)
         return message
+    return None
+
+
+def rule_violation(exc: BaseException) -> DutyflowError | None:
+    """The DutyflowError behind an engine error, if any.
+
+    SpiffWorkflow wraps a script's exception in WorkflowTaskException (kept as `.exception`, and
+    as `__cause__`/`__context__`), sometimes twice (a script inside a subprocess); walk the chain.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DutyflowError):
+            return current
+        pending += [getattr(current, "exception", None), current.__cause__, current.__context__]
     return None
 
 

@@ -156,8 +156,10 @@ def start_instance(session: Session, clock, process_id: str, data: dict[str, Any
                    version: int | None = None) -> ProcessInstance:
     """Start a case of the newest (or the given) version of a process with `data` on its Start task.
 
-    A process error during the first steps leaves the instance `failed` (with a `failed` event and
-    the message in `error`) rather than raising.
+    Start data a process script refuses (a rule violation raised by a script function: unknown
+    unit, incomplete complaint, …) is the starter's mistake: the DutyflowError (422/409) reaches
+    the caller and no instance is created. A genuine process error during the first steps leaves
+    the instance `failed` (with a `failed` event and the message in `error`) rather than raising.
     """
     defs.load_script_libraries()  # their function names are reserved in task data
     data = _check_data(data or {})

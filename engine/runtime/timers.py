@@ -362,7 +362,7 @@ def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str
         workflow.do_engine_steps()
 
     # A process error fails that instance (core's run_step) and the timer row is done.
-    run_step(session, moment, instance_row, workflow, fire)
+    run_step(session, moment, instance_row, workflow, fire, raise_rule_errors=False)
     save_workflow(session, instance_row, workflow, moment)
     return TimerStatus.fired
 
