@@ -17,7 +17,12 @@ def get_database(request: Request) -> Database:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    Always declare it as `Depends(get_session, scope="function")`: with the default request scope
+    FastAPI would commit after the response is sent, so a client could read stale data right
+    after a redirect, or be told "OK" for a change whose commit then failed.
+    """
     with request.app.state.database.session() as session:
         yield session
 

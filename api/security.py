@@ -43,7 +43,7 @@ def _username_from_request(request: Request) -> str | None:
     return None
 
 
-def get_actor(request: Request, session: Session = Depends(get_session)) -> Actor | None:
+def get_actor(request: Request, session: Session = Depends(get_session, scope="function")) -> Actor | None:
     username = _username_from_request(request)
     if not username:
         return None

@@ -35,7 +35,7 @@ def _version_id(session: Session, version: str | None) -> int:
 def run_analysis(
     version: str | None = VersionQuery,
     threshold: float = ThresholdQuery,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     _actor: Actor = Depends(require_coordinator),
 ) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def run_analysis(
 
 
 @router.get("/analysis/runarounds", summary="推诿检测：在岗位或部门间循环转办的事项")
-def get_runarounds(session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)) -> list[dict]:
+def get_runarounds(session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)) -> list[dict]:
     found = find_runarounds(transfer_records(session), post_departments(session))
     return [f.to_json_dict() for f in found]
 
@@ -60,7 +60,7 @@ def get_report(
     version: str | None = VersionQuery,
     threshold: float = ThresholdQuery,
     format: Literal["json"] = Query("json", description="报告格式（json）"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> dict[str, Any]:
     document = load_version(session, _version_id(session, version))
@@ -74,7 +74,7 @@ def list_alerts(
     department: str | None = Query(None, description="部门编码"),
     limit: int = Query(500, ge=1, le=5000),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> list[dict[str, Any]]:
     found = alerts.list_alerts(session, status=status, kind=kind, department=department, limit=limit, offset=offset)
@@ -82,14 +82,14 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", summary="预警详情")
-def get_alert(alert_id: int, session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)):
+def get_alert(alert_id: int, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
     return alerts.alert_to_dict(alerts.get_alert(session, alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="确认预警（已知悉、正在处理）")
 def acknowledge_alert(
     alert_id: int,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_coordinator),
 ) -> dict[str, Any]:
@@ -100,7 +100,7 @@ def acknowledge_alert(
 def resolve_alert(
     alert_id: int,
     resolution: str | None = Body(None, embed=True, description="处理结果说明"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_coordinator),
 ) -> dict[str, Any]:
@@ -110,7 +110,7 @@ def resolve_alert(
 @router.post("/alerts/{alert_id}/dispute", summary="就职责交叉预警发起职责争议流程")
 def open_dispute(
     alert_id: int,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_coordinator),
 ) -> dict[str, Any]:
@@ -125,7 +125,7 @@ def _svg(graph) -> Response:
 def sanding_svg(
     department: str,
     version: str | None = VersionQuery,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> Response:
     document = load_version(session, _version_id(session, version))
@@ -136,7 +136,7 @@ def sanding_svg(
 def overlaps_svg(
     version: str | None = VersionQuery,
     threshold: float = ThresholdQuery,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> Response:
     document = load_version(session, _version_id(session, version))
@@ -146,7 +146,7 @@ def overlaps_svg(
 @router.get("/diagrams/taxonomy.svg", summary="对象分类与承担部门图", response_class=Response)
 def taxonomy_svg(
     version: str | None = VersionQuery,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> Response:
     document = load_version(session, _version_id(session, version))

@@ -18,7 +18,7 @@ def create_token(
     request: Request,
     username: str = Form(...),
     password: str = Form(...),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict:
     user = authenticate(session, username, password)
     if user is None:

@@ -68,7 +68,7 @@ def compute_due(
         ..., description="开始时间（受理时间），ISO 8601；不带时区按北京时间", examples=["2026-09-30T10:00"]
     ),
     limit: str = Query(..., description="时限，如 5个工作日、30日、4小时"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> DueOut:
     started = parse_moment(start, "start")
     time_limit = parse_limit(limit)
@@ -85,7 +85,7 @@ def compute_due(
 @router.get("/calendar/days", response_model=YearOut, summary="某年度的节假日与调休上班日")
 def year_days(
     year: int = Query(..., description="年份，如 2026"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> YearOut:
     return _year_out(list_days(session, year))
 
@@ -95,7 +95,7 @@ def put_year(
     year: int,
     body: YearIn,
     request: Request,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles("admin")),
 ) -> EnteredOut:

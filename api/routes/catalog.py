@@ -141,7 +141,7 @@ OFFSET_Q = Query(0, ge=0)
 
 
 @router.get("/versions", response_model=list[VersionOut], summary="清单版本列表")
-def list_versions(session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)):
+def list_versions(session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
     return [_version_out(v) for v in service.list_versions(session)]
 
 
@@ -149,7 +149,7 @@ def list_versions(session: Session = Depends(get_session), _actor: Actor = Depen
 def diff_versions(
     from_: str = Query(..., alias="from", description=VERSION_HELP),
     to: str = Query(..., description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> dict[str, Any]:
     old, new = service.find_version(session, from_), service.find_version(session, to)
@@ -158,7 +158,7 @@ def diff_versions(
 
 
 @router.get("/versions/{ref}", response_model=VersionDetailOut, summary="版本详情")
-def version_detail(ref: str, session: Session = Depends(get_session), _actor: Actor = Depends(require_actor)):
+def version_detail(ref: str, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
     version = service.find_version(session, ref)
     return VersionDetailOut(**_version_out(version).model_dump(), counts=service.version_counts(session, version.id))
 
@@ -166,7 +166,7 @@ def version_detail(ref: str, session: Session = Depends(get_session), _actor: Ac
 @router.post("/versions/{ref}/publish", response_model=VersionOut, summary="发布版本（发布后冻结，不可修改）")
 def publish(
     ref: str,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles(LEGAL_OFFICE, ADMIN)),
 ):
@@ -180,7 +180,7 @@ async def import_file(
     region: str | None = Form(None, description="覆盖文件中的地区"),
     name: str | None = Form(None, description="覆盖文件中的清单名称"),
     version: str | None = Form(None, description="覆盖文件中的版本号"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles(LEGAL_OFFICE, ADMIN)),
 ):
@@ -194,7 +194,7 @@ async def import_file(
 def export(
     version: str | None = Query(None, description=VERSION_HELP),
     format: str = Query("yaml", description="yaml / json / xlsx"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return _download(session, _internal_version(session, version), format)
@@ -203,7 +203,7 @@ def export(
 @router.get("/departments", response_model=list[Department], summary="部门（含内设机构、岗位、在岗人员）")
 def departments(
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return service.list_departments(session, _internal_version(session, version).id)
@@ -213,7 +213,7 @@ def departments(
 def department(
     code: str,
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return service.get_department(session, _internal_version(session, version).id, code)
@@ -235,7 +235,7 @@ def posts(
     version: str | None = Query(None, description=VERSION_HELP),
     department: str | None = Query(None, description="部门编码"),
     unit: str | None = Query(None, description="内设机构编码"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
@@ -254,7 +254,7 @@ def posts(
 def post(
     code: str,
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
@@ -274,7 +274,7 @@ def _staff_out(session: Session, version_id: int, info: service.StaffInfo) -> St
 @router.get("/staff", response_model=list[StaffOut], summary="人员（一人可在多个岗位）")
 def staff(
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
@@ -285,7 +285,7 @@ def staff(
 def staff_member(
     staff_id: str,
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
@@ -304,7 +304,7 @@ def duties(
     version: str | None = Query(None, description=VERSION_HELP),
     limit: int = LIMIT_Q,
     offset: int = OFFSET_Q,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return _duty_page(session, _internal_version(session, version), q, department, category, object, limit, offset)
@@ -314,7 +314,7 @@ def duties(
 def duty(
     code: str,
     version: str | None = Query(None, description=VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return _duty_out(session, _internal_version(session, version), code)
@@ -324,7 +324,7 @@ def duty(
 
 
 @router.get("/public/versions", response_model=list[VersionOut], summary="公开：已发布的清单版本")
-def public_versions(session: Session = Depends(get_session)):
+def public_versions(session: Session = Depends(get_session, scope="function")):
     return [_version_out(v) for v in service.list_versions(session) if v.is_published]
 
 
@@ -332,7 +332,7 @@ def public_versions(session: Session = Depends(get_session)):
 def public_diff(
     from_: str = Query(..., alias="from", description=PUBLIC_VERSION_HELP),
     to: str = Query(..., description=PUBLIC_VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
     old, new = _public_version(session, from_), _public_version(session, to)
     diff = service.diff_versions(session, old.id, new.id)
@@ -348,7 +348,7 @@ def public_duties(
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
     limit: int = LIMIT_Q,
     offset: int = OFFSET_Q,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ):
     return _duty_page(session, _public_version(session, version), q, department, category, object, limit, offset)
 
@@ -357,7 +357,7 @@ def public_duties(
 def public_duty(
     code: str,
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ):
     return _duty_out(session, _public_version(session, version), code)
 
@@ -366,7 +366,7 @@ def public_duty(
 def public_export(
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
     format: str = Query("yaml", description="yaml / json / xlsx"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
 ):
     return _download(session, _public_version(session, version), format)
 

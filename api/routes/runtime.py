@@ -56,7 +56,10 @@ class DefinitionDetailOut(DefinitionOut):
 class TaskOut(BaseModel):
     id: int
     instance_id: int
-    task_spec: str
+    task_spec: str = Field(description="SpiffWorkflow 步骤名（多实例步骤的每一项为 \"<id> [child]\"）")
+    bpmn_id: str = Field(description="BPMN 步骤编号（多实例步骤不带 [child] 后缀）")
+    item: dict[str, Any] | None = Field(
+        default=None, description="多实例步骤的本项：name 为变量名（如 checked_item），value 为本项内容")
     name: str
     lane: str | None
     stage: str | None
@@ -191,8 +194,9 @@ def _definition(row: ProcessDefinition) -> dict[str, Any]:
     return DefinitionOut.model_validate(row, from_attributes=True).model_dump()
 
 
-def _task(row: WorkTask) -> TaskOut:
-    return TaskOut.model_validate(row, from_attributes=True)
+def _task(row: WorkTask, items: dict[int, dict[str, Any]] | None = None) -> TaskOut:
+    """`items`: the multi-instance items of the listed tasks (`service.task_items`, one query)."""
+    return TaskOut(**row.model_dump(), bpmn_id=service.bpmn_id(row), item=(items or {}).get(row.id))
 
 
 def _event(row: TimingEvent) -> EventOut:
@@ -210,7 +214,7 @@ def _deadline(view) -> dict[str, Any] | None:
 def _task_detail(session: Session, clock: Clock, row: WorkTask) -> TaskDetailOut:
     deadline = service.task_deadline(session, row, clock) if row.state == "ready" else None
     return TaskDetailOut(
-        **_task(row).model_dump(),
+        **_task(row, service.task_items(session, [row])).model_dump(),
         posts=service.task_posts(session, row),
         form=service.task_form(session, row),
         deadline=_deadline(deadline),
@@ -220,13 +224,14 @@ def _task_detail(session: Session, clock: Clock, row: WorkTask) -> TaskDetailOut
 
 def _instance_detail(session: Session, row: ProcessInstance) -> InstanceDetailOut:
     tasks = service.instance_tasks(session, row.id)
+    items = service.task_items(session, tasks)
     definition = service.get_definition(session, row.definition_id)
     return InstanceDetailOut(
         **_instance(row).model_dump(),
         definition_version=definition.version,
         data=service.instance_data(session, row.id),
-        current_tasks=[_task(t) for t in tasks if t.state == "ready"],
-        tasks=[_task(t) for t in tasks],
+        current_tasks=[_task(t, items) for t in tasks if t.state == "ready"],
+        tasks=[_task(t, items) for t in tasks],
     )
 
 
@@ -237,7 +242,7 @@ def _instance_detail(session: Session, row: ProcessInstance) -> InstanceDetailOu
 def list_definitions(
     process_id: str | None = None,
     all_versions: bool = Query(False, description="列出所有版本"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     return [_definition(r) for r in service.list_definitions(session, process_id, all_versions)]
@@ -247,7 +252,7 @@ def list_definitions(
              response_model=list[DeployedOut])
 async def upload_definition(
     file: UploadFile = File(..., description="BPMN 2.0 文件"),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles(ADMIN)),
 ):
@@ -262,7 +267,7 @@ async def upload_definition(
 
 @router.get("/definitions/{definition_id}", summary="流程定义详情（含 BPMN XML 与人工步骤）",
             response_model=DefinitionDetailOut)
-def definition_detail(definition_id: int, session: Session = Depends(get_session),
+def definition_detail(definition_id: int, session: Session = Depends(get_session, scope="function"),
                       _actor: Actor = Depends(require_actor)):
     row = service.get_definition(session, definition_id)
     return {**_definition(row), "bpmn_xml": row.bpmn_xml, "tasks": service.definition_tasks(row)}
@@ -272,7 +277,7 @@ def definition_detail(definition_id: int, session: Session = Depends(get_session
 
 
 @router.post("/instances", summary="发起流程实例", status_code=201, response_model=InstanceDetailOut)
-def start_instance(body: StartIn, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def start_instance(body: StartIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                    actor: Actor = Depends(require_actor)):
     row = service.start_instance(session, clock, body.process_id, body.data, actor, body.version)
     return _instance_detail(session, row)
@@ -285,7 +290,7 @@ def list_instances(
     duty_code: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(require_actor),
 ):
     rows = service.list_instances(session, status, process_id, duty_code, limit, offset, actor=actor)
@@ -293,25 +298,25 @@ def list_instances(
 
 
 @router.get("/instances/{instance_id}", summary="流程实例详情（当前任务与数据）", response_model=InstanceDetailOut)
-def instance_detail(instance_id: int, session: Session = Depends(get_session), actor: Actor = Depends(require_actor)):
+def instance_detail(instance_id: int, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
     row = service.get_instance(session, instance_id, actor)
     return _instance_detail(session, row)
 
 
 @router.get("/instances/{instance_id}/timeline", summary="流程实例的计时日志（时间线）", response_model=list[EventOut])
-def instance_timeline(instance_id: int, session: Session = Depends(get_session), actor: Actor = Depends(require_actor)):
+def instance_timeline(instance_id: int, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
     service.get_instance(session, instance_id, actor)
     return [_event(e) for e in service.timeline(session, instance_id)]
 
 
 @router.post("/instances/{instance_id}/suspend", summary="挂起流程实例（效能办）", response_model=InstanceOut)
-def suspend_instance(instance_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session),
+def suspend_instance(instance_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
                      clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     return _instance(service.suspend_instance(session, clock, instance_id, actor, (body or ReasonIn()).reason))
 
 
 @router.post("/instances/{instance_id}/resume", summary="激活已挂起的流程实例（效能办）", response_model=InstanceOut)
-def resume_instance(instance_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def resume_instance(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                     actor: Actor = Depends(require_actor)):
     return _instance(service.resume_instance(session, clock, instance_id, actor))
 
@@ -321,17 +326,20 @@ def resume_instance(instance_id: int, session: Session = Depends(get_session), c
 
 @router.get("/tasks", summary="我的待办（本岗、B角委派、待接收转办、抄送）", response_model=list[InboxItemOut])
 def my_inbox(include_done: bool = Query(False, description="同时列出我已办结的任务"),
-             session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+             session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
              actor: Actor = Depends(require_actor)):
+    entries = service.inbox(session, clock, actor, include_done)
+    items = service.task_items(session, [e.task for e in entries])
     return [
-        InboxItemOut(task=_task(e.task), relation=e.relation, instance_id=e.instance.id, process_id=e.instance.process_id,
-                     subject=e.instance.subject, duty_code=e.instance.duty_code, deadline=_deadline(e.deadline))
-        for e in service.inbox(session, clock, actor, include_done)
+        InboxItemOut(task=_task(e.task, items), relation=e.relation, instance_id=e.instance.id,
+                     process_id=e.instance.process_id, subject=e.instance.subject, duty_code=e.instance.duty_code,
+                     deadline=_deadline(e.deadline))
+        for e in entries
     ]
 
 
 @router.get("/tasks/{task_id}", summary="任务详情（岗位、表单、期限、办理记录）", response_model=TaskDetailOut)
-def task_detail(task_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def task_detail(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                 actor: Actor = Depends(require_actor)):
     return _task_detail(session, clock, service.get_task(session, task_id, actor))
 
@@ -341,77 +349,77 @@ def _after(session: Session, clock: Clock, task_id: int) -> TaskDetailOut:
 
 
 @router.post("/tasks/{task_id}/claim", summary="签收任务", response_model=TaskDetailOut)
-def claim(task_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def claim(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
           actor: Actor = Depends(require_actor)):
     service.claim_task(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/complete", summary="办结任务（提交表单）", response_model=TaskDetailOut)
-def complete(task_id: int, body: CompleteIn, session: Session = Depends(get_session),
+def complete(task_id: int, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.complete_task(session, clock, task_id, body.data, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/transfer", summary="转办给其他岗位（对方接收前仍由本岗负责）", response_model=TaskDetailOut)
-def transfer(task_id: int, body: TransferIn, session: Session = Depends(get_session),
+def transfer(task_id: int, body: TransferIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.transfer_task(session, clock, task_id, body.to_post, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/accept", summary="接收转办", response_model=TaskDetailOut)
-def accept(task_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def accept(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
            actor: Actor = Depends(require_actor)):
     service.accept_transfer(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/refuse", summary="拒收转办（须说明理由）", response_model=TaskDetailOut)
-def refuse(task_id: int, body: ReasonIn, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def refuse(task_id: int, body: ReasonIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
            actor: Actor = Depends(require_actor)):
     service.refuse_transfer(session, clock, task_id, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/delegate", summary="委派给 B角岗位（AB角）", response_model=TaskDetailOut)
-def delegate(task_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session),
+def delegate(task_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.delegate_to_backup(session, clock, task_id, actor, (body or ReasonIn()).reason)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/send-back", summary="退回到之前的步骤", response_model=TaskDetailOut)
-def send_back(task_id: int, body: SendBackIn, session: Session = Depends(get_session),
+def send_back(task_id: int, body: SendBackIn, session: Session = Depends(get_session, scope="function"),
               clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.send_back(session, clock, task_id, body.to_task_spec, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/withdraw", summary="撤回自己办结的步骤（下一步尚未办理时）", response_model=TaskDetailOut)
-def withdraw(task_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def withdraw(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
              actor: Actor = Depends(require_actor)):
     service.withdraw(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/urge", summary="催办", response_model=TaskDetailOut)
-def urge(task_id: int, body: UrgeIn | None = None, session: Session = Depends(get_session),
+def urge(task_id: int, body: UrgeIn | None = None, session: Session = Depends(get_session, scope="function"),
          clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.urge(session, clock, task_id, actor, (body or UrgeIn()).message)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/copy", summary="抄送给其他岗位", response_model=TaskDetailOut)
-def copy(task_id: int, body: CopyIn, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def copy(task_id: int, body: CopyIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
          actor: Actor = Depends(require_actor)):
     service.copy_to(session, clock, task_id, body.posts, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/comment", summary="发表办理意见", response_model=EventOut, status_code=201)
-def comment(task_id: int, body: CommentIn, session: Session = Depends(get_session),
+def comment(task_id: int, body: CommentIn, session: Session = Depends(get_session, scope="function"),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     return _event(service.comment(session, clock, task_id, body.text, actor))
 
@@ -425,7 +433,7 @@ def metrics(
     since: datetime | None = Query(None, description="任务到达时间起（含）"),
     until: datetime | None = Query(None, description="任务到达时间止（不含）"),
     process_id: str | None = None,
-    session: Session = Depends(get_session),
+    session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_actor),
 ):

@@ -140,27 +140,27 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @router.get("/instances/{instance_id}/clock", response_model=CaseClockOut, summary="办结时限：整体与各环节计时")
-def get_case_clock(instance_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def get_case_clock(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                    _actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/pause", response_model=CaseClockOut, summary="暂停计时（听证、检验检测、专家评审）")
-def pause_clock(instance_id: int, body: PauseIn, session: Session = Depends(get_session),
+def pause_clock(instance_id: int, body: PauseIn, session: Session = Depends(get_session, scope="function"),
                 clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.pause_case(session, clock, instance_id, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/resume", response_model=CaseClockOut, summary="恢复计时")
-def resume_clock(instance_id: int, session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def resume_clock(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                  actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.resume_case(session, clock, instance_id, actor)
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/restart", response_model=CaseClockOut, summary="补正后重新计时")
-def restart_clock(instance_id: int, body: RestartIn, session: Session = Depends(get_session),
+def restart_clock(instance_id: int, body: RestartIn, session: Session = Depends(get_session, scope="function"),
                   clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.restart_case(session, clock, instance_id, body.received_at, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
@@ -168,7 +168,7 @@ def restart_clock(instance_id: int, body: RestartIn, session: Session = Depends(
 
 @router.post("/instances/{instance_id}/clock/extend", response_model=CaseClockOut,
              summary="批准延期（承办单位负责人或效能办，须在期限届满前）")
-def extend_clock(instance_id: int, body: ExtendIn, session: Session = Depends(get_session),
+def extend_clock(instance_id: int, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
                  clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.extend_case(session, clock, instance_id, body.limit, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
@@ -176,7 +176,7 @@ def extend_clock(instance_id: int, body: ExtendIn, session: Session = Depends(ge
 
 @router.get("/warnings", response_model=list[WarningOut], summary="黄牌、红牌事项（可按部门筛选）")
 def list_warnings(department: str | None = Query(default=None, description="部门编码"),
-                  session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+                  session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                   _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
     return deadlines.open_warnings(session, clock, department)
 
@@ -184,19 +184,19 @@ def list_warnings(department: str | None = Query(default=None, description="部�
 @router.get("/escalations", response_model=list[EscalationOut], summary="超期督办记录")
 def list_escalations(department: str | None = Query(default=None, description="部门编码"),
                      open_only: bool = Query(default=True, description="只列未办结的"),
-                     session: Session = Depends(get_session),
+                     session: Session = Depends(get_session, scope="function"),
                      _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
     return deadlines.list_escalations(session, department, open_only)
 
 
 @router.get("/instances/{instance_id}/timers", response_model=list[TimerOut], summary="实例待触发的定时器与预警")
-def instance_timers(instance_id: int, session: Session = Depends(get_session),
+def instance_timers(instance_id: int, session: Session = Depends(get_session, scope="function"),
                     _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
     return [_timer_out(row) for row in timers.pending_timers(session, instance_id)]
 
 
 @router.get("/timers/summary", response_model=TimerSummaryOut, summary="定时器队列概况（运维）")
-def timer_summary(session: Session = Depends(get_session), clock: Clock = Depends(get_clock),
+def timer_summary(session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                   _actor: Actor = Depends(require_roles(EFFICIENCY_OFFICE))) -> dict[str, Any]:
     now = clock.now()
     pending = RuntimeTimer.status == TimerStatus.pending
