@@ -111,8 +111,9 @@ class Scenario:
 
 
 def bpmn_id(task: dict) -> str:
-    """The BPMN element id of a task row (multi-instance children are named "<id> [child]")."""
-    return task["task_spec"].removesuffix(" [child]")
+    """The BPMN element id of a task (the API gives it as `bpmn_id`; `task_spec` of a
+    multi-instance child is "<id> [child]")."""
+    return task["bpmn_id"]
 
 
 def problems_text(response_json: dict) -> str:

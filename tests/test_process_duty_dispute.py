@@ -18,6 +18,7 @@ GYPSUM = {"duties": ["MT-JC-002", "AJ-JC-001"], "lead": "MT", "subject": "石膏
 
 def _confirm_all(city, dispute_id, answers):
     for task in city.steps(dispute_id, "confirm_division"):
+        assert task["item"] == {"name": "party_post", "value": task["post_code"]}  # whose confirmation it is
         user = {"MT-AQ-01": "sunwei", "AJ-FM-01": "zhujun"}[task["post_code"]]
         city.complete(user, task["id"], {"confirmation": answers[task["post_code"]]})
 

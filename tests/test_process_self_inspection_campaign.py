@@ -29,13 +29,16 @@ def _rectify_all(city, campaign_id):
 
 
 def _check(city, campaign_id, verdicts):
-    """verdicts: problem text → accept/return. Check steps are created in the order of the open
-    items (a dict keyed by problem id), so the n-th open check step is the n-th open item."""
-    items = list(city.data(campaign_id)["open_items"].values())
+    """verdicts: problem text → accept/return. Each check step says which open item it is about
+    (its multi-instance item `checked_item`, in the task view of the API)."""
+    items = city.data(campaign_id)["open_items"]
     tasks = city.steps(campaign_id, "check_rectification")
     assert len(tasks) == len(items)
-    for task, item in zip(tasks, items, strict=True):
-        verdict = verdicts[item["problem"]]
+    for task in tasks:
+        detail = city.client.get(f"/api/tasks/{task['id']}", headers=city.headers("pengliang")).json()
+        assert detail["bpmn_id"] == "check_rectification" and detail["item"] == task["item"]
+        assert task["item"]["name"] == "checked_item" and task["item"]["value"] in items.values()
+        verdict = verdicts[task["item"]["value"]["problem"]]
         data = {"verdict": verdict} | ({"check_opinion": "整改不到位"} if verdict == "return" else {})
         city.complete("pengliang", task["id"], data)
 

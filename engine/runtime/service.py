@@ -342,6 +342,21 @@ def task_form(session: Session, row: WorkTask) -> list[dict[str, Any]]:
     return []
 
 
+def task_items(session: Session, rows: list[WorkTask]) -> dict[int, dict[str, Any]]:
+    """Task id → {"name", "value"} of the multi-instance item each task is about (e.g. which
+    problem a rectification check concerns); tasks of ordinary steps are absent."""
+    return tk.task_items(session, [row.id for row in rows])
+
+
+def task_item(session: Session, row: WorkTask) -> dict[str, Any] | None:
+    return task_items(session, [row]).get(row.id)
+
+
+def bpmn_id(row: WorkTask) -> str:
+    """The step's BPMN element id (a multi-instance task's spec name without " [child]")."""
+    return tk.bpmn_id_of(row.task_spec)
+
+
 def task_posts(session: Session, row: WorkTask) -> dict[str, list[str]]:
     """Posts by assignment kind: handler, backup, transfer, reader."""
     return {kind: tk.posts_of(session, row.id, kind) for kind in (HANDLER, BACKUP, TRANSFER, READER)}

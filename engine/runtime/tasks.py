@@ -160,6 +160,44 @@ def close_task(session: Session, row: WorkTask, now: datetime, reason: str) -> N
     log_event(session, row.instance_id, "cancelled", now, task_id=row.id, detail={"reason": reason})
 
 
+MULTI_INSTANCE_SUFFIX = " [child]"
+
+
+def bpmn_id_of(task_spec_name: str) -> str:
+    """The BPMN element id of a task row's spec: SpiffWorkflow names the task of each item of a
+    multi-instance step "<id> [child]"; people and API clients know the step by its id."""
+    return task_spec_name.removesuffix(MULTI_INSTANCE_SUFFIX)
+
+
+def multi_instance_item(task) -> dict[str, Any] | None:
+    """For the task of one item of a multi-instance step: {"name": the input item variable
+    (e.g. `checked_item`), "value": this task's item}; None for an ordinary task."""
+    parent_spec = getattr(task.parent, "task_spec", None)
+    input_item = getattr(parent_spec, "input_item", None)
+    if input_item is None or not task.task_spec.name.endswith(MULTI_INSTANCE_SUFFIX):
+        return None
+    name = input_item.bpmn_id
+    return {"name": name, "value": task.data.get(name)}
+
+
+def task_items(session: Session, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The multi-instance item of each listed task that has one (recorded in its `task_ready`
+    event, so a check shows which problem it is about without restoring the workflow)."""
+    from engine.runtime.models import TimingEvent
+
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(task_ids), 500):
+        rows = session.exec(
+            select(TimingEvent.task_id, TimingEvent.detail)
+            .where(TimingEvent.task_id.in_(task_ids[start:start + 500]), TimingEvent.kind == "task_ready")
+            .order_by(TimingEvent.id)
+        ).all()
+        for task_id, detail in rows:
+            if isinstance(detail, dict) and detail.get("item") is not None:
+                found[task_id] = detail["item"]
+    return found
+
+
 def _create_row(session: Session, instance: ProcessInstance, task, now: datetime) -> WorkTask:
     posts = resolve_lane(session, instance, task)
     spec = task.task_spec
@@ -173,7 +211,11 @@ def _create_row(session: Session, instance: ProcessInstance, task, now: datetime
     for post in posts:
         session.add(TaskAssignment(task_id=row.id, post_code=post, kind=HANDLER, created_at=now))
     session.flush()
-    log_event(session, instance.id, "task_ready", now, task_id=row.id, detail={"posts": posts, "task_spec": spec.name})
+    detail: dict[str, Any] = {"posts": posts, "task_spec": spec.name}
+    item = multi_instance_item(task)
+    if item is not None:
+        detail["item"] = item
+    log_event(session, instance.id, "task_ready", now, task_id=row.id, detail=detail)
     return row
 
 
