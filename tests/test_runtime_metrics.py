@@ -53,3 +53,28 @@ def test_completion_on_time_working_time_and_red_counts(database, clock, demo_ca
 def test_unknown_grouping_is_refused(database, clock):
     with database.session() as session, pytest.raises(InvalidInput):
         efficiency_metrics(session, clock, "team")
+
+
+def test_a_step_sent_back_and_redone_is_judged_by_each_attempts_own_stage_limit(database, clock, demo_catalog_path):
+    from tests.runtime_helpers import ARD_FILE
+
+    load_demo_catalog(database, clock, demo_catalog_path)
+    xml = ARD_FILE.read_bytes().replace(
+        b'<spiffworkflow:property name="stage" value="\xe5\x8f\x97\xe7\x90\x86" />',
+        b'<spiffworkflow:property name="stage" value="\xe5\x8f\x97\xe7\x90\x86" />'
+        b'<spiffworkflow:property name="stage_limit" value="1\xe4\xb8\xaa\xe5\xb7\xa5\xe4\xbd\x9c\xe6\x97\xa5" />',
+    )
+    assert b"stage_limit" in xml
+    deploy(database, clock, xml)
+    instance = start(database, clock, {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": 1})
+    clock.set(datetime(2026, 10, 12, 10, 0, tzinfo=BEIJING))  # first attempt: days past its 1-working-day limit
+    with database.session() as session:
+        service.complete_task(session, clock, open_task(database, instance.id, "accept").id, {"accepted": True}, CHEN)
+    with database.session() as session:
+        service.send_back(session, clock, open_task(database, instance.id, "review").id, "accept", "材料不全", ZHAO)
+    clock.advance(hours=1)  # second attempt: within its own fresh limit
+    with database.session() as session:
+        service.complete_task(session, clock, open_task(database, instance.id, "accept").id, {"accepted": True}, CHEN)
+
+    accept = _metrics(database, clock)["MZ-SHJZ-01"]
+    assert (accept.completed, accept.with_deadline, accept.on_time) == (2, 2, 1)

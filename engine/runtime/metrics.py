@@ -160,17 +160,25 @@ class _DeadlineReader:
     def on_time(self, row: WorkTask) -> bool | None:
         if self.deadlines is None or row.completed_at is None:
             return None
-        stage = self.session.exec(
-            select(self.StageDeadline).where(
-                self.StageDeadline.instance_id == row.instance_id, self.StageDeadline.task_id == row.spiff_task_id
-            )
-        ).first()
+        stage = self._stage_of(row)
         if stage is not None and stage.due_at is not None:
             return not stage.overran and row.completed_at <= stage.due_at
         case = self.session.exec(select(self.CaseDeadline).where(self.CaseDeadline.instance_id == row.instance_id)).first()
         if case is not None and case.due_at is not None:
             return row.completed_at <= case.due_at
         return None
+
+    def _stage_of(self, row: WorkTask):
+        """The stage row of this attempt at the step. A step sent back and redone keeps its
+        SpiffWorkflow task id and gets one stage row per time it became ready, so take the latest
+        row started when this task row became ready (or, failing that, before it was completed)."""
+        rows = self.session.exec(
+            select(self.StageDeadline).where(
+                self.StageDeadline.instance_id == row.instance_id, self.StageDeadline.task_id == row.spiff_task_id,
+                self.StageDeadline.started_at <= row.completed_at,
+            ).order_by(self.StageDeadline.id.desc())
+        ).all()
+        return next((s for s in rows if s.started_at <= row.ready_at), rows[0] if rows else None)
 
     def state(self, row: WorkTask) -> str | None:
         if self.deadlines is None:
