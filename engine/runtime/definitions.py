@@ -283,10 +283,19 @@ def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
     return row
 
 
+_DEFINITIONS_KEY = "dutyflow_definitions"
+
+
 def get_definition(session: Session, definition_id: int) -> ProcessDefinition:
-    row = session.get(ProcessDefinition, definition_id)
+    """A definition row, read once per transaction: the session's identity map holds rows only
+    weakly, and a step asks for its definition several times (form fields, restore, deadlines)."""
+    held = session.info.setdefault(_DEFINITIONS_KEY, {})
+    row = held.get(definition_id)
     if row is None:
-        raise NotFound(f"流程定义 {definition_id} 不存在")
+        row = session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"流程定义 {definition_id} 不存在")
+        held[definition_id] = row
     return row
 
 

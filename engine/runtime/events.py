@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from engine.calendar.working import WorkingCalendar, load_calendar
@@ -54,9 +55,9 @@ def log_event(
     target_post: str | None = None,
     detail: dict[str, Any] | None = None,
     since: datetime | None = None,
-) -> TimingEvent:
-    """Append one event. `actor` is an Actor or a username; elapsed times are measured from
-    `since`, else from the task's ready time, else from the instance's start."""
+) -> int:
+    """Append one event; returns its id. `actor` is an Actor or a username; elapsed times are
+    measured from `since`, else from the task's ready time, else from the instance's start."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown timing event kind {kind!r}")
     username = getattr(actor, "username", actor)
@@ -70,14 +71,15 @@ def log_event(
     if start is not None and at >= start:
         wall = (at - start).total_seconds()
         working = session_calendar(session).working_time_between(start, at).total_seconds()
-    event = TimingEvent(
-        instance_id=instance_id, task_id=task_id, kind=kind, at=at, actor=username, staff_id=staff_id,
-        post_code=post_code, target_post=target_post, detail=dict(detail or {}),
-        wall_seconds=wall, working_seconds=working,
-    )
-    session.add(event)
-    session.flush()
-    return event
+    # A Core insert: the log is append-only, so no ORM object is built or tracked (this runs
+    # several times per step). The session flushes pending rows first (the task row it names).
+    return session.execute(
+        insert(TimingEvent).values(
+            instance_id=instance_id, task_id=task_id, kind=kind, at=at, actor=username, staff_id=staff_id,
+            post_code=post_code, target_post=target_post, detail=dict(detail or {}),
+            wall_seconds=wall, working_seconds=working,
+        ).returning(TimingEvent.id)
+    ).scalar_one()
 
 
 def _start_of(session: Session, instance_id: int, task: WorkTask | None) -> datetime | None:

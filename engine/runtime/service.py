@@ -674,5 +674,6 @@ def comment(session: Session, clock, task_id: int, text: str, actor: Actor) -> T
     if len(text) > 2000:
         raise InvalidInput("意见过长", ["text: 最多 2000 字"])
     relation = tk.relation_of(session, row, actor)
-    return ev.log_event(session, row.instance_id, "commented", clock.now(), task_id=row.id, actor=actor,
-                        post_code=relation.acting_post, detail={"text": text})
+    event_id = ev.log_event(session, row.instance_id, "commented", clock.now(), task_id=row.id, actor=actor,
+                            post_code=relation.acting_post, detail={"text": text})
+    return session.get(TimingEvent, event_id)

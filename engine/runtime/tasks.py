@@ -71,9 +71,22 @@ def find_task(workflow, spiff_task_id: str):
 # ---------------------------------------------------------------- catalog side
 
 
+_VERSION_KEY = "dutyflow_catalog_version_id"
+
+
 def catalog_version_id(session: Session) -> int | None:
-    version = catalog.current_version(session)
-    return version.id if version is not None else None
+    """The catalog version in force, looked up once per transaction (a step sees one catalog)."""
+    if _VERSION_KEY not in session.info:
+        version = catalog.current_version(session)
+        session.info[_VERSION_KEY] = version.id if version is not None else None
+    return session.info[_VERSION_KEY]
+
+
+def forget_catalog(session: Session) -> None:
+    """Drop this transaction's catalog look-ups: a script may just have published a version
+    (the catalog publication process), and the next tasks' lanes resolve on the new one."""
+    session.info.pop(_VERSION_KEY, None)
+    session.info.pop("dutyflow_staff_posts", None)
 
 
 def staff_posts(session: Session, staff_id: str | None) -> set[str]:
@@ -156,7 +169,6 @@ def close_task(session: Session, row: WorkTask, now: datetime, reason: str) -> N
     row.closed_reason = reason
     row.completed_at = now
     session.add(row)
-    session.flush()
     log_event(session, row.instance_id, "cancelled", now, task_id=row.id, detail={"reason": reason})
 
 
@@ -208,9 +220,7 @@ def _create_row(session: Session, instance: ProcessInstance, task, now: datetime
     )
     session.add(row)
     session.flush()
-    for post in posts:
-        session.add(TaskAssignment(task_id=row.id, post_code=post, kind=HANDLER, created_at=now))
-    session.flush()
+    session.add_all(TaskAssignment(task_id=row.id, post_code=post, kind=HANDLER, created_at=now) for post in posts)
     detail: dict[str, Any] = {"posts": posts, "task_spec": spec.name}
     item = multi_instance_item(task)
     if item is not None:
@@ -271,7 +281,10 @@ class Relation:
 
 def relation_of(session: Session, row: WorkTask, actor: Actor) -> Relation:
     held = staff_posts(session, actor.staff_id)
-    handler_posts = posts_of(session, row.id, HANDLER)
+    by_kind: dict[str, list[str]] = {}
+    for assignment in assignments(session, row.id):  # one query for handler and reader posts
+        by_kind.setdefault(assignment.kind, []).append(assignment.post_code)
+    handler_posts = by_kind.get(HANDLER, [])
     acting = None
     if row.post_code in held:
         acting = row.post_code
@@ -279,7 +292,7 @@ def relation_of(session: Session, row: WorkTask, actor: Actor) -> Relation:
         acting = next((p for p in handler_posts if p in held), None)
     if acting is None and row.delegated_post and row.delegated_post in held:
         acting = row.delegated_post
-    readers = set(posts_of(session, row.id, READER))
+    readers = set(by_kind.get(READER, []))
     return Relation(
         acting_post=acting,
         transfer_target=bool(row.transfer_to_post and row.transfer_to_post in held),

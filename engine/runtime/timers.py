@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlmodel import Session
 
 from engine.db import Database
@@ -184,14 +184,13 @@ def schedule(session: Session, instance_id: int, task_id: str, kind: str, due_at
 def add_rows(session: Session, instance_id: int, task_id: str, spec_name: str,
              moments: tuple[tuple[str, datetime], ...], now: datetime) -> None:
     """Insert rows for a subject that has none yet (a new case or stage): no look-up needed."""
-    done: set[tuple[str, datetime]] = set()
-    for kind, due_at in moments:
-        key = (kind, _utc(due_at))
-        if key in done:
-            continue
-        done.add(key)
-        session.add(RuntimeTimer(instance_id=instance_id, task_id=task_id, kind=kind, spec_name=spec_name[:200],
-                                 due_at=key[1], created_at=now))
+    keys = list(dict.fromkeys((kind, _utc(due_at)) for kind, due_at in moments))
+    # One Core insert for all of them: no ORM objects for rows this transaction never reads back.
+    session.execute(insert(RuntimeTimer), [
+        {"instance_id": instance_id, "task_id": task_id, "kind": kind, "spec_name": spec_name[:200],
+         "due_at": due_at, "created_at": now, "status": TimerStatus.pending, "attempts": 0}
+        for kind, due_at in keys
+    ])
 
 
 def unschedule(session: Session, instance_id: int, task_id: str | None, kinds: tuple[str, ...], now: datetime) -> None:
