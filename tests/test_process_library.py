@@ -94,7 +94,9 @@ def test_render_command_writes_one_svg_per_process(tmp_path):
 
 
 def test_committed_diagrams_exist_for_every_process():
-    assert sorted(p.stem for p in (PROJECT_ROOT / "diagrams").glob("*.svg")) == PROCESS_IDS
+    # diagrams/ also holds the catalog analysis diagrams (overlaps, taxonomy, 三定 trees).
+    committed = {p.stem for p in (PROJECT_ROOT / "diagrams").glob("*.svg")}
+    assert set(PROCESS_IDS) <= committed, sorted(set(PROCESS_IDS) - committed)
 
 
 # ------------------------------------------------------------------ pure rules

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from engine.calendar.working import WorkingCalendar, load_calendar
@@ -26,6 +25,7 @@ EVENT_KINDS = (
     "instance_ended", "failed",
 )
 _CALENDAR_KEY = "dutyflow_working_calendar"
+_EVENT_TABLE = TimingEvent.__table__
 
 
 def session_calendar(session: Session) -> WorkingCalendar:
@@ -71,15 +71,17 @@ def log_event(
     if start is not None and at >= start:
         wall = (at - start).total_seconds()
         working = session_calendar(session).working_time_between(start, at).total_seconds()
-    # A Core insert: the log is append-only, so no ORM object is built or tracked (this runs
-    # several times per step). The session flushes pending rows first (the task row it names).
-    return session.execute(
-        insert(TimingEvent).values(
+    # A plain Core insert on the transaction's connection: the log is append-only, so no ORM
+    # object is built or tracked and no unit of work runs (this happens several times per step).
+    # The rows it names (instance, task) were flushed when they were created.
+    result = session.connection().execute(
+        _EVENT_TABLE.insert().values(
             instance_id=instance_id, task_id=task_id, kind=kind, at=at, actor=username, staff_id=staff_id,
             post_code=post_code, target_post=target_post, detail=dict(detail or {}),
             wall_seconds=wall, working_seconds=working,
-        ).returning(TimingEvent.id)
-    ).scalar_one()
+        )
+    )
+    return result.inserted_primary_key[0]
 
 
 def _start_of(session: Session, instance_id: int, task: WorkTask | None) -> datetime | None:
