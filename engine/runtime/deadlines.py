@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlmodel import Session
 
 from engine.calendar.limits import format_limit, parse_limit
@@ -302,50 +302,56 @@ def _limit(value: int | None, unit: str | None) -> TimeLimit | None:
 
 
 # --- after every engine step ------------------------------------------------------------------------
-def sync_deadlines(session: Session, instance_row, workflow, now: datetime) -> None:
-    """Bring the case clock, stage clocks and their warning rows in line with the workflow."""
+def sync_deadlines(session: Session, instance_row, workflow, now: datetime, new_instance: bool = False) -> None:
+    """Bring the case clock, stage clocks and their warning rows in line with the workflow.
+
+    `new_instance`: the instance was inserted in this transaction and this is its first step, so
+    it has no case or stage row yet and none is looked for.
+    """
     from SpiffWorkflow.util.task import TaskState
 
     instance_id = instance_row.id
     calendar = _LazyCalendar(session)
-    case = session.execute(select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)).scalar_one_or_none()
+    if new_instance:
+        case, stages = None, {}
+    else:
+        case, stages = _load_clocks(session, instance_id, _has_stages(workflow))
     if case is None and not _has_stages(workflow):
-        return  # a process without limits: one query per step, nothing else
+        return  # a process without limits: at most one query per step, nothing else
     new_case = False
     if case is None:
         case = _start_case(session, instance_row, workflow, calendar, now)
         new_case = case is not None
 
-    stages = {
-        row.task_id: row
-        for row in session.execute(
-            select(StageDeadline).where(StageDeadline.instance_id == instance_id, StageDeadline.status == "open")
-        ).scalars()
-    }
     open_tasks = {}
     for task in _all_tasks(workflow):
         if task.state in (TaskState.READY, TaskState.STARTED) and task.task_spec.manual and tracked(task.task_spec):
             open_tasks[str(task.id)] = task
 
+    # Warning rows of new stages (and of a new case) are collected and inserted in one statement.
+    new_rows: list[tuple[int, str, str, str, datetime]] = []
     limits = None
     for task_id, task in open_tasks.items():
         if task_id not in stages:
             if limits is None:
                 limits = stage_limits(workflow, parse_limit(case.limit_text) if case else None)
-            stages[task_id] = _open_stage(session, instance_id, task, limits, calendar, now)
+            stages[task_id] = _open_stage(session, instance_id, task, limits, calendar, now, new_rows)
 
     restarted = False
+    closed: list[str] = []
     for task_id, stage in list(stages.items()):
         if stage.status != "open" or task_id in open_tasks:
             continue
         task = _find(workflow, task_id)
         completed = task is not None and task.state == TaskState.COMPLETED
-        _close_stage(session, stage, "completed" if completed else "cancelled", now)
+        _close_stage(stage, "completed" if completed else "cancelled", now)
+        closed.append(task_id)
         if completed and stage.clock_mode == RESTART and case is not None:
             _restart(session, case, calendar, now, reason=f"{stage.stage or stage.task_spec} 完成，重新计时",
                      task_id=task_id)
             restarted = True
 
+    finished = False
     if case is not None and case.finished_at is None:
         pausing = [s for s in stages.values() if s.status == "open" and s.clock_mode == PAUSE]
         if pausing and case.paused_since is None:
@@ -354,10 +360,39 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime) -> N
             _resume(session, case, calendar, now)
         if workflow.is_completed():
             _finish_case(session, case, now)
+            finished = True
         elif new_case and not restarted and case.paused_since is None:
             # A new case has no warning rows yet: insert them without looking.
-            timers.add_rows(session, case.instance_id, CASE_SUBJECT, "办结时限",
-                            ((TimerKind.case_yellow, case.yellow_at), (TimerKind.case_red, case.due_at)), now)
+            new_rows += [(instance_id, CASE_SUBJECT, TimerKind.case_yellow, "办结时限", case.yellow_at),
+                         (instance_id, CASE_SUBJECT, TimerKind.case_red, "办结时限", case.due_at)]
+    if closed and not finished:  # finishing the case cancelled every warning row already
+        timers.unschedule(session, instance_id, closed, (TimerKind.stage_yellow, TimerKind.stage_red), now)
+    timers.add_timer_rows(session, new_rows, now)
+
+
+# Built once (the expression and its cache key cost about as much as running it on SQLite).
+_CLOCKS = (
+    select(CaseDeadline, StageDeadline)
+    .outerjoin(StageDeadline, and_(StageDeadline.instance_id == CaseDeadline.instance_id, StageDeadline.status == "open"))
+    .where(CaseDeadline.instance_id == bindparam("p_instance"))
+    .order_by(StageDeadline.id)
+)
+_OPEN_STAGES = (
+    select(StageDeadline)
+    .where(StageDeadline.instance_id == bindparam("p_instance"), StageDeadline.status == "open")
+    .order_by(StageDeadline.id)
+)
+
+
+def _load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[CaseDeadline | None, dict]:
+    """The case row and the open stage rows (by task id) of an instance, in one query when it has a case."""
+    rows = session.execute(_CLOCKS, {"p_instance": instance_id}).all()
+    if rows:
+        return rows[0][0], {stage.task_id: stage for _, stage in rows if stage is not None}
+    if not has_stages:
+        return None, {}
+    stages = session.execute(_OPEN_STAGES, {"p_instance": instance_id}).scalars()
+    return None, {row.task_id: row for row in stages}
 
 
 def _has_stages(workflow) -> bool:
@@ -422,7 +457,8 @@ def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalenda
 
 
 def _open_stage(session: Session, instance_id: int, task, limits: dict[str, TimeLimit], calendar: _LazyCalendar,
-                now: datetime) -> StageDeadline:
+                now: datetime, new_rows: list) -> StageDeadline:
+    """A stage row for a task that became ready; its warning rows are appended to `new_rows`."""
     props = step_properties(task.task_spec)
     limit = limits.get(task.task_spec.name)
     stage = StageDeadline(
@@ -440,17 +476,17 @@ def _open_stage(session: Session, instance_id: int, task, limits: dict[str, Time
     session.add(stage)
     if stage.due_at is not None and stage.clock_mode != PAUSE:
         # Rows of an earlier readiness of the same task (sent back) were cancelled when it closed.
-        timers.add_rows(session, instance_id, stage.task_id, stage.stage or stage.task_spec,
-                        ((TimerKind.stage_yellow, stage.yellow_at), (TimerKind.stage_red, stage.due_at)), now)
+        subject = stage.stage or stage.task_spec
+        new_rows += [(instance_id, stage.task_id, TimerKind.stage_yellow, subject, stage.yellow_at),
+                     (instance_id, stage.task_id, TimerKind.stage_red, subject, stage.due_at)]
     return stage
 
 
-def _close_stage(session: Session, stage: StageDeadline, status: str, now: datetime) -> None:
+def _close_stage(stage: StageDeadline, status: str, now: datetime) -> None:
+    """Close a loaded stage row (its warning rows are cancelled by the caller, all in one update)."""
     stage.status = status
     stage.ended_at = now
     stage.overran = stage.due_at is not None and now >= stage.due_at
-    session.add(stage)
-    timers.unschedule(session, stage.instance_id, stage.task_id, (TimerKind.stage_yellow, TimerKind.stage_red), now)
 
 
 # --- case clock changes -----------------------------------------------------------------------------

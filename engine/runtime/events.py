@@ -26,6 +26,7 @@ EVENT_KINDS = (
 )
 _CALENDAR_KEY = "dutyflow_working_calendar"
 _EVENT_TABLE = TimingEvent.__table__
+_INSERT_EVENT = _EVENT_TABLE.insert()
 
 
 def session_calendar(session: Session) -> WorkingCalendar:
@@ -74,13 +75,12 @@ def log_event(
     # A plain Core insert on the transaction's connection: the log is append-only, so no ORM
     # object is built or tracked and no unit of work runs (this happens several times per step).
     # The rows it names (instance, task) were flushed when they were created.
-    result = session.connection().execute(
-        _EVENT_TABLE.insert().values(
-            instance_id=instance_id, task_id=task_id, kind=kind, at=at, actor=username, staff_id=staff_id,
-            post_code=post_code, target_post=target_post, detail=dict(detail or {}),
-            wall_seconds=wall, working_seconds=working,
-        )
-    )
+    # The statement is built once; only the parameters change.
+    result = session.connection().execute(_INSERT_EVENT, {
+        "instance_id": instance_id, "task_id": task_id, "kind": kind, "at": at, "actor": username,
+        "staff_id": staff_id, "post_code": post_code, "target_post": target_post, "detail": dict(detail or {}),
+        "wall_seconds": wall, "working_seconds": working,
+    })
     return result.inserted_primary_key[0]
 
 

@@ -35,7 +35,7 @@ from engine.runtime.events import log_event
 from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
 from engine.runtime.scripting import UnsafeScript, script_context
 from engine.runtime.serializer import deserialize_workflow, new_workflow, serialize_workflow
-from engine.runtime.tasks import LaneError, forget_catalog, sync_tasks
+from engine.runtime.tasks import LaneError, sync_tasks
 
 
 def load_workflow(session: Session, instance_id: int):
@@ -103,8 +103,6 @@ def run_step(session: Session, clock, instance: ProcessInstance, workflow, actio
         message = describe_engine_error(exc)
         mark_failed(session, instance, clock.now(), message, actor)
         return message
-    finally:
-        forget_catalog(session)
     return None
 
 

@@ -22,6 +22,7 @@ from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
 from engine.runtime import tasks as tk
+from engine.runtime import timers
 from engine.runtime.forms import check_data_keys, form_of, validate_submission
 from engine.runtime.instances import bump_version, create_workflow, load_workflow, run_step, save_workflow
 from engine.runtime.models import (
@@ -174,6 +175,7 @@ def start_instance(session: Session, clock, process_id: str, data: dict[str, Any
     )
     session.add(instance)
     session.flush()
+    timers.note_new_instance(session, instance.id)  # its first step needs not look for timer/deadline rows
     workflow = create_workflow(definition, {**data, "instance_id": instance.id})
     ev.log_event(session, instance.id, "instance_started", now, actor=actor,
                  detail={"process_id": definition.process_id, "version": definition.version, "data_keys": sorted(data)})

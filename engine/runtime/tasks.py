@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
 from engine.catalog import service as catalog
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.runtime import timers
 from engine.runtime.definitions import is_human_task, task_properties
 from engine.runtime.events import log_event
 from engine.runtime.models import (
@@ -83,10 +86,37 @@ def catalog_version_id(session: Session) -> int | None:
 
 
 def forget_catalog(session: Session) -> None:
-    """Drop this transaction's catalog look-ups: a script may just have published a version
-    (the catalog publication process), and the next tasks' lanes resolve on the new one."""
+    """Drop this transaction's catalog look-ups: the catalog was just written (e.g. a script of the
+    catalog publication process published a version), and the next look-ups see the new state."""
     session.info.pop(_VERSION_KEY, None)
     session.info.pop("dutyflow_staff_posts", None)
+
+
+# The look-ups above are dropped whenever the transaction writes a catalog table, by the ORM or by
+# an ORM-enabled insert/update/delete statement, instead of after every engine step: a step
+# that writes no catalog row keeps them, and a write outside a step is seen too.
+def _is_catalog_class(cls) -> bool:
+    return getattr(cls, "__module__", None) == _CATALOG_MODELS
+
+
+_CATALOG_MODELS = "engine.catalog.models"
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_after_catalog_flush(session: OrmSession, _flush_context) -> None:
+    if _VERSION_KEY not in session.info and "dutyflow_staff_posts" not in session.info:
+        return  # nothing cached: nothing to drop
+    if any(_is_catalog_class(type(obj)) for obj in chain(session.new, session.dirty, session.deleted)):
+        forget_catalog(session)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _forget_after_catalog_statement(state) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and _is_catalog_class(mapper.class_):
+        forget_catalog(state.session)
 
 
 def staff_posts(session: Session, staff_id: str | None) -> set[str]:
@@ -143,7 +173,8 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow, now: datet
                closing_reason: str = "cancelled") -> list[WorkTask]:
     """Make the open task rows match the workflow's ready human tasks; returns the new rows."""
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
-    open_rows = open_tasks(session, instance.id)
+    # An instance inserted in this transaction has no task rows yet: nothing to look for.
+    open_rows = [] if timers.is_new_instance(session, instance.id) else open_tasks(session, instance.id)
     for row in open_rows:
         if row.spiff_task_id not in ready:
             close_task(session, row, now, closing_reason)
@@ -155,12 +186,17 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow, now: datet
     return created
 
 
+# The two selects every step runs, built once (building an expression and its cache key costs
+# about as much as running it on SQLite).
+_OPEN_TASKS = (
+    select(WorkTask).where(WorkTask.instance_id == bindparam("p_instance"), WorkTask.state == TASK_READY)
+    .order_by(WorkTask.id)
+)
+_ASSIGNMENTS = select(TaskAssignment).where(TaskAssignment.task_id == bindparam("p_task")).order_by(TaskAssignment.id)
+
+
 def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
-    return list(
-        session.exec(
-            select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.state == TASK_READY).order_by(WorkTask.id)
-        )
-    )
+    return list(session.exec(_OPEN_TASKS, params={"p_instance": instance_id}))
 
 
 def close_task(session: Session, row: WorkTask, now: datetime, reason: str) -> None:
@@ -230,6 +266,8 @@ def _create_row(session: Session, instance: ProcessInstance, task, now: datetime
 
 
 def assignments(session: Session, task_id: int, kind: str | None = None) -> list[TaskAssignment]:
+    if kind is None:
+        return list(session.exec(_ASSIGNMENTS, params={"p_task": task_id}))
     query = select(TaskAssignment).where(TaskAssignment.task_id == task_id)
     if kind is not None:
         query = query.where(TaskAssignment.kind == kind)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlmodel import Session
 
 from engine.db import Database
@@ -82,15 +82,38 @@ def timer_due(task) -> datetime | None:
 
 
 # --- 1. after every engine step ------------------------------------------------------------------
+_NEW_INSTANCES = "dutyflow_new_instances"
+
+
+def note_new_instance(session: Session, instance_id: int) -> None:
+    """Core calls this right after inserting an instance row: until its first `after_step` in this
+    transaction no timer, deadline or warning row of it can exist, so that step looks for none."""
+    session.info.setdefault(_NEW_INSTANCES, set()).add(instance_id)
+
+
+def is_new_instance(session: Session, instance_id: int) -> bool:
+    """Whether the instance was inserted in this transaction and has not had its first step saved."""
+    return instance_id in session.info.get(_NEW_INSTANCES, ())
+
+
+def _take_new_instance(session: Session, instance_id: int) -> bool:
+    new = session.info.get(_NEW_INSTANCES)
+    if not new or instance_id not in new:
+        return False
+    new.discard(instance_id)  # only the first step: it writes the rows later steps must read
+    return True
+
+
 def after_step(session: Session, instance_row, workflow, now: datetime) -> None:
     """Sync timer rows, deadline rows and warning rows with the workflow just saved.
 
     Called by core's `save_workflow` in the same transaction as the workflow state.
     """
-    sync_bpmn_timers(session, instance_row.id, workflow, now)
+    new_instance = _take_new_instance(session, instance_row.id)
+    sync_bpmn_timers(session, instance_row.id, workflow, now, new_instance)
     from engine.runtime import deadlines
 
-    deadlines.sync_deadlines(session, instance_row, workflow, now)
+    deadlines.sync_deadlines(session, instance_row, workflow, now, new_instance)
 
 
 def has_timer_events(workflow) -> bool:
@@ -117,10 +140,14 @@ def _declares_timer(definition, timer_class) -> bool:
     return any(_declares_timer(d, timer_class) for d in getattr(definition, "event_definitions", None) or ())
 
 
-def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime) -> None:
+def sync_bpmn_timers(session: Session, instance_id: int, workflow, now: datetime, new_instance: bool = False) -> None:
     if not has_timer_events(workflow):
         return  # no timer in this process: no row can exist, no query needed
     waiting = {(t.task_id, t.due_at): t for t in waiting_timers(workflow)}
+    if new_instance:
+        add_timer_rows(session, [(instance_id, t.task_id, TimerKind.bpmn, t.spec_name, t.due_at) for t in waiting.values()],
+                       now)
+        return
     rows = session.execute(
         select(RuntimeTimer.id, RuntimeTimer.task_id, RuntimeTimer.due_at, RuntimeTimer.status).where(
             RuntimeTimer.instance_id == instance_id,
@@ -184,17 +211,43 @@ def schedule(session: Session, instance_id: int, task_id: str, kind: str, due_at
 def add_rows(session: Session, instance_id: int, task_id: str, spec_name: str,
              moments: tuple[tuple[str, datetime], ...], now: datetime) -> None:
     """Insert rows for a subject that has none yet (a new case or stage): no look-up needed."""
-    keys = list(dict.fromkeys((kind, _utc(due_at)) for kind, due_at in moments))
+    add_timer_rows(session, [(instance_id, task_id, kind, spec_name, due_at) for kind, due_at in moments], now)
+
+
+def add_timer_rows(session: Session, rows: list[tuple[int, str, str, str, datetime]], now: datetime) -> None:
+    """Insert (instance_id, task_id, kind, spec_name, due_at) rows known to be absent, in one statement."""
+    unique: dict[tuple[int, str, str, datetime], str] = {}  # the rows are unique on this key
+    for iid, task_id, kind, spec_name, due_at in rows:
+        unique.setdefault((iid, task_id, kind, _utc(due_at)), spec_name)
+    if not unique:
+        return
     # One Core insert for all of them: no ORM objects for rows this transaction never reads back.
-    session.execute(insert(RuntimeTimer), [
-        {"instance_id": instance_id, "task_id": task_id, "kind": kind, "spec_name": spec_name[:200],
+    session.execute(_INSERT_TIMERS, [
+        {"instance_id": iid, "task_id": task_id, "kind": kind, "spec_name": spec_name[:200],
          "due_at": due_at, "created_at": now, "status": TimerStatus.pending, "attempts": 0}
-        for kind, due_at in keys
+        for (iid, task_id, kind, due_at), spec_name in unique.items()
     ])
 
 
-def unschedule(session: Session, instance_id: int, task_id: str | None, kinds: tuple[str, ...], now: datetime) -> None:
-    """Cancel the pending rows of these kinds (for one subject, or all of the instance)."""
+# Statements every step runs, built once: building an expression and its cache key costs about
+# as much as executing it on SQLite (see docs/benchmarks.md, runtime (a)).
+_INSERT_TIMERS = insert(RuntimeTimer)
+_CANCEL_OF_SUBJECTS = (
+    update(RuntimeTimer)
+    .where(RuntimeTimer.instance_id == bindparam("p_instance"), RuntimeTimer.kind.in_(bindparam("p_kinds", expanding=True)),
+           RuntimeTimer.status == TimerStatus.pending, RuntimeTimer.task_id.in_(bindparam("p_tasks", expanding=True)))
+    .values(status=TimerStatus.cancelled, finished_at=bindparam("p_now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def unschedule(session: Session, instance_id: int, task_id: str | list[str] | None, kinds: tuple[str, ...],
+               now: datetime) -> None:
+    """Cancel the pending rows of these kinds (for one subject, several, or all of the instance)."""
+    if isinstance(task_id, list):
+        session.execute(_CANCEL_OF_SUBJECTS, {"p_instance": instance_id, "p_kinds": [str(k) for k in kinds],
+                                              "p_tasks": task_id, "p_now": now})
+        return
     condition = [RuntimeTimer.instance_id == instance_id, RuntimeTimer.kind.in_(kinds),
                  RuntimeTimer.status == TimerStatus.pending]
     if task_id is not None:
