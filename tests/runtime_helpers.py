@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlmodel import select
+
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 from engine.runtime import service
+from engine.runtime.models import ProcessInstance, TaskAssignment, WorkTask
 
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
 ARD_FILE = BPMN_DIR / "accept_review_decide.bpmn"
@@ -54,3 +57,18 @@ def open_task(database, instance_id: int, task_spec: str):
 def kinds(database, instance_id: int) -> list[str]:
     with database.session() as session:
         return [e.kind for e in service.timeline(session, instance_id)]
+
+
+def in_session(database, fn, *args, **kwargs):
+    """Call an engine function in its own transaction, as one request would."""
+    with database.session() as session:
+        return fn(session, *args, **kwargs)
+
+
+def snapshot(database, instance_id: int):
+    """Everything an operation could change: instance version/status, task rows, assignments, events."""
+    with database.session() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        tasks = [t.model_dump() for t in session.exec(select(WorkTask).where(WorkTask.instance_id == instance_id))]
+        assigned = [(a.task_id, a.post_code, a.kind) for a in session.exec(select(TaskAssignment))]
+        return instance.version, instance.status, tasks, assigned, len(service.timeline(session, instance_id))

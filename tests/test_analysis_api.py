@@ -5,19 +5,16 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from api.security import issue_token
 from engine.analysis import alerts
 from engine.analysis.report import analyze
-from engine.auth.service import create_user
 from engine.catalog.document import CatalogDocument
 from engine.runtime import service as runtime
+from tests.auth_helpers import bearer_headers
 from tests.runtime_helpers import CHEN, WU, deploy, load_demo_catalog, open_task, start
 
 
 def _headers(database, clock, settings, username: str, roles: list[str]) -> dict[str, str]:
-    with database.session() as session:
-        create_user(session, username=username, password="secret-pass", now=clock.now(), roles=roles)
-    return {"Authorization": f"Bearer {issue_token(settings, username)}"}
+    return bearer_headers(database, clock, settings, username, roles)
 
 
 @pytest.fixture

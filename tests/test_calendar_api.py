@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from api.security import issue_token
-from engine.auth.service import create_user
+from tests.auth_helpers import bearer_headers
 
 SCHEDULE_2027 = {
     "holidays": ["2027-01-01", "2027-01-02", "2027-01-03", "2027-02-06", "2027-02-07", "2027-02-08"],
@@ -14,9 +13,7 @@ SCHEDULE_2027 = {
 
 
 def _headers(database, clock, settings, username="admin", roles=("admin",)):
-    with database.session() as session:
-        create_user(session, username=username, password="secret-pass", now=clock.now(), roles=list(roles))
-    return {"Authorization": f"Bearer {issue_token(settings, username)}"}
+    return bearer_headers(database, clock, settings, username, roles)
 
 
 def test_due_for_the_acceptance_example(client):

@@ -9,16 +9,13 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from api.security import issue_token
-from engine.auth.service import create_user
 from engine.catalog import service
 from engine.catalog.io import read_catalog
+from tests.auth_helpers import bearer_headers
 
 
 def _headers(database, clock, settings, username: str, roles: list[str]) -> dict[str, str]:
-    with database.session() as session:
-        create_user(session, username=username, password="secret-pass", now=clock.now(), roles=roles)
-    return {"Authorization": f"Bearer {issue_token(settings, username)}"}
+    return bearer_headers(database, clock, settings, username, roles)
 
 
 @pytest.fixture

@@ -9,9 +9,20 @@ from sqlmodel import select
 from engine.errors import InvalidInput
 from engine.runtime import service
 from engine.runtime.instances import rule_violation
-from engine.runtime.models import ProcessInstance, TaskAssignment, WorkTask
+from engine.runtime.models import ProcessInstance
 from engine.runtime.scripting import register_script_function
-from tests.runtime_helpers import ARD_FILE, CHEN, WANG, ZHAO, deploy, load_demo_catalog, open_task, start
+from tests.runtime_helpers import (
+    ARD_FILE,
+    CHEN,
+    WANG,
+    ZHAO,
+    deploy,
+    in_session,
+    load_demo_catalog,
+    open_task,
+    snapshot,
+    start,
+)
 
 
 def _checked_amount(amount):
@@ -50,23 +61,12 @@ def ready(database, clock, demo_catalog_path):
     return database
 
 
-def _do(database, fn, *args, **kwargs):
-    with database.session() as session:
-        return fn(session, *args, **kwargs)
-
-
-def _snapshot(database, instance_id: int):
-    with database.session() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        tasks = [t.model_dump() for t in session.exec(select(WorkTask).where(WorkTask.instance_id == instance_id))]
-        assigned = [(a.task_id, a.post_code, a.kind) for a in session.exec(select(TaskAssignment))]
-        return instance.version, instance.status, tasks, assigned, len(service.timeline(session, instance_id))
 
 
 def _to_decision(database, clock, amount):
     instance = start(database, clock, {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": amount})
-    _do(database, service.complete_task, clock, open_task(database, instance.id, "accept").id, {"accepted": True}, CHEN)
-    _do(database, service.complete_task, clock, open_task(database, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
+    in_session(database, service.complete_task, clock, open_task(database, instance.id, "accept").id, {"accepted": True}, CHEN)
+    in_session(database, service.complete_task, clock, open_task(database, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
     return instance
 
 
@@ -74,13 +74,13 @@ def test_rule_violation_in_a_script_answers_the_person_and_changes_nothing(ready
     deploy(ready, clock, CHECKED_XML)
     instance = _to_decision(ready, clock, -5)
     decide = open_task(ready, instance.id, "decide")
-    before = _snapshot(ready, instance.id)
+    before = snapshot(ready, instance.id)
     with pytest.raises(InvalidInput) as refused:
-        _do(ready, service.complete_task, clock, decide.id, {"decision": "approve"}, WANG)
+        in_session(ready, service.complete_task, clock, decide.id, {"decision": "approve"}, WANG)
     assert refused.value.message == "核定金额不能为负数" and refused.value.problems == ["amount: -5"]
-    assert _snapshot(ready, instance.id) == before  # still running, task still open, no event
+    assert snapshot(ready, instance.id) == before  # still running, task still open, no event
     # Another answer that does not hit the rule goes through.
-    _do(ready, service.complete_task, clock, decide.id, {"decision": "reject"}, WANG)
+    in_session(ready, service.complete_task, clock, decide.id, {"decision": "reject"}, WANG)
     with ready.session() as session:
         assert service.get_instance(session, instance.id).status == "completed"
 
@@ -88,9 +88,9 @@ def test_rule_violation_in_a_script_answers_the_person_and_changes_nothing(ready
 def test_rule_respected_completes_and_a_script_bug_still_fails_the_instance(ready, clock):
     deploy(ready, clock, CHECKED_XML)
     good = _to_decision(ready, clock, 7)
-    _do(ready, service.complete_task, clock, open_task(ready, good.id, "decide").id, {"decision": "approve"}, WANG)
+    in_session(ready, service.complete_task, clock, open_task(ready, good.id, "decide").id, {"decision": "approve"}, WANG)
     bug = _to_decision(ready, clock, "七")  # `"七" < 0` is a TypeError: a bug, not a rule
-    _do(ready, service.complete_task, clock, open_task(ready, bug.id, "decide").id, {"decision": "approve"}, WANG)
+    in_session(ready, service.complete_task, clock, open_task(ready, bug.id, "decide").id, {"decision": "approve"}, WANG)
     with ready.session() as session:
         assert service.get_instance(session, good.id).status == "completed"
         failed = service.get_instance(session, bug.id)

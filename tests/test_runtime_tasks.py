@@ -9,7 +9,7 @@ from sqlmodel import select
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.runtime import service
 from engine.runtime.instances import load_workflow, save_workflow
-from engine.runtime.models import ProcessInstance, TaskAssignment, WorkTask
+from engine.runtime.models import ProcessInstance, WorkTask
 from tests.runtime_helpers import (
     CHEN,
     WANG,
@@ -18,9 +18,11 @@ from tests.runtime_helpers import (
     YANG,
     ZHAO,
     deploy,
+    in_session,
     kinds,
     load_demo_catalog,
     open_task,
+    snapshot,
     start,
 )
 
@@ -32,18 +34,6 @@ def ready(database, clock, demo_catalog_path):
     return database
 
 
-def _do(database, fn, *args, **kwargs):
-    with database.session() as session:
-        return fn(session, *args, **kwargs)
-
-
-def _snapshot(database, instance_id: int):
-    """Everything an operation could change: instance version/status, task rows, assignments, events."""
-    with database.session() as session:
-        instance = session.get(ProcessInstance, instance_id)
-        tasks = [t.model_dump() for t in session.exec(select(WorkTask).where(WorkTask.instance_id == instance_id))]
-        assigned = [(a.task_id, a.post_code, a.kind) for a in session.exec(select(TaskAssignment))]
-        return instance.version, instance.status, tasks, assigned, len(service.timeline(session, instance_id))
 
 
 def test_start_puts_the_first_task_at_the_lane_post_and_in_the_holders_inbox(ready, clock):
@@ -52,19 +42,19 @@ def test_start_puts_the_first_task_at_the_lane_post_and_in_the_holders_inbox(rea
     task = open_task(ready, instance.id, "accept")
     assert (task.post_code, task.name, task.stage) == ("MZ-SHJZ-01", "受理", "受理")
     for holder in (CHEN, YANG):  # both hold 低保审核岗
-        assert [e.task.id for e in _do(ready, service.inbox, clock, holder)] == [task.id]
-    assert _do(ready, service.inbox, clock, ZHAO) == []
+        assert [e.task.id for e in in_session(ready, service.inbox, clock, holder)] == [task.id]
+    assert in_session(ready, service.inbox, clock, ZHAO) == []
     assert kinds(ready, instance.id) == ["instance_started", "task_ready"]
 
 
 def test_full_case_follows_lanes_including_a_variable_lane_and_ends(ready, clock):
     instance = start(ready, clock)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
     review = open_task(ready, instance.id, "review")
     assert review.post_code == "MZ-SHJZ-02"  # from $reviewer_post
     clock.advance(hours=3)
-    _do(ready, service.complete_task, clock, review.id, {"opinion": "符合条件", "amount": "800"}, ZHAO)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "decide").id, {"decision": "approve"}, WANG)
+    in_session(ready, service.complete_task, clock, review.id, {"opinion": "符合条件", "amount": "800"}, ZHAO)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "decide").id, {"decision": "approve"}, WANG)
     with ready.session() as session:
         done = service.get_instance(session, instance.id)
         data = service.instance_data(session, instance.id)
@@ -80,48 +70,48 @@ def test_full_case_follows_lanes_including_a_variable_lane_and_ends(ready, clock
 def test_wrong_post_is_forbidden_and_changes_nothing(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
-    before = _snapshot(ready, instance.id)
+    before = snapshot(ready, instance.id)
     for actor in (ZHAO, WU):
         with pytest.raises(Forbidden):
-            _do(ready, service.complete_task, clock, task.id, {"accepted": True}, actor)
+            in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, actor)
         with pytest.raises(Forbidden):
-            _do(ready, service.claim_task, clock, task.id, actor)
-    assert _snapshot(ready, instance.id) == before
+            in_session(ready, service.claim_task, clock, task.id, actor)
+    assert snapshot(ready, instance.id) == before
 
 
 def test_done_task_is_a_conflict_and_changes_nothing(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
-    _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
-    before = _snapshot(ready, instance.id)
+    in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+    before = snapshot(ready, instance.id)
     with pytest.raises(Conflict):
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
     with pytest.raises(Conflict):
-        _do(ready, service.claim_task, clock, task.id, YANG)
-    assert _snapshot(ready, instance.id) == before
+        in_session(ready, service.claim_task, clock, task.id, YANG)
+    assert snapshot(ready, instance.id) == before
 
 
 def test_form_validation_lists_every_problem_and_changes_nothing(ready, clock):
     instance = start(ready, clock)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
     review = open_task(ready, instance.id, "review")
-    before = _snapshot(ready, instance.id)
+    before = snapshot(ready, instance.id)
     with pytest.raises(InvalidInput) as info:
-        _do(ready, service.complete_task, clock, review.id, {"amount": "很多", "extra": 1, "_x": 2}, ZHAO)
+        in_session(ready, service.complete_task, clock, review.id, {"amount": "很多", "extra": 1, "_x": 2}, ZHAO)
     problems = " ".join(info.value.problems)
     assert "opinion" in problems and "amount" in problems and "extra" in problems and "_x" in problems
-    assert _snapshot(ready, instance.id) == before
+    assert snapshot(ready, instance.id) == before
 
 
 def test_claim_reserves_the_task_for_one_holder(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
-    _do(ready, service.claim_task, clock, task.id, YANG)
+    in_session(ready, service.claim_task, clock, task.id, YANG)
     with pytest.raises(Forbidden):
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
     with pytest.raises(Conflict):
-        _do(ready, service.claim_task, clock, task.id, YANG)
-    _do(ready, service.complete_task, clock, task.id, {"accepted": True}, YANG)
+        in_session(ready, service.claim_task, clock, task.id, YANG)
+    in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, YANG)
     assert kinds(ready, instance.id)[:4] == ["instance_started", "task_ready", "claimed", "completed"]
 
 
@@ -129,40 +119,40 @@ def test_transfer_then_refuse_keeps_the_sender_responsible(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
     with pytest.raises(InvalidInput):
-        _do(ready, service.transfer_task, clock, task.id, "RS-JY-01", "  ", CHEN)
+        in_session(ready, service.transfer_task, clock, task.id, "RS-JY-01", "  ", CHEN)
     with pytest.raises(InvalidInput):
-        _do(ready, service.transfer_task, clock, task.id, "NO-SUCH-POST", "不属本岗", CHEN)
-    _do(ready, service.transfer_task, clock, task.id, "RS-JY-01", "属就业援助事项", CHEN)
-    assert [e.relation for e in _do(ready, service.inbox, clock, WU)] == ["transfer"]
+        in_session(ready, service.transfer_task, clock, task.id, "NO-SUCH-POST", "不属本岗", CHEN)
+    in_session(ready, service.transfer_task, clock, task.id, "RS-JY-01", "属就业援助事项", CHEN)
+    assert [e.relation for e in in_session(ready, service.inbox, clock, WU)] == ["transfer"]
     with pytest.raises(Forbidden):  # the receiver cannot act before accepting
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
     with pytest.raises(Forbidden):  # only the receiving post answers a transfer
-        _do(ready, service.accept_transfer, clock, task.id, ZHAO)
+        in_session(ready, service.accept_transfer, clock, task.id, ZHAO)
     with pytest.raises(InvalidInput):
-        _do(ready, service.refuse_transfer, clock, task.id, "", WU)
-    _do(ready, service.refuse_transfer, clock, task.id, "不属本部门职能", WU)
+        in_session(ready, service.refuse_transfer, clock, task.id, "", WU)
+    in_session(ready, service.refuse_transfer, clock, task.id, "不属本部门职能", WU)
     row = open_task(ready, instance.id, "accept")
     assert row.post_code == "MZ-SHJZ-01" and row.transfer_to_post is None
-    assert _do(ready, service.inbox, clock, WU) == []
+    assert in_session(ready, service.inbox, clock, WU) == []
     with ready.session() as session:
         refused = [e for e in service.timeline(session, instance.id) if e.kind == "refused"][0]
     assert refused.detail["reason"] == "不属本部门职能" and refused.post_code == "RS-JY-01"
     with pytest.raises(Conflict):
-        _do(ready, service.accept_transfer, clock, task.id, WU)
+        in_session(ready, service.accept_transfer, clock, task.id, WU)
 
 
 def test_transfer_accepted_moves_the_task_to_the_receiving_post(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
-    _do(ready, service.transfer_task, clock, task.id, "RS-JY-01", "属就业援助事项", CHEN)
+    in_session(ready, service.transfer_task, clock, task.id, "RS-JY-01", "属就业援助事项", CHEN)
     with pytest.raises(Conflict):  # one pending transfer at a time
-        _do(ready, service.transfer_task, clock, task.id, "MZ-SHJZ-02", "再转", CHEN)
-    _do(ready, service.accept_transfer, clock, task.id, WU)
+        in_session(ready, service.transfer_task, clock, task.id, "MZ-SHJZ-02", "再转", CHEN)
+    in_session(ready, service.accept_transfer, clock, task.id, WU)
     assert open_task(ready, instance.id, "accept").post_code == "RS-JY-01"
-    assert _do(ready, service.inbox, clock, CHEN) == []
+    assert in_session(ready, service.inbox, clock, CHEN) == []
     with pytest.raises(Forbidden):
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
-    _do(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
     with ready.session() as session:
         events = service.timeline(session, instance.id)
     transferred = next(e for e in events if e.kind == "transferred")
@@ -175,12 +165,12 @@ def test_delegate_to_backup_post_lets_the_b_post_act(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
     with pytest.raises(Forbidden):
-        _do(ready, service.delegate_to_backup, clock, task.id, WU)
-    _do(ready, service.delegate_to_backup, clock, task.id, ZHAO, "A角出差")  # the B角 takes it over
-    assert [e.relation for e in _do(ready, service.inbox, clock, ZHAO)] == ["backup"]
+        in_session(ready, service.delegate_to_backup, clock, task.id, WU)
+    in_session(ready, service.delegate_to_backup, clock, task.id, ZHAO, "A角出差")  # the B角 takes it over
+    assert [e.relation for e in in_session(ready, service.inbox, clock, ZHAO)] == ["backup"]
     with pytest.raises(Conflict):
-        _do(ready, service.delegate_to_backup, clock, task.id, CHEN)
-    _do(ready, service.complete_task, clock, task.id, {"accepted": True}, ZHAO)
+        in_session(ready, service.delegate_to_backup, clock, task.id, CHEN)
+    in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, ZHAO)
     with ready.session() as session:
         events = service.timeline(session, instance.id)
     delegated = next(e for e in events if e.kind == "delegated")
@@ -192,16 +182,16 @@ def test_delegate_to_backup_post_lets_the_b_post_act(ready, clock):
 def test_send_back_returns_to_an_earlier_step(ready, clock):
     instance = start(ready, clock)
     accept = open_task(ready, instance.id, "accept")
-    _do(ready, service.complete_task, clock, accept.id, {"accepted": True, "note": "材料齐全"}, CHEN)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
+    in_session(ready, service.complete_task, clock, accept.id, {"accepted": True, "note": "材料齐全"}, CHEN)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
     decide = open_task(ready, instance.id, "decide")
     with pytest.raises(InvalidInput):  # not a step before this one
-        _do(ready, service.send_back, clock, decide.id, "decide", "重审", WANG)
+        in_session(ready, service.send_back, clock, decide.id, "decide", "重审", WANG)
     with pytest.raises(InvalidInput):
-        _do(ready, service.send_back, clock, decide.id, "review", "", WANG)
+        in_session(ready, service.send_back, clock, decide.id, "review", "", WANG)
     with pytest.raises(Forbidden):
-        _do(ready, service.send_back, clock, decide.id, "review", "重审", ZHAO)
-    _do(ready, service.send_back, clock, decide.id, "review", "金额依据不足", WANG)
+        in_session(ready, service.send_back, clock, decide.id, "review", "重审", ZHAO)
+    in_session(ready, service.send_back, clock, decide.id, "review", "金额依据不足", WANG)
     review_again = open_task(ready, instance.id, "review")
     assert review_again.post_code == "MZ-SHJZ-02"
     with ready.session() as session:
@@ -212,48 +202,48 @@ def test_send_back_returns_to_an_earlier_step(ready, clock):
     assert sent.detail == {"reason": "金额依据不足", "to_task_spec": "review"}
     # Our own log keeps the history SpiffWorkflow's reset dropped: both completions of accept/review.
     assert [e.kind for e in events].count("completed") == 2
-    _do(ready, service.complete_task, clock, review_again.id, {"opinion": "补充依据后同意"}, ZHAO)
+    in_session(ready, service.complete_task, clock, review_again.id, {"opinion": "补充依据后同意"}, ZHAO)
     assert open_task(ready, instance.id, "decide").post_code == "MZ-BGS-01"
 
 
 def test_withdraw_before_the_next_step_acts(ready, clock):
     instance = start(ready, clock)
     accept = open_task(ready, instance.id, "accept")
-    _do(ready, service.complete_task, clock, accept.id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, accept.id, {"accepted": True}, CHEN)
     review = open_task(ready, instance.id, "review")
     with pytest.raises(Conflict):  # only the person who completed it
-        _do(ready, service.withdraw, clock, accept.id, YANG)
-    _do(ready, service.withdraw, clock, accept.id, CHEN)
+        in_session(ready, service.withdraw, clock, accept.id, YANG)
+    in_session(ready, service.withdraw, clock, accept.id, CHEN)
     again = open_task(ready, instance.id, "accept")
     assert again.id != accept.id and again.post_code == "MZ-SHJZ-01"
     with ready.session() as session:
         assert session.get(WorkTask, review.id).closed_reason == "withdrawn"
     assert "withdrawn" in kinds(ready, instance.id)
     # Once the next step has acted, withdrawing is refused and nothing changes.
-    _do(ready, service.complete_task, clock, again.id, {"accepted": True}, CHEN)
-    _do(ready, service.claim_task, clock, open_task(ready, instance.id, "review").id, ZHAO)
-    before = _snapshot(ready, instance.id)
+    in_session(ready, service.complete_task, clock, again.id, {"accepted": True}, CHEN)
+    in_session(ready, service.claim_task, clock, open_task(ready, instance.id, "review").id, ZHAO)
+    before = snapshot(ready, instance.id)
     with pytest.raises(Conflict):
-        _do(ready, service.withdraw, clock, again.id, CHEN)
-    assert _snapshot(ready, instance.id) == before
+        in_session(ready, service.withdraw, clock, again.id, CHEN)
+    assert snapshot(ready, instance.id) == before
 
 
 def test_urge_copy_and_comment_leave_history_rows(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
     with pytest.raises(Forbidden):  # neither the efficiency office nor the starter
-        _do(ready, service.urge, clock, task.id, ZHAO)
-    _do(ready, service.urge, clock, task.id, XIAO, "请今日办结")
-    _do(ready, service.urge, clock, task.id, CHEN)  # the starter may urge too
+        in_session(ready, service.urge, clock, task.id, ZHAO)
+    in_session(ready, service.urge, clock, task.id, XIAO, "请今日办结")
+    in_session(ready, service.urge, clock, task.id, CHEN)  # the starter may urge too
     with pytest.raises(InvalidInput):
-        _do(ready, service.copy_to, clock, task.id, ["MZ-SHJZ-02", "NOPE"], CHEN)
-    _do(ready, service.copy_to, clock, task.id, ["RS-JY-01"], CHEN)
-    assert [e.relation for e in _do(ready, service.inbox, clock, WU)] == ["reader"]
+        in_session(ready, service.copy_to, clock, task.id, ["MZ-SHJZ-02", "NOPE"], CHEN)
+    in_session(ready, service.copy_to, clock, task.id, ["RS-JY-01"], CHEN)
+    assert [e.relation for e in in_session(ready, service.inbox, clock, WU)] == ["reader"]
     with pytest.raises(Forbidden):  # readers may not act
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
-    _do(ready, service.comment, clock, task.id, "已阅，无意见", WU)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, WU)
+    in_session(ready, service.comment, clock, task.id, "已阅，无意见", WU)
     with pytest.raises(Forbidden):
-        _do(ready, service.comment, clock, task.id, "路过", ZHAO)
+        in_session(ready, service.comment, clock, task.id, "路过", ZHAO)
     with ready.session() as session:
         events = service.timeline(session, instance.id)
         assert session.get(WorkTask, task.id).urge_count == 2
@@ -266,18 +256,18 @@ def test_suspend_blocks_every_operation_until_resumed(ready, clock):
     instance = start(ready, clock)
     task = open_task(ready, instance.id, "accept")
     with pytest.raises(Forbidden):
-        _do(ready, service.suspend_instance, clock, instance.id, CHEN)
-    _do(ready, service.suspend_instance, clock, instance.id, XIAO, "涉嫌违规，暂停办理")
-    before = _snapshot(ready, instance.id)
+        in_session(ready, service.suspend_instance, clock, instance.id, CHEN)
+    in_session(ready, service.suspend_instance, clock, instance.id, XIAO, "涉嫌违规，暂停办理")
+    before = snapshot(ready, instance.id)
     with pytest.raises(Conflict):
-        _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+        in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
     with pytest.raises(Conflict):
-        _do(ready, service.claim_task, clock, task.id, CHEN)
+        in_session(ready, service.claim_task, clock, task.id, CHEN)
     with pytest.raises(Conflict):
-        _do(ready, service.suspend_instance, clock, instance.id, XIAO)
-    assert _snapshot(ready, instance.id) == before
-    _do(ready, service.resume_instance, clock, instance.id, XIAO)
-    _do(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
+        in_session(ready, service.suspend_instance, clock, instance.id, XIAO)
+    assert snapshot(ready, instance.id) == before
+    in_session(ready, service.resume_instance, clock, instance.id, XIAO)
+    in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
     assert kinds(ready, instance.id)[2:5] == ["suspended", "resumed", "completed"]
 
 
@@ -295,9 +285,9 @@ def test_optimistic_version_check_refuses_a_stale_save(ready, clock):
 
 def test_script_error_fails_only_that_instance_with_a_clear_message(ready, clock):
     instance = start(ready, clock, {"applicant": "李四", "reviewer_post": "MZ-SHJZ-02"})  # no `amount`
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "decide").id, {"decision": "approve"}, WANG)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "review").id, {"opinion": "同意"}, ZHAO)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "decide").id, {"decision": "approve"}, WANG)
     with ready.session() as session:
         failed = service.get_instance(session, instance.id)
         events = service.timeline(session, instance.id)
@@ -309,7 +299,7 @@ def test_script_error_fails_only_that_instance_with_a_clear_message(ready, clock
 
 def test_unresolvable_variable_lane_fails_the_instance(ready, clock):
     instance = start(ready, clock, {"applicant": "王五", "amount": 1})  # no reviewer_post
-    _do(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
+    in_session(ready, service.complete_task, clock, open_task(ready, instance.id, "accept").id, {"accepted": True}, CHEN)
     with ready.session() as session:
         failed = service.get_instance(session, instance.id)
     assert failed.status == "failed" and "$reviewer_post" in failed.error
