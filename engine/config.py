@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'dutyflow.db'}"
@@ -37,5 +38,25 @@ class Settings:
     yellow_fraction: str = field(default_factory=lambda: _env("YELLOW_FRACTION", "2/3"))
 
 
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def setting(name: str) -> Any:
+    """One setting as the environment gives it now, without building the others (engine steps
+    read a setting or two several times per step)."""
+    return _FIELDS[name].default_factory()
+
+
+_SETTING_NAMES = ("DATABASE_URL", "PROCESSES_DIR", "DIAGRAMS_DIR", "DEMO_CATALOG", "TIMEZONE", "SECRET_KEY",
+                  "OFFICE_HOURS", "DEMO", "EMBEDDED_WORKER", "YELLOW_DAYS_BEFORE", "YELLOW_FRACTION")
+_settings_cache: dict[tuple, Settings] = {}
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The settings as the environment gives them now (engine steps ask several times per step;
+    a changed variable is seen at once, which tests and the CLI rely on)."""
+    key = tuple(os.environ.get(f"DUTYFLOW_{name}") for name in _SETTING_NAMES)
+    found = _settings_cache.get(key)
+    if found is None:
+        found = _settings_cache[key] = Settings()
+    return found

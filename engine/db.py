@@ -56,6 +56,16 @@ class AwareDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def database_key(session: Session) -> str:
+    """The URL of the session's database as text, for per-database caches (rendering a URL each
+    time costs more than the look-up it keys)."""
+    bind = session.get_bind()
+    key = getattr(bind, "dutyflow_key", None)
+    if key is None:
+        key = bind.dutyflow_key = str(bind.url)
+    return key
+
+
 def normalise_url(url: str) -> str:
     """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver for them."""
     if url.startswith("postgres://"):
@@ -88,6 +98,10 @@ def make_engine(url: str, **engine_options) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+            if "poolclass" not in engine_options:
+                # The connection used last is taken again: its page cache is warm (handing out
+                # connections in turn makes each transaction re-read pages another one changed).
+                engine_options["pool_use_lifo"] = True
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "isolation_level": None}, **engine_options
         )

@@ -16,3 +16,16 @@ def test_app_serves_openapi_docs(client):
     response = client.get("/docs")
     assert response.status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"].startswith("dutyflow")
+
+
+def test_settings_follow_the_environment_as_it_is_now(monkeypatch):
+    from engine.config import get_settings
+
+    monkeypatch.setenv("DUTYFLOW_OFFICE_HOURS", "08:30-12:00")
+    first = get_settings()
+    assert first.office_hours == "08:30-12:00"
+    assert get_settings() is first  # unchanged environment: the same settings object
+    monkeypatch.setenv("DUTYFLOW_OFFICE_HOURS", "09:00-17:00")
+    assert get_settings().office_hours == "09:00-17:00"
+    monkeypatch.delenv("DUTYFLOW_OFFICE_HOURS")
+    assert get_settings().office_hours == "09:00-12:00,13:30-17:30"
