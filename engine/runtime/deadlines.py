@@ -43,7 +43,9 @@ from engine.calendar.limits import format_limit, parse_limit
 from engine.calendar.working import WorkingCalendar, load_calendar
 from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
+from engine.db import database_key
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.rawsql import Raw, Record, flush_pending, insert_record, write_changes
 from engine.runtime import timers
 from engine.runtime.timer_models import (
     CASE_SUBJECT,
@@ -71,16 +73,23 @@ class WarningPolicy:
     fraction_used: Fraction = Fraction(2, 3)
 
 
+_policies: dict[tuple[int, str], WarningPolicy] = {}
+
+
 def warning_policy() -> WarningPolicy:
     """The policy of the settings (DUTYFLOW_YELLOW_DAYS_BEFORE, DUTYFLOW_YELLOW_FRACTION)."""
-    from engine.config import get_settings
+    from engine.config import setting
 
-    settings = get_settings()
-    try:
-        fraction = Fraction(settings.yellow_fraction.strip()).limit_denominator(1000)
-    except (ValueError, ZeroDivisionError):
-        raise InvalidInput("黄牌比例设置有误", [f"DUTYFLOW_YELLOW_FRACTION={settings.yellow_fraction!r}：应写作 2/3 或 0.7"]) from None
-    return WarningPolicy(days_before=settings.yellow_days_before, fraction_used=fraction)
+    key = (setting("yellow_days_before"), setting("yellow_fraction"))
+    policy = _policies.get(key)
+    if policy is None:
+        days_before, fraction_text = key
+        try:
+            fraction = Fraction(fraction_text.strip()).limit_denominator(1000)
+        except (ValueError, ZeroDivisionError):
+            raise InvalidInput("黄牌比例设置有误", [f"DUTYFLOW_YELLOW_FRACTION={fraction_text!r}：应写作 2/3 或 0.7"]) from None
+        policy = _policies[key] = WarningPolicy(days_before=days_before, fraction_used=fraction)
+    return policy
 
 
 # --- the calendar, loaded only when a moment must be computed -----------------------------------
@@ -88,6 +97,7 @@ _calendar_cache: dict[str, tuple[tuple, WorkingCalendar]] = {}
 
 
 _CALENDAR_CHECKED = "dutyflow_calendar_fingerprint"
+_CALENDAR_FINGERPRINT: Raw | None = None  # built on first use (the calendar models import late)
 
 
 def calendar_for(session: Session) -> WorkingCalendar:
@@ -97,20 +107,22 @@ def calendar_for(session: Session) -> WorkingCalendar:
     """
     from engine.calendar.models import CalendarDay, CalendarYear
     from engine.calendar.working import OfficeHours
-    from engine.config import get_settings
+    from engine.config import setting
 
-    key = str(session.get_bind().url)
+    key = database_key(session)
     cached = _calendar_cache.get(key)
     if cached is not None and session.info.get(_CALENDAR_CHECKED) == cached[0]:
         return cached[1]
-    office_hours = get_settings().office_hours
-    counts = session.execute(
-        select(
+    office_hours = setting("office_hours")
+    global _CALENDAR_FINGERPRINT
+    if _CALENDAR_FINGERPRINT is None:
+        _CALENDAR_FINGERPRINT = Raw(select(
             select(func.count()).select_from(CalendarYear).scalar_subquery(),
             select(func.max(CalendarYear.entered_at)).scalar_subquery(),
             select(func.count()).select_from(CalendarDay).scalar_subquery(),
-        )
-    ).one()
+        ))
+    flush_pending(session)
+    counts = _CALENDAR_FINGERPRINT.first(session)
     fingerprint = (*counts, office_hours)
     if cached is None or cached[0] != fingerprint:
         cached = _calendar_cache[key] = (fingerprint, load_calendar(session, OfficeHours.parse(office_hours)))
@@ -368,31 +380,53 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime, new_
     if closed and not finished:  # finishing the case cancelled every warning row already
         timers.unschedule(session, instance_id, closed, (TimerKind.stage_yellow, TimerKind.stage_red), now)
     timers.add_timer_rows(session, new_rows, now)
+    # The clocks were read and created as Records (engine.rawsql): write what changed.
+    if isinstance(case, Record):
+        write_changes(session, CaseDeadline, case)
+    for stage in stages.values():
+        write_changes(session, StageDeadline, stage)
 
 
-# Built once (the expression and its cache key cost about as much as running it on SQLite).
-_CLOCKS = (
-    select(CaseDeadline, StageDeadline)
-    .outerjoin(StageDeadline, and_(StageDeadline.instance_id == CaseDeadline.instance_id, StageDeadline.status == "open"))
-    .where(CaseDeadline.instance_id == bindparam("p_instance"))
-    .order_by(StageDeadline.id)
+# Raw statements (engine.rawsql): every step with a case reads its clocks.
+_CASE_TABLE = CaseDeadline.__table__
+_STAGE_TABLE = StageDeadline.__table__
+_CASE_COLUMNS = tuple(c.name for c in _CASE_TABLE.columns)
+_STAGE_COLUMNS = tuple(c.name for c in _STAGE_TABLE.columns)
+_CLOCKS = Raw(
+    select(*_CASE_TABLE.columns, *_STAGE_TABLE.columns)
+    .outerjoin(_STAGE_TABLE, and_(_STAGE_TABLE.c.instance_id == _CASE_TABLE.c.instance_id, _STAGE_TABLE.c.status == "open"))
+    .where(_CASE_TABLE.c.instance_id == bindparam("p_instance"))
+    .order_by(_STAGE_TABLE.c.id)
 )
-_OPEN_STAGES = (
-    select(StageDeadline)
-    .where(StageDeadline.instance_id == bindparam("p_instance"), StageDeadline.status == "open")
-    .order_by(StageDeadline.id)
+_OPEN_STAGES = Raw(
+    select(*_STAGE_TABLE.columns)
+    .where(_STAGE_TABLE.c.instance_id == bindparam("p_instance"), _STAGE_TABLE.c.status == "open")
+    .order_by(_STAGE_TABLE.c.id)
 )
 
 
-def _load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[CaseDeadline | None, dict]:
-    """The case row and the open stage rows (by task id) of an instance, in one query when it has a case."""
-    rows = session.execute(_CLOCKS, {"p_instance": instance_id}).all()
+def _load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[Record | None, dict]:
+    """The case row and the open stage rows (by task id) of an instance, as Records; in one query
+    when it has a case."""
+    flush_pending(session)
+    rows = _CLOCKS.all(session, {"p_instance": instance_id})
+    width = len(_CASE_COLUMNS)
     if rows:
-        return rows[0][0], {stage.task_id: stage for _, stage in rows if stage is not None}
+        case = Record(**dict(zip(_CASE_COLUMNS, rows[0][:width], strict=True)))
+        stages = [Record(**dict(zip(_STAGE_COLUMNS, row[width:], strict=True))) for row in rows if row[width] is not None]
+        return case, {stage.task_id: stage for stage in stages}
     if not has_stages:
         return None, {}
-    stages = session.execute(_OPEN_STAGES, {"p_instance": instance_id}).scalars()
-    return None, {row.task_id: row for row in stages}
+    stages = [Record(**dict(zip(_STAGE_COLUMNS, row, strict=True)))
+              for row in _OPEN_STAGES.all(session, {"p_instance": instance_id})]
+    return None, {stage.task_id: stage for stage in stages}
+
+
+def _keep(session: Session, clock_row) -> None:
+    """A changed clock row: an ORM object is added to the session; a Record is written by the
+    step that loaded it (`sync_deadlines`, at its end)."""
+    if not isinstance(clock_row, Record):
+        session.add(clock_row)
 
 
 def _has_stages(workflow) -> bool:
@@ -437,7 +471,7 @@ def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalenda
     if resolved is None:
         return None
     moments = compute_moments(calendar.get(), now, resolved.limit)
-    case = CaseDeadline(
+    return insert_record(session, CaseDeadline, dict(
         instance_id=instance_row.id,
         duty_code=resolved.duty_code,
         unit_code=resolved.unit_code,
@@ -450,10 +484,7 @@ def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalenda
         yellow_at=moments.yellow_at,
         provisional=moments.provisional,
         created_at=now,
-    )
-    session.add(case)
-    session.flush()
-    return case
+    ))
 
 
 def _open_stage(session: Session, instance_id: int, task, limits: dict[str, TimeLimit], calendar: _LazyCalendar,
@@ -461,7 +492,7 @@ def _open_stage(session: Session, instance_id: int, task, limits: dict[str, Time
     """A stage row for a task that became ready; its warning rows are appended to `new_rows`."""
     props = step_properties(task.task_spec)
     limit = limits.get(task.task_spec.name)
-    stage = StageDeadline(
+    values = dict(
         instance_id=instance_id,
         task_id=str(task.id),
         task_spec=task.task_spec.bpmn_id or task.task_spec.name,
@@ -469,11 +500,12 @@ def _open_stage(session: Session, instance_id: int, task, limits: dict[str, Time
         limit_text=format_limit(limit) if limit is not None else None,
         clock_mode=props.get("clock") if props.get("clock") in CLOCK_MODES else None,
         started_at=now,
+        due_at=None, yellow_at=None, provisional=False,
     )
     if limit is not None:
         moments = compute_moments(calendar.get(), now, limit)
-        stage.due_at, stage.yellow_at, stage.provisional = moments.due_at, moments.yellow_at, moments.provisional
-    session.add(stage)
+        values.update(due_at=moments.due_at, yellow_at=moments.yellow_at, provisional=moments.provisional)
+    stage = insert_record(session, StageDeadline, values)
     if stage.due_at is not None and stage.clock_mode != PAUSE:
         # Rows of an earlier readiness of the same task (sent back) were cancelled when it closed.
         subject = stage.stage or stage.task_spec
@@ -516,7 +548,7 @@ def _pause(session: Session, case: CaseDeadline, now: datetime, reason: str, tas
            actor=None) -> None:
     case.paused_since = now
     case.pause_reason = reason[:200]
-    session.add(case)
+    _keep(session, case)
     timers.unschedule(session, case.instance_id, CASE_SUBJECT, (TimerKind.case_yellow, TimerKind.case_red), now)
     _log(session, case.instance_id, "paused", now, task_id=task_id, actor=actor, detail={"reason": reason})
 
@@ -528,7 +560,7 @@ def _resume(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now: 
     case.paused_since = None
     case.pause_reason = None
     _recompute(case, calendar.get())
-    session.add(case)
+    _keep(session, case)
     _schedule_case_warnings(session, case, now)
     _log(session, case.instance_id, "resumed", now, actor=actor,
          detail={"reason": reason, "paused_working_seconds": int(paused.total_seconds()), "due_at": _iso(case.due_at)})
@@ -543,7 +575,7 @@ def _restart(session: Session, case: CaseDeadline, calendar: _LazyCalendar, now:
     case.pause_reason = None
     case.extensions = []
     _recompute(case, calendar.get())
-    session.add(case)
+    _keep(session, case)
     _schedule_case_warnings(session, case, now)
     _log(session, case.instance_id, "restarted", now, task_id=task_id, actor=actor,
          detail={"reason": reason, "counting_from": _iso(case.counting_from), "due_at": _iso(case.due_at)})
@@ -555,7 +587,7 @@ def _finish_case(session: Session, case: CaseDeadline, now: datetime) -> None:
         case.pause_reason = None
     case.finished_at = now
     case.on_time = now < case.due_at
-    session.add(case)
+    _keep(session, case)
     timers.unschedule(session, case.instance_id, None, TimerKind.warnings, now)
 
 

@@ -306,7 +306,11 @@ def spec_of(definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
 
 def human_task_specs(definition: ProcessDefinition) -> list[Any]:
     """The user/manual task specs of a definition, in document order where possible."""
-    spec, subprocess_specs = spec_of(definition)
+    return human_specs_of(*spec_of(definition))
+
+
+def human_specs_of(spec: Any, subprocess_specs: dict[str, Any]) -> list[Any]:
+    """The user/manual task specs of a parsed spec and its subprocess specs."""
     found = []
     for owner in [spec, *subprocess_specs.values()]:
         found += [ts for ts in owner.task_specs.values() if is_human_task(ts)]

@@ -13,9 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from engine.calendar.working import WorkingCalendar, load_calendar
+from engine.rawsql import Raw, flush_pending
 from engine.runtime.models import ProcessInstance, TimingEvent, WorkTask
 
 EVENT_KINDS = (
@@ -26,7 +29,11 @@ EVENT_KINDS = (
 )
 _CALENDAR_KEY = "dutyflow_working_calendar"
 _EVENT_TABLE = TimingEvent.__table__
-_INSERT_EVENT = _EVENT_TABLE.insert()
+_EVENT_COLUMNS = ("instance_id", "task_id", "kind", "at", "actor", "staff_id", "post_code", "target_post", "detail",
+                  "wall_seconds", "working_seconds")
+_INSERT_EVENT = Raw(_EVENT_TABLE.insert().values({c: bindparam(c) for c in _EVENT_COLUMNS}).returning(_EVENT_TABLE.c.id))
+_TASK_START = Raw(core_select(WorkTask.post_code, WorkTask.ready_at).where(WorkTask.id == bindparam("p_task")))
+_INSTANCE_START = Raw(core_select(ProcessInstance.started_at).where(ProcessInstance.id == bindparam("p_instance")))
 
 
 def session_calendar(session: Session) -> WorkingCalendar:
@@ -64,31 +71,25 @@ def log_event(
     username = getattr(actor, "username", actor)
     if staff_id is None:
         staff_id = getattr(actor, "staff_id", None)
-    task = session.get(WorkTask, task_id) if task_id is not None else None
-    if post_code is None and task is not None:
-        post_code = task.post_code
-    start = since or _start_of(session, instance_id, task)
+    flush_pending(session)  # the rows it names (instance, task) must be in the database
+    known = post_code is not None and since is not None  # nothing to read about the task
+    found = _TASK_START.first(session, {"p_task": task_id}) if task_id is not None and not known else None
+    if post_code is None and found is not None:
+        post_code = found[0]
+    start = since
+    if start is None:  # since the task became ready, else since the instance started
+        start = found[1] if found is not None else _INSTANCE_START.scalar(session, {"p_instance": instance_id})
     wall = working = None
     if start is not None and at >= start:
         wall = (at - start).total_seconds()
         working = session_calendar(session).working_time_between(start, at).total_seconds()
-    # A plain Core insert on the transaction's connection: the log is append-only, so no ORM
-    # object is built or tracked and no unit of work runs (this happens several times per step).
-    # The rows it names (instance, task) were flushed when they were created.
-    # The statement is built once; only the parameters change.
-    result = session.connection().execute(_INSERT_EVENT, {
+    # The log is append-only: a plain insert on the transaction's connection, no ORM object, no
+    # unit of work (this happens several times per engine step; see engine.rawsql).
+    return _INSERT_EVENT.scalar(session, {
         "instance_id": instance_id, "task_id": task_id, "kind": kind, "at": at, "actor": username,
         "staff_id": staff_id, "post_code": post_code, "target_post": target_post, "detail": dict(detail or {}),
         "wall_seconds": wall, "working_seconds": working,
     })
-    return result.inserted_primary_key[0]
-
-
-def _start_of(session: Session, instance_id: int, task: WorkTask | None) -> datetime | None:
-    if task is not None:
-        return task.ready_at
-    instance = session.get(ProcessInstance, instance_id)
-    return instance.started_at if instance is not None else None
 
 
 def timeline(session: Session, instance_id: int) -> list[TimingEvent]:

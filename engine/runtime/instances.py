@@ -24,29 +24,56 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from engine.errors import Conflict, DutyflowError, NotFound
+from engine.rawsql import Raw, Record, flush_pending, set_loaded, sync_identity, update_row
+from engine.runtime import workflow_cache
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event
 from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
 from engine.runtime.scripting import UnsafeScript, script_context
-from engine.runtime.serializer import deserialize_workflow, new_workflow, serialize_workflow
+from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow
 from engine.runtime.tasks import LaneError, sync_tasks
+
+_INSTANCE_TABLE = ProcessInstance.__table__
+INSTANCE_COLUMNS = tuple(c.name for c in _INSTANCE_TABLE.columns)
+# The instance row and its definition's content hash (the key of its parsed spec), in one read.
+_INSTANCE = Raw(
+    select(*_INSTANCE_TABLE.columns, ProcessDefinition.content_hash)
+    .join(ProcessDefinition, ProcessDefinition.id == _INSTANCE_TABLE.c.definition_id)
+    .where(_INSTANCE_TABLE.c.id == bindparam("p_instance"))
+)
+
+
+def instance_record(session: Session, instance_id: int) -> Record:
+    """The instance row as a Record (engine.rawsql), with `spec_key`, its definition's content hash."""
+    flush_pending(session)
+    found = _INSTANCE.first(session, {"p_instance": instance_id})
+    if found is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    record = Record(**dict(zip(INSTANCE_COLUMNS, found[:-1], strict=True)))
+    record.__dict__["spec_key"] = found[-1]
+    return record
 
 
 def load_workflow(session: Session, instance_id: int):
-    """The instance row and its restored workflow (restricted script engine attached)."""
-    row = session.get(ProcessInstance, instance_id)
-    if row is None:
-        raise NotFound(f"流程实例 {instance_id} 不存在")
-    definition = get_definition(session, row.definition_id)
+    """The instance row (a Record) and its restored workflow (restricted script engine attached)."""
+    row = instance_record(session, instance_id)
+    return row, restore_workflow(session, row)
+
+
+def restore_workflow(session: Session, row: Record):
+    """The workflow of an instance record (restricted script engine attached)."""
     load_script_libraries()  # the functions its scripts call must be registered in this process
-    spec_of(definition)  # makes sure the spec is in the cache the converter reads
-    return row, deserialize_workflow(row.state_json)
+    live = workflow_cache.take(session, row.id, row.state_json)
+    if live is not None:
+        return live  # the object the last committed step saved as exactly this state
+    if SPEC_CACHE.get(row.spec_key) is None:
+        spec_of(get_definition(session, row.definition_id))  # puts the spec in the converter's cache
+    return deserialize_workflow(row.state_json)
 
 
 def create_workflow(definition: ProcessDefinition, data: dict[str, Any]):
@@ -125,29 +152,37 @@ def rule_violation(exc: BaseException) -> DutyflowError | None:
     return None
 
 
-def mark_failed(session: Session, instance: ProcessInstance, now: datetime, message: str, actor=None) -> None:
-    instance.status = FAILED
-    instance.error = message[:4000]
-    instance.ended_at = now
-    session.add(instance)
-    session.flush()
+def mark_failed(session: Session, instance, now: datetime, message: str, actor=None) -> None:
+    values = {"status": FAILED, "error": message[:4000], "ended_at": now}
+    flush_pending(session)
+    update_row(session, ProcessInstance, instance.id, values)
+    set_loaded(instance, **values)
     log_event(session, instance.id, "failed", now, actor=actor, detail={"error": message[:2000]})
 
 
-def bump_version(session: Session, instance: ProcessInstance, **values: Any) -> None:
+_BUMPS: dict[tuple[str, ...], Raw] = {}
+
+
+def bump_version(session: Session, instance, **values: Any) -> None:
     """The optimistic write: only succeeds if nobody saved the instance since it was read."""
-    session.flush()
-    result = session.execute(
-        update(ProcessInstance)
-        .where(ProcessInstance.id == instance.id, ProcessInstance.version == instance.version)
-        .values(version=instance.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    names = tuple(sorted(values))
+    statement = _BUMPS.get(names)
+    if statement is None:
+        statement = _BUMPS[names] = Raw(
+            _INSTANCE_TABLE.update()
+            .where(_INSTANCE_TABLE.c.id == bindparam("p_id"), _INSTANCE_TABLE.c.version == bindparam("p_version"))
+            .values(version=bindparam("p_next"), **{name: bindparam(f"v_{name}") for name in names})
+        )
+    flush_pending(session)
+    touched = statement.run(session, {
+        "p_id": instance.id, "p_version": instance.version, "p_next": instance.version + 1,
+        **{f"v_{name}": value for name, value in values.items()},
+    })
+    if touched != 1:
         raise Conflict(f"流程实例 {instance.id} 已被他人更新，请刷新后重试", [f"instance.version: {instance.version}"])
-    set_committed_value(instance, "version", instance.version + 1)
-    for key, value in values.items():
-        set_committed_value(instance, key, value)
+    written = {"version": instance.version + 1, **values}
+    set_loaded(instance, **written)
+    sync_identity(session, ProcessInstance, instance.id, written)
 
 
 def save_workflow(session: Session, instance: ProcessInstance, workflow, clock, actor=None,
@@ -160,10 +195,13 @@ def save_workflow(session: Session, instance: ProcessInstance, workflow, clock, 
         except LaneError as exc:
             mark_failed(session, instance, now, str(exc), actor)
     finished = instance.status == RUNNING and workflow.is_completed()
-    values: dict[str, Any] = {"state_json": serialize_workflow(workflow), "updated_at": now}
+    state = serialize_workflow(workflow)
+    values: dict[str, Any] = {"state_json": state, "updated_at": now}
     if finished:
         values.update(status=COMPLETED, ended_at=now)
     bump_version(session, instance, **values)
+    if not finished:
+        workflow_cache.keep_after_commit(session, instance.id, state, workflow)
     if finished:
         log_event(session, instance.id, "instance_ended", now, actor=actor)
     _after_step(session, instance, workflow, now)

@@ -14,17 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
 from engine.catalog import service as catalog
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.rawsql import Raw, Record, flush_pending, insert_row, set_loaded, update_row
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
 from engine.runtime import tasks as tk
 from engine.runtime import timers
 from engine.runtime.forms import check_data_keys, form_of, validate_submission
-from engine.runtime.instances import bump_version, create_workflow, load_workflow, run_step, save_workflow
+from engine.runtime.instances import (
+    bump_version,
+    create_workflow,
+    instance_record,
+    load_workflow,
+    restore_workflow,
+    run_step,
+    save_workflow,
+)
 from engine.runtime.models import (
     BACKUP,
     HANDLER,
@@ -40,6 +51,7 @@ from engine.runtime.models import (
     WorkTask,
 )
 from engine.runtime.scripting import script_functions
+from engine.runtime.serializer import SPEC_CACHE
 
 SYSTEM_ACTOR = Actor(username="system", roles=frozenset({ADMIN}), display_name="系统")
 MAX_DATA_BYTES = 64 * 1024  # task data stays small; documents belong elsewhere (store references)
@@ -154,8 +166,9 @@ def _check_duty(session: Session, duty_code: Any) -> str | None:
 
 
 def start_instance(session: Session, clock, process_id: str, data: dict[str, Any], actor: Actor,
-                   version: int | None = None) -> ProcessInstance:
-    """Start a case of the newest (or the given) version of a process with `data` on its Start task.
+                   version: int | None = None) -> Record:
+    """Start a case of the newest (or the given) version of a process with `data` on its Start task;
+    returns the instance row as a Record (every column, as saved; engine.rawsql).
 
     Start data a process script refuses (a rule violation raised by a script function: unknown
     unit, incomplete complaint, …) is the starter's mistake: the DutyflowError (422/409) reaches
@@ -168,24 +181,37 @@ def start_instance(session: Session, clock, process_id: str, data: dict[str, Any
     duty_code = _check_duty(session, data.get("duty_code"))
     now = clock.now()
     subject = str(data.get("subject") or data.get("applicant") or "")[:300]
-    instance = ProcessInstance(
+    values = dict(
         definition_id=definition.id, process_id=definition.process_id, status=RUNNING, duty_code=duty_code,
         subject=subject, start_data=data, state_json="{}", version=1, started_at=now, started_by=actor.username,
-        starter_staff_id=actor.staff_id, updated_at=now,
+        starter_staff_id=actor.staff_id, updated_at=now, ended_at=None, error=None,
     )
-    session.add(instance)
-    session.flush()
+    flush_pending(session)
+    instance = Record(id=insert_row(session, ProcessInstance, values), **values)
+    instance.__dict__["spec_key"] = definition.content_hash
     timers.note_new_instance(session, instance.id)  # its first step needs not look for timer/deadline rows
     workflow = create_workflow(definition, {**data, "instance_id": instance.id})
-    ev.log_event(session, instance.id, "instance_started", now, actor=actor,
+    ev.log_event(session, instance.id, "instance_started", now, actor=actor, since=now,
                  detail={"process_id": definition.process_id, "version": definition.version, "data_keys": sorted(data)})
     run_step(session, clock, instance, workflow, workflow.do_engine_steps, actor)
     save_workflow(session, instance, workflow, clock, actor)
     return instance
 
 
-def _definition_for(session: Session, process_id: str, version: int | None) -> ProcessDefinition:
+_LATEST_DEFINITION = Raw(
+    core_select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.version,
+                ProcessDefinition.content_hash)
+    .where(ProcessDefinition.process_id == bindparam("p_process")).order_by(ProcessDefinition.version.desc()).limit(1)
+)
+
+
+def _definition_for(session: Session, process_id: str, version: int | None):
     if version is None:
+        flush_pending(session)
+        found = _LATEST_DEFINITION.first(session, {"p_process": process_id})
+        if found is not None and SPEC_CACHE.get(found[3]) is not None:
+            # The parsed spec is in memory: the few columns a start needs, not the BPMN text.
+            return Record(id=found[0], process_id=found[1], version=found[2], content_hash=found[3])
         return defs.latest_definition(session, process_id)
     row = session.exec(
         select(ProcessDefinition).where(ProcessDefinition.process_id == process_id, ProcessDefinition.version == version)
@@ -393,28 +419,36 @@ def claim_task(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
     return row
 
 
-def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], actor: Actor) -> WorkTask:
-    """办结 a step with its form data (validated against the task's declared fields)."""
-    row, instance = _open_task(session, task_id)
+def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], actor: Actor) -> Record:
+    """办结 a step with its form data (validated against the task's declared fields).
+
+    The engine's hottest path: rows are read and written with raw statements (engine.rawsql);
+    the returned task row is a Record."""
+    row = tk.task_record(session, task_id)
+    instance = instance_record(session, row.instance_id)
+    tk.require_running(instance)
+    tk.require_open(row)
     post = tk.require_actor_on_task(session, row, actor)
     fields = _fields_of(session, instance, row)
     cleaned = _check_data(validate_submission(fields, data or {}, set(script_functions())))
-    instance, workflow = load_workflow(session, instance.id)
+    workflow = restore_workflow(session, instance)
     task = tk.find_task(workflow, row.spiff_task_id)
     if task is None or not task.state == TaskState.READY:
         raise Conflict(f"任务「{row.name}」已不在待办状态，请刷新", ["task.state"])
     now = clock.now()
-    row.state, row.closed_reason = TASK_COMPLETED, "completed"
-    row.completed_at, row.completed_by, row.completed_staff_id, row.completed_post = now, actor.username, actor.staff_id, post
-    row.form_data = cleaned
+    values: dict[str, Any] = {
+        "state": TASK_COMPLETED, "closed_reason": "completed", "completed_at": now, "completed_by": actor.username,
+        "completed_staff_id": actor.staff_id, "completed_post": post, "form_data": cleaned,
+    }
     detail: dict[str, Any] = {"fields": sorted(cleaned)}
     if row.transfer_to_post:
         detail["dropped_transfer_to"] = row.transfer_to_post
-        row.transfer_to_post = None
+        values["transfer_to_post"] = None
         tk.unassign(session, row.id, TRANSFER)
-    session.add(row)
-    session.flush()
-    ev.log_event(session, instance.id, "completed", now, task_id=row.id, actor=actor, post_code=post, detail=detail)
+    update_row(session, WorkTask, row.id, values)
+    set_loaded(row, **values)
+    ev.log_event(session, instance.id, "completed", now, task_id=row.id, actor=actor, post_code=post,
+                 since=row.ready_at, detail=detail)
     task.data.update(cleaned)
 
     def step() -> None:
@@ -426,9 +460,12 @@ def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], a
     return row
 
 
-def _fields_of(session: Session, instance: ProcessInstance, row: WorkTask):
-    definition = defs.get_definition(session, instance.definition_id)
-    for spec in defs.human_task_specs(definition):
+def _fields_of(session: Session, instance, row):
+    spec_key = getattr(instance, "spec_key", None)
+    cached = SPEC_CACHE.get(spec_key) if spec_key else None
+    specs = defs.human_specs_of(*cached) if cached else defs.human_task_specs(
+        defs.get_definition(session, instance.definition_id))
+    for spec in specs:
         if spec.name == row.task_spec:
             return form_of(defs.task_properties(spec))
     return []

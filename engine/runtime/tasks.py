@@ -20,12 +20,22 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, event
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
 from engine.catalog import service as catalog
+from engine.catalog.models import (
+    DRAFT,
+    PUBLISHED,
+    CatalogPost,
+    CatalogPostHolder,
+    CatalogStaff,
+    CatalogVersion,
+)
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.rawsql import Raw, Record, flush_pending, insert_row, records, set_loaded, update_row
 from engine.runtime import timers
 from engine.runtime.definitions import is_human_task, task_properties
 from engine.runtime.events import log_event
@@ -65,8 +75,12 @@ def ready_human_tasks(workflow) -> list:
 def find_task(workflow, spiff_task_id: str):
     from uuid import UUID
 
+    wanted = UUID(spiff_task_id)
+    found = workflow.tasks.get(wanted)
+    if found is not None:
+        return found
     for task in all_tasks(workflow):
-        if task.id == UUID(spiff_task_id):
+        if task.id == wanted:
             return task
     return None
 
@@ -77,11 +91,37 @@ def find_task(workflow, spiff_task_id: str):
 _VERSION_KEY = "dutyflow_catalog_version_id"
 
 
+# The catalog look-ups of every step, as raw statements (engine.rawsql): the queries of
+# engine.catalog.service's current_version, posts_of_staff and the post case of resolve_posts.
+_NEWEST_PUBLISHED = Raw(
+    core_select(CatalogVersion.id).where(CatalogVersion.status == PUBLISHED)
+    .order_by(CatalogVersion.published_at.desc(), CatalogVersion.id.desc()).limit(1)
+)
+_NEWEST_DRAFT = Raw(
+    core_select(CatalogVersion.id).where(CatalogVersion.status == DRAFT).order_by(CatalogVersion.id.desc()).limit(1)
+)
+_STAFF_POSTS = Raw(
+    core_select(CatalogPost.code)
+    .join(CatalogPostHolder, CatalogPostHolder.post_id == CatalogPost.id)
+    .join(CatalogStaff, CatalogStaff.id == CatalogPostHolder.staff_pk)
+    .where(CatalogStaff.version_id == bindparam("p_version"), CatalogStaff.staff_id == bindparam("p_staff"))
+    .order_by(CatalogPost.id)
+)
+_IS_POST = Raw(
+    core_select(CatalogPost.id).where(CatalogPost.version_id == bindparam("p_version"),
+                                      CatalogPost.code == bindparam("p_code"))
+)
+
+
 def catalog_version_id(session: Session) -> int | None:
-    """The catalog version in force, looked up once per transaction (a step sees one catalog)."""
+    """The catalog version in force (newest published, else newest draft), looked up once per
+    transaction (a step sees one catalog)."""
     if _VERSION_KEY not in session.info:
-        version = catalog.current_version(session)
-        session.info[_VERSION_KEY] = version.id if version is not None else None
+        flush_pending(session)
+        found = _NEWEST_PUBLISHED.scalar(session)
+        if found is None:
+            found = _NEWEST_DRAFT.scalar(session)
+        session.info[_VERSION_KEY] = found
     return session.info[_VERSION_KEY]
 
 
@@ -126,7 +166,8 @@ def staff_posts(session: Session, staff_id: str | None) -> set[str]:
     cache = session.info.setdefault("dutyflow_staff_posts", {})
     if staff_id not in cache:
         version_id = catalog_version_id(session)
-        cache[staff_id] = set(catalog.posts_of_staff(session, version_id, staff_id)) if version_id else set()
+        found = _STAFF_POSTS.all(session, {"p_version": version_id, "p_staff": staff_id}) if version_id else []
+        cache[staff_id] = {code for (code,) in found}
     return cache[staff_id]
 
 
@@ -145,6 +186,10 @@ def resolve_lane(session: Session, instance: ProcessInstance, task) -> list[str]
     targets = _lane_targets(lane, task.data, label)
     posts: list[str] = []
     for target in targets:
+        if _IS_POST.first(session, {"p_version": version_id, "p_code": target}) is not None:
+            if target not in posts:  # a post code, the usual lane: one look-up
+                posts.append(target)
+            continue
         try:
             resolved = catalog.resolve_posts(session, version_id, target)
         except NotFound as exc:
@@ -186,25 +231,46 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow, now: datet
     return created
 
 
-# The two selects every step runs, built once (building an expression and its cache key costs
-# about as much as running it on SQLite).
-_OPEN_TASKS = (
-    select(WorkTask).where(WorkTask.instance_id == bindparam("p_instance"), WorkTask.state == TASK_READY)
-    .order_by(WorkTask.id)
+# The statements every step runs, as raw statements (engine.rawsql): a task row or an assignment
+# through the ORM costs ten to thirty times what the database needs for it.
+_TASK_TABLE = WorkTask.__table__
+TASK_COLUMNS = tuple(c.name for c in _TASK_TABLE.columns)
+_TASK = Raw(core_select(*_TASK_TABLE.columns).where(_TASK_TABLE.c.id == bindparam("p_task")))
+_OPEN_TASKS = Raw(
+    core_select(*_TASK_TABLE.columns)
+    .where(_TASK_TABLE.c.instance_id == bindparam("p_instance"), _TASK_TABLE.c.state == TASK_READY)
+    .order_by(_TASK_TABLE.c.id)
 )
-_ASSIGNMENTS = select(TaskAssignment).where(TaskAssignment.task_id == bindparam("p_task")).order_by(TaskAssignment.id)
+_ASSIGNMENT_TABLE = TaskAssignment.__table__
+_ASSIGNMENT_COLUMNS = tuple(c.name for c in _ASSIGNMENT_TABLE.columns)
+_ASSIGNMENTS = Raw(
+    core_select(*_ASSIGNMENT_TABLE.columns).where(_ASSIGNMENT_TABLE.c.task_id == bindparam("p_task"))
+    .order_by(_ASSIGNMENT_TABLE.c.id)
+)
+_INSERT_ASSIGNMENT = Raw(_ASSIGNMENT_TABLE.insert().values(
+    {c: bindparam(c) for c in ("task_id", "post_code", "kind", "created_at")}
+))
 
 
-def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
-    return list(session.exec(_OPEN_TASKS, params={"p_instance": instance_id}))
+def task_record(session: Session, task_id: int) -> Record:
+    """A task row as a Record (engine.rawsql); NotFound when there is none."""
+    flush_pending(session)
+    found = _TASK.first(session, {"p_task": task_id})
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return Record(**dict(zip(TASK_COLUMNS, found, strict=True)))
 
 
-def close_task(session: Session, row: WorkTask, now: datetime, reason: str) -> None:
+def open_tasks(session: Session, instance_id: int) -> list[Record]:
+    flush_pending(session)
+    return records(TASK_COLUMNS, _OPEN_TASKS.all(session, {"p_instance": instance_id}))
+
+
+def close_task(session: Session, row, now: datetime, reason: str) -> None:
     """Close a row the workflow moved past without a person completing it (event `cancelled`)."""
-    row.state = TASK_CANCELLED
-    row.closed_reason = reason
-    row.completed_at = now
-    session.add(row)
+    values = {"state": TASK_CANCELLED, "closed_reason": reason, "completed_at": now}
+    update_row(session, WorkTask, row.id, values)
+    set_loaded(row, **values)
     log_event(session, row.instance_id, "cancelled", now, task_id=row.id, detail={"reason": reason})
 
 
@@ -246,28 +312,30 @@ def task_items(session: Session, task_ids: list[int]) -> dict[int, dict[str, Any
     return found
 
 
-def _create_row(session: Session, instance: ProcessInstance, task, now: datetime) -> WorkTask:
+def _create_row(session: Session, instance: ProcessInstance, task, now: datetime) -> Record:
     posts = resolve_lane(session, instance, task)
     spec = task.task_spec
-    row = WorkTask(
+    values = dict(
         instance_id=instance.id, spiff_task_id=str(task.id), task_spec=spec.name,
         name=(spec.bpmn_name or spec.name)[:200], lane=(spec.lane or None), stage=task_properties(spec).get("stage"),
         state=TASK_READY, post_code=posts[0], ready_at=now,
     )
-    session.add(row)
-    session.flush()
-    session.add_all(TaskAssignment(task_id=row.id, post_code=post, kind=HANDLER, created_at=now) for post in posts)
+    row_id = insert_row(session, WorkTask, values)
+    _INSERT_ASSIGNMENT.run_many(session, [
+        {"task_id": row_id, "post_code": post, "kind": HANDLER, "created_at": now} for post in posts
+    ])
     detail: dict[str, Any] = {"posts": posts, "task_spec": spec.name}
     item = multi_instance_item(task)
     if item is not None:
         detail["item"] = item
-    log_event(session, instance.id, "task_ready", now, task_id=row.id, detail=detail)
-    return row
+    log_event(session, instance.id, "task_ready", now, task_id=row_id, post_code=posts[0], since=now, detail=detail)
+    return Record(id=row_id, **values)
 
 
-def assignments(session: Session, task_id: int, kind: str | None = None) -> list[TaskAssignment]:
+def assignments(session: Session, task_id: int, kind: str | None = None) -> list:
     if kind is None:
-        return list(session.exec(_ASSIGNMENTS, params={"p_task": task_id}))
+        flush_pending(session)
+        return records(_ASSIGNMENT_COLUMNS, _ASSIGNMENTS.all(session, {"p_task": task_id}))
     query = select(TaskAssignment).where(TaskAssignment.task_id == task_id)
     if kind is not None:
         query = query.where(TaskAssignment.kind == kind)

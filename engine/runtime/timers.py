@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlmodel import Session
 
 from engine.db import Database
+from engine.rawsql import Raw, flush_pending
 from engine.runtime.timer_models import RuntimeTimer, TimerKind, TimerStatus
 
 log = logging.getLogger(__name__)
@@ -221,41 +222,48 @@ def add_timer_rows(session: Session, rows: list[tuple[int, str, str, str, dateti
         unique.setdefault((iid, task_id, kind, _utc(due_at)), spec_name)
     if not unique:
         return
-    # One Core insert for all of them: no ORM objects for rows this transaction never reads back.
-    session.execute(_INSERT_TIMERS, [
-        {"instance_id": iid, "task_id": task_id, "kind": kind, "spec_name": spec_name[:200],
+    # One executemany for all of them: no ORM objects for rows this transaction never reads back.
+    _INSERT_TIMERS.run_many(session, [
+        {"instance_id": iid, "task_id": task_id, "kind": str(kind), "spec_name": spec_name[:200],
          "due_at": due_at, "created_at": now, "status": TimerStatus.pending, "attempts": 0}
         for (iid, task_id, kind, due_at), spec_name in unique.items()
     ])
 
 
-# Statements every step runs, built once: building an expression and its cache key costs about
-# as much as executing it on SQLite (see docs/benchmarks.md, runtime (a)).
-_INSERT_TIMERS = insert(RuntimeTimer)
-_CANCEL_OF_SUBJECTS = (
-    update(RuntimeTimer)
-    .where(RuntimeTimer.instance_id == bindparam("p_instance"), RuntimeTimer.kind.in_(bindparam("p_kinds", expanding=True)),
-           RuntimeTimer.status == TimerStatus.pending, RuntimeTimer.task_id.in_(bindparam("p_tasks", expanding=True)))
-    .values(status=TimerStatus.cancelled, finished_at=bindparam("p_now"))
-    .execution_options(synchronize_session=False)
-)
+# Statements every step runs, as raw statements (engine.rawsql): through SQLAlchemy each cost
+# several times what SQLite needs for it (see docs/benchmarks.md, runtime (a)).
+_TIMER_TABLE = RuntimeTimer.__table__
+_INSERT_TIMERS = Raw(_TIMER_TABLE.insert().values({c: bindparam(c) for c in (
+    "instance_id", "task_id", "kind", "spec_name", "due_at", "created_at", "status", "attempts")}))
+_CANCELS: dict[tuple[int, int | None], Raw] = {}
+
+
+def _cancel_statement(kinds: int, tasks: int | None) -> Raw:
+    """Cancel pending rows of `kinds` kinds, of `tasks` subjects (None: of every subject)."""
+    statement = _CANCELS.get((kinds, tasks))
+    if statement is None:
+        table = _TIMER_TABLE
+        condition = [table.c.instance_id == bindparam("p_instance"), table.c.status == TimerStatus.pending,
+                     table.c.kind.in_([bindparam(f"p_kind{i}") for i in range(kinds)])]
+        if tasks is not None:
+            condition.append(table.c.task_id.in_([bindparam(f"p_task{i}") for i in range(tasks)]))
+        statement = _CANCELS[(kinds, tasks)] = Raw(
+            table.update().where(*condition).values(status=TimerStatus.cancelled, finished_at=bindparam("p_now"))
+        )
+    return statement
 
 
 def unschedule(session: Session, instance_id: int, task_id: str | list[str] | None, kinds: tuple[str, ...],
                now: datetime) -> None:
     """Cancel the pending rows of these kinds (for one subject, several, or all of the instance)."""
-    if isinstance(task_id, list):
-        session.execute(_CANCEL_OF_SUBJECTS, {"p_instance": instance_id, "p_kinds": [str(k) for k in kinds],
-                                              "p_tasks": task_id, "p_now": now})
+    tasks = [task_id] if isinstance(task_id, str) else task_id
+    if tasks is not None and not tasks:
         return
-    condition = [RuntimeTimer.instance_id == instance_id, RuntimeTimer.kind.in_(kinds),
-                 RuntimeTimer.status == TimerStatus.pending]
-    if task_id is not None:
-        condition.append(RuntimeTimer.task_id == task_id)
-    session.execute(
-        update(RuntimeTimer).where(*condition).values(status=TimerStatus.cancelled, finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    params = {"p_instance": instance_id, "p_now": now, **{f"p_kind{i}": str(k) for i, k in enumerate(kinds)}}
+    if tasks is not None:
+        params.update({f"p_task{i}": t for i, t in enumerate(tasks)})
+    flush_pending(session)
+    _cancel_statement(len(kinds), None if tasks is None else len(tasks)).run(session, params)
 
 
 def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:
