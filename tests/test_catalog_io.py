@@ -237,3 +237,24 @@ def test_workbooks_are_parsed_through_defusedxml():
     import openpyxl.xml
 
     assert openpyxl.xml.DEFUSEDXML is True
+
+
+def test_a_stage_text_with_line_breaks_survives_the_workbook(demo):
+    duty = demo.duty_by_code()["MZ-GF-001"]
+    text = "依法受理申请。\n材料不全的，一次性告知需补正的全部内容。"
+    stages = [duty.stages[0].model_copy(update={"text": text}), *duty.stages[1:]]
+    changed = demo.model_copy(update={"duties": [
+        d.model_copy(update={"stages": stages}) if d.code == duty.code else d for d in demo.duties
+    ]})
+    again = read_catalog(write_catalog(changed, "xlsx"), "c.xlsx").duty_by_code()[duty.code]
+    assert again.stages == stages
+    assert again.stages[0].text == text
+
+
+def test_a_line_before_any_stage_is_refused():
+    from engine.catalog.cells import CellError, parse_stages
+
+    assert parse_stages("受理：收件\n当场出具回执\n审查：审核") == [
+        {"stage": "受理", "text": "收件\n当场出具回执"}, {"stage": "审查", "text": "审核"}]
+    with pytest.raises(CellError, match="无法识别的责任事项"):
+        parse_stages("当场出具回执\n受理：收件")

@@ -103,12 +103,18 @@ def format_post_assignments(posts) -> str | None:
 
 
 def parse_stages(value: Any) -> list[dict[str, str]]:
-    stages = []
+    """`受理：…` one per line (or `；`-separated). A line that starts no stage (no `环节：`) goes on
+    the text of the stage before it, so a stage text written with line breaks reads back whole
+    (blank lines and the lines' outer spaces are not kept)."""
+    stages: list[dict[str, str]] = []
     for item in split_list(value):
         match = _STAGE.match(item)
-        if not match:
+        if match:
+            stages.append({"stage": match["stage"].strip(), "text": match["text"].strip()})
+        elif stages:
+            stages[-1]["text"] += "\n" + item
+        else:
             raise CellError(f"无法识别的责任事项 '{item}'（应写作 环节：内容，如 受理：依法受理申请）")
-        stages.append({"stage": match["stage"].strip(), "text": match["text"].strip()})
     return stages
 
 
