@@ -6,15 +6,25 @@ case clock and stage limits. Three ways, same process, same run, same data:
 - `memory`: plain SpiffWorkflow (parsed once, default script engine), no persistence;
 - `serialized`: the same plus core's spec-keyed serializer: serialize + restore between steps
   (what persistence costs before the database);
+- `saved`: the same, serialized after every step but never restored — what persistence costs
+  before the database now that the engine keeps live workflows between steps;
+- `db-replay`: the SQL the engine ran for one case (its four transactions, captured with the
+  driver's trace callback), replayed with the sqlite3 driver alone on a copy of the database —
+  what the database itself costs, without any Python logic;
 - `engine`: dutyflow's service (`start_instance`, `complete_task` ×3) on a SQLite file: one
   transaction per step with workflow state, task rows, timing events, case/stage deadlines and
   timer/warning rows, the optimistic version check and catalog look-ups for the lanes.
+
+`memory + (saved − memory) + db-replay` is a floor for any engine that persists each step in its
+own transaction on this machine: the ratio it allows is printed as the best possible one.
 
 Each way reports wall-clock and CPU time (`time.process_time`): the machine is shared, and CPU
 time of this process (SQLite runs in it) is the steadier figure under other people's load.
 
     python bench/runtime_throughput.py --n 300
     python bench/runtime_throughput.py --n 300 --profile      # where the engine's time goes
+    python bench/runtime_throughput.py --n 300 --floor        # also `saved` and `db-replay`
+    python bench/runtime_throughput.py --n 150 --breakdown    # time the parts of the steps
 """
 
 from __future__ import annotations
@@ -113,6 +123,117 @@ def _serialized_cases(spec, n: int, new_workflow, serialize_workflow, deserializ
         assert workflow.is_completed()
 
 
+def run_saved(n: int) -> Timer:
+    from engine.runtime.serializer import SPEC_CACHE, new_workflow, serialize_workflow
+
+    spec = parse_spec()
+    SPEC_CACHE.put("bench-timed-case", spec, {})
+    with Timer() as timer:
+        for _ in range(n):
+            workflow = new_workflow("bench-timed-case", spec, {})
+            workflow.get_next_task(spec_name="Start").data.update(START_DATA)
+            workflow.do_engine_steps()
+            serialize_workflow(workflow)
+            for name, data in STEPS:
+                task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.name == name)
+                task.data.update(data)
+                task.run()
+                workflow.do_engine_steps()
+                serialize_workflow(workflow)
+    return timer
+
+
+def run_db_replay(database: Database, clock: ControlledClock, n: int) -> Timer:
+    """Capture the SQL of one engine case, then run it n times with the sqlite3 driver alone."""
+    import shutil
+    import sqlite3
+
+    from sqlalchemy import event
+
+    transactions: list[list[str]] = []
+
+    def trace(statement: str) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            transactions.append([])
+        transactions[-1].append(statement)
+
+    def on_checkout(dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.set_trace_callback(trace)
+
+    event.listen(database.engine, "checkout", on_checkout)
+    _engine_cases(database, clock, 1)
+    event.remove(database.engine, "checkout", on_checkout)
+    database.engine.dispose()  # the trace callbacks go with the connections
+    path = database.engine.url.database
+    with sqlite3.connect(path) as source:
+        source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy = f"{tempfile.mkdtemp()}/replay.db"
+    shutil.copy(path, copy)
+    connection = sqlite3.connect(copy, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=OFF"):
+        connection.execute(f"PRAGMA {pragma}")
+    with Timer() as timer:
+        for _ in range(n):  # the same rows again: unique keys clash, which costs what an insert does
+            for statements in transactions:
+                for statement in statements:
+                    try:
+                        connection.execute(statement)
+                    except sqlite3.IntegrityError:
+                        pass
+    connection.close()
+    return timer
+
+
+# Parts of an engine step timed by --breakdown: (module, function, label). Parts overlap where
+# one calls another; a function imported by name elsewhere is wrapped where it is called from.
+BREAKDOWN = (
+    ("sqlmodel", "Session.commit", "commits"),
+    ("engine.runtime.instances", "_after_step", "after_step: clocks, warning rows, timers"),
+    ("engine.runtime.deadlines", "compute_moments", "- due/yellow moments on the calendar"),
+    ("engine.runtime.deadlines", "_open_stage", "- opening stage rows"),
+    ("engine.runtime.instances", "serialize_workflow", "serializing the workflow"),
+    ("engine.runtime.tasks", "_create_row", "new task rows (with their task_ready events)"),
+    ("engine.runtime.service", "instance_record", "reading the instance row"),
+    ("engine.runtime.tasks", "task_record", "reading the task row"),
+    ("engine.runtime.tasks", "require_actor_on_task", "checking the actor's posts"),
+    ("engine.runtime.instances", "bump_version", "optimistic instance update"),
+)
+EVENT_MODULES = ("engine.runtime.events", "engine.runtime.service", "engine.runtime.tasks",
+                 "engine.runtime.instances", "engine.runtime.deadlines")
+
+
+def install_breakdown() -> dict[str, float]:
+    """Wrap the parts above (and every module's log_event) to sum their wall time."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+
+    def timed(function, label):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+        return wrapper
+
+    for module_name, name, label in BREAKDOWN:
+        owner = importlib.import_module(module_name)
+        *path, attribute = name.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        setattr(owner, attribute, timed(getattr(owner, attribute), label))
+    log_event = timed(importlib.import_module("engine.runtime.events").log_event, "timing events")
+    for module_name in EVENT_MODULES:
+        module = importlib.import_module(module_name)
+        if hasattr(module, "log_event"):
+            module.log_event = log_event
+    service.ev.log_event = log_event
+    return spent
+
+
 def prepare_engine() -> tuple[Database, ControlledClock]:
     from datetime import datetime
 
@@ -133,16 +254,21 @@ def run_engine(database: Database, clock: ControlledClock, n: int) -> Timer:
 
 
 def _engine_cases(database: Database, clock: ControlledClock, n: int) -> None:
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select
 
+    from engine.rawsql import Raw
+
+    # The client's part: find the open task of the step (a client of the API has its id from the
+    # inbox). A statement built once, as the engine's own are.
+    open_task = Raw(select(WorkTask.id).where(WorkTask.instance_id == bindparam("p_instance"),
+                                              WorkTask.task_spec == bindparam("p_spec"), WorkTask.state == "ready"))
     for _ in range(n):
         with database.session() as session:
             instance_id = service.start_instance(session, clock, "timed_case", START_DATA, HANDLER).id
         for name, data in STEPS:
             clock.advance(minutes=10)
             with database.session() as session:
-                task_id = session.scalar(select(WorkTask.id).where(
-                    WorkTask.instance_id == instance_id, WorkTask.task_spec == name, WorkTask.state == "ready"))
+                task_id = open_task.scalar(session, {"p_instance": instance_id, "p_spec": name})
                 service.complete_task(session, clock, task_id, data, HANDLER)
 
 
@@ -150,25 +276,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=300, help="cases per way")
     parser.add_argument("--profile", action="store_true", help="print the engine run's top functions")
+    parser.add_argument("--floor", action="store_true", help="also the `saved` and `db-replay` ways")
+    parser.add_argument("--breakdown", action="store_true", help="time the parts of the engine's steps")
     args = parser.parse_args()
 
-    run_memory(20)  # warm caches and imports the same way for all three
-    memory = run_memory(args.n)
-    serialized = run_serialized(args.n)
+    run_memory(20)  # warm caches and imports the same way for all of them
+    timers = {"memory": run_memory(args.n), "serialized": run_serialized(args.n)}
+    if args.floor:
+        timers["saved"] = run_saved(args.n)
     database, clock = prepare_engine()
     run_engine(database, clock, 5)
+    spent = install_breakdown() if args.breakdown else None
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
-    engine = run_engine(database, clock, args.n)
+    timers["engine"] = run_engine(database, clock, args.n)
     if profiler:
         profiler.disable()
-    timers = {"memory": memory, "serialized": serialized, "engine": engine}
+    if args.floor:
+        timers["db-replay"] = run_db_replay(database, clock, args.n)
     for name, timer in timers.items():
         print(f"{name:>10}: {args.n / timer.wall:8.1f} cases/s wall ({1000 * timer.wall / args.n:6.2f} ms per case), "
               f"{args.n / timer.cpu:8.1f} cases/s CPU ({1000 * timer.cpu / args.n:6.2f} ms per case)")
+    memory = timers["memory"]
     for name in ("serialized", "engine"):
         print(f"{name} / memory = {memory.wall / timers[name].wall:.1%} wall, {memory.cpu / timers[name].cpu:.1%} CPU")
+    if args.floor:
+        floor_wall = timers["saved"].wall + timers["db-replay"].wall
+        floor_cpu = timers["saved"].cpu + timers["db-replay"].cpu
+        print(f"floor (saved + db-replay) = {1000 * floor_wall / args.n:.2f} ms per case wall; best possible "
+              f"ratio = {memory.wall / floor_wall:.1%} wall, {memory.cpu / floor_cpu:.1%} CPU")
+    if spent is not None:
+        print("engine parts (wall ms per case; parts overlap where one calls another):")
+        for label, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+            print(f"  {1000 * seconds / args.n:6.2f}  {label}")
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 

@@ -64,7 +64,7 @@ def prepare(database: Database, pending: int) -> None:
     far = datetime(2027, 6, 1, tzinfo=BEIJING)
     with database.session() as session:
         template = service.start_instance(session, clock, "bench_timer", {"fire_at": far.isoformat()}, STARTER)
-        fields = template.model_dump(exclude={"id"})
+        fields = session.get(ProcessInstance, template.id).model_dump(exclude={"id"})
     # The far-future rows: cloned instances inserted in bulk, each with one pending timer row.
     chunk = 5000
     made = 0
