@@ -176,8 +176,13 @@ class Record:
         return f"Record({shown})"
 
 
+def record(names: tuple[str, ...], row: tuple) -> Record:
+    """A Record of one row read by a raw statement, its values named by `names`."""
+    return Record(**dict(zip(names, row, strict=True)))
+
+
 def records(names: tuple[str, ...], rows: list[tuple]) -> list[Record]:
-    return [Record(**dict(zip(names, row, strict=True))) for row in rows]
+    return [record(names, row) for row in rows]
 
 
 # -- rows of a mapped table ---------------------------------------------------------------------

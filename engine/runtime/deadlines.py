@@ -45,7 +45,7 @@ from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.db import database_key
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.rawsql import Raw, Record, flush_pending, insert_record, write_changes
+from engine.rawsql import Raw, Record, flush_pending, insert_record, record, records, write_changes
 from engine.runtime import timers
 from engine.runtime.timer_models import (
     CASE_SUBJECT,
@@ -412,13 +412,12 @@ def _load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[
     rows = _CLOCKS.all(session, {"p_instance": instance_id})
     width = len(_CASE_COLUMNS)
     if rows:
-        case = Record(**dict(zip(_CASE_COLUMNS, rows[0][:width], strict=True)))
-        stages = [Record(**dict(zip(_STAGE_COLUMNS, row[width:], strict=True))) for row in rows if row[width] is not None]
+        case = record(_CASE_COLUMNS, rows[0][:width])
+        stages = records(_STAGE_COLUMNS, [row[width:] for row in rows if row[width] is not None])
         return case, {stage.task_id: stage for stage in stages}
     if not has_stages:
         return None, {}
-    stages = [Record(**dict(zip(_STAGE_COLUMNS, row, strict=True)))
-              for row in _OPEN_STAGES.all(session, {"p_instance": instance_id})]
+    stages = records(_STAGE_COLUMNS, _OPEN_STAGES.all(session, {"p_instance": instance_id}))
     return None, {stage.task_id: stage for stage in stages}
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from engine.errors import Conflict, DutyflowError, NotFound
-from engine.rawsql import Raw, Record, flush_pending, set_loaded, sync_identity, update_row
+from engine.rawsql import Raw, Record, flush_pending, record, set_loaded, sync_identity, update_row
 from engine.runtime import workflow_cache
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event
@@ -54,9 +54,9 @@ def instance_record(session: Session, instance_id: int) -> Record:
     found = _INSTANCE.first(session, {"p_instance": instance_id})
     if found is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
-    record = Record(**dict(zip(INSTANCE_COLUMNS, found[:-1], strict=True)))
-    record.__dict__["spec_key"] = found[-1]
-    return record
+    row = record(INSTANCE_COLUMNS, found[:-1])
+    row.__dict__["spec_key"] = found[-1]  # not a column: never written back
+    return row
 
 
 def load_workflow(session: Session, instance_id: int):

@@ -35,7 +35,7 @@ from engine.catalog.models import (
     CatalogVersion,
 )
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.rawsql import Raw, Record, flush_pending, insert_row, records, set_loaded, update_row
+from engine.rawsql import Raw, Record, flush_pending, insert_row, record, records, set_loaded, update_row
 from engine.runtime import timers
 from engine.runtime.definitions import is_human_task, task_properties
 from engine.runtime.events import log_event
@@ -258,7 +258,7 @@ def task_record(session: Session, task_id: int) -> Record:
     found = _TASK.first(session, {"p_task": task_id})
     if found is None:
         raise NotFound(f"任务 {task_id} 不存在")
-    return Record(**dict(zip(TASK_COLUMNS, found, strict=True)))
+    return record(TASK_COLUMNS, found)
 
 
 def open_tasks(session: Session, instance_id: int) -> list[Record]:
