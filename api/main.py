@@ -10,11 +10,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
+from api.same_origin import SameOriginMiddleware
 from engine.clock import Clock, SystemClock
 from engine.config import Settings, get_settings
 from engine.db import Database
 from engine.errors import DutyflowError
 
+SESSION_COOKIE = "dutyflow_session"
 AREAS = (catalog, calendar, runtime, timers, analysis, auth, pages)
 STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
 
@@ -52,8 +54,10 @@ def create_app(
     async def dutyflow_error(_request: Request, exc: DutyflowError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "problems": exc.problems})
 
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="dutyflow_session",
+    # Added last, runs first: a cross-site post is refused before the session is even read.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
                        same_site="lax", https_only=False, max_age=12 * 3600)
+    app.add_middleware(SameOriginMiddleware, cookie_name=SESSION_COOKIE, trusted_origins=settings.trusted_origins)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(catalog.router, prefix="/api", tags=["catalog 权责清单"])
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])

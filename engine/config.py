@@ -36,6 +36,11 @@ class Settings:
     # is used, whichever comes first (engine.runtime.deadlines.WarningPolicy).
     yellow_days_before: int = field(default_factory=lambda: int(_env("YELLOW_DAYS_BEFORE", "1")))
     yellow_fraction: str = field(default_factory=lambda: _env("YELLOW_FRACTION", "2/3"))
+    # Other origins the pages may be posted from (a reverse proxy that rewrites the Host header):
+    # "https://dutyflow.example.gov.cn,https://…"; the server's own host is always trusted.
+    trusted_origins: tuple[str, ...] = field(
+        default_factory=lambda: tuple(o.strip() for o in _env("TRUSTED_ORIGINS", "").split(",") if o.strip())
+    )
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
@@ -47,8 +52,8 @@ def setting(name: str) -> Any:
     return _FIELDS[name].default_factory()
 
 
-_SETTING_NAMES = ("DATABASE_URL", "PROCESSES_DIR", "DIAGRAMS_DIR", "DEMO_CATALOG", "TIMEZONE", "SECRET_KEY",
-                  "OFFICE_HOURS", "DEMO", "EMBEDDED_WORKER", "YELLOW_DAYS_BEFORE", "YELLOW_FRACTION")
+# Each field reads DUTYFLOW_<its name in capitals> (tests check this): the names to watch.
+_SETTING_NAMES = tuple(f.name.upper() for f in fields(Settings))
 _settings_cache: dict[tuple, Settings] = {}
 
 

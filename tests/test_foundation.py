@@ -29,3 +29,18 @@ def test_settings_follow_the_environment_as_it_is_now(monkeypatch):
     assert get_settings().office_hours == "09:00-17:00"
     monkeypatch.delenv("DUTYFLOW_OFFICE_HOURS")
     assert get_settings().office_hours == "09:00-12:00,13:30-17:30"
+
+
+def test_every_setting_follows_the_variable_named_after_it(monkeypatch):
+    from dataclasses import fields
+
+    from engine.config import Settings, get_settings
+
+    samples = {"demo": "1", "yellow_days_before": "3", "trusted_origins": "https://a.example"}
+    for field in fields(Settings):
+        name = f"DUTYFLOW_{field.name.upper()}"
+        monkeypatch.delenv(name, raising=False)
+        default = getattr(get_settings(), field.name)
+        monkeypatch.setenv(name, samples.get(field.name, "/tmp/x"))
+        assert getattr(get_settings(), field.name) != default, name
+        monkeypatch.delenv(name)
