@@ -9,9 +9,10 @@ The SQL still comes from SQLAlchemy: a `Raw` wraps a Core statement, compiles it
 and keeps the column types' bind and result processors, so rows written here are exactly the rows
 the ORM writes and reads (UTC datetimes, JSON, booleans). Statements run on the connection of the
 session's transaction: the same transaction, the same `BEGIN IMMEDIATE` on SQLite, rolled back
-together with everything else. What they do not do is keep the session's identity map in step:
-callers either write rows no ORM object of the session holds or update those objects themselves
-(`set_loaded`).
+together with everything else. Where ORM code of the same transaction may have left changes
+pending, callers flush them first (`flush_pending`, what autoflush would do); `update_row` gives
+an ORM object of the row that the session already holds the values it wrote, so ORM code running
+later in the same transaction sees the same state.
 """
 
 from __future__ import annotations
