@@ -27,7 +27,9 @@ from tests.runtime_helpers import ARD_FILE, CHEN, WANG, ZHAO, deploy, load_demo_
         "open('/etc/passwd')",
         "eval('1')",
         "getattr(x, 'y')",
-        "2 ** 8",
+        "[y for y in (x for x in [1])]",
+        "x.real",
+        "len(x) if 1 else (len := 2)",
         "f(**kw)",
         "(lambda: 1)()",
         "'{0.__class__}'.format(1)",
@@ -132,3 +134,14 @@ def test_state_rows_hold_no_spec(database, clock, demo_catalog_path):
         row = service.get_instance(session, instance.id)
     assert '"spec_key"' in row.state_json and "task_specs" not in row.state_json
     assert Path(ARD_FILE).exists()
+
+
+def test_library_functions_still_read_the_task_data_of_the_running_script():
+    # option() reads its caller's globals; the budget wrapper around registered functions keeps
+    # the task data as those globals, in scripts and in expressions.
+    definitions.load_script_libraries()
+    environment = make_script_engine().environment
+    context = {"notice_days": 3, "empty": ""}
+    environment.execute('days = int(option("notice_days", 5))\nfallback = option("empty", "默认")', context)
+    assert (context["days"], context["fallback"]) == (3, "默认")
+    assert environment.evaluate('option("notice_days") + 1', {"notice_days": 3}) == 4

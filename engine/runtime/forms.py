@@ -19,6 +19,7 @@ Tasks that declare no field accept any data whose keys are plain identifiers.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -85,18 +86,22 @@ def form_problems(properties: dict[str, str]) -> list[str]:
     return problems
 
 
-def check_data_keys(data: dict[str, Any], reserved: set[str], where: str = "data") -> list[str]:
-    """Keys of task data must be identifiers that cannot reach private names or hide functions."""
+def check_data_keys(data: dict[str, Any], reserved: Set[str], where: str = "data") -> list[str]:
+    """Keys of task data must be identifiers that cannot reach private names or hide functions.
+
+    `reserved`: the names scripts are given (scripting.provided_names()). Task data are a script's
+    globals, looked up before its builtins: `{"len": 1}` would make every `len(…)` of the process
+    fail and the instance with it."""
     problems = []
     for key in data:
         if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
             problems.append(f"{where}.{key}: 字段名必须是不以下划线开头的标识符")
         elif key in reserved:
-            problems.append(f"{where}.{key}: 与流程函数同名，请换一个字段名")
+            problems.append(f"{where}.{key}: 与流程脚本的内置函数或流程函数同名，请换一个字段名")
     return problems
 
 
-def validate_submission(fields: list[FormField], data: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
+def validate_submission(fields: list[FormField], data: dict[str, Any], reserved: Set[str]) -> dict[str, Any]:
     """Cleaned data for the task, or InvalidInput listing every problem."""
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是对象", ["data: 应为 JSON 对象"])
