@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
+from sqlalchemy.exc import DataError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api.input_guard import RefuseNulMiddleware, data_error_answer
 from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
 from api.same_origin import SameOriginMiddleware
+from api.security import SessionCookieMiddleware, SignInLimiter
+from api.security_headers import SecurityHeadersMiddleware
 from engine.clock import Clock, SystemClock
-from engine.config import Settings, get_settings
+from engine.config import Settings, get_settings, require_secret_key
 from engine.db import Database
 from engine.errors import DutyflowError
 
@@ -27,15 +32,26 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
 ) -> FastAPI:
-    settings = settings or get_settings()
+    if settings is None:
+        # A served app (`dutyflow serve`, uvicorn --factory): no key, no start (SettingsError).
+        settings = get_settings()
+        require_secret_key(settings)
+    elif not settings.secret_key:
+        # An app built in-process with explicit settings and no key (tests, tools) signs with a
+        # random key of its own: still no known key, and nothing it signed outlives the process.
+        settings = settings.model_copy(update={"secret_key": secrets.token_urlsafe(32)})
     database = database or Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if migrate:
-            database.upgrade()
-        for area in AREAS:
-            area.on_startup(app)
+        # Migrations and every area's start-up work (demo catalog and accounts, processes/) run
+        # under one cross-process lock: uvicorn's workers and a second `serve` started at the same
+        # moment would otherwise race to create the same tables and rows (engine.db.startup_lock).
+        with database.startup_lock():
+            if migrate:
+                database.upgrade()
+            for area in AREAS:
+                area.on_startup(app)
         yield
         for area in reversed(AREAS):
             area.on_shutdown(app)
@@ -49,15 +65,28 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.clock = clock or SystemClock()
+    # Sign-in sessions expire in real time whatever the business clock says (api.security.auth_clock).
+    app.state.auth_clock = SystemClock()
+    app.state.sign_in_limiter = SignInLimiter(settings)
 
     @app.exception_handler(DutyflowError)
     async def dutyflow_error(_request: Request, exc: DutyflowError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "problems": exc.problems})
 
+    # Bad input any text parameter can carry, answered 422 rather than 500 (api.input_guard).
+    app.add_exception_handler(DataError, data_error_answer)
+    app.add_middleware(RefuseNulMiddleware)
+
     # Added last, runs first: a cross-site post is refused before the session is even read.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
-                       same_site="lax", https_only=False, max_age=12 * 3600)
+    app.add_middleware(SessionCookieMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,
+                       max_age=settings.session_hours * 3600, https_only=settings.cookie_secure)
     app.add_middleware(SameOriginMiddleware, cookie_name=SESSION_COOKIE, trusted_origins=settings.trusted_origins)
+    app.add_middleware(SecurityHeadersMiddleware)  # CSP, no framing, nosniff on every answer, refusals included
+    if settings.forwarded_allow_ips:
+        # Outermost: X-Forwarded-Proto/For are believed only from the configured proxies, before
+        # anything reads the scheme (Secure cookie) or the client address (sign-in rate limits).
+        # `dutyflow serve` turns uvicorn's own copy of this off, so this is the only one.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(catalog.router, prefix="/api", tags=["catalog 权责清单"])
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])

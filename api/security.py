@@ -1,54 +1,99 @@
 """Who is calling: signed bearer tokens for the API, a signed session cookie for pages.
 
+Both carry only the id of a sign-in session stored in the database (engine.auth.models.AuthSession),
+signed with DUTYFLOW_SECRET_KEY: a forged or replayed one names no live session and is refused, and
+logout, an administrator or disabling the account ends a sign-in at once. Checking one costs one
+primary-key lookup joined to the account.
+
 `get_actor` returns the Actor or None; `require_actor` and `require_roles(...)` are the
 dependencies routes use (401 when not signed in, 403 when the role is missing).
+
+Sign-in attempts go through `SignInLimiter` (the `limits` library, moving windows): too many
+failures for one account or from one address and further attempts are answered 429 without even
+checking the password.
 """
 
 from __future__ import annotations
 
+import math
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi import Depends, HTTPException, Request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import get_session
+from engine.auth.models import AuthSession, UserAccount
 from engine.auth.roles import Actor
-from engine.auth.service import actor_for, get_user
+from engine.auth.service import actor_for, session_user, start_session
+from engine.clock import Clock
 from engine.config import Settings
 
-TOKEN_MAX_AGE_SECONDS = 12 * 3600
-SESSION_USER_KEY = "username"
+# Key of the session id in the session cookie's data.
+SESSION_ID_KEY = "sid"
+TOKEN_SALT = "dutyflow-api-token"
+# Longest username kept as a rate-limit key (anything longer cannot be an account anyway).
+MAX_LIMIT_KEY = 128
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt="dutyflow-api-token")
+    return URLSafeTimedSerializer(settings.secret_key, salt=TOKEN_SALT)
 
 
-def issue_token(settings: Settings, username: str) -> str:
-    return _serializer(settings).dumps({"u": username})
+def session_lifetime(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.session_hours)
 
 
-def _username_from_token(settings: Settings, token: str) -> str | None:
+def token_for_session(settings: Settings, session_id: str) -> str:
+    """The bearer token of a sign-in session (signed; names the session only)."""
+    return _serializer(settings).dumps({"s": session_id})
+
+
+def auth_clock(request: Request) -> Clock:
+    """Sign-ins run on real time, not on the app's clock: the business clock may be moved (tests,
+    simulations), while a stolen cookie's useful life must be counted in real hours."""
+    return request.app.state.auth_clock
+
+
+def sign_in(request: Request, session: Session, user: UserAccount) -> AuthSession:
+    """Start a sign-in session for `user` (the caller puts its id into a cookie or a token)."""
+    settings = request.app.state.settings
+    return start_session(session, user, auth_clock(request).now(), session_lifetime(settings))
+
+
+def _session_id_from_token(settings: Settings, token: str) -> str | None:
     try:
-        return _serializer(settings).loads(token, max_age=TOKEN_MAX_AGE_SECONDS)["u"]
-    except (BadSignature, SignatureExpired, KeyError, TypeError):
+        data = _serializer(settings).loads(token, max_age=settings.session_hours * 3600)
+    except BadSignature:  # also SignatureExpired, its subclass
         return None
+    session_id = data.get("s") if isinstance(data, dict) else None
+    return session_id if isinstance(session_id, str) else None
 
 
-def _username_from_request(request: Request) -> str | None:
+def request_session_id(request: Request) -> str | None:
+    """The sign-in session the request names (bearer token first, else the session cookie)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return _username_from_token(request.app.state.settings, header[7:].strip())
+        return _session_id_from_token(request.app.state.settings, header[7:].strip())
     if "session" in request.scope:
-        return request.session.get(SESSION_USER_KEY)
+        session_id = request.session.get(SESSION_ID_KEY)
+        return session_id if isinstance(session_id, str) else None
     return None
 
 
 def get_actor(request: Request, session: Session = Depends(get_session, scope="function")) -> Actor | None:
-    username = _username_from_request(request)
-    if not username:
+    session_id = request_session_id(request)
+    if not session_id:
         return None
-    user = get_user(session, username)
-    if user is None or not user.active:
+    user = session_user(session, session_id, auth_clock(request).now())
+    if user is None:
         return None
     return actor_for(user)
 
@@ -68,3 +113,84 @@ def require_roles(*roles: str):
         return actor
 
     return dependency
+
+
+# --- sign-in rate limiting --------------------------------------------------------------------
+class TooManyAttempts(Exception):
+    """Sign-in refused before the password is checked: too many recent failures."""
+
+    def __init__(self, retry_at: float, timezone: str):
+        self.retry_after = max(1, math.ceil(retry_at - time.time()))
+        moment = datetime.fromtimestamp(retry_at, UTC).astimezone(ZoneInfo(timezone))
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        self.message = f"登录失败次数过多，请于 {moment:%H:%M} 之后（约 {minutes} 分钟后）再试"
+        super().__init__(self.message)
+
+
+class SignInLimiter:
+    """Failed sign-ins counted per account and per client address in moving windows.
+
+    Only failures count (a user who types the password right is never slowed down), and a success
+    clears the account's count but not the address's (one valid account must not reset the count
+    of an address trying others). While either limit is exhausted every attempt is refused —
+    the right password included — so guessing stops for the rest of the window.
+    """
+
+    def __init__(self, settings: Settings):
+        self.per_account: RateLimitItem = parse(settings.login_limit_account)
+        self.per_address: RateLimitItem = parse(settings.login_limit_address)
+        self.storage = storage_from_string(settings.login_limit_storage)
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.timezone = settings.timezone
+
+    def _keys(self, username: str, address: str) -> tuple[tuple[RateLimitItem, str, str], ...]:
+        return ((self.per_account, "account", username.strip()[:MAX_LIMIT_KEY]),
+                (self.per_address, "address", address))
+
+    def check(self, username: str, address: str) -> None:
+        """Raise TooManyAttempts if this account or this address has no attempts left."""
+        for item, kind, identifier in self._keys(username, address):
+            if not self.limiter.test(item, "sign-in", kind, identifier):
+                stats = self.limiter.get_window_stats(item, "sign-in", kind, identifier)
+                raise TooManyAttempts(stats.reset_time, self.timezone)
+
+    def failed(self, username: str, address: str) -> None:
+        for item, kind, identifier in self._keys(username, address):
+            self.limiter.hit(item, "sign-in", kind, identifier)
+
+    def succeeded(self, username: str) -> None:
+        self.limiter.clear(self.per_account, "sign-in", "account", username.strip()[:MAX_LIMIT_KEY])
+
+    def reset(self) -> None:
+        self.storage.reset()
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the connecting one, or what a trusted proxy says (forwarded_allow_ips)."""
+    return request.client.host if request.client else "unknown"
+
+
+def sign_in_limiter(request: Request) -> SignInLimiter:
+    return request.app.state.sign_in_limiter
+
+
+# --- the session cookie -----------------------------------------------------------------------
+class SessionCookieMiddleware:
+    """Starlette's signed session cookie, marked Secure when it must be.
+
+    Secure on every response with DUTYFLOW_COOKIE_SECURE=1; otherwise on the responses to requests
+    that came over HTTPS — directly, or as a trusted proxy's X-Forwarded-Proto says (the proxy
+    headers middleware, outside this one, has already set the scheme; an untrusted client's header
+    changed nothing). Two Starlette middlewares over the same app, one per flag, rather than a
+    copy of its cookie code.
+    """
+
+    def __init__(self, app: ASGIApp, secret_key: str, session_cookie: str, max_age: int, https_only: bool):
+        options = {"secret_key": secret_key, "session_cookie": session_cookie, "max_age": max_age,
+                   "same_site": "lax"}
+        self.secure = SessionMiddleware(app, https_only=True, **options)
+        self.plain = self.secure if https_only else SessionMiddleware(app, https_only=False, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        await chosen(scope, receive, send)

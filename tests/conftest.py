@@ -7,6 +7,7 @@ own SQLite file, migrated once by Alembic; tables are emptied after every test.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -98,8 +99,11 @@ def clock() -> ControlledClock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(database_url="unused-in-tests", diagrams_dir=tmp_path / "diagrams", embedded_worker="off")
+def settings(tmp_path, database) -> Settings:
+    """The app's settings: the test's database (tests.auth_helpers issues tokens there) and a
+    random key of this test's own."""
+    return Settings(database_url=database.url, diagrams_dir=tmp_path / "diagrams", embedded_worker="off",
+                    secret_key=secrets.token_urlsafe(32))
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from api.security import issue_token
 from engine.auth.service import create_user
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 from engine.runtime.models import ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.worker import Worker
+from tests.auth_helpers import issue_token
 
 # username → (staff id in the demo catalog, roles). Comments: the post each one holds.
 PEOPLE = {

@@ -32,15 +32,18 @@ def test_settings_follow_the_environment_as_it_is_now(monkeypatch):
 
 
 def test_every_setting_follows_the_variable_named_after_it(monkeypatch):
-    from dataclasses import fields
-
     from engine.config import Settings, get_settings
 
-    samples = {"demo": "1", "yellow_days_before": "3", "trusted_origins": "https://a.example"}
-    for field in fields(Settings):
-        name = f"DUTYFLOW_{field.name.upper()}"
+    # A valid value other than the default for each setting that is checked (paths take "/tmp/x").
+    samples = {"demo": "1", "yellow_days_before": "3", "trusted_origins": "https://a.example",
+               "timezone": "Asia/Urumqi", "secret_key": "k" * 40, "office_hours": "08:30-12:00",
+               "embedded_worker": "on", "yellow_fraction": "1/2", "cookie_secure": "1",
+               "forwarded_allow_ips": "10.0.0.1", "session_hours": "8", "login_limit_account": "3/minute",
+               "login_limit_address": "9/minute", "login_limit_storage": "redis://127.0.0.1:6379"}
+    for field_name in Settings.model_fields:
+        name = f"DUTYFLOW_{field_name.upper()}"
         monkeypatch.delenv(name, raising=False)
-        default = getattr(get_settings(), field.name)
-        monkeypatch.setenv(name, samples.get(field.name, "/tmp/x"))
-        assert getattr(get_settings(), field.name) != default, name
+        default = getattr(get_settings(), field_name)
+        monkeypatch.setenv(name, samples.get(field_name, "/tmp/x"))
+        assert getattr(get_settings(), field_name) != default, name
         monkeypatch.delenv(name)

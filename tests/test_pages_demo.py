@@ -66,13 +66,11 @@ def test_credentials_table_names_one_account_per_key_role(database, clock):
 
 
 def test_demo_server_start_creates_accounts_and_prints_them(database, clock, settings, capsys):
-    from dataclasses import replace
-
     from fastapi.testclient import TestClient
 
     from api.main import create_app
 
-    app = create_app(settings=replace(settings, demo=True), database=database, clock=clock, migrate=False)
+    app = create_app(settings=settings.model_copy(update={"demo": True}), database=database, clock=clock, migrate=False)
     with TestClient(app) as client:
         response = client.post("/login", data={"username": "s090", "password": DEMO_PASSWORD}, follow_redirects=False)
         assert response.headers["location"] == "/dashboard"

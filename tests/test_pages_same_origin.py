@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from tests.browser_helpers import DEMO_PASSWORD, load_demo, sign_in
@@ -44,7 +42,7 @@ def test_a_trusted_origin_goes_through(database, clock, settings, task_id):
 
     from api.main import create_app
 
-    proxied = replace(settings, trusted_origins=("https://proxy.example",))  # DUTYFLOW_TRUSTED_ORIGINS
+    proxied = settings.model_copy(update={"trusted_origins": ("https://proxy.example",)})  # DUTYFLOW_TRUSTED_ORIGINS
     with TestClient(create_app(settings=proxied, database=database, clock=clock, migrate=False)) as client:
         sign_in(client, "s003")
         page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"},

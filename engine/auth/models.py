@@ -23,3 +23,17 @@ class UserAccount(SQLModel, table=True):
     roles: str = Field(default="staff", max_length=255)
     active: bool = Field(default=True)
     created_at: datetime = Field(sa_column=Column(AwareDateTime(), nullable=False))
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in (a browser's session cookie or an API token): the cookie or token names only
+    its id, so logging out, an administrator, or disabling the account ends it at once."""
+
+    __tablename__ = "auth_session"
+
+    # Random and unguessable (secrets.token_urlsafe); signed into the cookie or token as well.
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    created_at: datetime = Field(sa_column=Column(AwareDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(AwareDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime(), nullable=True))

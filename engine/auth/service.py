@@ -1,17 +1,22 @@
-"""User accounts: create, authenticate, turn into Actors."""
+"""User accounts: create, authenticate, turn into Actors; sign-in sessions (start, check, end)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
 
-from engine.auth.models import UserAccount
+from engine.auth.models import AuthSession, UserAccount
 from engine.auth.passwords import hash_password, verify_password
 from engine.auth.roles import ROLES, Actor
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, NotFound
 
 MIN_PASSWORD_LENGTH = 8
+# 32 random bytes: a session id cannot be guessed, and it is also signed into the cookie/token.
+SESSION_ID_BYTES = 32
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -56,9 +61,20 @@ def get_user(session: Session, username: str) -> UserAccount | None:
     return session.exec(select(UserAccount).where(UserAccount.username == username)).first()
 
 
+@lru_cache(maxsize=1)
+def dummy_password_hash() -> str:
+    """An Argon2 hash of a random password nobody knows, made like every real one."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
 def authenticate(session: Session, username: str, password: str) -> UserAccount | None:
+    """The account if the password is right. An unknown or disabled account costs one Argon2
+    verification too (against the dummy hash): the answer's timing does not tell who exists."""
     user = get_user(session, username)
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    if user is None or not user.active:
+        verify_password(password, dummy_password_hash())
+        return None
+    if not verify_password(password, user.password_hash):
         return None
     return user
 
@@ -70,3 +86,73 @@ def actor_for(user: UserAccount) -> Actor:
         roles=frozenset(user.roles.split()),
         display_name=user.display_name or user.username,
     )
+
+
+# --- sign-in sessions -------------------------------------------------------------------------
+def start_session(session: Session, user: UserAccount, now: datetime, lifetime: timedelta) -> AuthSession:
+    """A new sign-in for `user`, valid for `lifetime` unless ended earlier. The user's sessions
+    that have run out are deleted on the way, so the table holds only live and recent ones."""
+    session.execute(delete(AuthSession).where(col(AuthSession.user_id) == user.id,
+                                              col(AuthSession.expires_at) < now))
+    row = AuthSession(id=secrets.token_urlsafe(SESSION_ID_BYTES), user_id=user.id, created_at=now,
+                      expires_at=now + lifetime)
+    session.add(row)
+    session.flush()
+    return row
+
+
+_SESSION_USER = (
+    select(UserAccount, AuthSession.expires_at, AuthSession.revoked_at)
+    .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+)
+
+
+def session_user(session: Session, session_id: str, now: datetime) -> UserAccount | None:
+    """The account signed in by this session, if the session is live and the account active.
+
+    One primary-key lookup joined to the account: this runs on every signed-in request."""
+    row = session.exec(_SESSION_USER.where(AuthSession.id == session_id)).first()
+    if row is None:
+        return None
+    user, expires_at, revoked_at = row
+    if revoked_at is not None or expires_at <= now or not user.active:
+        return None
+    return user
+
+
+def end_session(session: Session, session_id: str, now: datetime) -> bool:
+    """Log out: the session's cookie or token stops working, even if replayed. False if it was
+    not live."""
+    result = session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount > 0
+
+
+def revoke_user_sessions(session: Session, username: str, now: datetime) -> int:
+    """End every live sign-in of an account (an administrator's action); how many were ended."""
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"用户 '{username}' 不存在", [f"username: {username}"])
+    result = session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None),
+               col(AuthSession.expires_at) > now)
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def set_active(session: Session, username: str, active: bool, now: datetime) -> UserAccount:
+    """Enable or disable an account; disabling also ends its sign-ins."""
+    user = get_user(session, username)
+    if user is None:
+        raise NotFound(f"用户 '{username}' 不存在", [f"username: {username}"])
+    user.active = active
+    session.add(user)
+    session.flush()
+    if not active:
+        revoke_user_sessions(session, username, now)
+    return user
