@@ -185,13 +185,11 @@ def test_csv_upload_with_overrides(client, legal, research_csv_path):
 
 
 def test_demo_mode_imports_and_publishes_the_demo_catalog(database, clock, settings):
-    from dataclasses import replace
-
     from fastapi.testclient import TestClient
 
     from api.main import create_app
 
-    demo_settings = replace(settings, demo=True)
+    demo_settings = settings.model_copy(update={"demo": True})
     with TestClient(create_app(settings=demo_settings, database=database, clock=clock, migrate=False)) as client:
         page = client.get("/api/public/duties", params={"q": "婚姻"}).json()
         assert page["version"]["published_by"] == "system" and page["total"] == 1

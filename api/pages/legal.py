@@ -3,30 +3,56 @@ the `catalog_publication` process for a draft, see the diff against the version 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.deps import get_clock
+from api.deps import DB_INT_MAX, get_clock
 from api.pages import catalog_diff_view
 from api.pages.task_view import post_choices
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
+from api.routes.catalog import UPLOAD_TOO_LARGE, UploadRoute, declares_too_much
 from engine.auth.roles import LEGAL_OFFICE, Actor
+from engine.catalog import io as catalog_io
 from engine.catalog import service as catalog
-from engine.catalog.io import READ_FORMATS, read_catalog
+from engine.catalog.io import READ_FORMATS
+from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
 from engine.catalog.models import CatalogVersion
 from engine.clock import Clock
 from engine.errors import DutyflowError, InvalidInput, NotFound
 from engine.runtime import service as runtime
 
+
+class UploadPageRoute(PageRoute, UploadRoute):
+    """The upload page's route: UploadRoute's capped body inside PageRoute's error pages.
+
+    A form post declares its length, so a file over the limit is answered at once with a 413
+    page naming the limit, before a byte is read. A body sent without a length (no browser form
+    does that) is cut off as it arrives; PageRoute then sends the browser back to the form with
+    the same message, as for every refused post.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def upload_page_handler(request: Request) -> Response:
+            if declares_too_much(request):
+                return render(request, "error.html", {"status": 413, "message": UPLOAD_TOO_LARGE, "problems": [
+                    f"所选文件超过 {mb(MAX_UPLOAD_BYTES)}：请拆分清单或改用 xlsx（压缩后更小）后重新导入"]},
+                    status_code=413)
+            return await handler(request)
+
+        return upload_page_handler
+
+
 router = APIRouter(route_class=PageRoute)
+upload_router = APIRouter(route_class=UploadPageRoute)
 legal_office = require_page_roles(LEGAL_OFFICE)
 
 PUBLICATION_PROCESS = "catalog_publication"
-# A workbook of a large province runs to a few MB; refuse what cannot be a catalog before parsing it.
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 REASONS = {"new": "新编清单", "basis_change": "法律依据变化修订"}
 
@@ -57,27 +83,28 @@ def page_context(session: Session, actor: Actor, diff_id: int | None) -> dict[st
 @router.get("/legal")
 def legal_page(
     request: Request,
-    diff: int | None = None,
+    diff: int | None = Query(None, ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     actor: Actor = Depends(legal_office),
 ) -> Response:
     return render(request, "legal.html", page_context(session, actor, diff), actor=actor)
 
 
-async def _read_upload(upload: UploadFile) -> tuple[bytes, str]:
+def _read_upload(upload: UploadFile) -> tuple[bytes, str]:
     filename = upload.filename or ""
     if not filename:
         raise InvalidInput("请选择要导入的清单文件", ["file: 未选择文件"])
-    content = await upload.read(MAX_UPLOAD_BYTES + 1)
+    # The body was already capped at MAX_UPLOAD_BYTES; this holds the file itself to it as well.
+    content = upload.file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise InvalidInput("文件过大", [f"{filename}: 超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"])
+        raise InvalidInput("文件过大", [f"{filename}: 超过 {mb(MAX_UPLOAD_BYTES)} 上限"])
     if not content:
         raise InvalidInput("文件是空的", [f"{filename}: 没有内容"])
     return content, filename
 
 
-@router.post("/legal/import")
-async def import_draft(
+@upload_router.post("/legal/import")
+def import_draft(
     request: Request,
     file: UploadFile = File(...),
     version: str = Form(""),
@@ -87,10 +114,14 @@ async def import_draft(
 ) -> Response:
     """Import as a draft. Problems are shown on the page itself (all of them, not a shortened flash)."""
     filename = file.filename or ""
+    # A plain `def` (run in the thread pool) that ends the sign-in check's transaction before
+    # parsing: a large file is parsed while other requests go on (see api.routes.catalog.import_file).
+    session.commit()
     try:
-        content, filename = await _read_upload(file)
-        document = read_catalog(content, filename, overrides={"version": version.strip() or None})
-        imported = catalog.import_catalog(session, document, actor.username, clock.now(), source=filename)
+        content, filename = _read_upload(file)
+        document = catalog_io.read_catalog(content, filename, overrides={"version": version.strip() or None})
+        imported = catalog.import_catalog(session, document, actor.username, clock.now(), source=filename,
+                                          checked=True)
     except DutyflowError as exc:
         session.rollback()
         context = page_context(session, actor, None)
@@ -104,9 +135,9 @@ async def import_draft(
 @router.post("/legal/versions/{version_id}/publication")
 def start_publication(
     request: Request,
-    version_id: int,
+    version_id: int = Path(ge=0, le=DB_INT_MAX),
     reason: str = Form("new"),
-    notice_days: int = Form(5),
+    notice_days: int = Form(5, ge=0, le=DB_INT_MAX),
     drafter_post: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
@@ -126,3 +157,6 @@ def start_publication(
     flash(request, f"已启动清单发布流程（办件 #{instance.id}）：{version.name} {version.version}，"
                    "依次经起草、编办审核、法制办审查、公示后发布")
     return redirect("/legal")
+
+
+router.include_router(upload_router)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api.deps import DB_INT_MAX
 from api.pages import catalog_diff_view
 from api.pages.web import PageRoute, current_actor, page_session, render
 from engine.auth.roles import Actor
@@ -70,7 +71,7 @@ def search(
     q: str = Query("", max_length=200),
     department: str = Query("", max_length=200),
     category: str = Query("", max_length=50),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=DB_INT_MAX // PAGE_SIZE),
     session: Session = Depends(page_session),
     actor: Actor | None = Depends(current_actor),
 ) -> Response:
@@ -90,8 +91,8 @@ def search(
 @router.get("/catalog/versions")
 def versions(
     request: Request,
-    old: int | None = None,
-    new: int | None = None,
+    old: int | None = Query(None, ge=0, le=DB_INT_MAX),
+    new: int | None = Query(None, ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     actor: Actor | None = Depends(current_actor),
 ) -> Response:
@@ -114,7 +115,7 @@ def versions(
 def duty_page(
     request: Request,
     code: str,
-    version: int | None = None,
+    version: int | None = Query(None, ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     actor: Actor | None = Depends(current_actor),
 ) -> Response:

@@ -8,26 +8,95 @@ and serves published versions only: a draft is "not found" there, never shown.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Response, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlmodel import Session
+from starlette.types import Message, Receive
 
-from api.deps import get_clock, get_session
+from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_actor, require_roles
 from engine.auth.roles import ADMIN, LEGAL_OFFICE, Actor
+from engine.catalog import io as catalog_io
 from engine.catalog import service
 from engine.catalog.document import Department, Duty, Holder
-from engine.catalog.io import MEDIA_TYPES, WRITE_FORMATS, read_catalog, write_catalog
+from engine.catalog.io import MEDIA_TYPES, WRITE_FORMATS, write_catalog
+from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
 from engine.catalog.models import CatalogVersion
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+
+UPLOAD_TOO_LARGE = f"上传内容过大：清单文件不能超过 {mb(MAX_UPLOAD_BYTES)}"
+
+
+class UploadTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail=UPLOAD_TOO_LARGE)
+
+
+def _counting(receive: Receive) -> Receive:
+    """`receive` that refuses the body as soon as more than MAX_UPLOAD_BYTES have arrived."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_UPLOAD_BYTES:
+                raise UploadTooLarge()
+        return message
+
+    return counted
+
+
+def declares_too_much(request: Request) -> bool:
+    """The request's Content-Length says it is over MAX_UPLOAD_BYTES."""
+    length = request.headers.get("content-length", "")
+    return length.isascii() and length.isdigit() and int(length) > MAX_UPLOAD_BYTES
+
+
+class UploadRoute(APIRoute):
+    """A route taking a catalog file: its body is capped at MAX_UPLOAD_BYTES, answered 413 with a
+    Chinese message naming the limit.
+
+    A declared Content-Length over the limit is refused before a byte is read; a body sent without
+    one is counted as it arrives and refused the moment it passes the limit, so nothing over the
+    limit is ever spooled. (FastAPI's own `max_body_size` does the same but answers a fixed
+    English "Content Too Large" that a route cannot replace.)
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def upload_handler(request: Request) -> Response:
+            if declares_too_much(request):
+                raise UploadTooLarge()
+            return await handler(Request(request.scope, _counting(request.receive)))
+
+        return upload_handler
+
+
+upload_router = APIRouter(route_class=UploadRoute)
 
 VERSION_HELP = "版本：编号、版本号、current（默认）、published 或 latest"
 PUBLIC_VERSION_HELP = "已发布的版本：编号、版本号或 published（默认，最新发布的版本）"
@@ -134,7 +203,7 @@ DEPARTMENT_Q = Query(None, description="部门编码或名称")
 CATEGORY_Q = Query(None, description="事项类型（12 类之一）")
 OBJECT_Q = Query(None, description="管理对象（含其别名及对象分类中的下级对象）")
 LIMIT_Q = Query(50, ge=1, le=500)
-OFFSET_Q = Query(0, ge=0)
+OFFSET_Q = Query(0, ge=0, le=DB_INT_MAX)
 
 
 # ---------------------------------------------------------------- internal view
@@ -174,8 +243,10 @@ def publish(
     return _version_out(service.publish_version(session, version.id, actor.username, clock.now()))
 
 
-@router.post("/import", response_model=ImportOut, status_code=201, summary="导入清单文件（YAML/JSON/xlsx/CSV），存为草稿版本")
-async def import_file(
+@upload_router.post("/import", response_model=ImportOut, status_code=201,
+                     summary=f"导入清单文件（YAML/JSON/xlsx/CSV，不超过 {mb(MAX_UPLOAD_BYTES)}），存为草稿版本",
+                     responses={413: {"description": UPLOAD_TOO_LARGE}})
+def import_file(
     file: UploadFile = File(..., description=".yaml/.yml/.json/.xlsx/.csv"),
     region: str | None = Form(None, description="覆盖文件中的地区"),
     name: str | None = Form(None, description="覆盖文件中的清单名称"),
@@ -184,10 +255,19 @@ async def import_file(
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles(LEGAL_OFFICE, ADMIN)),
 ):
-    content = await file.read()
-    document = read_catalog(content, file.filename or "", overrides={"region": region, "name": name, "version": version})
-    stored = service.import_catalog(session, document, actor.username, clock.now(), source=file.filename)
+    # A plain `def`: FastAPI runs it in its thread pool, so parsing a large file never holds up
+    # the event loop. The sign-in check began this request's transaction, which on SQLite holds
+    # the write lock (BEGIN IMMEDIATE) and on PostgreSQL a connection: end it before parsing, so
+    # other requests go on meanwhile; storing opens the next one and holds it only to store.
+    session.commit()
+    document = catalog_io.read_catalog(file.file.read(), file.filename or "",
+                                       overrides={"region": region, "name": name, "version": version})
+    stored = service.import_catalog(session, document, actor.username, clock.now(), source=file.filename,
+                                    checked=True)
     return ImportOut(version=_version_out(stored), counts=service.version_counts(session, stored.id))
+
+
+router.include_router(upload_router)
 
 
 @router.get("/export", summary="导出清单（yaml / json / xlsx 下载）")
@@ -383,7 +463,7 @@ def load_demo_catalog(app: FastAPI) -> CatalogVersion | None:
         if service.list_versions(session):
             return None
         now = app.state.clock.now()
-        document = read_catalog(settings.demo_catalog)
+        document = catalog_io.read_catalog(settings.demo_catalog)
         version = service.import_catalog(session, document, "system", now, source=settings.demo_catalog.name)
         service.publish_version(session, version.id, "system", now)
         log.info("已导入并发布演示清单 %s %s", version.name, version.version)

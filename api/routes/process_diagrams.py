@@ -3,10 +3,10 @@ highlighted and finished steps shaded. Who may see an instance is the runtime's 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from sqlmodel import Session
 
-from api.deps import get_session
+from api.deps import DB_INT_MAX, get_session
 from api.security import require_actor
 from engine.auth.roles import Actor
 from engine.runtime import service
@@ -25,7 +25,8 @@ def definition_diagram(process_id: str, session: Session = Depends(get_session, 
 
 @router.get("/instances/{instance_id}/diagram.svg", summary="流程实例图：当前步骤高亮、已办步骤灰显（SVG）",
             response_class=Response, responses={200: {"content": {SVG: {}}}})
-def instance_diagram(instance_id: int, session: Session = Depends(get_session, scope="function"),
+def instance_diagram(instance_id: int = Path(ge=0, le=DB_INT_MAX),
+                     session: Session = Depends(get_session, scope="function"),
                      actor: Actor = Depends(require_actor)) -> Response:
     service.get_instance(session, instance_id, actor)  # NotFound / Forbidden as for the instance itself
     return Response(instance_svg(session, instance_id), media_type=SVG)

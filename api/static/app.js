@@ -1,4 +1,6 @@
-// dutyflow pages: the live countdown of working time, and confirmations for irreversible buttons.
+// dutyflow pages: the live countdown of working time, confirmations for irreversible buttons, and
+// "back" links. Every behaviour of the pages lives here: their Content-Security-Policy allows no
+// inline script, no inline event handler and no javascript: link.
 //
 // The server renders each countdown with the working seconds left at its own "now" (which may be
 // a controlled clock) and the office periods ahead (#office-schedule). The browser adds the real
@@ -76,5 +78,14 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { startCountdowns(); confirmations(); });
+  // <a href="/" data-back>: back to the previous page when there is one, else the home page.
+  function backLinks() {
+    document.querySelectorAll("a[data-back]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(); confirmations(); backLinks(); });
 })();

@@ -16,13 +16,15 @@ from engine.analysis.report import AnalysisReport
 from engine.analysis.taxonomy import Taxonomy
 from engine.catalog.document import CatalogDocument
 from engine.errors import NotFound
+from engine.graphviz_text import TextDigraph
 
 FONT = "Noto Sans CJK SC"
 _NODE = {"fontname": FONT, "fontsize": "11", "shape": "box", "style": "rounded,filled", "fillcolor": "white"}
 
 
 def _graph(name: str, direction: str = "TB") -> graphviz.Digraph:
-    graph = graphviz.Digraph(name, format="svg")
+    # Every name and label is escaped as text (engine.graphviz_text): catalog names are untrusted.
+    graph = TextDigraph(name, format="svg")
     graph.attr(rankdir=direction, fontname=FONT, charset="UTF-8")
     graph.attr("node", **_NODE)
     graph.attr("edge", fontname=FONT, fontsize="10")

@@ -10,6 +10,7 @@ which keeps untrusted uploads from expanding entities.
 from __future__ import annotations
 
 import unicodedata
+import zipfile
 from io import BytesIO
 from typing import Any
 
@@ -18,11 +19,19 @@ from openpyxl.styles import Alignment, Font
 
 from engine.catalog import cells
 from engine.catalog.document import CatalogDocument
+from engine.catalog.limits import (
+    MAX_XLSX_MEMBERS,
+    MAX_XLSX_RATIO,
+    MAX_XLSX_UNPACKED_BYTES,
+    MIN_RATIO_CHECKED_BYTES,
+    mb,
+    sheet_rows,
+)
 from engine.catalog.raw import RawCatalog
 from engine.errors import InvalidInput
 
 INFO = ("清单信息", ("地区", "清单名称", "版本", "施行日期"))
-DEPARTMENTS = ("部门", ("部门编码", "部门名称", "部门类型", "编制数"))
+DEPARTMENTS = ("部门", ("部门编码", "部门名称", "部门类型", "编制数", "部门负责人岗位"))
 UNITS = ("内设机构", ("部门编码", "机构编码", "机构名称", "编制数"))
 POSTS = ("岗位", ("机构编码", "岗位编码", "岗位名称", "在岗人员", "B角岗位", "负责人岗"))
 OBJECTS = ("对象分类", ("对象名称", "上级对象", "别名"))
@@ -41,11 +50,52 @@ SHEETS = (INFO, DEPARTMENTS, UNITS, POSTS, OBJECTS, SYNONYMS, MANDATES, DUTIES, 
 # ---------------------------------------------------------------- reading
 
 
+def _not_a_workbook(name: str, reason: str) -> InvalidInput:
+    return InvalidInput(f"无法读取 Excel 文件 {name}", [f"{name}: 不是有效的 .xlsx 工作簿（{reason}）"])
+
+
+def check_archive(content: bytes, name: str) -> None:
+    """Refuse a zip bomb from the zip's directory alone, before any member is inflated.
+
+    Members are counted on their directory signatures first (a directory of millions of entries
+    would cost more to load than to count), then each member's declared unpacked size and ratio
+    and their total are held to the limits (engine.catalog.limits says why those numbers).
+    """
+    if content.count(b"PK\x01\x02") > MAX_XLSX_MEMBERS:
+        raise InvalidInput(f"Excel 文件 {name} 的部件过多",
+                           [f"{name}: 超过 {MAX_XLSX_MEMBERS} 个压缩部件，不是清单工作簿"])
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise _not_a_workbook(name, type(exc).__name__) from None
+    check_archive_members(members, name)
+
+
+def check_archive_members(members: list[zipfile.ZipInfo], name: str) -> None:
+    """Each member's declared ratio, then the declared total, against the limits."""
+    for member in members:
+        packed = max(member.compress_size, 1)
+        if member.file_size > MIN_RATIO_CHECKED_BYTES and member.file_size > MAX_XLSX_RATIO * packed:
+            raise InvalidInput(
+                f"Excel 文件 {name} 解压后过大（疑似压缩炸弹）",
+                [f"{name}: 部件 {member.filename} 由 {mb(member.compress_size)} 解压为 {mb(member.file_size)}，"
+                 f"压缩比 {member.file_size // packed}:1 超过 {MAX_XLSX_RATIO}:1 上限"],
+            )
+    total = sum(member.file_size for member in members)
+    if total > MAX_XLSX_UNPACKED_BYTES:
+        raise InvalidInput(
+            f"Excel 文件 {name} 解压后过大",
+            [f"{name}: 解压后共 {mb(total)}，超过 {mb(MAX_XLSX_UNPACKED_BYTES)} 上限"],
+        )
+
+
 def open_workbook(content: bytes, name: str):
+    check_archive(content, name)
     try:
         return load_workbook(BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or non-xlsx file
-        raise InvalidInput(f"无法读取 Excel 文件 {name}", [f"{name}: 不是有效的 .xlsx 工作簿（{type(exc).__name__}）"]) from None
+        raise _not_a_workbook(name, type(exc).__name__) from None
 
 
 def header_key(value: Any) -> str:
@@ -61,7 +111,7 @@ class _Sheet:
         self.rows: list[tuple[int, dict[str, Any]]] = []
         if title not in workbook.sheetnames:
             return
-        rows = workbook[title].iter_rows(values_only=True)
+        rows = sheet_rows(workbook[title])
         headers = [header_key(h) for h in next(rows, ())]
         for number, values in enumerate(rows, start=2):
             if all(cells.text(v) is None for v in values):
@@ -130,6 +180,7 @@ class _WorkbookReader:
                 "name": cells.text(row.get("部门名称")),
                 "kind": cells.text(row.get("部门类型")),
                 "staffing_quota": self.cell(DEPARTMENTS[0], number, row, "编制数", lambda v: cells.parse_int(v, "编制数")),
+                "head_post": cells.text(row.get("部门负责人岗位")),
                 "units": [],
             }
             self.raw.places[f"departments[{len(departments)}]"] = f"{DEPARTMENTS[0]} 第{number}行"
@@ -278,7 +329,8 @@ def write_xlsx(document: CatalogDocument) -> bytes:
                                      info.effective_date.isoformat() if info.effective_date else None])
     departments, units, posts = _sheet(workbook, DEPARTMENTS), _sheet(workbook, UNITS), _sheet(workbook, POSTS)
     for department in document.departments:
-        _append(departments, [department.code, department.name, department.kind, department.staffing_quota])
+        _append(departments, [department.code, department.name, department.kind, department.staffing_quota,
+                              department.head_post])
         for unit in department.units:
             _append(units, [department.code, unit.code, unit.name, unit.staffing_quota])
             for post in unit.posts:

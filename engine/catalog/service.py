@@ -30,9 +30,12 @@ from engine.catalog.models import (
     CatalogVersion,
 )
 from engine.catalog.validation import validate_document
-from engine.errors import Conflict, NotFound
+from engine.db import INT_COLUMN_MAX
+from engine.errors import Conflict, InvalidInput, NotFound
 
 PUBLISHED_IS_FROZEN = "已发布的版本不可修改，请使用新的版本号"
+# As long as CatalogVersion.version may be: a longer reference cannot name a version.
+VERSION_REF_MAX_LENGTH = 100
 
 
 def _require_aware(now: datetime) -> None:
@@ -57,14 +60,19 @@ def import_catalog(
     actor: str | None,
     now: datetime,
     source: str | None = None,
+    checked: bool = False,
 ) -> CatalogVersion:
     """Validate and store the whole catalog as a draft version.
 
     Re-importing the region/name/version of a draft replaces that draft (same id); of a published
     version → Conflict. Any problem → InvalidInput with every problem and nothing stored.
+    `checked`: the document comes straight from `io.read_catalog`, which validated it before the
+    transaction began; validating it again here would hold the transaction (on SQLite the write
+    lock) for as long as validation takes.
     """
     _require_aware(now)
-    document = validate_document(document)
+    if not checked:
+        document = validate_document(document)
     info = document.catalog
     version = session.scalars(
         select(CatalogVersion).where(
@@ -150,6 +158,11 @@ def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
     string shared by several catalogs picks the newest of them.
     """
     text = "current" if ref is None else str(ref).strip()
+    # Parsed strictly: a reference longer than any stored version string, or with control
+    # characters (PostgreSQL refuses NUL in text), names no version and is refused before a query.
+    if len(text) > VERSION_REF_MAX_LENGTH or not text.isprintable():
+        raise InvalidInput("清单版本引用无效", [f"version: 应为版本编号、版本号（不超过 {VERSION_REF_MAX_LENGTH} 个可见字符）、"
+                                                "current、published 或 latest"])
     if text in ("current", "published", "latest"):
         found = {
             "current": current_version,
@@ -160,7 +173,8 @@ def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
             what = "已发布的清单版本" if text == "published" else "任何清单版本"
             raise NotFound(f"尚无{what}", [f"version: '{text}' 找不到对应版本，请先导入{'并发布' if text == 'published' else ''}清单"])
         return found
-    if text.isdigit():
+    # ASCII digits only: str.isdigit() accepts '²' and other Unicode digits that int() refuses.
+    if text.isascii() and text.isdigit() and int(text) <= INT_COLUMN_MAX:
         version = session.get(CatalogVersion, int(text))
         if version is not None:
             return version

@@ -32,6 +32,7 @@ from typing import Any
 
 from engine.catalog import cells
 from engine.catalog.document import CATEGORIES, STAGES
+from engine.catalog.limits import MAX_COLUMNS, MAX_ROWS, MAX_TITLE_ROWS, sheet_rows
 from engine.catalog.raw import RawCatalog
 from engine.errors import InvalidInput
 
@@ -112,7 +113,9 @@ def map_category(value: Any, code: Any = None) -> str:
             return cell
         if cell in CATEGORY_VARIANTS:
             return CATEGORY_VARIANTS[cell]
-        if cell.isdigit() and int(cell) in PLATFORM_CODES:
+        # ASCII digits only (full-width ones are ASCII after NFKC): str.isdigit() also takes '᧚',
+        # which int() refuses — a ValueError that answered an upload with 500.
+        if cell.isascii() and cell.isdigit() and int(cell) in PLATFORM_CODES:
             return PLATFORM_CODES[int(cell)]
         # Sub-typed values: 其他行政权力-备案, 行政许可（变更）, 其他行政权力/审核转报
         head = re.split(r"[-—–－/／（(]", cell, maxsplit=1)[0]
@@ -121,7 +124,7 @@ def map_category(value: Any, code: Any = None) -> str:
     platform = cells.text(code)
     if platform and not cell:
         digits = unicodedata.normalize("NFKC", platform)
-        if digits.isdigit() and int(digits) in PLATFORM_CODES:
+        if digits.isascii() and digits.isdigit() and int(digits) in PLATFORM_CODES:
             return PLATFORM_CODES[int(digits)]
         raise cells.CellError(f"无法识别的事项类型代码 '{platform}'（平台代码为 01–10 或 20）")
     if not cell:
@@ -311,16 +314,36 @@ def read_csv(content: bytes, name: str) -> RawCatalog:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    rows = [list(row) for row in csv.reader(io.StringIO(text), dialect)]
-    return read_rows(rows, name, "CSV")
+    return read_rows(_csv_rows(text, dialect, name), name, "CSV")
+
+
+def _csv_rows(text: str, dialect, name: str) -> list[list[str]]:
+    """The CSV's rows, refused as soon as they pass the row or column limit (engine.catalog.limits)."""
+    max_rows = MAX_ROWS + MAX_TITLE_ROWS
+    reader = csv.reader(io.StringIO(text), dialect)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if len(rows) == max_rows:
+                raise InvalidInput(
+                    f"{name} 行数过多",
+                    [f"CSV: 超过 {max_rows} 行上限（清单最多 {MAX_ROWS} 项，另可有 {MAX_TITLE_ROWS} 行标题）"],
+                )
+            if len(row) > MAX_COLUMNS:
+                raise InvalidInput(f"{name} 列数过多",
+                                   [f"CSV 第{reader.line_num}行: {len(row)} 列，超过 {MAX_COLUMNS} 列上限"])
+            rows.append(row)
+    except csv.Error as exc:
+        raise InvalidInput(f"无法读取 {name}", [f"CSV 第{reader.line_num}行: {exc}"]) from None
+    return rows
 
 
 def read_table_workbook(workbook, name: str) -> RawCatalog:
     """The sheet that looks like a duties table (the first one with recognisable headers)."""
     for sheet in workbook.worksheets:
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        rows = [list(r) for r in sheet_rows(sheet)]
         if _find_header(rows) is not None:
             return read_rows(rows, name, sheet.title)
     first = workbook.worksheets[0] if workbook.worksheets else None
-    rows = [list(r) for r in first.iter_rows(values_only=True, max_row=1)] if first else []
+    rows = [list(next(sheet_rows(first), ()))] if first else []
     return read_rows(rows, name, first.title if first else name)

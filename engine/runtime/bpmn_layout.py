@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 
 import networkx as nx
 
@@ -144,9 +145,10 @@ def di_xml(graph: ProcessGraph, participant_id: str | None = None, collaboration
     """The `<bpmndi:BPMNDiagram>` element for the graph, as text (the plane shows the collaboration
     when the process sits in a pool, else the process itself)."""
     boxes = layout(graph)
-    plane_element = collaboration_id if participant_id and collaboration_id else graph.process_id
-    lines = [f'  <bpmndi:BPMNDiagram id="{graph.process_id}_diagram">',
-             f'    <bpmndi:BPMNPlane id="{graph.process_id}_plane" bpmnElement="{plane_element}">']
+    plane_element = _attr(collaboration_id if participant_id and collaboration_id else graph.process_id)
+    process_id = _attr(graph.process_id)
+    lines = [f'  <bpmndi:BPMNDiagram id="{process_id}_diagram">',
+             f'    <bpmndi:BPMNPlane id="{process_id}_plane" bpmnElement="{plane_element}">']
     if participant_id:
         lines.append(_shape(participant_id, boxes["__pool__"], ' isHorizontal="true"'))
     for lane in graph.lanes:
@@ -158,14 +160,20 @@ def di_xml(graph: ProcessGraph, participant_id: str | None = None, collaboration
         bottom = _lane_bottom(graph, boxes, flow.source)
         points = _waypoints(boxes[flow.source], boxes[flow.target],
                             bool(graph.nodes[flow.source].attached_to), bottom)
-        lines.append(f'      <bpmndi:BPMNEdge id="{flow.id}_di" bpmnElement="{flow.id}">')
+        lines.append(f'      <bpmndi:BPMNEdge id="{_attr(flow.id)}_di" bpmnElement="{_attr(flow.id)}">')
         lines.extend(f'        <di:waypoint x="{x:.0f}" y="{y:.0f}" />' for x, y in points)
         lines.append("      </bpmndi:BPMNEdge>")
     lines += ["    </bpmndi:BPMNPlane>", "  </bpmndi:BPMNDiagram>"]
     return "\n".join(lines)
 
 
+def _attr(value: str) -> str:
+    """An id read from the file (already unescaped by the parser) written back as attribute text."""
+    return escape(value, quote=True)
+
+
 def _shape(element_id: str, box: Box, extra: str = "") -> str:
+    element_id = _attr(element_id)
     return (f'      <bpmndi:BPMNShape id="{element_id}_di" bpmnElement="{element_id}"{extra}>\n'
             f'        <dc:Bounds x="{box.x:.0f}" y="{box.y:.0f}" width="{box.w:.0f}" height="{box.h:.0f}" />\n'
             f"      </bpmndi:BPMNShape>")

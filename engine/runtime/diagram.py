@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import graphviz
 
+from engine.graphviz_text import TextDigraph
 from engine.runtime.bpmn_graph import EVENT_KINDS, GATEWAY_KINDS, Node, ProcessGraph
 
 FONT = "Noto Sans CJK SC"
@@ -70,7 +71,8 @@ def _node_attrs(node: Node, state: str) -> dict[str, str]:
 def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None) -> graphviz.Digraph:
     """The graphviz graph of a process; `states` maps BPMN element ids to active/done."""
     states = states or {}
-    dot = graphviz.Digraph(name=graph.process_id, format="svg")
+    # Names, lanes and ids come from deployed BPMN files: every one is escaped as text (engine.graphviz_text).
+    dot = TextDigraph(name=graph.process_id, format="svg")
     dot.attr(rankdir="LR", fontname=FONT, label=f"{graph.name}（{graph.process_id}）", labelloc="t",
              fontsize="18", nodesep="0.35", ranksep="0.45", newrank="true")
     dot.attr("node", fontname=FONT)
