@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.security import issue_token
 from engine.auth.service import create_user
+from tests.auth_helpers import issue_token
 from tests.runtime_helpers import ARD, ARD_FILE, load_demo_catalog
 
 USERS = {

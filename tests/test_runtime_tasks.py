@@ -211,7 +211,7 @@ def test_withdraw_before_the_next_step_acts(ready, clock):
     accept = open_task(ready, instance.id, "accept")
     in_session(ready, service.complete_task, clock, accept.id, {"accepted": True}, CHEN)
     review = open_task(ready, instance.id, "review")
-    with pytest.raises(Conflict):  # only the person who completed it
+    with pytest.raises(Forbidden):  # only the person who completed it (engine.auth.policy)
         in_session(ready, service.withdraw, clock, accept.id, YANG)
     in_session(ready, service.withdraw, clock, accept.id, CHEN)
     again = open_task(ready, instance.id, "accept")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from api.security import issue_token
 from engine.auth.service import create_user
 from engine.runtime.worker import Worker
+from tests.auth_helpers import issue_token
 from tests.timers_helpers import at, complete, setup_catalog_and_processes, start
 
 FIVE_DAYS = {"limit": "5个工作日", "unit_code": "MZ-SHJZ", "department_code": "MZ"}
 USERS = {
-    "chenjing": (["staff"], "S003"),  # MZ-SHJZ-01: handler; the unit marks no head, so its posts lead it
-    "huangli": (["staff"], "S006"),  # MZ-HYDJ-01: another unit
+    "chenjing": (["staff"], "S003"),  # MZ-SHJZ-01: handler and starter of the case
+    "huangli": (["staff"], "S006"),  # MZ-HYDJ-01: another unit, not on the case
     "liuyang": (["staff", "efficiency_office"], "S002"),
+    "wangfang": (["staff"], "S001"),  # MZ-BGS-01: the head post 市民政局 names (head_post)
 }
 
 
@@ -32,12 +33,15 @@ def auth(settings, username):
 
 def test_clock_needs_a_signed_in_user_and_shows_the_case(client, case, settings):
     assert client.get(f"/api/instances/{case}/clock").status_code == 401
-    response = client.get(f"/api/instances/{case}/clock", headers=auth(settings, "huangli"))
+    # Someone the case never reached reads its clock no more than the case itself (403).
+    refused = client.get(f"/api/instances/{case}/clock", headers=auth(settings, "huangli"))
+    assert refused.status_code == 403 and "无权查看" in refused.json()["detail"]
+    response = client.get(f"/api/instances/{case}/clock", headers=auth(settings, "chenjing"))
     assert response.status_code == 200
     body = response.json()
     assert body["due_at"] == at(2026, 10, 13, 17, 30).isoformat()
     assert body["state"] == "green" and body["stages"][0]["stage"] == "受理"
-    assert client.get("/api/instances/999999/clock", headers=auth(settings, "huangli")).status_code == 404
+    assert client.get("/api/instances/999999/clock", headers=auth(settings, "chenjing")).status_code == 404
 
 
 def test_pause_and_resume_by_hand(client, case, settings, clock):
@@ -68,20 +72,24 @@ def test_restart_by_hand_validates_the_arrival_time(client, case, settings, cloc
     assert body["restarts"] == 1 and body["due_at"] == at(2026, 10, 19, 17, 30).isoformat()
 
 
-def test_extension_needs_the_unit_head_or_efficiency_office_before_expiry(client, case, settings, clock, database):
+def test_extension_needs_the_department_head_before_expiry(client, case, settings, clock, database):
     url = f"/api/instances/{case}/clock/extend"
     body = {"limit": "3个工作日", "reason": "需补充调查"}
-    assert client.post(url, json=body, headers=auth(settings, "huangli")).status_code == 403
-    bad = client.post(url, json={"limit": "三周", "reason": "x"}, headers=auth(settings, "liuyang"))
+    # Neither another unit's staff, nor the handler (own case), nor the efficiency office: only
+    # the head post 市民政局 names in the catalog.
+    for username in ("huangli", "chenjing", "liuyang"):
+        refused = client.post(url, json=body, headers=auth(settings, username))
+        assert refused.status_code == 403 and "负责人" in refused.json()["detail"], username
+    bad = client.post(url, json={"limit": "三周", "reason": "x"}, headers=auth(settings, "wangfang"))
     assert bad.status_code == 422
     clock.set(at(2026, 10, 13, 9, 0))
-    granted = client.post(url, json=body, headers=auth(settings, "chenjing"))
+    granted = client.post(url, json=body, headers=auth(settings, "wangfang"))
     assert granted.status_code == 200
     assert granted.json()["due_at"] == at(2026, 10, 16, 17, 30).isoformat()
     assert granted.json()["extensions"] == ["3个工作日"]
     clock.set(at(2026, 10, 16, 17, 30))
     Worker(database, clock, worker_id="w").run_until_idle()
-    late = client.post(url, json=body, headers=auth(settings, "liuyang"))
+    late = client.post(url, json={"limit": "1个工作日", "reason": "x"}, headers=auth(settings, "wangfang"))
     assert late.status_code == 409 and "届满" in late.json()["detail"]
     view = client.get(f"/api/instances/{case}/clock", headers=auth(settings, "liuyang")).json()
     assert view["state"] == "red" and view["extensions"] == ["3个工作日"]
@@ -98,9 +106,17 @@ def test_warning_lists_and_escalations_per_department(client, case, settings, cl
     assert warning["instance_id"] == case and warning["state"] == "red" and warning["case_state"] == "yellow"
     assert [s["stage"] for s in warning["red_stages"]] == ["审查"]
     assert client.get("/api/warnings?department=RS", headers=headers).json() == []
+    # The lists name handlers and duties: a department head (王芳 holds 市民政局's head_post
+    # MZ-BGS-01) sees their own department's only; plain staff see none (their inbox shows theirs).
+    head = auth(settings, "wangfang")
+    assert [w["instance_id"] for w in client.get("/api/warnings", headers=head).json()] == [case]
+    refused = client.get("/api/warnings?department=RS", headers=head)
+    assert refused.status_code == 403 and "本部门" in refused.json()["detail"]
+    assert client.get("/api/warnings", headers=auth(settings, "huangli")).status_code == 403
+    assert client.get("/api/escalations", headers=auth(settings, "huangli")).status_code == 403
     [escalation] = client.get("/api/escalations?department=MZ", headers=headers).json()
     assert escalation["kind"] == "stage_red" and escalation["stage"] == "审查"
-    assert escalation["to_posts"] == ["MZ-SHJZ-01", "MZ-SHJZ-02"]
+    assert escalation["to_posts"] == ["MZ-BGS-01"]  # 社会救助科 marks no head: the department's head post
     timers = client.get(f"/api/instances/{case}/timers", headers=headers).json()
     assert {t["kind"] for t in timers} == {"case_red"}
     assert client.get("/api/timers/summary", headers=auth(settings, "huangli")).status_code == 403

@@ -85,7 +85,8 @@ def test_yellow_then_red_fired_by_the_worker_with_escalation_to_the_unit_head(da
     assert overdue["level"] == "red"
     escalated = events(database, case, "escalated")
     assert len(escalated) == 2  # the decide stage, then the case
-    assert escalated[-1].detail["to_posts"] == ["MZ-SHJZ-01", "MZ-SHJZ-02"]
+    # 社会救助科 marks no head post: the matter goes to 市民政局's head post as the catalog names it
+    assert escalated[-1].detail["to_posts"] == ["MZ-BGS-01"]
     case_escalations = [e for e in view["escalations"] if e["kind"] == TimerKind.case_red]
     assert len(case_escalations) == 1 and case_escalations[0]["department_code"] == "MZ"
 
@@ -223,7 +224,9 @@ def test_provisional_deadline_is_recomputed_when_the_year_is_entered(database, c
     instance = start(database, clock, "timed_case", FIVE_DAYS)
     view = clock_of(database, clock, instance)
     assert view["provisional"] is True
-    assert view["due_at"] == at(2027, 10, 6, 17, 30).isoformat()  # weekends only
+    # Provisional 2027: weekends and the statutory 国庆 days 10-01..03 rest (no 调休 guessed).
+    # From Wed 09-29: 09-30 (1), 10-01..03 rest, 10-04 (2), 10-05 (3), 10-06 (4), 10-07 (5).
+    assert view["due_at"] == at(2027, 10, 7, 17, 30).isoformat()
     entered = WorkingCalendar(overrides={at(2027, 10, d).date(): False for d in range(1, 8)}, entered_years={2027})
     with database.session() as session:
         assert deadlines.recompute_provisional(session, entered, clock.now()) >= 1

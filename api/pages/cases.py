@@ -3,23 +3,29 @@ for the efficiency office or whoever started it. Linked from the dashboard, inbo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.deps import get_clock
+from api.deps import DB_INT_MAX, get_clock
 from api.pages import task_forms
 from api.pages.inbox import schedule_json, yellow_margin
 from api.pages.task_view import case_clock, diagram_svg, post_choices, post_names, process_name
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
-from engine.auth.roles import EFFICIENCY_OFFICE, Actor
+from engine.auth import policy
+from engine.auth.roles import Actor
 from engine.clock import Clock
 from engine.runtime import deadlines
 from engine.runtime import service as runtime
 
 router = APIRouter(route_class=PageRoute)
+
+# Ids in paths are bounded to the database's integer: a bigger one is a 422, never a 500.
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="任务编号")]
+InstanceId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="流程实例编号")]
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="任务编号")]
 
 INSTANCE_STATUS = {"running": "办理中", "completed": "已办结", "suspended": "已挂起", "failed": "出错"}
 
@@ -37,14 +43,14 @@ def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str,
 @router.get("/cases/{instance_id}")
 def case_page(
     request: Request,
-    instance_id: int,
+    instance_id: InstanceId,
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(signed_in),
 ) -> Response:
     instance = runtime.get_instance(session, instance_id, actor)
     calendar = deadlines.calendar_for(session)
-    may_urge = actor.has_role(EFFICIENCY_OFFICE) or instance.started_by == actor.username
+    may_urge = policy.may_urge(actor, instance)
     return render(request, "case.html", {
         "title": f"办件 #{instance.id}", "instance": instance,
         "process_name": process_name(session, instance.definition_id),
@@ -60,8 +66,8 @@ def case_page(
 @router.post("/cases/{instance_id}/tasks/{task_id}/urge")
 def urge(
     request: Request,
-    instance_id: int,
-    task_id: int,
+    instance_id: InstanceId,
+    task_id: TaskId,
     message: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.deps import get_clock
+from api.deps import DB_INT_MAX, get_clock
 from api.pages import metrics_view
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
 from engine.analysis import alerts, diagrams
-from engine.analysis.findings import GAP_LABELS, OVERLAP, OVERLAP_LABELS, RUNAROUND, SUSPECTED_OVERLAP
+from engine.analysis.findings import (
+    BOUNDARY_LABELS,
+    GAP_LABELS,
+    OVERLAP,
+    OVERLAP_LABELS,
+    RUNAROUND,
+    SUSPECTED_OVERLAP,
+)
 from engine.analysis.models import ACKNOWLEDGED, OPEN
 from engine.analysis.report import analyze
 from engine.analysis.sources import latest_version_id, load_version
@@ -24,8 +31,9 @@ from engine.errors import NotFound
 router = APIRouter(route_class=PageRoute)
 coordinator = require_page_roles(ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
 
-CATEGORY_LABELS = {OVERLAP: "职责交叉", SUSPECTED_OVERLAP: "疑似交叉", "gap": "职责空缺", RUNAROUND: "推诿"}
-KIND_LABELS = {**OVERLAP_LABELS, **GAP_LABELS, SUSPECTED_OVERLAP: "名称相似", RUNAROUND: "转办循环"}
+CATEGORY_LABELS = {OVERLAP: "职责交叉", SUSPECTED_OVERLAP: "疑似交叉", "gap": "职责空缺", RUNAROUND: "推诿",
+                   "boundary": "审管衔接"}
+KIND_LABELS = {**OVERLAP_LABELS, **GAP_LABELS, **BOUNDARY_LABELS, SUSPECTED_OVERLAP: "名称相似", RUNAROUND: "转办循环"}
 STATUS_LABELS = {OPEN: "待处理", ACKNOWLEDGED: "处理中", "resolved": "已办结", "closed": "已消除"}
 DISPUTABLE = (OVERLAP, SUSPECTED_OVERLAP)
 
@@ -93,7 +101,7 @@ def run_analysis(
 @router.post("/dashboard/alerts/{alert_id}/dispute")
 def open_dispute(
     request: Request,
-    alert_id: int,
+    alert_id: int = Path(ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(coordinator),
@@ -106,7 +114,7 @@ def open_dispute(
 @router.post("/dashboard/alerts/{alert_id}/acknowledge")
 def acknowledge(
     request: Request,
-    alert_id: int,
+    alert_id: int = Path(ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(coordinator),
@@ -119,7 +127,7 @@ def acknowledge(
 @router.post("/dashboard/alerts/{alert_id}/resolve")
 def resolve(
     request: Request,
-    alert_id: int,
+    alert_id: int = Path(ge=0, le=DB_INT_MAX),
     resolution: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),

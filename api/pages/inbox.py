@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from api.deps import get_clock
+from api.deps import DB_INT_MAX, get_clock
 from api.pages import formatting, intake, task_forms
 from api.pages.task_view import task_context
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
@@ -27,6 +27,9 @@ from engine.runtime import deadlines
 from engine.runtime import service as runtime
 
 router = APIRouter(route_class=PageRoute)
+
+# Ids in paths are bounded to the database's integer: a bigger one is a 422, never a 500.
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="任务编号")]
 
 # Open tasks without a limit sort after every timed one; among equals, the oldest first.
 UNTIMED = float("inf")
@@ -94,7 +97,7 @@ def inbox(
 @router.get("/tasks/{task_id}")
 def task_page(
     request: Request,
-    task_id: int,
+    task_id: TaskId,
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(signed_in),
@@ -114,7 +117,7 @@ def _back(task_id: int) -> Response:
 @router.post("/tasks/{task_id}/complete")
 async def complete(
     request: Request,
-    task_id: int,
+    task_id: TaskId,
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(signed_in),
@@ -127,7 +130,7 @@ async def complete(
 
 
 @router.post("/tasks/{task_id}/claim")
-def claim(request: Request, task_id: int, session: Session = Depends(page_session),
+def claim(request: Request, task_id: TaskId, session: Session = Depends(page_session),
           clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.claim_task(session, clock, task_id, actor)
     flash(request, f"已签收「{row.name}」")
@@ -135,7 +138,7 @@ def claim(request: Request, task_id: int, session: Session = Depends(page_sessio
 
 
 @router.post("/tasks/{task_id}/transfer")
-def transfer(request: Request, task_id: int, to_post: str = Form(""), reason: str = Form(""),
+def transfer(request: Request, task_id: TaskId, to_post: str = Form(""), reason: str = Form(""),
              session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
              actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.transfer_task(session, clock, task_id, to_post, reason, actor)
@@ -144,7 +147,7 @@ def transfer(request: Request, task_id: int, to_post: str = Form(""), reason: st
 
 
 @router.post("/tasks/{task_id}/accept")
-def accept(request: Request, task_id: int, session: Session = Depends(page_session),
+def accept(request: Request, task_id: TaskId, session: Session = Depends(page_session),
            clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.accept_transfer(session, clock, task_id, actor)
     flash(request, f"已接收转办「{row.name}」，现由岗位 {row.post_code} 承办")
@@ -152,7 +155,7 @@ def accept(request: Request, task_id: int, session: Session = Depends(page_sessi
 
 
 @router.post("/tasks/{task_id}/refuse")
-def refuse(request: Request, task_id: int, reason: str = Form(""), session: Session = Depends(page_session),
+def refuse(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
            clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.refuse_transfer(session, clock, task_id, reason, actor)
     flash(request, f"已退回转办「{row.name}」")
@@ -160,7 +163,7 @@ def refuse(request: Request, task_id: int, reason: str = Form(""), session: Sess
 
 
 @router.post("/tasks/{task_id}/delegate")
-def delegate(request: Request, task_id: int, reason: str = Form(""), session: Session = Depends(page_session),
+def delegate(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.delegate_to_backup(session, clock, task_id, actor, reason)
     flash(request, f"「{row.name}」已交 B角岗位 {row.delegated_post} 代办")
@@ -168,7 +171,7 @@ def delegate(request: Request, task_id: int, reason: str = Form(""), session: Se
 
 
 @router.post("/tasks/{task_id}/comment")
-def comment(request: Request, task_id: int, text: str = Form(""), session: Session = Depends(page_session),
+def comment(request: Request, task_id: TaskId, text: str = Form(""), session: Session = Depends(page_session),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     runtime.comment(session, clock, task_id, text, actor)
     flash(request, "意见已记录")
@@ -180,7 +183,7 @@ def _instance_of(session: Session, task_id: int, actor: Actor) -> int:
 
 
 @router.post("/tasks/{task_id}/pause")
-def pause(request: Request, task_id: int, reason: str = Form(""), session: Session = Depends(page_session),
+def pause(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
           clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     deadlines.pause_case(session, clock, _instance_of(session, task_id, actor), reason, actor)
     flash(request, f"已暂停计时（{reason.strip()}），暂停期间不计入办理时限")
@@ -188,7 +191,7 @@ def pause(request: Request, task_id: int, reason: str = Form(""), session: Sessi
 
 
 @router.post("/tasks/{task_id}/resume")
-def resume(request: Request, task_id: int, session: Session = Depends(page_session),
+def resume(request: Request, task_id: TaskId, session: Session = Depends(page_session),
            clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     deadlines.resume_case(session, clock, _instance_of(session, task_id, actor), actor)
     flash(request, "已恢复计时")
@@ -196,7 +199,7 @@ def resume(request: Request, task_id: int, session: Session = Depends(page_sessi
 
 
 @router.post("/tasks/{task_id}/restart")
-def restart(request: Request, task_id: int, reason: str = Form(""), session: Session = Depends(page_session),
+def restart(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     case = deadlines.restart_case(session, clock, _instance_of(session, task_id, actor), None,
                                   reason or "补正材料已收到", actor)

@@ -7,13 +7,13 @@ from typing import Any
 from sqlmodel import Session
 
 from api.pages import task_forms
+from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.runtime import deadlines, diagram
 from engine.runtime import service as runtime
-from engine.runtime import tasks as runtime_tasks
 from engine.runtime.models import ProcessDefinition
 
 
@@ -61,7 +61,7 @@ def diagram_svg(session: Session, instance_id: int) -> str:
 def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> dict[str, Any]:
     row = runtime.get_task(session, task_id, actor)
     instance = runtime.get_instance(session, row.instance_id)
-    relation = runtime_tasks.relation_of(session, row, actor)
+    relation = policy.relation_of(session, row, actor)
     groups = post_choices(session)
     events = runtime.timeline(session, instance.id)
     return {

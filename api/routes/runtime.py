@@ -10,23 +10,29 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from api.deps import get_clock, get_session
+from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_actor, require_roles
-from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
+from engine.auth import policy
+from engine.auth.roles import ADMIN, Actor
 from engine.clock import BEIJING, Clock
-from engine.errors import DutyflowError, Forbidden
+from engine.errors import DutyflowError
 from engine.runtime import service
 from engine.runtime.metrics import GROUPINGS, efficiency_metrics
 from engine.runtime.models import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+
+# Ids in paths are bounded to the database's integer: a bigger one is a 422, never a 500.
+DefinitionId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="流程定义编号")]
+InstanceId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="流程实例编号")]
+TaskId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="任务编号")]
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
@@ -154,7 +160,7 @@ class MetricOut(BaseModel):
 class StartIn(BaseModel):
     process_id: str
     data: dict[str, Any] = Field(default_factory=dict, description="启动数据，如 duty_code、applicant")
-    version: int | None = Field(default=None, description="默认最新版本")
+    version: int | None = Field(default=None, ge=1, le=DB_INT_MAX, description="默认最新版本")
 
 
 class CompleteIn(BaseModel):
@@ -250,24 +256,23 @@ def list_definitions(
 
 @router.post("/definitions", summary="上传并部署 BPMN 流程定义（系统管理员）", status_code=201,
              response_model=list[DeployedOut])
-async def upload_definition(
+def upload_definition(
     file: UploadFile = File(..., description="BPMN 2.0 文件"),
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_roles(ADMIN)),
 ):
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
-    if len(content) > MAX_UPLOAD_BYTES:
-        from engine.errors import InvalidInput
-
-        raise InvalidInput("文件过大", [f"file: 超过 {MAX_UPLOAD_BYTES // 1024} KiB"])
+    # A plain `def`: parsing and checking run in the thread pool, never on the event loop. Reading
+    # at most MAX_UPLOAD_BYTES + 1 bytes is enough for the definition checks to answer an
+    # over-size file with 413 (their limit, MAX_DEFINITION_BYTES, is smaller).
+    content = file.file.read(MAX_UPLOAD_BYTES + 1)
     deployed = service.deploy_definition(session, clock, content, file.filename or "upload.bpmn", actor)
     return [{**_definition(d.definition), "created": d.created} for d in deployed]
 
 
 @router.get("/definitions/{definition_id}", summary="流程定义详情（含 BPMN XML 与人工步骤）",
             response_model=DefinitionDetailOut)
-def definition_detail(definition_id: int, session: Session = Depends(get_session, scope="function"),
+def definition_detail(definition_id: DefinitionId, session: Session = Depends(get_session, scope="function"),
                       _actor: Actor = Depends(require_actor)):
     row = service.get_definition(session, definition_id)
     return {**_definition(row), "bpmn_xml": row.bpmn_xml, "tasks": service.definition_tasks(row)}
@@ -289,7 +294,7 @@ def list_instances(
     process_id: str | None = None,
     duty_code: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=DB_INT_MAX),
     session: Session = Depends(get_session, scope="function"),
     actor: Actor = Depends(require_actor),
 ):
@@ -298,25 +303,25 @@ def list_instances(
 
 
 @router.get("/instances/{instance_id}", summary="流程实例详情（当前任务与数据）", response_model=InstanceDetailOut)
-def instance_detail(instance_id: int, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
+def instance_detail(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
     row = service.get_instance(session, instance_id, actor)
     return _instance_detail(session, row)
 
 
 @router.get("/instances/{instance_id}/timeline", summary="流程实例的计时日志（时间线）", response_model=list[EventOut])
-def instance_timeline(instance_id: int, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
+def instance_timeline(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), actor: Actor = Depends(require_actor)):
     service.get_instance(session, instance_id, actor)
     return [_event(e) for e in service.timeline(session, instance_id)]
 
 
 @router.post("/instances/{instance_id}/suspend", summary="挂起流程实例（效能办）", response_model=InstanceOut)
-def suspend_instance(instance_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
+def suspend_instance(instance_id: InstanceId, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
                      clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     return _instance(service.suspend_instance(session, clock, instance_id, actor, (body or ReasonIn()).reason))
 
 
 @router.post("/instances/{instance_id}/resume", summary="激活已挂起的流程实例（效能办）", response_model=InstanceOut)
-def resume_instance(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def resume_instance(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                     actor: Actor = Depends(require_actor)):
     return _instance(service.resume_instance(session, clock, instance_id, actor))
 
@@ -339,7 +344,7 @@ def my_inbox(include_done: bool = Query(False, description="同时列出我已�
 
 
 @router.get("/tasks/{task_id}", summary="任务详情（岗位、表单、期限、办理记录）", response_model=TaskDetailOut)
-def task_detail(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def task_detail(task_id: TaskId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                 actor: Actor = Depends(require_actor)):
     return _task_detail(session, clock, service.get_task(session, task_id, actor))
 
@@ -349,77 +354,77 @@ def _after(session: Session, clock: Clock, task_id: int) -> TaskDetailOut:
 
 
 @router.post("/tasks/{task_id}/claim", summary="签收任务", response_model=TaskDetailOut)
-def claim(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def claim(task_id: TaskId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
           actor: Actor = Depends(require_actor)):
     service.claim_task(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/complete", summary="办结任务（提交表单）", response_model=TaskDetailOut)
-def complete(task_id: int, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
+def complete(task_id: TaskId, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.complete_task(session, clock, task_id, body.data, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/transfer", summary="转办给其他岗位（对方接收前仍由本岗负责）", response_model=TaskDetailOut)
-def transfer(task_id: int, body: TransferIn, session: Session = Depends(get_session, scope="function"),
+def transfer(task_id: TaskId, body: TransferIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.transfer_task(session, clock, task_id, body.to_post, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/accept", summary="接收转办", response_model=TaskDetailOut)
-def accept(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def accept(task_id: TaskId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
            actor: Actor = Depends(require_actor)):
     service.accept_transfer(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/refuse", summary="拒收转办（须说明理由）", response_model=TaskDetailOut)
-def refuse(task_id: int, body: ReasonIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def refuse(task_id: TaskId, body: ReasonIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
            actor: Actor = Depends(require_actor)):
     service.refuse_transfer(session, clock, task_id, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/delegate", summary="委派给 B角岗位（AB角）", response_model=TaskDetailOut)
-def delegate(task_id: int, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
+def delegate(task_id: TaskId, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.delegate_to_backup(session, clock, task_id, actor, (body or ReasonIn()).reason)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/send-back", summary="退回到之前的步骤", response_model=TaskDetailOut)
-def send_back(task_id: int, body: SendBackIn, session: Session = Depends(get_session, scope="function"),
+def send_back(task_id: TaskId, body: SendBackIn, session: Session = Depends(get_session, scope="function"),
               clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.send_back(session, clock, task_id, body.to_task_spec, body.reason, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/withdraw", summary="撤回自己办结的步骤（下一步尚未办理时）", response_model=TaskDetailOut)
-def withdraw(task_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def withdraw(task_id: TaskId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
              actor: Actor = Depends(require_actor)):
     service.withdraw(session, clock, task_id, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/urge", summary="催办", response_model=TaskDetailOut)
-def urge(task_id: int, body: UrgeIn | None = None, session: Session = Depends(get_session, scope="function"),
+def urge(task_id: TaskId, body: UrgeIn | None = None, session: Session = Depends(get_session, scope="function"),
          clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     service.urge(session, clock, task_id, actor, (body or UrgeIn()).message)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/copy", summary="抄送给其他岗位", response_model=TaskDetailOut)
-def copy(task_id: int, body: CopyIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def copy(task_id: TaskId, body: CopyIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
          actor: Actor = Depends(require_actor)):
     service.copy_to(session, clock, task_id, body.posts, actor)
     return _after(session, clock, task_id)
 
 
 @router.post("/tasks/{task_id}/comment", summary="发表办理意见", response_model=EventOut, status_code=201)
-def comment(task_id: int, body: CommentIn, session: Session = Depends(get_session, scope="function"),
+def comment(task_id: TaskId, body: CommentIn, session: Session = Depends(get_session, scope="function"),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     return _event(service.comment(session, clock, task_id, body.text, actor))
 
@@ -437,8 +442,7 @@ def metrics(
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_actor),
 ):
-    if not actor.has_role(EFFICIENCY_OFFICE):
-        raise Forbidden("只有效能办或系统管理员可以查看效能指标", ["actor.roles: 需要 efficiency_office"])
+    policy.require_metrics(actor)
     since = since.replace(tzinfo=BEIJING) if since is not None and since.tzinfo is None else since
     until = until.replace(tzinfo=BEIJING) if until is not None and until.tzinfo is None else until
     return [m.as_dict() for m in efficiency_metrics(session, clock, by, since, until, process_id)]

@@ -4,21 +4,25 @@ timer rows; and the embedded timer worker of a SQLite server."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from api.deps import get_clock, get_session
-from api.security import require_actor, require_roles
-from engine.auth.roles import EFFICIENCY_OFFICE, Actor
+from api.deps import DB_INT_MAX, get_clock, get_session
+from api.security import require_actor
+from engine.auth import policy
+from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
-from engine.runtime import deadlines, timers
+from engine.runtime import deadlines, service, timers
 from engine.runtime.timer_models import RuntimeTimer, TimerStatus
 
 router = APIRouter()
+
+# An instance id in a path: bounded, so an id past the database's integer is a 422, not a 500.
+InstanceId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="流程实例编号")]
 
 
 class StageOut(BaseModel):
@@ -140,27 +144,28 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 @router.get("/instances/{instance_id}/clock", response_model=CaseClockOut, summary="办结时限：整体与各环节计时")
-def get_case_clock(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
-                   _actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+def get_case_clock(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+                   actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    service.get_instance(session, instance_id, actor)  # 404, or 403 as for the instance itself
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/pause", response_model=CaseClockOut, summary="暂停计时（听证、检验检测、专家评审）")
-def pause_clock(instance_id: int, body: PauseIn, session: Session = Depends(get_session, scope="function"),
+def pause_clock(instance_id: InstanceId, body: PauseIn, session: Session = Depends(get_session, scope="function"),
                 clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.pause_case(session, clock, instance_id, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/resume", response_model=CaseClockOut, summary="恢复计时")
-def resume_clock(instance_id: int, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+def resume_clock(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                  actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.resume_case(session, clock, instance_id, actor)
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/restart", response_model=CaseClockOut, summary="补正后重新计时")
-def restart_clock(instance_id: int, body: RestartIn, session: Session = Depends(get_session, scope="function"),
+def restart_clock(instance_id: InstanceId, body: RestartIn, session: Session = Depends(get_session, scope="function"),
                   clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.restart_case(session, clock, instance_id, body.received_at, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
@@ -168,36 +173,44 @@ def restart_clock(instance_id: int, body: RestartIn, session: Session = Depends(
 
 @router.post("/instances/{instance_id}/clock/extend", response_model=CaseClockOut,
              summary="批准延期（承办单位负责人或效能办，须在期限届满前）")
-def extend_clock(instance_id: int, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
+def extend_clock(instance_id: InstanceId, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
                  clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     deadlines.extend_case(session, clock, instance_id, body.limit, body.reason, actor)
     return deadlines.case_clock(session, instance_id, clock)
 
 
 @router.get("/warnings", response_model=list[WarningOut], summary="黄牌、红牌事项（可按部门筛选）")
-def list_warnings(department: str | None = Query(default=None, description="部门编码"),
+def list_warnings(department: str | None = Query(default=None, max_length=64, description="部门编码"),
                   session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
-                  _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
-    return deadlines.open_warnings(session, clock, department)
+                  actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
+    scope = policy.warning_departments(session, actor, department)
+    if scope is None:
+        return deadlines.open_warnings(session, clock, None)
+    return [w for code in scope for w in deadlines.open_warnings(session, clock, code)]
 
 
 @router.get("/escalations", response_model=list[EscalationOut], summary="超期督办记录")
-def list_escalations(department: str | None = Query(default=None, description="部门编码"),
+def list_escalations(department: str | None = Query(default=None, max_length=64, description="部门编码"),
                      open_only: bool = Query(default=True, description="只列未办结的"),
                      session: Session = Depends(get_session, scope="function"),
-                     _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
-    return deadlines.list_escalations(session, department, open_only)
+                     actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
+    scope = policy.warning_departments(session, actor, department)
+    if scope is None:
+        return deadlines.list_escalations(session, None, open_only)
+    return [e for code in scope for e in deadlines.list_escalations(session, code, open_only)]
 
 
 @router.get("/instances/{instance_id}/timers", response_model=list[TimerOut], summary="实例待触发的定时器与预警")
-def instance_timers(instance_id: int, session: Session = Depends(get_session, scope="function"),
-                    _actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
+def instance_timers(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"),
+                    actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
+    service.get_instance(session, instance_id, actor)  # 404, or 403 as for the instance itself
     return [_timer_out(row) for row in timers.pending_timers(session, instance_id)]
 
 
 @router.get("/timers/summary", response_model=TimerSummaryOut, summary="定时器队列概况（运维）")
 def timer_summary(session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
-                  _actor: Actor = Depends(require_roles(EFFICIENCY_OFFICE))) -> dict[str, Any]:
+                  actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    policy.require_timer_queue(actor)
     now = clock.now()
     pending = RuntimeTimer.status == TimerStatus.pending
     count = session.execute(select(func.count()).select_from(RuntimeTimer).where(pending)).scalar_one()

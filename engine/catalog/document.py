@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.db import INT_COLUMN_MAX
+
 CATEGORIES: tuple[str, ...] = (
     "行政许可",
     "行政处罚",
@@ -49,7 +51,8 @@ class LimitUnit(StrEnum):
 
 
 class TimeLimit(_Item):
-    value: int = Field(gt=0)
+    # Bounded to the INTEGER column it is stored in: past it an upload failed with 500.
+    value: int = Field(gt=0, le=INT_COLUMN_MAX)
     unit: LimitUnit
 
 
@@ -70,7 +73,7 @@ class Post(_Item):
 class Unit(_Item):
     code: str
     name: str
-    staffing_quota: int | None = Field(default=None, ge=0)
+    staffing_quota: int | None = Field(default=None, ge=0, le=INT_COLUMN_MAX)
     posts: list[Post] = Field(default_factory=list)
 
 
@@ -78,8 +81,12 @@ class Department(_Item):
     code: str
     name: str
     kind: str | None = None
-    staffing_quota: int | None = Field(default=None, ge=0)
+    staffing_quota: int | None = Field(default=None, ge=0, le=INT_COLUMN_MAX)
     units: list[Unit] = Field(default_factory=list)
+    # dutyflow extension: the department's head post (部门负责人), a post of one of its units. Only
+    # the holders of this post may approve an extension of the department's cases (延期); a
+    # department that names none has nobody who may (see docs/permissions.md).
+    head_post: str | None = None
 
 
 class TaxonomyObject(_Item):

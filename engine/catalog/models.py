@@ -53,6 +53,8 @@ class CatalogDepartment(SQLModel, table=True):
     name: str = Field(max_length=300)
     kind: str | None = Field(default=None, max_length=50)
     staffing_quota: int | None = None
+    # The department's head post code (部门负责人岗位, the catalog's `head_post`), or None.
+    head_post: str | None = Field(default=None, max_length=100)
 
 
 class CatalogUnit(SQLModel, table=True):

@@ -61,7 +61,7 @@ def _store_organisation(session: Session, version_id: int, document: doc.Catalog
     # One flush per level: SQLAlchemy batches each level's INSERTs and fills in the ids.
     departments = [
         CatalogDepartment(version_id=version_id, position=i, code=d.code, name=d.name, kind=d.kind,
-                          staffing_quota=d.staffing_quota)
+                          staffing_quota=d.staffing_quota, head_post=d.head_post)
         for i, d in enumerate(document.departments)
     ]
     session.add_all(departments)
@@ -183,7 +183,7 @@ def load_departments(session: Session, version_id: int) -> list[doc.Department]:
         )
     return [
         doc.Department(code=d.code, name=d.name, kind=d.kind, staffing_quota=d.staffing_quota,
-                       units=units_of_department[d.id])
+                       units=units_of_department[d.id], head_post=d.head_post)
         for d in departments
     ]
 

@@ -53,6 +53,7 @@ def _pydantic_message(error: dict[str, Any]) -> str:
         "date_type": f"日期应写作 YYYY-MM-DD，实际为 {given!r}",
         "greater_than": f"必须大于 {ctx.get('gt')}，实际为 {given!r}",
         "greater_than_equal": f"不能小于 {ctx.get('ge')}，实际为 {given!r}",
+        "less_than_equal": f"不能大于 {ctx.get('le')}，实际为 {given!r}",
         "enum": f"取值应为 {ctx.get('expected', '')}，实际为 {given!r}",
     }
     return messages.get(kind, error.get("msg", "格式错误"))
@@ -132,6 +133,27 @@ def _check_organisation(document: CatalogDocument) -> list[str]:
             if known and known[0] != holder.name:
                 problems.append(f"{where}.name: 人员 '{holder.id}' 的姓名 '{holder.name}' 与 {known[1]} 的 '{known[0]}' 不一致")
             staff_names.setdefault(holder.id, (holder.name, where))
+    problems += _check_head_posts(document, post_codes)
+    return problems
+
+
+def _check_head_posts(document: CatalogDocument, post_codes: set[str]) -> list[str]:
+    """A department's `head_post` names one of its own posts: the head decides extensions of the
+    department's cases, so a post of another department (or none at all) must not be accepted."""
+    problems = []
+    seen: set[str] = set()
+    for i, department in enumerate(document.departments):
+        code = department.head_post
+        repeated = department.code in seen  # a repeated department is reported once, as a duplicate
+        seen.add(department.code)
+        if code is None or repeated:
+            continue
+        own = {post.code for unit in department.units for post in unit.posts}
+        if code not in post_codes:
+            problems.append(f"departments[{i}].head_post: 未知岗位 '{code}'")
+        elif code not in own:
+            problems.append(f"departments[{i}].head_post: 岗位 '{code}' 不属于部门 '{department.code}'，"
+                            "负责人岗位须是本部门内设机构的岗位")
     return problems
 
 

@@ -23,7 +23,8 @@ instance starts. Due, yellow and red moments are computed by the working-day cal
 - red: from the due moment on (overdue). A stage over its own limit is red even when the case
   is not.
 Warnings are rows in `runtime_timer` (kinds case_yellow/case_red/stage_yellow/stage_red) fired by
-the worker; red escalates to the head posts of the responsible unit (an `escalation` row, an
+the worker; red escalates to the head posts of the responsible unit, else the department's head
+post as the catalog names them (an `escalation` row, an
 `escalated` event and, when the workflow waits for it, the BPMN message `case_overdue`).
 A deadline that falls in a year without official holiday data is provisional until that year is
 entered; `recompute_provisional` then moves it.
@@ -39,6 +40,7 @@ from functools import lru_cache
 from sqlalchemy import and_, bindparam, func, select
 from sqlmodel import Session
 
+from engine.auth import policy
 from engine.calendar.limits import format_limit, parse_limit
 from engine.calendar.working import WorkingCalendar, load_calendar
 from engine.catalog.document import LimitUnit, TimeLimit
@@ -275,9 +277,11 @@ def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
     if duty_code:
         duty = _duty_limits(session, str(duty_code))
         if duty is not None:
-            committed, statutory, duty_unit, duty_department = duty
-            unit_code = unit_code or duty_unit
-            department_code = department_code or duty_department
+            committed, statutory, duty_units, duty_department = duty
+            # The catalog says who answers for a duty's case, not the start data: its department
+            # (whose head alone may extend it) and one of its units (the data may pick which).
+            department_code = duty_department
+            unit_code = unit_code if unit_code in duty_units else (duty_units[0] if duty_units else None)
             for limit, source in ((committed, "committed"), (statutory, "statutory")):
                 if limit is not None:
                     return CaseLimit(limit, source, str(duty_code), unit_code, department_code)
@@ -287,7 +291,7 @@ def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
 
 
 def _duty_limits(session: Session, duty_code: str):
-    """(committed, statutory, first unit code, department code) of a duty in the current catalog."""
+    """(committed, statutory, unit codes, department code) of a duty in the current catalog."""
     from engine.catalog import service as catalog
 
     version = catalog.current_version(session)
@@ -297,7 +301,7 @@ def _duty_limits(session: Session, duty_code: str):
         duty = catalog.get_duty(session, version.id, duty_code)
     except NotFound:
         return None
-    return duty.committed_limit, duty.statutory_limit, (duty.units[0] if duty.units else None), duty.department
+    return duty.committed_limit, duty.statutory_limit, list(duty.units), duty.department
 
 
 def _current_catalog_version(session: Session) -> int | None:
@@ -610,7 +614,7 @@ def _open_case(session: Session, instance_id: int) -> CaseDeadline:
 
 def pause_case(session: Session, clock, instance_id: int, reason: str, actor) -> CaseDeadline:
     """Stop the case clock (听证、检验检测、专家评审): the time until resume is not counted."""
-    _require_supervisor(session, actor, instance_id)
+    _require_adjust(session, actor, instance_id)
     if not (reason or "").strip():
         raise InvalidInput("暂停计时需要说明理由", ["reason：不能为空（如“专家评审”“听证”）"])
     case = _open_case(session, instance_id)
@@ -622,7 +626,7 @@ def pause_case(session: Session, clock, instance_id: int, reason: str, actor) ->
 
 
 def resume_case(session: Session, clock, instance_id: int, actor) -> CaseDeadline:
-    _require_supervisor(session, actor, instance_id)
+    _require_adjust(session, actor, instance_id)
     case = _open_case(session, instance_id)
     if case.paused_since is None:
         raise Conflict("计时未暂停", [f"instance_id={instance_id}：计时正在进行"])
@@ -633,7 +637,7 @@ def resume_case(session: Session, clock, instance_id: int, actor) -> CaseDeadlin
 def restart_case(session: Session, clock, instance_id: int, received_at: datetime | None, reason: str,
                  actor) -> CaseDeadline:
     """Restart the count from the day after `received_at` (corrected materials arrived, 补正)."""
-    _require_supervisor(session, actor, instance_id)
+    _require_adjust(session, actor, instance_id)
     case = _open_case(session, instance_id)
     now = clock.now()
     if received_at is not None:
@@ -649,15 +653,18 @@ def restart_case(session: Session, clock, instance_id: int, received_at: datetim
 
 
 def extend_case(session: Session, clock, instance_id: int, limit_text: str, reason: str, actor) -> CaseDeadline:
-    """Approve an extension (延期). Only a head of the case's unit or the efficiency office, and
-    only before the deadline passes: an approval after expiry is refused and the case stays overdue."""
+    """Approve an extension (延期): only the head of the case's department as the catalog names it,
+    never for a case they handle (engine.auth.policy.require_extension); bounded by
+    `check_extension`; and only before the deadline passes: an approval after expiry is refused
+    and the case stays overdue."""
+    if actor is None:
+        raise Forbidden("需要登录", [])
     case = _open_case(session, instance_id)
-    if not _is_unit_head(session, actor, case.unit_code) and not actor.has_role("efficiency_office"):
-        raise Forbidden("只有承办单位负责人或效能办可以批准延期",
-                        [f"{actor.username}：不是 {case.unit_code or '承办单位'} 的负责人，也没有效能办角色"])
+    policy.require_extension(session, actor, instance_id, case)
     limit = parse_limit(limit_text)
     if not (reason or "").strip():
         raise InvalidInput("延期需要说明理由", ["reason：不能为空"])
+    check_extension(session, case, limit)
     now = clock.now()
     if now >= case.due_at:
         raise Conflict("已超过办结时限，不能再批准延期（延期须在期限届满前批准）",
@@ -671,57 +678,56 @@ def extend_case(session: Session, clock, instance_id: int, limit_text: str, reas
     return case
 
 
-def _require_supervisor(session: Session, actor, instance_id: int) -> None:
-    """Pause/resume/restart by hand: the efficiency office, the unit head or the case's handler posts."""
+# 《行政许可法》第四十二条: a decision not made within twenty days may, with the approval of the
+# agency's head, be extended by ten days (working days, §82) — once, so ten days in all.
+LICENSING = "行政许可"
+LICENSING_EXTENSION = TimeLimit(value=10, unit=LimitUnit.working_days)
+
+
+def check_extension(session: Session, case: CaseDeadline, limit: TimeLimit) -> None:
+    """How far a case may be extended (422 otherwise). Kept simple until extensions become a BPMN
+    step: an extension is counted in the unit of the case's own limit, and all extensions of the
+    case together may add at most that limit again; for a 行政许可 duty at most ten working days
+    in all (《行政许可法》第四十二条)."""
+    own = parse_limit(case.limit_text)
+    cap, basis = own, f"延期总计不得超过该事项本身的办结时限 {format_limit(own)}"
+    if _duty_category(session, case.duty_code) == LICENSING:
+        cap = LICENSING_EXTENSION if own.unit != LICENSING_EXTENSION.unit else min(
+            own, LICENSING_EXTENSION, key=lambda t: t.value)
+        basis = "行政许可事项依《行政许可法》第四十二条，经负责人批准只能延长十个工作日"
+    if limit.unit != cap.unit:
+        raise InvalidInput("延长的时限与办结时限的计量单位不同",
+                           [f"limit：{format_limit(limit)}；请以与 {format_limit(cap)} 相同的单位填写"])
+    granted = sum(parse_limit(text).value for text in case.extensions if parse_limit(text).unit == cap.unit)
+    if granted + limit.value > cap.value:
+        left = max(cap.value - granted, 0)
+        raise InvalidInput(f"延期超过上限：{basis}",
+                           [f"limit：{format_limit(limit)}；已批准 {granted}，至多还可延长 "
+                            f"{format_limit(TimeLimit(value=left, unit=cap.unit)) if left else '0（已用完）'}"])
+
+
+def _duty_category(session: Session, duty_code: str | None) -> str | None:
+    from engine.catalog.models import CatalogDuty
+
+    version_id = _current_catalog_version(session)
+    if not duty_code or version_id is None:
+        return None
+    return session.scalars(
+        select(CatalogDuty.category).where(CatalogDuty.version_id == version_id, CatalogDuty.code == duty_code)
+    ).first()
+
+
+def _require_adjust(session: Session, actor, instance_id: int) -> None:
+    """Pause/resume/restart by hand: whom engine.auth.policy.require_adjust_clock lets."""
     if actor is None:
         raise Forbidden("需要登录", [])
-    if actor.has_role("efficiency_office"):
-        return
-    case = get_case(session, instance_id)
-    if _is_unit_head(session, actor, case.unit_code) or _holds_case_post(session, actor, instance_id):
-        return
-    raise Forbidden("无权调整该事项的计时", [f"{actor.username}：不是承办岗位、承办单位负责人或效能办"])
+    policy.require_adjust_clock(session, actor, instance_id, get_case(session, instance_id))
 
 
-def _staff_posts(session: Session, staff_id: str | None) -> set[str]:
-    from engine.catalog import service as catalog
-
-    version_id = _current_catalog_version(session)
-    if not staff_id or version_id is None:
-        return set()
-    return set(catalog.posts_of_staff(session, version_id, staff_id))
-
-
-def _is_unit_head(session: Session, actor, unit_code: str | None) -> bool:
-    if actor is None or not unit_code:
-        return False
-    heads = set(unit_heads(session, unit_code))
-    return bool(heads & _staff_posts(session, actor.staff_id))
-
-
-def _holds_case_post(session: Session, actor, instance_id: int) -> bool:
-    """Whether the actor holds a post that has (had) a task of this instance."""
-    from engine.runtime.models import WorkTask
-
-    posts = _staff_posts(session, actor.staff_id)
-    if not posts:
-        return False
-    return session.execute(
-        select(func.count()).select_from(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.post_code.in_(posts))
-    ).scalar_one() > 0
-
-
-def unit_heads(session: Session, unit_code: str) -> list[str]:
-    """Head posts of a unit in the current catalog (all its posts when none is marked head)."""
-    from engine.catalog import service as catalog
-
-    version_id = _current_catalog_version(session)
-    if version_id is None:
-        return []
-    try:
-        return catalog.head_posts(session, version_id, unit_code)
-    except NotFound:
-        return []
+def unit_heads(session: Session, unit_code: str | None, department_code: str | None = None) -> list[str]:
+    """Where an overdue matter is escalated: the unit's head posts, else the department's head
+    post (engine.auth.policy.escalation_posts); a catalog naming neither gets no escalation posts."""
+    return policy.escalation_posts(session, unit_code, department_code)
 
 
 # --- warnings fired by the worker -------------------------------------------------------------------
@@ -769,7 +775,7 @@ def _escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, st
               now: datetime) -> None:
     """Red: hand the matter to the head posts of the responsible unit (督办) and tell the workflow."""
     unit_code = case.unit_code if case is not None else None
-    to_posts = unit_heads(session, unit_code) if unit_code else []
+    to_posts = unit_heads(session, unit_code, case.department_code if case is not None else None)
     escalation = Escalation(
         instance_id=row.instance_id,
         subject=row.task_id,

@@ -1,9 +1,17 @@
 """Runtime service: every operation on definitions, instances and tasks, as the API and CLI call it.
 
 All functions take `(session, clock, …, actor)` and change nothing unless they succeed: wrong state
-→ Conflict (409), not the actor's task → Forbidden (403), bad input → InvalidInput (422), unknown
-ids → NotFound (404). Each task operation leaves a row in the timing log (`timing_event`) and bumps
-the instance's optimistic version, so two people acting on one instance at once cannot both win.
+→ Conflict (409), refused by the permission policy (`engine.auth.policy`) → Forbidden (403), bad
+input → InvalidInput (422), unknown ids → NotFound (404).
+
+Concurrency: each task operation first takes its task row (`tasks.lock_task_row`: `SELECT … FOR
+UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serialises writers), then reads the
+instance, checks the state and acts; it leaves a row in the timing log (`timing_event`) and bumps
+the instance's optimistic version, as completing a task does. So of N people claiming,
+transferring, copying … one task at once exactly one wins; the others wait for the row, see the
+winner's change and get 409. Locks are taken in one order (task rows, then the instance row),
+the order every engine step writes in (`save_workflow` writes task rows before bumping the
+version), so two task operations, or one and a completion, wait for each other but never deadlock.
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
-from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
+from engine.auth import policy
+from engine.auth.roles import ADMIN, Actor
 from engine.catalog import service as catalog
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.rawsql import Raw, Record, flush_pending, insert_row, set_loaded, update_row
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
@@ -50,7 +59,13 @@ from engine.runtime.models import (
     TimingEvent,
     WorkTask,
 )
-from engine.runtime.scripting import script_functions
+from engine.runtime.scripting import (
+    MultiInstanceInputs,
+    multi_instance_inputs,
+    multi_instance_problems,
+    provided_names,
+    workflow_inputs,
+)
 from engine.runtime.serializer import SPEC_CACHE
 
 SYSTEM_ACTOR = Actor(username="system", roles=frozenset({ADMIN}), display_name="系统")
@@ -66,14 +81,9 @@ class Deployed:
     created: bool  # False: the same content was deployed before (same version returned)
 
 
-def _require_admin(actor: Actor) -> None:
-    if ADMIN not in actor.roles:
-        raise Forbidden("只有系统管理员可以部署流程定义", ["actor.roles: 需要 admin"])
-
-
 def deploy_definition(session: Session, clock, xml: bytes, filename: str, actor: Actor) -> list[Deployed]:
     """Parse, check and store every executable process of one BPMN file (all or nothing)."""
-    _require_admin(actor)
+    policy.require_deploy(actor)
     if not xml or not xml.strip():
         raise InvalidInput(f"BPMN 文件 {filename} 为空", [f"{filename}: 文件为空"])
     parsed = defs.parse_bpmn(xml, filename)
@@ -83,7 +93,7 @@ def deploy_definition(session: Session, clock, xml: bytes, filename: str, actor:
 
 def deploy_directory(session: Session, clock, path: Path, actor: Actor) -> list[Deployed]:
     """Deploy every *.bpmn of a directory; a bad file stops all of them, with every problem listed."""
-    _require_admin(actor)
+    policy.require_deploy(actor)
     files = sorted(Path(path).glob("*.bpmn"))
     parsed_files, problems = [], []
     for file in files:
@@ -138,7 +148,7 @@ def definition_tasks(definition: ProcessDefinition) -> list[dict[str, Any]]:
 def _check_data(data: Any, where: str = "data") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput("数据必须是 JSON 对象", [f"{where}: 应为对象"])
-    problems = check_data_keys(data, set(script_functions()), where)
+    problems = check_data_keys(data, provided_names(), where)
     try:
         size = len(json.dumps(data, ensure_ascii=False).encode())
     except (TypeError, ValueError):
@@ -149,6 +159,14 @@ def _check_data(data: Any, where: str = "data") -> dict[str, Any]:
     if problems:
         raise InvalidInput("数据有误", problems)
     return dict(data)
+
+
+def _check_collections(data: dict[str, Any], inputs: MultiInstanceInputs, where: str = "data") -> None:
+    """Refuse data that would make a multi-instance task of the process create more branches than
+    the bound, before anything is stored (SpiffWorkflow makes them without asking the engine)."""
+    problems = multi_instance_problems(data, inputs, where)
+    if problems:
+        raise InvalidInput("数据中的列表过大：" + "；".join(problems), problems)
 
 
 def _check_duty(session: Session, duty_code: Any) -> str | None:
@@ -178,6 +196,8 @@ def start_instance(session: Session, clock, process_id: str, data: dict[str, Any
     defs.load_script_libraries()  # their function names are reserved in task data
     data = _check_data(data or {})
     definition = _definition_for(session, process_id, version)
+    policy.require_start(session, actor, definition.process_id, data)
+    _check_collections(data, multi_instance_inputs(*defs.spec_of(definition)))
     duty_code = _check_duty(session, data.get("duty_code"))
     now = clock.now()
     subject = str(data.get("subject") or data.get("applicant") or "")[:300]
@@ -222,33 +242,13 @@ def _definition_for(session: Session, process_id: str, version: int | None):
 
 
 def get_instance(session: Session, instance_id: int, actor: Actor | None = None) -> ProcessInstance:
-    """An instance; with an actor, only when they may see it (Forbidden otherwise)."""
-    row = session.get(ProcessInstance, instance_id)
+    """An instance, read fresh; with an actor, only when the policy lets them read it (403 otherwise)."""
+    row = session.get(ProcessInstance, instance_id, populate_existing=True)
     if row is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
-    if actor is not None and not _may_see_instance(session, row, actor):
-        raise Forbidden(f"您无权查看流程实例 {instance_id}")
+    if actor is not None:
+        policy.require_read_instance(session, actor, row)
     return row
-
-
-def _may_see_instance(session: Session, instance: ProcessInstance, actor: Actor) -> bool:
-    """Supervisors see every case; others the cases they started or that reached their posts."""
-    if tk.is_supervisor(actor) or instance.started_by == actor.username:
-        return True
-    return instance.id in _instances_at_my_posts(session, actor, [instance.id])
-
-
-def _instances_at_my_posts(session: Session, actor: Actor, only: list[int] | None = None) -> set[int]:
-    from engine.runtime.models import TaskAssignment
-
-    held = sorted(tk.staff_posts(session, actor.staff_id))
-    query = select(WorkTask.instance_id).where(WorkTask.completed_by == actor.username)
-    if held:
-        query = select(WorkTask.instance_id).join(TaskAssignment, TaskAssignment.task_id == WorkTask.id).where(
-            TaskAssignment.post_code.in_(held)
-        ).union(query)
-    ids = {row[0] for row in session.execute(query).all()}
-    return ids if only is None else ids & set(only)
 
 
 def list_instances(session: Session, status: str | None = None, process_id: str | None = None,
@@ -256,9 +256,9 @@ def list_instances(session: Session, status: str | None = None, process_id: str 
                    actor: Actor | None = None) -> list[ProcessInstance]:
     """Instances, newest first; with a non-supervisor actor only the ones they may see."""
     query = select(ProcessInstance)
-    if actor is not None and not tk.is_supervisor(actor):
-        mine = _instances_at_my_posts(session, actor)
-        query = query.where((ProcessInstance.started_by == actor.username) | ProcessInstance.id.in_(sorted(mine)))
+    visible = policy.visible_instances_clause(session, actor) if actor is not None else None
+    if visible is not None:
+        query = query.where(visible)
     if status:
         query = query.where(ProcessInstance.status == status)
     if process_id:
@@ -283,13 +283,8 @@ def instance_tasks(session: Session, instance_id: int, open_only: bool = False) 
     return list(session.exec(query.order_by(WorkTask.id)))
 
 
-def _require_supervisor(actor: Actor) -> None:
-    if not actor.has_role(EFFICIENCY_OFFICE):
-        raise Forbidden("只有效能办或系统管理员可以挂起或激活流程", ["actor.roles: 需要 efficiency_office 或 admin"])
-
-
 def suspend_instance(session: Session, clock, instance_id: int, actor: Actor, reason: str = "") -> ProcessInstance:
-    _require_supervisor(actor)
+    policy.require_suspend(actor)
     instance = get_instance(session, instance_id)
     if instance.status != RUNNING:
         raise Conflict(f"流程实例 {instance_id} 当前状态为 {instance.status}，不能挂起", [f"instance.status: {instance.status}"])
@@ -300,7 +295,7 @@ def suspend_instance(session: Session, clock, instance_id: int, actor: Actor, re
 
 
 def resume_instance(session: Session, clock, instance_id: int, actor: Actor) -> ProcessInstance:
-    _require_supervisor(actor)
+    policy.require_suspend(actor)
     instance = get_instance(session, instance_id)
     if instance.status != SUSPENDED:
         raise Conflict(f"流程实例 {instance_id} 未挂起，不能激活", [f"instance.status: {instance.status}"])
@@ -349,16 +344,9 @@ def inbox(session: Session, clock, actor: Actor, include_done: bool = False) -> 
 def get_task(session: Session, task_id: int, actor: Actor | None = None) -> WorkTask:
     """A task row; with an actor, only when they may see it (post, B角, transfer, copy, supervisor)."""
     row = tk.get_task_row(session, task_id)
-    if actor is not None and not _may_see(session, row, actor):
-        raise Forbidden(f"您无权查看任务 {task_id}")
+    if actor is not None:
+        policy.require_read_task(session, actor, row)
     return row
-
-
-def _may_see(session: Session, row: WorkTask, actor: Actor) -> bool:
-    if tk.relation_of(session, row, actor).can_see or row.completed_by == actor.username:
-        return True
-    instance = session.get(ProcessInstance, row.instance_id)
-    return instance is not None and instance.started_by == actor.username
 
 
 def task_form(session: Session, row: WorkTask) -> list[dict[str, Any]]:
@@ -391,8 +379,9 @@ def task_posts(session: Session, row: WorkTask) -> dict[str, list[str]]:
 
 
 def _open_task(session: Session, task_id: int) -> tuple[WorkTask, ProcessInstance]:
-    """The task and its instance, both in a state that allows acting (409 otherwise)."""
-    row = tk.get_task_row(session, task_id)
+    """The task (locked until the transaction ends, read fresh) and its instance, both in a state
+    that allows acting (409 otherwise)."""
+    row = tk.lock_task_row(session, task_id)
     instance = get_instance(session, row.instance_id)
     tk.require_running(instance)
     tk.require_open(row)
@@ -408,9 +397,10 @@ def _reason(text: str | None, field: str = "reason") -> str:
 def claim_task(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
     """签收: the task is the actor's from now on; colleagues in the same post can no longer act."""
     row, instance = _open_task(session, task_id)
-    post = tk.require_actor_on_task(session, row, actor)
+    post = policy.require_claim(session, actor, row)
     if row.claimed_by:
-        raise Conflict(f"任务「{row.name}」已由您签收", ["task.claimed_by"])
+        who = "您" if row.claimed_by == actor.username else row.claimed_by
+        raise Conflict(f"任务「{row.name}」已由{who}签收", [f"task.claimed_by: {row.claimed_by}"])
     now = clock.now()
     row.claimed_by, row.claimed_staff_id, row.claimed_at = actor.username, actor.staff_id, now
     session.add(row)
@@ -428,10 +418,11 @@ def complete_task(session: Session, clock, task_id: int, data: dict[str, Any], a
     instance = instance_record(session, row.instance_id)
     tk.require_running(instance)
     tk.require_open(row)
-    post = tk.require_actor_on_task(session, row, actor)
+    post = policy.require_act(session, actor, row)
     fields = _fields_of(session, instance, row)
-    cleaned = _check_data(validate_submission(fields, data or {}, set(script_functions())))
+    cleaned = _check_data(validate_submission(fields, data or {}, provided_names()))
     workflow = restore_workflow(session, instance)
+    _check_collections(cleaned, workflow_inputs(workflow))
     task = tk.find_task(workflow, row.spiff_task_id)
     if task is None or not task.state == TaskState.READY:
         raise Conflict(f"任务「{row.name}」已不在待办状态，请刷新", ["task.state"])
@@ -474,7 +465,7 @@ def _fields_of(session: Session, instance, row):
 def transfer_task(session: Session, clock, task_id: int, to_post: str, reason: str, actor: Actor) -> WorkTask:
     """转办: ask another post to take the task over; the sender stays responsible until it accepts."""
     row, instance = _open_task(session, task_id)
-    post = tk.require_actor_on_task(session, row, actor)
+    post = policy.require_act(session, actor, row)
     reason = _reason(reason)
     to_post = _known_post(session, to_post, "to_post")
     if row.transfer_to_post:
@@ -506,10 +497,10 @@ def _known_post(session: Session, code: str, field: str) -> str:
 
 
 def _require_transfer_target(session: Session, row: WorkTask, actor: Actor) -> None:
+    # The state first: once one holder accepted (or refused), the others get 409, not 403.
     if not row.transfer_to_post:
         raise Conflict(f"任务「{row.name}」没有待接收的转办", ["task.transfer_to_post"])
-    if row.transfer_to_post not in tk.staff_posts(session, actor.staff_id):
-        raise Forbidden(f"转办对象是岗位 {row.transfer_to_post}，您不在该岗位", [f"task.transfer_to_post: {row.transfer_to_post}"])
+    policy.require_receive_transfer(session, actor, row)
 
 
 def accept_transfer(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
@@ -560,10 +551,7 @@ def delegate_to_backup(session: Session, clock, task_id: int, actor: Actor, reas
         raise Conflict(f"岗位 {row.post_code} 没有设置 B角岗位", [f"post.backup: {row.post_code}"])
     if row.delegated_post == backup:
         raise Conflict(f"任务「{row.name}」已委派给 B角岗位 {backup}", ["task.delegated_post"])
-    held = tk.staff_posts(session, actor.staff_id)
-    relation = tk.relation_of(session, row, actor)
-    if not (relation.can_act or backup in held or relation.supervisor):
-        raise Forbidden(f"您不在任务「{row.name}」的承办岗位或其 B角岗位上", [f"task.post: {row.post_code}"])
+    policy.require_delegate(session, actor, row, backup)
     now = clock.now()
     row.delegated_post = backup
     row.claimed_by = row.claimed_staff_id = row.claimed_at = None
@@ -578,7 +566,7 @@ def delegate_to_backup(session: Session, clock, task_id: int, actor: Actor, reas
 def send_back(session: Session, clock, task_id: int, to_task_spec: str, reason: str, actor: Actor) -> WorkTask:
     """退回: return the case to an earlier step of this path; that step becomes ready again."""
     row, instance = _open_task(session, task_id)
-    post = tk.require_actor_on_task(session, row, actor)
+    post = policy.require_act(session, actor, row)
     reason = _reason(reason)
     instance, workflow = load_workflow(session, instance.id)
     current = tk.find_task(workflow, row.spiff_task_id)
@@ -619,8 +607,9 @@ def withdraw(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
 
     `task_id` is the completed task; it becomes ready again and the steps it led to are closed.
     """
-    row = tk.get_task_row(session, task_id)
+    row = tk.lock_task_row(session, task_id)
     instance = get_instance(session, row.instance_id)
+    policy.require_withdraw(actor, row)
     tk.require_running(instance)
     if row.state != TASK_COMPLETED or row.completed_by != actor.username:
         raise Conflict("只能撤回自己办结的步骤", [f"task.state: {row.state}", f"task.completed_by: {row.completed_by}"])
@@ -631,6 +620,9 @@ def withdraw(session: Session, clock, task_id: int, actor: Actor) -> WorkTask:
     task = tk.find_task(workflow, row.spiff_task_id)
     if task is None:
         raise Conflict("该步骤已不在流程中，不能撤回", ["task.spiff_task_id"])
+    if task.state != TaskState.COMPLETED:
+        # Already withdrawn (by a request that won the race, or before): the step is open again.
+        raise Conflict("该步骤已撤回，正在待办中", ["task.state: 已重新待办"])
     now = clock.now()
     ev.log_event(session, instance.id, "withdrawn", now, task_id=row.id, actor=actor, post_code=row.completed_post,
                  since=row.completed_at)
@@ -668,8 +660,7 @@ def _completion_event_id(session: Session, row: WorkTask) -> int:
 def urge(session: Session, clock, task_id: int, actor: Actor, message: str = "") -> WorkTask:
     """催办: the efficiency office or the person who started the case presses for the task."""
     row, instance = _open_task(session, task_id)
-    if not (actor.has_role(EFFICIENCY_OFFICE) or instance.started_by == actor.username):
-        raise Forbidden("只有效能办或发起人可以催办", ["actor.roles: 需要 efficiency_office，或是本件发起人"])
+    policy.require_urge(actor, instance)
     now = clock.now()
     row.urge_count += 1
     session.add(row)
@@ -682,9 +673,7 @@ def urge(session: Session, clock, task_id: int, actor: Actor, message: str = "")
 def copy_to(session: Session, clock, task_id: int, posts: list[str], actor: Actor) -> WorkTask:
     """抄送: let other posts read the task (they see it in their inbox, may comment, may not act)."""
     row, instance = _open_task(session, task_id)
-    relation = tk.relation_of(session, row, actor)
-    if not (relation.can_act or relation.supervisor):
-        raise Forbidden(f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
+    relation = policy.require_copy(session, actor, row)
     if not posts:
         raise InvalidInput("请选择抄送岗位", ["posts: 不能为空"])
     problems, codes = [], []
@@ -695,24 +684,27 @@ def copy_to(session: Session, clock, task_id: int, posts: list[str], actor: Acto
             problems += exc.problems
     if problems:
         raise InvalidInput("抄送岗位有误", problems)
+    already = set(tk.posts_of(session, row.id, READER))
+    new_codes = [code for code in dict.fromkeys(codes) if code not in already]
+    if not new_codes:
+        raise Conflict(f"任务「{row.name}」已抄送给 {'、'.join(dict.fromkeys(codes))}", ["posts: 均已抄送"])
     now = clock.now()
-    for code in dict.fromkeys(codes):
+    for code in new_codes:
         tk.assign(session, row.id, code, READER, now)
     bump_version(session, instance, updated_at=now)
     ev.log_event(session, instance.id, "copied", now, task_id=row.id, actor=actor, post_code=relation.acting_post,
-                 detail={"posts": list(dict.fromkeys(codes))})
+                 detail={"posts": new_codes})
     return row
 
 
 def comment(session: Session, clock, task_id: int, text: str, actor: Actor) -> TimingEvent:
     """A remark on a task by anyone who may see it (open or closed)."""
     row = tk.get_task_row(session, task_id)
-    if not _may_see(session, row, actor):
-        raise Forbidden(f"您无权对任务 {task_id} 发表意见")
+    policy.require_read_task(session, actor, row, policy.Action.COMMENT)
     text = _reason(text, "text")
     if len(text) > 2000:
         raise InvalidInput("意见过长", ["text: 最多 2000 字"])
-    relation = tk.relation_of(session, row, actor)
+    relation = policy.relation_of(session, row, actor)
     event_id = ev.log_event(session, row.instance_id, "commented", clock.now(), task_id=row.id, actor=actor,
                             post_code=relation.acting_post, detail={"text": text})
     return session.get(TimingEvent, event_id)

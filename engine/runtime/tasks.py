@@ -8,12 +8,12 @@ posts of the staff member who started the instance (首问负责: the first aske
 
 `sync_tasks` runs in `save_workflow`, i.e. in the transaction of every engine step: new ready
 tasks get rows (and a `task_ready` event), rows whose task is no longer ready are closed.
-This module also answers "who may do what": `relation_of` and the `require_*` checks.
+Who may act on a task is the permission policy's question (`engine.auth.policy`); this module
+checks states and takes the task row lock (`lock_task_row`) every task operation starts with.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, Actor
+from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.catalog.models import (
     DRAFT,
@@ -34,7 +34,7 @@ from engine.catalog.models import (
     CatalogStaff,
     CatalogVersion,
 )
-from engine.errors import Conflict, Forbidden, NotFound
+from engine.errors import Conflict, NotFound
 from engine.rawsql import Raw, Record, flush_pending, insert_row, record, records, set_loaded, update_row
 from engine.runtime import timers
 from engine.runtime.definitions import is_human_task, task_properties
@@ -364,47 +364,8 @@ def unassign(session: Session, task_id: int, kind: str, post_code: str | None = 
     session.execute(query)
 
 
-# ---------------------------------------------------------------- who may do what
-
-
-@dataclass(frozen=True)
-class Relation:
-    """How an actor stands to a task: the post they would act from, and what they may do."""
-
-    acting_post: str | None  # a handler or B角 post the actor holds
-    transfer_target: bool  # holds the post a pending transfer goes to
-    reader: bool  # holds a post the task was copied to
-    supervisor: bool  # efficiency office or admin
-
-    @property
-    def can_act(self) -> bool:
-        return self.acting_post is not None
-
-    @property
-    def can_see(self) -> bool:
-        return self.can_act or self.transfer_target or self.reader or self.supervisor
-
-
-def relation_of(session: Session, row: WorkTask, actor: Actor) -> Relation:
-    held = staff_posts(session, actor.staff_id)
-    by_kind: dict[str, list[str]] = {}
-    for assignment in assignments(session, row.id):  # one query for handler and reader posts
-        by_kind.setdefault(assignment.kind, []).append(assignment.post_code)
-    handler_posts = by_kind.get(HANDLER, [])
-    acting = None
-    if row.post_code in held:
-        acting = row.post_code
-    else:
-        acting = next((p for p in handler_posts if p in held), None)
-    if acting is None and row.delegated_post and row.delegated_post in held:
-        acting = row.delegated_post
-    readers = set(by_kind.get(READER, []))
-    return Relation(
-        acting_post=acting,
-        transfer_target=bool(row.transfer_to_post and row.transfer_to_post in held),
-        reader=bool(readers & held),
-        supervisor=actor.has_role(EFFICIENCY_OFFICE),
-    )
+# ---------------------------------------------------------------- state checks and the row lock
+# Who may do what is decided by engine.auth.policy; this module checks states only.
 
 
 def require_running(instance: ProcessInstance) -> None:
@@ -420,19 +381,22 @@ def require_open(row: WorkTask) -> None:
                        [f"task.state: {row.state}"])
 
 
-def require_actor_on_task(session: Session, row: WorkTask, actor: Actor) -> str:
-    """The post the actor acts from; Forbidden when they hold neither its post nor its B角 delegation,
-    or when a colleague has claimed it."""
-    relation = relation_of(session, row, actor)
-    if not relation.can_act:
-        raise Forbidden(f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
-    if row.claimed_by and row.claimed_by != actor.username:
-        raise Forbidden(f"任务「{row.name}」已由 {row.claimed_by} 签收", [f"task.claimed_by: {row.claimed_by}"])
-    return relation.acting_post
+def lock_task_row(session: Session, task_id: int) -> WorkTask:
+    """The task row read fresh and locked until the transaction ends.
 
-
-def is_supervisor(actor: Actor) -> bool:
-    return actor.has_role(EFFICIENCY_OFFICE) or ADMIN in actor.roles
+    `SELECT … FOR UPDATE` on PostgreSQL: a concurrent operation on the same task waits here until
+    this transaction commits, then reads the row as it was left, so its state checks see the
+    winner's change (409) instead of a stale row (both claiming, two transfer targets). SQLite
+    takes its write lock at BEGIN IMMEDIATE, which already serialises the transactions.
+    """
+    flush_pending(session)
+    row = session.exec(
+        select(WorkTask).where(WorkTask.id == task_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return row
 
 
 def inbox_rows(session: Session, actor: Actor, include_done: bool = False) -> list[tuple[WorkTask, str]]:

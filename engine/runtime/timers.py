@@ -24,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from engine.db import Database
@@ -216,14 +218,21 @@ def add_rows(session: Session, instance_id: int, task_id: str, spec_name: str,
 
 
 def add_timer_rows(session: Session, rows: list[tuple[int, str, str, str, datetime]], now: datetime) -> None:
-    """Insert (instance_id, task_id, kind, spec_name, due_at) rows known to be absent, in one statement."""
+    """Insert (instance_id, task_id, kind, spec_name, due_at) rows for new subjects, in one statement.
+
+    A subject is new, but its key may not be: a step withdrawn (撤回) or sent back becomes ready
+    again under the same task id, and on the same working day its stage's warnings fall due at
+    the same moments as before. The earlier readiness's rows were cancelled (or fired) when it
+    closed; such a row is opened again for the new readiness instead of a second row with the
+    same key (which the unique key refuses). A pending row is left as it is.
+    """
     unique: dict[tuple[int, str, str, datetime], str] = {}  # the rows are unique on this key
     for iid, task_id, kind, spec_name, due_at in rows:
         unique.setdefault((iid, task_id, kind, _utc(due_at)), spec_name)
     if not unique:
         return
     # One executemany for all of them: no ORM objects for rows this transaction never reads back.
-    _INSERT_TIMERS.run_many(session, [
+    _insert_timers(session).run_many(session, [
         {"instance_id": iid, "task_id": task_id, "kind": str(kind), "spec_name": spec_name[:200],
          "due_at": due_at, "created_at": now, "status": TimerStatus.pending, "attempts": 0}
         for (iid, task_id, kind, due_at), spec_name in unique.items()
@@ -233,8 +242,29 @@ def add_timer_rows(session: Session, rows: list[tuple[int, str, str, str, dateti
 # Statements every step runs, as raw statements (engine.rawsql): through SQLAlchemy each cost
 # several times what SQLite needs for it (see docs/benchmarks.md, runtime (a)).
 _TIMER_TABLE = RuntimeTimer.__table__
-_INSERT_TIMERS = Raw(_TIMER_TABLE.insert().values({c: bindparam(c) for c in (
-    "instance_id", "task_id", "kind", "spec_name", "due_at", "created_at", "status", "attempts")}))
+_TIMER_KEY = ("instance_id", "task_id", "kind", "due_at")
+
+
+def _upsert_timers(insert) -> Raw:
+    """`INSERT … ON CONFLICT (key) DO UPDATE … WHERE status <> 'pending'` for one dialect (SQLite
+    and PostgreSQL spell it the same way; SQLAlchemy builds it per dialect)."""
+    statement = insert(_TIMER_TABLE).values({c: bindparam(c) for c in (
+        "instance_id", "task_id", "kind", "spec_name", "due_at", "created_at", "status", "attempts")})
+    return Raw(statement.on_conflict_do_update(
+        index_elements=list(_TIMER_KEY),
+        # Constants as SQL literals: a Raw statement's parameters are all given by the caller.
+        set_={"status": statement.excluded.status, "spec_name": statement.excluded.spec_name,
+              "attempts": statement.excluded.attempts, "lock_owner": null(), "lock_expires_at": null(),
+              "finished_at": null(), "last_error": null(), "created_at": statement.excluded.created_at},
+        where=_TIMER_TABLE.c.status != TimerStatus.pending,
+    ))
+
+
+_INSERT_TIMERS = {"sqlite": _upsert_timers(sqlite_insert), "postgresql": _upsert_timers(postgresql_insert)}
+
+
+def _insert_timers(session: Session) -> Raw:
+    return _INSERT_TIMERS[session.get_bind().dialect.name]
 _CANCELS: dict[tuple[int, int | None], Raw] = {}
 
 

@@ -44,21 +44,26 @@ def duty_info(session: Session, version_id: int, code: str) -> dict:
 
 
 def head_post(session: Session, version_id: int, department: str, unit: str | None = None) -> str:
-    """The post that answers for a unit or department: a post marked `head` in the unit, else
-    one in the department, else the unit's (or department's) first post."""
+    """The post that answers for a unit or department, as the catalog names it: a post marked
+    `head` in the unit, else the department's `head_post`, else a post marked `head` in the
+    department. None named → InvalidInput: a decision or an approval must never fall to whichever
+    post happens to be listed first (a clerk would decide or approve their own case)."""
     if unit is not None:
         marked = _posts(session, version_id, CatalogUnit.code == unit, CatalogPost.head.is_(True))
         if marked:
             return marked[0]
+    named = session.scalars(
+        select(CatalogDepartment.head_post).where(CatalogDepartment.version_id == version_id,
+                                                  CatalogDepartment.code == department)
+    ).first()
+    if named:
+        return named
     marked = _posts(session, version_id, CatalogDepartment.code == department, CatalogPost.head.is_(True))
     if marked:
         return marked[0]
-    scope = CatalogUnit.code == unit if unit is not None else CatalogDepartment.code == department
-    posts = _posts(session, version_id, scope)
-    if not posts:
-        where = f"内设机构 '{unit}'" if unit else f"部门 '{department}'"
-        raise InvalidInput(f"{where}没有岗位，无法确定负责人", [f"department: {where}在清单中没有岗位"])
-    return posts[0]
+    where = f"内设机构 '{unit}' 和部门 '{department}'" if unit else f"部门 '{department}'"
+    raise InvalidInput(f"权责清单没有为{where}指定负责人岗位，无法确定由谁决定",
+                       [f"department: 清单未给{where}指定负责人岗位（head_post 或 head: true）"])
 
 
 def department_head(session: Session, version_id: int, department: str) -> str:
