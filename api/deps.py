@@ -33,3 +33,9 @@ def get_clock(request: Request) -> Clock:
 
 def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
+
+
+# Integers a client sends in a path or a query are bounded to what the database's INTEGER column
+# holds (PostgreSQL's is 32-bit): a bigger one is a 422 naming the parameter, never an overflow
+# deep in the driver answered as a 500.
+DB_INT_MAX = 2**31 - 1

@@ -5,18 +5,32 @@ SQLite by default (zero set-up), PostgreSQL when DUTYFLOW_DATABASE_URL points to
 
 from __future__ import annotations
 
+import fcntl
 import importlib
+import logging
+import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
+
+# The key of the PostgreSQL advisory lock every dutyflow process takes for its start-up work:
+# derived from a name, so it is stable across versions and unlikely to meet another program's.
+STARTUP_LOCK_KEY = zlib.crc32(b"dutyflow start-up: migrations, demo set-up, processes/")
+
+# The largest value an INTEGER column holds on both backends (PostgreSQL's is 32-bit): an id or a
+# number a client sends past it names nothing, and handing it to the driver would overflow (SQLite
+# refuses Python ints past 64 bits with OverflowError) — callers answer 404/422 instead.
+INT_COLUMN_MAX = 2**31 - 1
 
 # Every module that declares tables; importing them fills SQLModel.metadata.
 MODEL_MODULES = (
@@ -120,6 +134,9 @@ class Database:
         import_all_models()
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        # Re-entrance of startup_lock within this process (upgrade() inside the server's start-up).
+        self._startup_guard = threading.RLock()
+        self._startup_depth = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -136,11 +153,68 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def startup_lock(self) -> Iterator[None]:
+        """Hold the start-up lock: one process at a time migrates and sets things up.
+
+        uvicorn's workers, a second `serve` and `dutyflow worker` may all start at once against an
+        empty database; without this they race to create the same tables (UniqueViolation on
+        pg_type) and to publish the demo catalog. Whoever comes second waits, then finds the work
+        done and does nothing. PostgreSQL: a session advisory lock on a connection of its own (the
+        server drops it if the process dies). SQLite: an exclusive flock on a file beside the
+        database (a transaction cannot serve: the start-up's own writes would wait on it).
+        Re-entrant within one process, so upgrade() may run inside a held lock.
+        """
+        with self._startup_guard:
+            if self._startup_depth:
+                self._startup_depth += 1
+                try:
+                    yield
+                finally:
+                    self._startup_depth -= 1
+                return
+            with self._cross_process_lock():
+                self._startup_depth = 1
+                try:
+                    yield
+                finally:
+                    self._startup_depth = 0
+
+    @contextmanager
+    def _cross_process_lock(self) -> Iterator[None]:
+        if not self.is_sqlite:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY}).scalar()
+                if not got:
+                    log.info("另一进程正在迁移或初始化数据库，等待其完成")
+                    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+            return
+        database_file = self.engine.url.database
+        if not database_file or database_file == ":memory:":
+            yield  # an in-memory database belongs to this process alone
+            return
+        lock_path = Path(database_file).with_name(Path(database_file).name + ".startup-lock")
+        with open(lock_path, "a") as lock_file:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("另一进程正在迁移或初始化数据库，等待其完成")
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
     def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision."""
+        """Create or upgrade the schema to the newest Alembic revision (under the start-up lock)."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), "head")
+        with self.startup_lock():
+            command.upgrade(alembic_config(self.url), "head")
 
     def dispose(self) -> None:
         self.engine.dispose()

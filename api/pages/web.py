@@ -4,7 +4,9 @@ Page routes use `PageRoute`, which turns errors into pages instead of the API's 
 - not signed in → redirect to /login?next=… ;
 - an engine error on a GET → an error page listing every problem, with the error's status;
 - an engine error on a POST → the request's transaction is rolled back, the problems are flashed
-  and the browser goes back to the form (POST-redirect-GET), so nothing is half-written.
+  and the browser goes back to the form (POST-redirect-GET), so nothing is half-written;
+- a value the database refuses as data (NUL, out of range, too long) is handled like an engine
+  error, with status 422.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
 from api.deps import get_session
+from api.input_guard import DATA_REFUSED
 from api.pages import formatting
 from api.security import get_actor
 from engine.auth.roles import (
@@ -217,6 +221,11 @@ class PageRoute(APIRoute):
             except RequestValidationError as exc:
                 _rollback(request)
                 return await error_page(request, 422, "提交的内容不完整或格式不对", _validation_problems(exc))
+            except DataError:
+                # The database refused a submitted value (NUL, out of range, too long): the
+                # visitor's input, shown as a page like any other refusal (api.input_guard).
+                _rollback(request)
+                return await error_page(request, 422, DATA_REFUSED, [])
             except HTTPException as exc:
                 _rollback(request)
                 if exc.status_code == 401:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Response
 from sqlmodel import Session
 
-from api.deps import get_clock, get_session
+from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_actor, require_roles
 from engine.analysis import alerts, diagrams
 from engine.analysis.report import analyze
@@ -24,6 +24,8 @@ require_coordinator = require_roles(*COORDINATOR_ROLES)
 
 VersionQuery = Query(None, description="清单版本：编号、版本号、current、published 或 latest；默认 current")
 ThresholdQuery = Query(DEFAULT_THRESHOLD, gt=0.0, le=1.0, description="名称相似度阈值")
+# Ids and offsets bounded to what the database's INTEGER holds: past it, 422 naming the parameter.
+AlertId = Path(..., ge=1, le=DB_INT_MAX, description="预警编号")
 SVG = "image/svg+xml"
 
 
@@ -73,7 +75,7 @@ def list_alerts(
     kind: str | None = Query(None, description="报告中的类型（taxonomy、post_vacant…）或类别（overlap、gap…）"),
     department: str | None = Query(None, description="部门编码"),
     limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=DB_INT_MAX),
     session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> list[dict[str, Any]]:
@@ -82,13 +84,13 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", summary="预警详情")
-def get_alert(alert_id: int, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
+def get_alert(alert_id: int = AlertId, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
     return alerts.alert_to_dict(alerts.get_alert(session, alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="确认预警（已知悉、正在处理）")
 def acknowledge_alert(
-    alert_id: int,
+    alert_id: int = AlertId,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_coordinator),
@@ -98,7 +100,7 @@ def acknowledge_alert(
 
 @router.post("/alerts/{alert_id}/resolve", summary="办结预警")
 def resolve_alert(
-    alert_id: int,
+    alert_id: int = AlertId,
     resolution: str | None = Body(None, embed=True, description="处理结果说明"),
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
@@ -109,7 +111,7 @@ def resolve_alert(
 
 @router.post("/alerts/{alert_id}/dispute", summary="就职责交叉预警发起职责争议流程")
 def open_dispute(
-    alert_id: int,
+    alert_id: int = AlertId,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(require_coordinator),

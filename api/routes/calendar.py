@@ -11,12 +11,20 @@ from sqlmodel import Session
 from api.deps import get_clock, get_session
 from api.security import require_roles
 from engine.auth.roles import Actor
-from engine.calendar.limits import format_limit, parse_limit, parse_moment
-from engine.calendar.service import enter_year_and_recompute, list_days, weekday_name
+from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, parse_limit, parse_moment
+from engine.calendar.service import FIRST_YEAR, LAST_YEAR, enter_year_and_recompute, list_days, weekday_name
 from engine.calendar.working import DEFAULT_OFFICE_HOURS, OfficeHours, load_calendar
+from engine.catalog.document import TimeLimit
 from engine.clock import BEIJING, Clock
+from engine.errors import InvalidInput
 
 router = APIRouter()
+
+# Counting a limit costs time in proportion to its length (a billion working days kept a request
+# busy for hours; a due date past the year 9999 overflowed into a 500), and no duty's limit runs
+# ten years: longer ones, and starts outside the calendar's years, are refused with 422.
+MAX_LIMIT = {LimitKind.working_days: 2500, LimitKind.calendar_days: 3660, LimitKind.hours: 20000,
+             LimitKind.months: 120}
 
 
 class LimitOut(BaseModel):
@@ -72,6 +80,7 @@ def compute_due(
 ) -> DueOut:
     started = parse_moment(start, "start")
     time_limit = parse_limit(limit)
+    check_due_input(started, time_limit, start, limit)
     deadline = load_calendar(session, office_hours_of(request)).due(started, time_limit)
     return DueOut(
         start=started,
@@ -112,6 +121,19 @@ def put_year(
     )
     recomputed = entered.recomputed if isinstance(entered.recomputed, int) else None
     return EnteredOut(**_year_out(list_days(session, year)).model_dump(), recomputed=recomputed)
+
+
+def check_due_input(started: datetime, time_limit: TimeLimit | ParsedLimit, start_text: str, limit_text: str,
+                    names: tuple[str, str] = ("start", "limit")) -> None:
+    """Refuse (InvalidInput, naming the text) a start outside the calendar's years or a limit longer
+    than MAX_LIMIT; shared by the API and `dutyflow calendar due`."""
+    if not FIRST_YEAR <= started.year <= LAST_YEAR:
+        raise InvalidInput(f"开始时间超出范围：{start_text}", [f"{names[0]}: 年份应在 {FIRST_YEAR} 至 {LAST_YEAR} 之间"])
+    parsed = ParsedLimit.of(time_limit)
+    most = MAX_LIMIT.get(parsed.kind)
+    if most is not None and parsed.value > most:
+        longest = format_limit(ParsedLimit(parsed.kind, most))
+        raise InvalidInput(f"时限过长：{limit_text}", [f"{names[1]}: 不得超过 {longest}"])
 
 
 def office_hours_of(request: Request) -> OfficeHours:

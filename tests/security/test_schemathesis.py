@@ -1,0 +1,81 @@
+"""Finding 10: no input answers 5xx — schemathesis fuzzes every operation of the OpenAPI schema.
+
+The app runs in-process (ASGI) over the test's database, on SQLite and PostgreSQL, with the demo
+catalog published, processes/ deployed and a few cases running, so ids, codes and version
+references reach real rows. Every request carries the bearer token of an account holding every
+role and a demo post, so the protected operations run past 401 into their validation and their
+engine code; the check is schemathesis' `not_a_server_error` (a 5xx fails the test, with the
+request to reproduce it).
+
+Bounded so the suite stays quick on a small machine: few examples per operation, derandomized
+(the same cases every run: a failure is reproducible, CI is stable), no example database, and
+the coverage phase (boundary values such as 2**63 for integers and over-long strings) is what
+finds most overflows anyway. DUTYFLOW_TEST_FUZZ_EXAMPLES raises the count for a longer hunt, and
+DUTYFLOW_TEST_FUZZ_RANDOM=1 draws new cases each run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import not_a_server_error
+
+from engine.auth.roles import ROLES
+from engine.auth.service import create_user
+from engine.runtime import service as runtime
+from tests.auth_helpers import issue_token
+from tests.runtime_helpers import CHEN, load_demo_catalog
+
+pytestmark = pytest.mark.slow
+
+MAX_EXAMPLES = int(os.environ.get("DUTYFLOW_TEST_FUZZ_EXAMPLES", "5"))
+# DUTYFLOW_TEST_FUZZ_RANDOM=1: new cases each run (a hunt), instead of the same ones (CI).
+DERANDOMIZE = os.environ.get("DUTYFLOW_TEST_FUZZ_RANDOM") != "1"
+FUZZ_USER = "fuzz-7c1e"  # every role, and S003's posts (低保审核岗), so task operations reach the engine
+# Operations that end the caller's own sign-in: they get a sign-in of their own, so the shared
+# token stays valid for every other operation.
+ENDS_SIGN_IN = {("POST", "/api/logout"), ("POST", "/api/users/{username}/revoke-sessions")}
+# Where 401 is the right answer to some valid-looking input (wrong password).
+MAY_ANSWER_401 = {("POST", "/api/token")}
+
+
+@pytest.fixture
+def api_schema(app, database, clock, settings, demo_catalog_path):
+    """The app's OpenAPI schema, bound to the running app, over a database with data in it."""
+    with TestClient(app):  # runs the start-up: processes/ deployed
+        load_demo_catalog(database, clock, demo_catalog_path)
+        with database.session() as session:
+            create_user(session, username=FUZZ_USER, password="fuzz-password-1", now=clock.now(),
+                        roles=list(ROLES), staff_id="S003", display_name="模糊测试")
+        with database.session() as session:
+            for applicant in ("张三", "李四"):
+                runtime.start_instance(session, clock, "time_limited_case",
+                                       {"duty_code": "MZ-GF-001", "applicant": applicant}, CHEN)
+        app.state.fuzz_token = issue_token(settings, FUZZ_USER)
+        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=DERANDOMIZE,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_operation_answers_a_server_error(case, app, settings):
+    key = (case.operation.method.upper(), case.operation.path)
+    token = issue_token(settings, FUZZ_USER) if key in ENDS_SIGN_IN else app.state.fuzz_token
+    response = case.call(headers={"Authorization": f"Bearer {token}"})
+    case.validate_response(response, checks=[not_a_server_error])
+    if key not in MAY_ANSWER_401:
+        # A 401 here would mean the run lost its sign-in and fuzzed only the authentication.
+        assert response.status_code != 401, (key, response.text)
