@@ -49,7 +49,9 @@ def test_empty_database_gives_official_data_and_provisional_later_years(database
 def test_entering_a_year_makes_its_deadlines_certain(database, clock):
     with database.session() as session:
         before = load_calendar(session).due(at(2027, 2, 5, 10, 0), parse_limit("3个工作日"))
-    assert before == before.__class__(at(2027, 2, 10, 17, 30), True)
+    # Provisional 2027: the statutory 春节 (除夕 02-05 … 初三 02-08) rests, no 调休 guessed:
+    # 02-06/07 weekend, 02-08 初三, then 02-09 (1), 02-10 (2), 02-11 (3).
+    assert before == before.__class__(at(2027, 2, 11, 17, 30), True)
 
     _enter_2027(database, clock)
 
@@ -91,7 +93,13 @@ def test_list_days_for_official_and_provisional_years(database):
     saturday = next(d for d in official.days if d.day == date(2026, 10, 10))
     assert saturday.is_working and saturday.note == "国庆节" and saturday.source is DaySource.official
     assert any(d.day == date(2026, 2, 17) and not d.is_working and d.note == "春节" for d in official.days)
-    assert provisional.source is DaySource.provisional and provisional.days == []
+    # A year nobody published lists the 办法's fixed holidays (no 调休), marked provisional.
+    assert provisional.source is DaySource.provisional
+    assert all(not d.is_working and d.source is DaySource.provisional for d in provisional.days)
+    named = {(d.day, d.note) for d in provisional.days}
+    assert {(date(2030, 1, 1), "元旦"), (date(2030, 5, 1), "劳动节"), (date(2030, 5, 2), "劳动节")} <= named
+    assert {(date(2030, 10, day), "国庆节") for day in (1, 2, 3)} <= named
+    assert [d.note for d in provisional.days].count("春节") == 4
 
 
 def test_entering_again_replaces_the_year(database, clock):

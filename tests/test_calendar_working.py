@@ -147,13 +147,15 @@ def test_subtract_working_days_for_yellow_one_working_day_before(calendar):
     assert calendar.subtract_working_days(at(2026, 10, 8, 17, 30), 1).at == at(2026, 9, 30, 17, 30)
 
 
-def test_later_years_are_provisional_weekends_only(calendar):
+def test_later_years_are_provisional_weekends_and_statutory_holidays(calendar):
     assert official_years().stop - 1 == 2026, "installed chinesecalendar covers a new year: update this test"
     assert calendar.is_provisional(date(2027, 1, 4))
     assert not calendar.is_provisional(date(2026, 12, 31))
     assert calendar.year_source(2027) is DaySource.provisional
-    assert calendar.is_working_day(date(2027, 1, 1))  # Friday; the real 元旦 is not known yet
+    # 2027-01-01 is a Friday and 元旦 whatever the notice says (放假办法 §2); the weekend rests.
+    assert not calendar.is_working_day(date(2027, 1, 1))
     assert not calendar.is_working_day(date(2027, 1, 2))
+    assert calendar.is_working_day(date(2027, 1, 4))
     deadline = calendar.due(at(2027, 3, 1, 10, 0), parse_limit("5个工作日"))
     assert deadline.at == at(2027, 3, 8, 17, 30)
     assert deadline.provisional is True
@@ -163,8 +165,10 @@ def test_a_deadline_crossing_into_a_provisional_year_is_provisional(calendar):
     inside = calendar.due(at(2026, 12, 21, 10, 0), parse_limit("5个工作日"))
     assert inside.at == at(2026, 12, 28, 17, 30)
     assert inside.provisional is False
+    # From Monday 12-28: 12-29 (1), 12-30 (2), 12-31 (3), 01-01 元旦 and 01-02/03 weekend rest,
+    # 01-04 (4), 01-05 (5).
     crossing = calendar.due(at(2026, 12, 28, 10, 0), parse_limit("5个工作日"))
-    assert crossing.at == at(2027, 1, 4, 17, 30)
+    assert crossing.at == at(2027, 1, 5, 17, 30)
     assert crossing.provisional is True
     assert calendar.add_working_time(at(2026, 12, 31, 16, 0), timedelta(hours=2)).provisional is True
     assert calendar.subtract_working_days(at(2027, 1, 4, 17, 30), 1).provisional is True

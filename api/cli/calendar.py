@@ -10,7 +10,8 @@ import typer
 import yaml
 
 from api.cli.app import app, console, fail, open_database
-from engine.calendar.limits import format_limit, parse_limit, parse_moment
+from api.routes.calendar import check_due_input
+from engine.calendar.limits import format_limit, parse_moment, read_limit
 from engine.calendar.service import enter_year_and_recompute, list_days, weekday_name
 from engine.calendar.working import DaySource, OfficeHours, load_calendar
 from engine.clock import BEIJING, SystemClock
@@ -24,7 +25,7 @@ PROVISIONAL_NOTE = "（暂定：该年度节假日安排尚未公布）"
 SOURCE_NAMES = {
     DaySource.official: "官方数据",
     DaySource.entered: "管理员录入",
-    DaySource.provisional: "暂定（仅按周末推算）",
+    DaySource.provisional: "暂定（按周末和法定节日推算，调休尚未公布）",
 }
 
 
@@ -33,12 +34,19 @@ def due(
     start: str = typer.Option(
         ..., "--start", help="开始时间（受理时间），如 2026-09-30T10:00；不带时区按北京时间"
     ),
-    limit: str = typer.Option(..., "--limit", help="时限，如 5个工作日、30日、4小时"),
+    limit: str = typer.Option(..., "--limit", help="时限，如 5个工作日、30日、4小时、1个月、即办、无"),
+    category: str = typer.Option(
+        None, "--category", help="事项类型；行政许可的“N日”按工作日计算（行政许可法第八十二条）"
+    ),
 ) -> None:
     """按时限计算办理期限（受理当日不计，遇节假日顺延，调休上班日计入）。"""
     try:
         started = parse_moment(start, "--start")
-        time_limit = parse_limit(limit)
+        time_limit = read_limit(limit, category)
+        check_due_input(started, time_limit, start, limit, ("--start", "--limit"))
+        if not time_limit.has_clock:
+            console.print(f"时限：{format_limit(time_limit)}，该事项不计时，没有办理期限", highlight=False, markup=False)
+            return
         database = open_database()
         with database.session() as session:
             deadline = load_calendar(session, OfficeHours.parse(get_settings().office_hours)).due(
@@ -49,8 +57,11 @@ def due(
     at = deadline.at
     line = f"办理期限：{at:%Y-%m-%d %H:%M}（{weekday_name(at.date())}）"
     console.print(line + (PROVISIONAL_NOTE if deadline.provisional else ""), highlight=False, markup=False)
+    section_82 = "（行政许可法第八十二条：按工作日计算）" if time_limit.by_section_82 else ""
     console.print(
-        f"时限：{format_limit(time_limit)}，自 {started:%Y-%m-%d %H:%M} 起算", highlight=False, markup=False
+        f"时限：{format_limit(time_limit)}{section_82}，自 {started:%Y-%m-%d %H:%M} 起算",
+        highlight=False,
+        markup=False,
     )
 
 

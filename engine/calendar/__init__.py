@@ -1,6 +1,6 @@
 """Working-day calendar: time limits, working days and office time, the administrator's year table."""
 
-from engine.calendar.limits import format_limit, parse_limit
+from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, parse_limit, read_limit
 from engine.calendar.working import (
     DEFAULT_OFFICE_HOURS,
     DaySource,
@@ -14,9 +14,12 @@ __all__ = [
     "DEFAULT_OFFICE_HOURS",
     "Deadline",
     "DaySource",
+    "LimitKind",
     "OfficeHours",
+    "ParsedLimit",
     "WorkingCalendar",
     "format_limit",
     "load_calendar",
     "parse_limit",
+    "read_limit",
 ]

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, delete, select
 
 from engine.calendar.models import CalendarDay, CalendarYear
+from engine.calendar.statutory import statutory_holidays
 from engine.calendar.working import (
     DEFAULT_OFFICE_HOURS,
     DaySource,
@@ -144,7 +145,9 @@ def list_days(session: Session, year: int) -> YearSchedule:
         )
     if year in official_years():
         return YearSchedule(year, DaySource.official, _official_days(year))
-    return YearSchedule(year, DaySource.provisional, [])
+    # Not published: the 办法's statutory holidays are certain; 调休 is unknown and not listed.
+    days = [SpecialDay(d, False, DaySource.provisional, name) for d, name in statutory_holidays(year).items()]
+    return YearSchedule(year, DaySource.provisional, days)
 
 
 def weekday_name(day: date) -> str:

@@ -3,17 +3,22 @@
 A day's status comes from, in order of trust:
 1. an administrator-entered year (the State Council notice typed in; counts as official);
 2. the `chinesecalendar` package for the years it ships (NotImplementedError outside them);
-3. otherwise the plain week (Mon–Fri) — *provisional*: every result that touched such a day says
-   so, because the real schedule (holidays, 调休) is not published yet.
+3. otherwise *provisional*: weekends and the statutory holidays of 《全国年节及纪念日放假办法》
+   (元旦, 春节 除夕–初三, 清明, 劳动节, 端午, 中秋, 国庆; see `engine.calendar.statutory`) rest, no
+   调休 is guessed; every result that touched such a day says so (暂定), because the State
+   Council's arrangement of the year is not published yet.
 
-Counting rules (行政许可法 §82 and local rules): the day of the triggering event is not counted;
-a working-day limit ends at the close of office hours of its last day; a calendar-day limit whose
-last day is a rest day runs to the next working day; an hour limit counts office hours only.
-All results are aware datetimes in Beijing time.
+Counting rules (行政许可法 §82, 民法典 §201–203 and local rules): the day of the triggering event is
+not counted; a working-day limit ends at the close of office hours of its last day; a calendar-day
+or calendar-month limit whose last day is a rest day runs to the next working day, and a month
+limit ends on the same day number of its last month (that month's last day when it has none); a
+same-day limit (即办) ends at the close of the receiving day; an hour limit counts office hours
+only. All results are aware datetimes in Beijing time.
 """
 
 from __future__ import annotations
 
+import calendar as calendar_module
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -22,7 +27,9 @@ from functools import cached_property, lru_cache
 import chinese_calendar
 from sqlmodel import Session, select
 
+from engine.calendar.limits import LimitKind, ParsedLimit
 from engine.calendar.models import CalendarDay, CalendarYear
+from engine.calendar.statutory import statutory_holidays
 from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
@@ -35,7 +42,7 @@ class DaySource(StrEnum):
 
     official = "official"  # the chinesecalendar package
     entered = "entered"  # typed in by an administrator from the State Council notice
-    provisional = "provisional"  # nothing published yet: weekends only
+    provisional = "provisional"  # nothing published yet: weekends and the statutory holidays, no 调休
 
 
 @dataclass(frozen=True)
@@ -161,16 +168,93 @@ class WorkingCalendar:
             day = self._step_working_days(day, n, 1)
         return Deadline(self.close_of(day), self._touches_provisional(first, day))
 
-    def due(self, start: datetime, limit: TimeLimit) -> Deadline:
-        """When a matter started at `start` with `limit` must be finished."""
-        unit = LimitUnit(limit.unit)
-        if unit is LimitUnit.working_days:
-            return self.add_working_days(start, limit.value)
-        if unit is LimitUnit.hours:
-            return self.add_working_time(start, timedelta(hours=limit.value))
-        last = self._local(start).date() + timedelta(days=limit.value)
+    def due(self, start: datetime, limit: TimeLimit | ParsedLimit) -> Deadline:
+        """When a matter started at `start` with `limit` must be finished.
+
+        A limit of kind `none` (无, 不限) has no due moment: callers check `limit.has_clock` first;
+        asking anyway is refused rather than answered with an invented date.
+        """
+        if isinstance(limit, ParsedLimit):
+            kind, value = limit.kind, limit.value
+        else:
+            kind, value = LimitKind(LimitUnit(limit.unit).value), limit.value
+        if kind is LimitKind.working_days:
+            return self.add_working_days(start, value)
+        if kind is LimitKind.hours:
+            return self.add_working_time(start, timedelta(hours=value))
+        if kind is LimitKind.months:
+            return self.add_months(start, value)
+        if kind is LimitKind.same_day:
+            return self.same_day(start)
+        if kind is LimitKind.none:
+            text = limit.text if isinstance(limit, ParsedLimit) else ""
+            raise InvalidInput(f"时限 {text!r} 表示不限时，没有办理期限", [f"时限 {text!r}：该事项不计时"])
+        last = self._local(start).date() + timedelta(days=value)
         end = last if self.is_working_day(last) else self.next_working_day(last)
         return Deadline(self.close_of(end), self._touches_provisional(last, end))
+
+    def same_day(self, start: datetime) -> Deadline:
+        """即办 / 当场办结: the close of office hours of the receiving day.
+
+        A matter received on a rest day, or on a working day after the close, is received when the
+        office next opens — a same-day limit cannot end before the matter arrived.
+        """
+        moment = self._local(start)
+        day = moment.date()
+        if not self.is_working_day(day) or moment >= self.close_of(day):
+            day = self.next_working_day(day)
+        return Deadline(self.close_of(day), self._touches_provisional(moment.date(), day))
+
+    def add_months(self, start: datetime, months: int) -> Deadline:
+        """A period of calendar months (民法典 §201–203; a year is 12 months).
+
+        §201: the day of the start is not counted. §202: the period ends on the day of the last
+        month with the start's day number, or on that month's last day when it has no such day
+        (01-31 + 1个月 → 02-28, or 02-29 in a leap year). §203: when that day is a statutory rest
+        day the period ends on the next working day, at the close of business hours.
+        """
+        if months <= 0:
+            raise InvalidInput("月数必须大于零", [f"月数：{months}"])
+        first = self._local(start).date()
+        index = first.year * 12 + first.month - 1 + months
+        year, month = divmod(index, 12)
+        month += 1
+        last = date(year, month, min(first.day, calendar_module.monthrange(year, month)[1]))
+        end = last if self.is_working_day(last) else self.next_working_day(last)
+        return Deadline(self.close_of(end), self._touches_provisional(last, end))
+
+    # --- comparing limits -------------------------------------------------------------------
+    def compare_limits(self, a: TimeLimit | ParsedLimit, b: TimeLimit | ParsedLimit, start: datetime) -> int:
+        """-1, 0 or 1 as `a` ends before, with or after `b` for a matter started at `start`.
+
+        Limits in different units (25日 against 20个工作日, 1个月 against 30日) are only comparable
+        through the calendar: both due moments are computed from the same start. No limit (无) is
+        longer than every limit.
+        """
+        a_due, b_due = (self._due_or_none(ParsedLimit.of(x), start) for x in (a, b))
+        if a_due == b_due:
+            return 0
+        if a_due is None or (b_due is not None and a_due > b_due):
+            return 1
+        return -1
+
+    def longer_at(
+        self, committed: TimeLimit | ParsedLimit, statutory: TimeLimit | ParsedLimit, starts: list[datetime]
+    ) -> datetime | None:
+        """The first of `starts` at which `committed` ends after `statutory` (None: never longer).
+
+        Catalog validation uses this to check that a committed limit (承诺时限) is not longer than
+        the statutory one (法定时限) like with like. With one reference start per day of a year,
+        25日 against 20个工作日 is accepted when at no start the 25 calendar days end later (20
+        working days span four weeks or more); the returned start names the case that fails.
+        """
+        for start in starts:
+            if self.compare_limits(committed, statutory, start) > 0:
+                return start
+        return None
+
+    def _due_or_none(self, limit: ParsedLimit, start: datetime) -> datetime | None:
+        return self.due(start, limit).at if limit.has_clock else None
 
     def add_working_time(self, start: datetime, amount: timedelta) -> Deadline:
         """The moment when `amount` of office time has passed after `start` (shifts after a pause).
@@ -320,7 +404,9 @@ class WorkingCalendar:
         elif year in official_years():
             source, working = DaySource.official, list(_official_working_days(year))
         else:
-            source, working = DaySource.provisional, [d.weekday() < 5 for d in days]
+            # The 办法's holidays are certain even before the notice; only its 调休 is unknown.
+            rest = statutory_holidays(year)
+            source, working = DaySource.provisional, [d.weekday() < 5 and d not in rest for d in days]
         # Overrides apply on top whatever the source, so an administrator's entry always wins.
         working = [self.overrides.get(d, w) for d, w in zip(days, working, strict=True)]
         return _Year(jan1.toordinal(), bytes(working), source)
