@@ -33,6 +33,7 @@ import sys
 import time
 from pathlib import Path
 
+START = time.perf_counter()
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -41,6 +42,20 @@ ACTIONS = ["审批", "登记", "备案", "许可", "申领", "查询", "变更",
            "核准", "检查", "处罚", "验收", "确认", "给付", "办理"]
 QUALIFIERS = ["（县级）", "（新办）", "（变更）", "（延续）", "（注销）", "（补办）", "（市级/县级）", "（县级权限）"]
 VARIANTS = ("辖区{}", "{}（县级权限）", "区{}", "{}（含补办）")
+# Templated names, as real catalogs have them: tens of thousands of "对…行为的行政处罚" and
+# licences split into 新办/变更/注销/延续 sub-items (issue 11, item 6).
+PENALTY_TEMPLATES = ("对{a}{b}违反{c}管理规定行为的行政处罚", "对未按规定{a}{b}行为的行政处罚",
+                     "对擅自{a}{b}{c}行为的行政处罚", "对{a}单位未履行{b}{c}义务行为的行政处罚")
+LICENCE_TEMPLATES = ("{a}{b}许可证核发（{q}）", "{a}{b}{c}审批（{q}）", "{a}{b}经营许可（{q}）（县级）")
+STAGES = ("新办", "变更", "注销", "延续", "补办")
+
+
+def templated_name(rng: random.Random, words: list[str]) -> str:
+    """A name from a template; 70 % penalties, 30 % licence sub-items."""
+    a, b, c = rng.sample(words, 3)
+    if rng.random() < 0.7:
+        return rng.choice(PENALTY_TEMPLATES).format(a=a, b=b, c=c)
+    return rng.choice(LICENCE_TEMPLATES).format(a=a, b=b, c=c, q=rng.choice(STAGES))
 
 
 def vocabulary() -> list[str]:
@@ -54,8 +69,11 @@ def vocabulary() -> list[str]:
     return sorted(words)
 
 
-def build_catalog(size: int, seed: int = 2026):
-    """A catalog document of `size` duties (plus planted ones) and the planted findings."""
+def build_catalog(size: int, seed: int = 2026, templated: bool = False):
+    """A catalog document of `size` duties (plus planted ones) and the planted findings.
+
+    `templated`: the name-only half is built from templates (templated_name) instead of free
+    word combinations."""
     from engine.catalog.document import CatalogDocument
 
     rng = random.Random(seed)
@@ -85,9 +103,13 @@ def build_catalog(size: int, seed: int = 2026):
             duty = {"code": f"S{i}", "name": f"{leaf}{action}", "object": leaf, "action": action}
             structured.append((duty, department, root))
         else:
-            words_in_name = rng.sample(words, rng.choice((2, 2, 3)))
-            qualifier = rng.choice(QUALIFIERS) if rng.random() < 0.2 else ""
-            duty = {"code": f"N{i}", "name": "".join(words_in_name) + rng.choice(ACTIONS) + qualifier}
+            if templated:
+                name = templated_name(rng, words)
+            else:
+                words_in_name = rng.sample(words, rng.choice((2, 2, 3)))
+                qualifier = rng.choice(QUALIFIERS) if rng.random() < 0.2 else ""
+                name = "".join(words_in_name) + rng.choice(ACTIONS) + qualifier
+            duty = {"code": f"N{i}", "name": name}
             names_only.append((duty, department))
         duties.append({**duty, "department": department, "category": "行政许可"})
 
@@ -128,10 +150,10 @@ def build_catalog(size: int, seed: int = 2026):
     return document, planted
 
 
-def measure(size: int) -> dict:
+def measure(size: int, templated: bool = False) -> dict:
     from engine.analysis.report import analyze
 
-    document, planted = build_catalog(size)
+    document, planted = build_catalog(size, templated=templated)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu_start = time.perf_counter(), time.process_time()
     report = analyze(document)
@@ -140,7 +162,12 @@ def measure(size: int) -> dict:
     cpu = time.process_time() - cpu_start
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     found_overlaps = {o.duties for o in report.overlaps}
-    found_suspected = {s.duties for s in report.suspected_overlaps}
+    # Suspected overlaps come as clusters; a planted pair is found when both duties share one.
+    cluster_of = {code: index for index, s in enumerate(report.suspected_overlaps) for code in s.duties}
+    found_suspected = {
+        pair for pair in planted["suspected"]
+        if pair[0] in cluster_of and cluster_of[pair[0]] == cluster_of.get(pair[1])
+    }
     n = len(document.duties)
 
     def recall(expected: set, found: set) -> float:
@@ -149,6 +176,7 @@ def measure(size: int) -> dict:
     planted_structural = planted["same_object"] | planted["taxonomy"]
     return {
         "duties": n,
+        "templated": templated,
         "seconds": round(elapsed, 2),
         "cpu_seconds": round(cpu, 2),
         "cpu_us_per_nlogn": round(cpu / (n * math.log2(n)) * 1e6, 3),
@@ -160,6 +188,8 @@ def measure(size: int) -> dict:
         "recall_taxonomy": round(recall(planted["taxonomy"], found_overlaps), 3),
         "other_overlaps": len(found_overlaps - planted_structural),
         "suspected": len(report.suspected_overlaps),
+        "suspected_pairs": sum(max(1, len(s.pairs)) for s in report.suspected_overlaps),
+        "boundaries": len(report.boundaries),
         "planted_suspected": len(planted["suspected"]),
         "recall_suspected": round(recall(planted["suspected"], found_suspected), 3),
         "gaps": len(report.gaps),
@@ -197,21 +227,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--sample", type=int, default=3_000, help="names compared exhaustively (0 = skip)")
+    parser.add_argument("--templated", action="store_true", help="name-only duties built from templates")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--exhaustive-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child)))
+        result = measure(args.child, args.templated)
+        # The whole child process: interpreter start, imports, building the catalog, analysis.
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
+        result["process_seconds"] = round(time.perf_counter() - START, 2)
+        print(json.dumps(result))
         return
     if args.exhaustive_child:
         print(json.dumps(compare_with_exhaustive(args.exhaustive_child)))
         return
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True, env=env)
+        command = [sys.executable, __file__, "--child", str(size), *(["--templated"] if args.templated else [])]
+        started = time.perf_counter()
+        out = subprocess.run(command, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - started
         if out.returncode:
             sys.exit(out.stderr)
-        print(json.dumps(json.loads(out.stdout), ensure_ascii=False))
+        print(json.dumps({**json.loads(out.stdout), "child_wall_seconds": round(wall, 2)}, ensure_ascii=False))
     if args.sample:
         out = subprocess.run([sys.executable, __file__, "--exhaustive-child", str(args.sample)], capture_output=True,
                              text=True, env=env)

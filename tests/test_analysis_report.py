@@ -9,6 +9,7 @@ import sys
 import pytest
 import yaml
 
+from engine.analysis.findings import report_findings
 from engine.analysis.report import analyze
 from engine.analysis.taxonomy import Taxonomy, find_taxonomy_cycles
 from engine.catalog.document import CatalogDocument, TaxonomyObject
@@ -191,8 +192,11 @@ def test_suspected_overlaps_need_an_undecidable_duty_and_different_departments()
         ]
     )
     report = analyze(document).to_json_dict()
-    pairs = [(s["duties"], s["departments"]) for s in report["suspected_overlaps"]]
-    assert (["A-1", "B-1"], ["A", "B"]) in pairs and (["A-2", "B-1"], ["A", "B"]) in pairs
+    # B-1 against A's two items is one cluster (one finding), its two pairs listed inside; the
+    # two A items are never paired with each other.
+    clusters = [(s["duties"], s["departments"]) for s in report["suspected_overlaps"]]
+    assert clusters == [(["A-1", "A-2", "B-1"], ["A", "B"])]
+    assert [p["duties"] for p in report["suspected_overlaps"][0]["pairs"]] == [["A-1", "B-1"], ["A-2", "B-1"]]
     assert all(s["departments"][0] != s["departments"][1] for s in report["suspected_overlaps"])
     # C-1 and B-2 both have objects in the taxonomy and actions: the rule decided (no overlap).
     assert not any("C-1" in s["duties"] for s in report["suspected_overlaps"])
@@ -296,3 +300,109 @@ def test_taxonomy_cycles_and_lookups():
     assert taxonomy.canonical("不存在的对象") is None
     with pytest.raises(ValueError):
         Taxonomy(objects)
+
+
+# ---- published tables: names, main item codes, 审管衔接, 三定 gaps (issue 11) ----
+
+BUREAUS = [{"code": "SP", "name": "区行政审批局"}, {"code": "WJ", "name": "区卫健局"}, {"code": "MZ", "name": "区民政局"}]
+
+
+def published(*duties) -> CatalogDocument:
+    """A table as published: names, platform codes, categories, departments; no object/action/三定."""
+    return catalog([{"category": "行政许可", **d} for d in duties], objects=[], departments=BUREAUS)
+
+
+def test_licence_split_by_stage_between_approval_bureau_and_sector_bureau_is_one_boundary():
+    # 医疗机构执业: 卫健 keeps only 校验; the approval bureau does 新办, 注销, 补办, 变更. One main code
+    # 511A00137. Expected by hand: one 审管衔接 cluster of all five, four pairs (校验 × each), no overlap.
+    document = published(
+        duty("511A0013700020-X", "WJ", "医疗机构执业审批（校验）（县级）"),
+        duty("511A0013700019-X", "SP", "医疗机构执业审批（新办）（县级）"),
+        duty("511A0013700021-X", "SP", "医疗机构执业审批（注销）（县级）"),
+        duty("511A0013700022-X", "SP", "医疗机构执业许可证遗失补办（县级）"),
+        duty("511A0013700023-X", "SP", "医疗机构执业变更（即办件）（县级）"),
+    )
+    report = analyze(document)
+    assert report.suspected_overlaps == []
+    data = report.to_json_dict()
+    [boundary] = data["approval_supervision_boundaries"]
+    assert boundary["kind"] == "approval_supervision_boundary"
+    assert boundary["departments"] == ["SP", "WJ"]
+    assert len(boundary["duties"]) == 5
+    assert sorted(tuple(p["duties"]) for p in boundary["pairs"]) == [
+        ("511A0013700019-X", "511A0013700020-X"),
+        ("511A0013700020-X", "511A0013700021-X"),
+        ("511A0013700020-X", "511A0013700022-X"),
+        ("511A0013700020-X", "511A0013700023-X"),
+    ]
+    assert "同一主项编码 511A00137" in boundary["reasons"]
+
+
+def test_same_stage_at_both_bureaus_is_an_overlap_not_a_boundary():
+    # Both approve the same change of one licence: a duplicated act.
+    document = published(
+        duty("511A0013700023-X", "SP", "医疗机构执业变更（县级）"),
+        duty("511A0013700030-X", "WJ", "医疗机构执业审批（变更）"),
+    )
+    report = analyze(document)
+    assert report.boundaries == []
+    [suspected] = report.to_json_dict()["suspected_overlaps"]
+    assert suspected["duties"] == ["511A0013700023-X", "511A0013700030-X"]
+    assert suspected["reasons"][:2] == ["名称显示相同对象「医疗机构执业」和行为「许可」", "同一主项编码 511A00137"]
+
+
+def test_one_main_code_with_the_same_head_is_raised_below_the_name_threshold():
+    # 墓地建设审批 (main code 511A00450): the names alone score 0.2, under any useful threshold;
+    # the shared main code and head noun (墓地) raise it. The 社会团体 item of the same catch-all
+    # main code shares neither act nor head and stays out.
+    document = published(
+        duty("511A0045000040-X", "MZ", "建设社会公共墓地审批"),
+        duty("511A0045000033-X", "SP", "设置农村公益性墓地审批"),
+        duty("511A0045000024-X", "SP", "社会团体成立登记"),
+    )
+    [suspected] = analyze(document).suspected_overlaps
+    assert suspected.duties == ("511A0045000033-X", "511A0045000040-X")
+    assert suspected.score < 0.5
+    assert suspected.reasons[0] == "同一主项编码 511A00450"
+
+
+def test_nested_objects_with_the_same_action_are_raised_with_their_reason():
+    document = published(
+        duty("W-1", "WJ", "水利工程建设项目招投标活动投诉受理及处理", category="其他行政权力"),
+        duty("M-1", "MZ", "工程建设项目招标投标活动投诉的处理", category="其他行政权力"),
+    )
+    [suspected] = analyze(document, threshold=0.99).suspected_overlaps
+    assert suspected.reasons[0] == "对象「水利工程建设项目招标投标活动投诉」属于「工程建设项目招标投标活动投诉」，行为同为「处理」"
+
+
+def test_catalog_without_sanding_gives_one_gap_per_department():
+    document = published(
+        duty("A-1", "SP", "甲审批"), duty("A-2", "SP", "乙审批"), duty("A-3", "SP", "丙审批"), duty("B-1", "WJ", "丁审批")
+    )
+    assert analyze(document).to_json_dict()["gaps"] == [
+        {"kind": "no_sanding", "ref": "SP", "count": 3},
+        {"kind": "no_sanding", "ref": "WJ", "count": 1},
+    ]
+    findings = {f.key: f for f in report_findings(analyze(document), document)}
+    assert findings["gap:no_sanding:SP"].summary == "区行政审批局（SP）：3 项事项未落实到内设机构或岗位：本清单没有三定分解"
+    # One duty with a unit is enough for the catalog to have a 三定 decomposition: per-duty gaps again.
+    document.duties[0].units = ["SP-U1"]
+    kinds = {g.kind for g in analyze(document).gaps}
+    assert kinds == {"duty_without_unit", "duty_without_post"}
+
+
+def test_cluster_findings_have_readable_summaries_and_keys_that_fit_the_alert_table():
+    # One 卫健 校验 item against 30 approval-bureau sub-items of the same licence (long codes):
+    # one 审管衔接 finding, its summary naming six duties "等 31 项", its key within 500 characters.
+    subs = [duty(f"511A0013700{k:03d}-511602000000-000-115113016823646795-1-00", "SP", f"医疗机构执业审批（变更）（第{k}类）")
+            for k in range(100, 130)]
+    document = published(duty("511A0013700020-511602000000-000-11511301008778490F-1-00", "WJ", "医疗机构执业审批（校验）"), *subs)
+    report = analyze(document)
+    [finding] = [f for f in report_findings(report, document) if f.category == "boundary"]
+    assert finding.kind == "approval_supervision_boundary" and finding.severity == "low"
+    assert len(report.boundaries[0].duties) == 31
+    assert finding.summary.startswith("审管衔接（同一许可按环节分在审批局与行业主管部门，")
+    assert finding.summary.endswith("等 31 项")
+    assert len(finding.key) <= 500 and finding.key.startswith("boundary:511A0013700020-")
+    again = [f for f in report_findings(analyze(document), document) if f.category == "boundary"]
+    assert [f.key for f in again] == [finding.key]  # stable across analyses

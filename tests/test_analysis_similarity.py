@@ -101,3 +101,47 @@ def test_progress_reports_every_name(research_csv_path):
     similar_pairs([r["事项名称"] for r in rows], [r["部门名称"] for r in rows], progress=lambda d, t: calls.append((d, t)))
     assert calls[-1] == (len(rows), len(rows))
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_real_rows_give_the_hand_labelled_boundary_and_one_gap_per_department(research_csv_path):
+    # Labelled by hand (bench/data/guangan_labels.csv, docs/analysis.md): of the sample's rows, the
+    # 卫健局 校验 item and two 行政审批局 sub-items of 母婴保健技术服务机构执业许可 (main code 511A00086)
+    # are one licence split by stage — 审管衔接, not an overlap. The other labelled pairs whose two
+    # items are both in the sample: the two overlaps above, one noise pair (医保/养老保险关系转移, not
+    # reported) and one boundary (拖拉机登记 / 档案解封, 0.56: below the threshold, not reported).
+    document = research_document(research_csv_path)
+    report = analyze(document)
+    by_code = document.duty_by_code()
+    [boundary] = report.boundaries
+    assert sorted(by_code[c].name for c in boundary.duties) == [
+        "母婴保健技术服务执业许可注销（县级）",
+        "母婴保健技术服务执业首次申报（县级）",
+        "母婴保健技术服务机构执业许可校验（县级）",
+    ]
+    assert "同一主项编码 511A00086" in boundary.reasons
+    departments = {d.code for d in document.departments}
+    assert {(g.kind, g.ref) for g in report.gaps} == {("no_sanding", code) for code in departments}
+    assert sum(g.count for g in report.gaps) == len(document.duties) == 311
+
+
+def test_a_pair_sharing_its_own_words_is_found_when_the_template_is_too_frequent_to_index():
+    # 1,202 names share the template "对…行为的行政处罚": above the bound of 1,000, its n-grams are
+    # never indexed. Two names that share their own words (甲乙丙丁) are still found, and nothing
+    # is reported between names that share only the template.
+    names = [f"对{chr(0x4E00 + k)}{chr(0x5E00 + k)}行为的行政处罚" for k in range(1200)]
+    names += ["对甲乙丙丁行为的行政处罚", "对甲乙丙丁行为的行政处罚（县级）"]
+    groups = [str(k % 7) for k in range(len(names) - 2)] + ["A", "B"]
+    pairs = similar_pairs(names, groups, 0.75)
+    assert [(p.first, p.second) for p in pairs] == [(1200, 1201)]
+
+
+def test_open_names_give_exactly_the_pairs_with_an_open_name(research_csv_path):
+    # The analysis marks the names the overlap rule could not decide as open; a pair needs one.
+    rows = _rows(research_csv_path)
+    names = [row["事项名称"] for row in rows]
+    groups = [row["部门名称"] for row in rows]
+    open_names = [k % 3 == 0 for k in range(len(names))]
+    fast = {(p.first, p.second) for p in similar_pairs(names, groups, 0.5, open_names=open_names)}
+    slow = {(p.first, p.second) for p in exhaustive_pairs(names, groups, 0.5)
+            if open_names[p.first] or open_names[p.second]}
+    assert fast == slow and fast

@@ -6,6 +6,7 @@ The key never contains the score, the kind of overlap or names, only what identi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,13 +14,14 @@ from engine.analysis.gaps import (
     DUTY_WITHOUT_POST,
     DUTY_WITHOUT_UNIT,
     MANDATE_UNCOVERED,
+    NO_SANDING,
     OVER_QUOTA,
     POST_VACANT,
     POST_WITHOUT_BACKUP,
     Gap,
 )
 from engine.analysis.overlaps import SAME_OBJECT, TAXONOMY, TWO_LEADS, Overlap
-from engine.analysis.report import AnalysisReport, SuspectedOverlap
+from engine.analysis.report import APPROVAL_SUPERVISION_BOUNDARY, AnalysisReport, Boundary, SuspectedOverlap
 from engine.analysis.runaround import DEPARTMENT_LEVEL, RunaroundFinding
 from engine.catalog.document import CatalogDocument
 
@@ -27,6 +29,11 @@ OVERLAP = "overlap"
 SUSPECTED_OVERLAP = "suspected_overlap"
 GAP = "gap"
 RUNAROUND = "runaround"
+BOUNDARY = "boundary"  # 审管衔接: the category of approval_supervision_boundary findings
+BOUNDARY_LABELS = {APPROVAL_SUPERVISION_BOUNDARY: "审管衔接"}
+# A cluster's summary names this many duties, then "等 N 项".
+SUMMARY_DUTIES = 6
+MAX_KEY = 500  # analysis_alert.finding_key
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 
@@ -38,6 +45,7 @@ GAP_LABELS = {
     POST_VACANT: "岗位空缺",
     POST_WITHOUT_BACKUP: "岗位未设B角",
     OVER_QUOTA: "超编",
+    NO_SANDING: "事项未落实到内设机构或岗位",
 }
 GAP_SEVERITY = {
     MANDATE_UNCOVERED: HIGH,
@@ -46,6 +54,7 @@ GAP_SEVERITY = {
     POST_VACANT: MEDIUM,
     POST_WITHOUT_BACKUP: LOW,
     OVER_QUOTA: MEDIUM,
+    NO_SANDING: MEDIUM,
 }
 
 
@@ -97,16 +106,54 @@ def overlap_finding(overlap: Overlap, names: _Names) -> Finding:
     )
 
 
+def cluster_key(category: str, codes: tuple[str, ...]) -> str:
+    """`<category>:<codes joined by |>`; a cluster too long for the alert's key column (500) is
+    keyed by its first code and the SHA-1 of all its codes, stable as long as its members are."""
+    key = f"{category}:{'|'.join(codes)}"
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha1("|".join(codes).encode("utf-8")).hexdigest()
+    return f"{category}:{codes[0][:MAX_KEY - len(category) - 60]}|…{len(codes)}项|{digest}"
+
+
+def _reason_text(reasons: tuple[str, ...]) -> str:
+    """The first two reasons and the similarity (always last) for the summary; all are in the payload."""
+    shown = reasons if len(reasons) <= 3 else (*reasons[:2], reasons[-1])
+    return "；".join(shown)
+
+
+def _duty_list(codes: tuple[str, ...], names: _Names) -> str:
+    shown = "、".join(names.duty(c) for c in codes[:SUMMARY_DUTIES])
+    return shown + (f"等 {len(codes)} 项" if len(codes) > SUMMARY_DUTIES else "")
+
+
 def suspected_finding(suspected: SuspectedOverlap, names: _Names) -> Finding:
-    first, second = suspected.duties
+    """One cluster of suspected overlaps; the key is its duty codes (a pair keeps the old key)."""
+    reasons = _reason_text(suspected.reasons) or f"名称相似度 {suspected.score:.2f}"
     return Finding(
-        key=f"{SUSPECTED_OVERLAP}:{first}|{second}",
+        key=cluster_key(SUSPECTED_OVERLAP, suspected.duties),
         category=SUSPECTED_OVERLAP,
         kind=SUSPECTED_OVERLAP,
         severity=MEDIUM,
-        summary=f"疑似职责交叉（名称相似度 {suspected.score:.2f}）：{names.duty(first)}与{names.duty(second)}",
+        summary=f"疑似职责交叉（{reasons}）：{_duty_list(suspected.duties, names)}",
         departments=suspected.departments,
         payload=suspected.to_json_dict(),
+    )
+
+
+def boundary_finding(boundary: Boundary, names: _Names) -> Finding:
+    """审管衔接: the approval bureau and a sector bureau each hold part of one licence."""
+    return Finding(
+        key=cluster_key(BOUNDARY, boundary.duties),
+        category=BOUNDARY,
+        kind=boundary.kind,
+        severity=LOW,
+        summary=(
+            f"审管衔接（同一许可按环节分在审批局与行业主管部门，{_reason_text(boundary.reasons)}）："
+            f"{_duty_list(boundary.duties, names)}"
+        ),
+        departments=boundary.departments,
+        payload=boundary.to_json_dict(),
     )
 
 
@@ -124,6 +171,8 @@ def _gap_subject(gap: Gap, names: _Names) -> tuple[str, tuple[str, ...]]:
         department = names.post_department.get(gap.ref)
         label = f"{names.department(department)}{post.name}（{gap.ref}）" if post and department else gap.ref
         return label, ((department,) if department else ())
+    if gap.kind == NO_SANDING:
+        return f"{names.department(gap.ref)}（{gap.ref}）", ((gap.ref,) if gap.ref in names.departments else ())
     if gap.ref in names.unit_department:
         department = names.unit_department[gap.ref]
         return f"{names.department(department)}{names.units[gap.ref].name}（{gap.ref}）", (department,)
@@ -132,12 +181,15 @@ def _gap_subject(gap: Gap, names: _Names) -> tuple[str, tuple[str, ...]]:
 
 def gap_finding(gap: Gap, names: _Names) -> Finding:
     subject, departments = _gap_subject(gap, names)
+    summary = f"{GAP_LABELS[gap.kind]}：{subject}"
+    if gap.kind == NO_SANDING:
+        summary = f"{subject}：{gap.count} 项事项未落实到内设机构或岗位：本清单没有三定分解"
     return Finding(
         key=f"{GAP}:{gap.kind}:{gap.ref}",
         category=GAP,
         kind=gap.kind,
         severity=GAP_SEVERITY[gap.kind],
-        summary=f"{GAP_LABELS[gap.kind]}：{subject}",
+        summary=summary,
         departments=departments,
         payload=gap.to_json_dict(),
     )
@@ -149,6 +201,7 @@ def report_findings(report: AnalysisReport, document: CatalogDocument) -> list[F
     return [
         *(overlap_finding(o, names) for o in report.overlaps),
         *(suspected_finding(s, names) for s in report.suspected_overlaps),
+        *(boundary_finding(b, names) for b in report.boundaries),
         *(gap_finding(g, names) for g in report.gaps),
     ]
 

@@ -16,16 +16,25 @@ DUTY_WITHOUT_POST = "duty_without_post"
 POST_VACANT = "post_vacant"
 POST_WITHOUT_BACKUP = "post_without_backup"
 OVER_QUOTA = "over_quota"
-GAP_KINDS = (MANDATE_UNCOVERED, DUTY_WITHOUT_UNIT, DUTY_WITHOUT_POST, POST_VACANT, POST_WITHOUT_BACKUP, OVER_QUOTA)
+# A catalog where no duty names a unit or a post has no 三定 decomposition at all (a published
+# table): one finding per department with its count, not "no unit" and "no post" for every row.
+NO_SANDING = "no_sanding"
+GAP_KINDS = (
+    MANDATE_UNCOVERED, DUTY_WITHOUT_UNIT, DUTY_WITHOUT_POST, POST_VACANT, POST_WITHOUT_BACKUP, OVER_QUOTA, NO_SANDING,
+)
 
 
 @dataclass(frozen=True)
 class Gap:
     kind: str
     ref: str  # code of the mandate, duty, post, unit or department
+    count: int | None = None  # duties concerned, for a department-level gap (no_sanding)
 
     def to_json_dict(self) -> dict:
-        return {"kind": self.kind, "ref": self.ref}
+        data = {"kind": self.kind, "ref": self.ref}
+        if self.count is not None:
+            data["count"] = self.count
+        return data
 
 
 def _covers(duty: Duty, duty_obj: str, mandate_obj: str, taxonomy: Taxonomy) -> bool:
@@ -60,7 +69,17 @@ def _mandate_covered(mandate: Mandate, by_action, document: CatalogDocument, tax
     return any(_covers(duty, obj, mandate_obj, taxonomy) for duty, obj in by_action.get(action, ()))
 
 
+def has_sanding(document: CatalogDocument) -> bool:
+    """Some duty of the catalog is decomposed to a unit or a post."""
+    return any(duty.units or duty.posts for duty in document.duties)
+
+
 def unstaffed_duties(document: CatalogDocument) -> list[Gap]:
+    if not has_sanding(document):
+        counts: dict[str, int] = defaultdict(int)
+        for duty in document.duties:
+            counts[duty.department] += 1
+        return [Gap(NO_SANDING, department, count) for department, count in counts.items()]
     gaps = []
     for duty in document.duties:
         if not duty.units:
