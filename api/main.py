@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api.input_guard import RefuseNulMiddleware, data_error_answer
+from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
 from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
 from api.same_origin import SameOriginMiddleware
 from api.security import SessionCookieMiddleware, SignInLimiter
@@ -76,6 +76,7 @@ def create_app(
     # Bad input any text parameter can carry, answered 422 rather than 500 (api.input_guard).
     app.add_exception_handler(DataError, data_error_answer)
     app.add_middleware(RefuseNulMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
 
     # Added last, runs first: a cross-site post is refused before the session is even read.
     app.add_middleware(SessionCookieMiddleware, secret_key=settings.secret_key, session_cookie=SESSION_COOKIE,

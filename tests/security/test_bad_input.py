@@ -218,3 +218,39 @@ def test_a_page_whose_value_the_database_refuses_answers_an_error_page(app):
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("text/html")
     assert DATA_REFUSED in response.text
+
+
+# ------------------------------------------------------------------ request bodies
+
+
+def test_an_oversized_json_body_is_refused_before_any_route_parses_it(client, database, clock, settings):
+    # Start data and forms are a few KB; a 2 MB JSON body (declared length) is 413 in Chinese.
+    headers = {**bearer_headers(database, clock, settings, "s003", []), "content-type": "application/json"}
+    body = b'{"process_id": "time_limited_case", "data": {"note": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    response = client.post("/api/instances", content=body, headers=headers)
+    assert response.status_code == 413, response.text
+    assert "过大" in response.json()["detail"]
+
+
+def test_a_chunked_body_without_length_is_counted_and_refused(client, database, clock, settings):
+    headers = {**bearer_headers(database, clock, settings, "s003", []), "content-type": "application/json"}
+
+    def chunks():  # no Content-Length: the server must count what arrives
+        yield b'{"process_id": "time_limited_case", "data": {"note": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}}'
+
+    response = client.post("/api/instances", content=chunks(), headers=headers)
+    assert response.status_code == 413, response.text
+
+
+def test_a_small_chunked_body_still_reaches_the_route(client, database, clock, settings):
+    headers = {**bearer_headers(database, clock, settings, "s003", []), "content-type": "application/json"}
+
+    def chunks():
+        yield b'{"process_id": "no_such_process",'
+        yield b' "data": {}}'
+
+    response = client.post("/api/instances", content=chunks(), headers=headers)
+    assert response.status_code == 404, response.text  # parsed and answered by the route
