@@ -540,14 +540,7 @@ def warning_departments(session: Session, actor: Actor, department: str | None) 
     the handlers and the duties of other departments' cases."""
     if actor.has_role(*COORDINATOR_ROLES):
         return [department] if department else None
-    posts = staff_posts(session, actor.staff_id)
-    version_id = catalog_version_id(session)
-    headed: list[str] = []
-    if posts and version_id is not None:
-        headed = sorted(session.scalars(
-            select(CatalogDepartment.code).where(CatalogDepartment.version_id == version_id,
-                                                 CatalogDepartment.head_post.in_(sorted(posts)))
-        ))
+    headed = sorted(headed_departments(session, actor))
     if not headed:
         raise Refused(Action.READ_WARNINGS, "只有编办、效能办、系统管理员或部门负责人可以查看黄牌、红牌事项",
                       ["actor: 不是协调机构人员，也不是部门负责人"])
