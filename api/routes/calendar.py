@@ -11,7 +11,7 @@ from sqlmodel import Session
 from api.deps import get_clock, get_session
 from api.security import require_roles
 from engine.auth.roles import Actor
-from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, parse_limit, parse_moment
+from engine.calendar.limits import MAX_LIMIT, ParsedLimit, format_limit, parse_limit, parse_moment
 from engine.calendar.service import FIRST_YEAR, LAST_YEAR, enter_year_and_recompute, list_days, weekday_name
 from engine.calendar.working import DEFAULT_OFFICE_HOURS, OfficeHours, load_calendar
 from engine.catalog.document import TimeLimit
@@ -19,13 +19,6 @@ from engine.clock import BEIJING, Clock
 from engine.errors import InvalidInput
 
 router = APIRouter()
-
-# Counting a limit costs time in proportion to its length (a billion working days kept a request
-# busy for hours; a due date past the year 9999 overflowed into a 500), and no duty's limit runs
-# ten years: longer ones, and starts outside the calendar's years, are refused with 422.
-MAX_LIMIT = {LimitKind.working_days: 2500, LimitKind.calendar_days: 3660, LimitKind.hours: 20000,
-             LimitKind.months: 120}
-
 
 class LimitOut(BaseModel):
     value: int

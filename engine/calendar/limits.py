@@ -49,6 +49,14 @@ class LimitKind(StrEnum):
     none = "none"  # 无 / 不限 / 无法定时限: the duty has no clock
 
 
+# Counting a limit costs time in proportion to its length (a billion working days kept a request
+# busy for hours; a due date past the year 9999 overflowed into a 500), and no duty's limit runs
+# ten years: the calendar refuses to count longer ones (InvalidInput, answered 422), whoever asks —
+# the API, the CLI, a case started on an imported duty, a BPMN timer.
+MAX_LIMIT: dict[LimitKind, int] = {LimitKind.working_days: 2500, LimitKind.calendar_days: 3660,
+                                   LimitKind.hours: 20000, LimitKind.months: 120}
+
+
 @dataclass(frozen=True)
 class ParsedLimit:
     """A limit as read from a table: its kind, count, bracketed note and the text as written."""

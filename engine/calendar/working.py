@@ -27,7 +27,7 @@ from functools import cached_property, lru_cache
 import chinese_calendar
 from sqlmodel import Session, select
 
-from engine.calendar.limits import LimitKind, ParsedLimit
+from engine.calendar.limits import MAX_LIMIT, LimitKind, ParsedLimit
 from engine.calendar.models import CalendarDay, CalendarYear
 from engine.calendar.statutory import statutory_holidays
 from engine.catalog.document import LimitUnit, TimeLimit
@@ -178,6 +178,10 @@ class WorkingCalendar:
             kind, value = limit.kind, limit.value
         else:
             kind, value = LimitKind(LimitUnit(limit.unit).value), limit.value
+        most = MAX_LIMIT.get(kind)
+        if most is not None and value > most:
+            raise InvalidInput(f"时限过长：{value}（{kind.value}），无法计算期限",
+                               [f"limit: 不得超过 {most}（{kind.value}）"])
         if kind is LimitKind.working_days:
             return self.add_working_days(start, value)
         if kind is LimitKind.hours:

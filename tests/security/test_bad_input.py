@@ -8,6 +8,8 @@ operation; these pin the known cases with the answer a client relies on.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -16,6 +18,10 @@ from sqlalchemy.exc import DataError
 from api.deps import DB_INT_MAX
 from api.input_guard import DATA_REFUSED, NUL_REFUSED
 from api.pages.web import PageRoute
+from engine.calendar.working import WorkingCalendar
+from engine.catalog.document import TimeLimit
+from engine.clock import BEIJING
+from engine.errors import InvalidInput
 from tests.auth_helpers import bearer_headers
 from tests.runtime_helpers import load_demo_catalog
 
@@ -254,3 +260,14 @@ def test_a_small_chunked_body_still_reaches_the_route(client, database, clock, s
 
     response = client.post("/api/instances", content=chunks(), headers=headers)
     assert response.status_code == 404, response.text  # parsed and answered by the route
+
+
+# ------------------------------------------------------------------ unbounded counting
+
+
+@pytest.mark.parametrize("unit", ["working_days", "calendar_days", "hours"])
+def test_the_calendar_refuses_to_count_a_limit_of_a_billion(unit):
+    # An imported duty (or a BPMN timer) with a limit of 10⁹ days used to keep the step counting
+    # for hours; the calendar itself refuses anything over ten years, whoever asks.
+    with pytest.raises(InvalidInput, match="时限过长"):
+        WorkingCalendar().due(datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING), TimeLimit(value=10**9, unit=unit))
