@@ -268,7 +268,7 @@ def test_suspend_blocks_every_operation_until_resumed(ready, clock):
     assert snapshot(ready, instance.id) == before
     in_session(ready, service.resume_instance, clock, instance.id, XIAO)
     in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
-    assert kinds(ready, instance.id)[2:5] == ["suspended", "resumed", "completed"]
+    assert kinds(ready, instance.id)[2:5] == ["suspended", "reactivated", "completed"]
 
 
 def test_optimistic_version_check_refuses_a_stale_save(ready, clock):

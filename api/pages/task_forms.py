@@ -29,7 +29,7 @@ EVENT_LABELS = {
     "accepted": "接收转办", "refused": "退回转办", "delegated": "委派B角", "sent_back": "退回上一步",
     "withdrawn": "撤回", "urged": "催办", "copied": "抄送", "commented": "意见", "completed": "办结",
     "paused": "暂停计时", "resumed": "恢复计时", "restarted": "重新计时", "extended": "延期",
-    "warned": "黄牌预警", "overdue": "红牌超期", "escalated": "升级督办", "suspended": "挂起",
+    "warned": "黄牌预警", "overdue": "红牌超期", "escalated": "升级督办", "suspended": "挂起", "reactivated": "激活",
     "instance_ended": "流程结束", "failed": "流程出错",
 }
 

@@ -24,7 +24,7 @@ from engine.runtime.models import ProcessInstance, TimingEvent, WorkTask
 EVENT_KINDS = (
     "instance_started", "task_ready", "claimed", "transferred", "accepted", "refused", "delegated",
     "sent_back", "withdrawn", "urged", "copied", "commented", "completed", "cancelled", "paused",
-    "resumed", "restarted", "extended", "warned", "overdue", "escalated", "suspended",
+    "resumed", "restarted", "extended", "warned", "overdue", "escalated", "suspended", "reactivated",
     "instance_ended", "failed",
 )
 _CALENDAR_KEY = "dutyflow_working_calendar"

@@ -301,7 +301,8 @@ def resume_instance(session: Session, clock, instance_id: int, actor: Actor) -> 
         raise Conflict(f"流程实例 {instance_id} 未挂起，不能激活", [f"instance.status: {instance.status}"])
     now = clock.now()
     bump_version(session, instance, status=RUNNING, updated_at=now)
-    ev.log_event(session, instance.id, "resumed", now, actor=actor, detail={"instance": True})
+    # "reactivated", not "resumed": the timeline must not call an instance's reactivation 恢复计时.
+    ev.log_event(session, instance.id, "reactivated", now, actor=actor)
     return instance
 
 
