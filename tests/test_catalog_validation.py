@@ -43,7 +43,10 @@ def test_broken_catalog_lists_every_problem(demo_data):
     assert "duties[2].department: 未知部门 'XX'" in problems
     assert "objects[3].parent: 对象分类存在循环 石膏矿 → 矿山 → 非煤矿山 → 石膏矿" in problems
     assert any(p.startswith("duties[3].category: 事项类型 '行政指导' 不在 12 类之内") for p in problems)
-    assert "duties[4].committed_limit: 承诺时限 20个工作日 长于法定时限 15个工作日" in problems
+    # 15 and 20 working days from the first reference start (2026-01-04, a 调休 Sunday that is a
+    # working day): 01-23 and 01-30, both at the close of office.
+    assert ("duties[4].committed_limit: 承诺时限 20个工作日 长于法定时限 15个工作日（如 2026-01-04 受理，"
+            "承诺时限至 2026-01-30 17:30，法定时限至 2026-01-23 17:30）") in problems
     assert len(problems) == 6
 
 
@@ -101,14 +104,31 @@ def test_numbers_are_accepted_as_codes_and_versions(demo_data):
     assert document.departments[0].code == "101"
 
 
-def test_working_days_compare_one_for_one_with_calendar_days(demo_data):
+def test_committed_and_statutory_limits_compare_like_with_like(demo_data):
+    """Issue 14 item 5: due dates from the same start, at every working day of 2026, not bare numbers."""
     duty = demo_data["duties"][0]
-    duty["statutory_limit"] = {"value": 10, "unit": "calendar_days"}
-    duty["committed_limit"] = {"value": 10, "unit": "working_days"}
-    validate_document(demo_data)  # equal numbers pass
-    duty["committed_limit"] = {"value": 11, "unit": "working_days"}
-    assert _problems(demo_data) == ["duties[0].committed_limit: 承诺时限 11个工作日 长于法定时限 10日"]
+    duty["statutory_limit"] = {"value": 20, "unit": "working_days"}
+    # 25 calendar days are shorter than 20 working days at every start: 20 working days span four
+    # whole weeks (28 days) or more, and a 25th day on a rest day moves only to the next working
+    # day, still before them (holidays lengthen the working-day count too). Was refused (25 > 20).
+    duty["committed_limit"] = {"value": 25, "unit": "calendar_days"}
+    validate_document(demo_data)
+    # 30 calendar days run longer: from 2026-01-04 (a 调休 working Sunday) 20 working days end
+    # 01-30 (Fri), 30 days end 02-03 (Tue).
+    duty["committed_limit"] = {"value": 30, "unit": "calendar_days"}
+    assert _problems(demo_data) == [
+        "duties[0].committed_limit: 承诺时限 30个自然日 长于法定时限 20个工作日（如 2026-01-04 受理，"
+        "承诺时限至 2026-02-03 17:30，法定时限至 2026-01-30 17:30）"]
+    # 48 office hours are 6.4 working days of 7.5 hours: shorter than 20 working days.
     duty["committed_limit"] = {"value": 48, "unit": "hours"}
+    validate_document(demo_data)
+    # A promise of 即办 is shorter than any limit; 无 (no clock) is longer than any.
+    duty["committed_limit"] = {"unit": "same_day"}
+    validate_document(demo_data)
+    duty["committed_limit"] = {"unit": "none"}
+    assert _problems(demo_data) == ["duties[0].committed_limit: 承诺时限 无 表示不计时，而法定时限为 20个工作日"]
+    # Equal limits in the same unit pass.
+    duty["committed_limit"] = {"value": 20, "unit": "working_days", "note": "不含公示时间"}
     validate_document(demo_data)
 
 

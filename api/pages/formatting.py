@@ -12,8 +12,8 @@ from typing import Any
 
 from jinja2 import Environment
 
-from engine.calendar.limits import format_limit
 from engine.calendar.working import WorkingCalendar
+from engine.catalog.cells import format_limit_cell
 from engine.catalog.document import TimeLimit
 from engine.clock import BEIJING
 
@@ -55,11 +55,12 @@ def working_span(seconds: float | int | None, day_seconds: int = 7 * 3600) -> st
 
 
 def limit_text(limit: TimeLimit | dict | None) -> str:
+    """A duty's limit as people read it, note included: `15个工作日（不含公示时间）`, `即办`, `无`."""
     if not limit:
         return ""
     if isinstance(limit, dict):
         limit = TimeLimit(**limit)
-    return format_limit(limit)
+    return format_limit_cell(limit) or ""
 
 
 def state_label(state: str | None) -> str:

@@ -12,7 +12,9 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from engine.catalog.document import TimeLimit
+from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, read_limit
+from engine.catalog.document import COUNTED_UNITS, LimitUnit, TimeLimit
+from engine.errors import InvalidInput
 
 LIST_SEPARATOR = "；"
 ROLE_TEXT = {"sole": "主办", "lead": "牵头", "partner": "配合"}
@@ -131,24 +133,45 @@ def parse_role(value: Any) -> str:
     return ROLE_FROM_TEXT[cell]
 
 
-def parse_limit_cell(value: Any) -> dict[str, Any] | None:
-    from engine.calendar.limits import parse_limit
-    from engine.errors import InvalidInput
+def parse_limit_cell(value: Any, category: str | None = None) -> dict[str, Any] | None:
+    """A 法定时限/承诺时限 cell as real tables write it → TimeLimit data; None for an empty cell.
 
+    `category` is the duty's 事项类型: for a 行政许可 a bare `20日` is 20 working days (行政许可法
+    §82). An empty cell means "no limit recorded"; `无`, `/`, `不限` … mean the duty has no clock
+    (unit `none`), `即办`/`0个工作日` a same-day limit; a bracketed note is kept.
+    """
     cell = text(value)
     if not cell:
         return None
     try:
-        limit = parse_limit(cell)
+        parsed = read_limit(cell, category)
     except InvalidInput as exc:
-        raise CellError(f"无法识别的时限 '{cell}'（应写作 20个工作日、30日、30天 或 4小时）") from exc
-    return {"value": limit.value, "unit": limit.unit.value}
+        # The calendar's problem names the text and the expected forms: "时限 '5周'：应写作…".
+        raise CellError(f"无法识别的{exc.problems[0]}" if exc.problems else exc.message) from exc
+    return limit_data(parsed)
+
+
+def limit_data(parsed: ParsedLimit) -> dict[str, Any]:
+    """A read limit as the catalog document's TimeLimit fields (no value for 即办 and 无)."""
+    data: dict[str, Any] = {"unit": parsed.kind.value}
+    if parsed.kind.value in {u.value for u in COUNTED_UNITS}:
+        data["value"] = parsed.value
+    if parsed.note:
+        data["note"] = parsed.note
+    return data
+
+
+def parsed_limit(limit: TimeLimit) -> ParsedLimit:
+    """The catalog's TimeLimit as the calendar reads it (due dates, comparisons, printing)."""
+    parsed = ParsedLimit(LimitKind(LimitUnit(limit.unit).value), limit.value or 0, limit.note)
+    return ParsedLimit(parsed.kind, parsed.value, parsed.note, format_limit(parsed))
 
 
 def format_limit_cell(limit: TimeLimit | None) -> str | None:
-    from engine.calendar.limits import format_limit
-
-    return format_limit(limit) if limit else None
+    """The text an export writes: it reads back (`parse_limit_cell`) to the same limit whatever the
+    duty's category — calendar days are written `30个自然日`, never a bare `30日` that §82 would
+    read as working days for a 行政许可."""
+    return parsed_limit(limit).text if limit else None
 
 
 def parse_int(value: Any, what: str) -> int | None:

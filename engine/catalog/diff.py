@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.catalog.document import CatalogDocument, Duty
+from engine.catalog.cells import format_limit_cell
+from engine.catalog.document import CatalogDocument, Duty, TimeLimit
+from engine.errors import InvalidInput
 
 FIELD_LABELS: dict[str, str] = {
     "name": "事项名称",
@@ -32,6 +34,21 @@ FIELD_LABELS: dict[str, str] = {
     "phone": "监督电话",
     "process": "办理流程",
 }
+
+
+def check_same_region(old_meta: dict, new_meta: dict) -> None:
+    """InvalidInput naming both regions when the two versions (meta: region, version, id) differ in region."""
+    if old_meta["region"] != new_meta["region"]:
+        raise InvalidInput(
+            "不能比较两个区划的清单版本",
+            [f"{_label(old_meta)} 属于 {old_meta['region']}，{_label(new_meta)} 属于 {new_meta['region']}："
+             "调整说明只比较同一区划的版本"],
+        )
+
+
+def _label(meta: dict) -> str:
+    number = f"（编号 {meta['id']}）" if meta.get("id") is not None else ""
+    return f"版本 '{meta['version']}'{number}"
 
 
 @dataclass(frozen=True)
@@ -100,9 +117,8 @@ def render_value(value: Any) -> str:
     if isinstance(value, list):
         return "；".join(render_value(v) for v in value)
     if isinstance(value, dict):
-        if "value" in value and "unit" in value:
-            suffix = {"working_days": "个工作日", "calendar_days": "日", "hours": "小时"}[value["unit"]]
-            return f"{value['value']}{suffix}"
+        if "unit" in value:  # a time limit: written as the catalog writes it (即办, 无, notes, months)
+            return format_limit_cell(TimeLimit(**value)) or "（无）"
         if "post" in value:
             return f"{value['post']}({value.get('role', 'A')})"
         if "stage" in value:
@@ -120,6 +136,10 @@ def _ref(duty: Duty) -> DutyRef:
 
 
 def diff_documents(old: CatalogDocument, new: CatalogDocument, old_meta: dict, new_meta: dict) -> VersionDiff:
+    # Two regions' catalogs share no history: the "diff" would be one whole catalog added and the
+    # other cancelled (the 广安区 draft against 示例市 gave 311 added, 17 cancelled), so refuse it.
+    check_same_region(old_meta | {"region": old.catalog.region, "version": old.catalog.version},
+                      new_meta | {"region": new.catalog.region, "version": new.catalog.version})
     old_duties, new_duties = old.duty_by_code(), new.duty_by_code()
     result = VersionDiff(old=old_meta, new=new_meta)
     result.added = [_ref(d) for code, d in new_duties.items() if code not in old_duties]

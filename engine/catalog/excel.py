@@ -257,10 +257,11 @@ class _WorkbookReader:
         sheet = DUTIES[0]
         for number, row in _Sheet(self.workbook, sheet).rows:
             self.raw.places[f"duties[{len(items)}]"] = f"{sheet} 第{number}行"
+            category = cells.text(row.get("事项类型"))
             items.append(_without_none({
                 "code": cells.text(row.get("事项编码")),
                 "name": cells.text(row.get("事项名称")),
-                "category": cells.text(row.get("事项类型")),
+                "category": category,
                 "department": cells.text(row.get("实施主体")),
                 "role": self.cell(sheet, number, row, "主办方式", cells.parse_role),
                 "partners": cells.split_list(row.get("协同部门")),
@@ -272,8 +273,9 @@ class _WorkbookReader:
                 "posts": self.cell(sheet, number, row, "承办岗位", cells.parse_post_assignments) or [],
                 "stages": self.cell(sheet, number, row, "责任事项", cells.parse_stages) or [],
                 "accountability": cells.split_list(row.get("追责情形")),
-                "statutory_limit": self.cell(sheet, number, row, "法定时限", cells.parse_limit_cell),
-                "committed_limit": self.cell(sheet, number, row, "承诺时限", cells.parse_limit_cell),
+                # The duty's category decides what a bare `20日` counts (行政许可法 §82).
+                "statutory_limit": self.cell(sheet, number, row, "法定时限", lambda v, c=category: cells.parse_limit_cell(v, c)),
+                "committed_limit": self.cell(sheet, number, row, "承诺时限", lambda v, c=category: cells.parse_limit_cell(v, c)),
                 "fee": cells.text(row.get("收费标准")),
                 "phone": cells.text(row.get("监督电话")),
                 "process": cells.text(row.get("办理流程")),

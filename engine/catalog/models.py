@@ -170,6 +170,10 @@ class CatalogDuty(SQLModel, table=True):
     statutory_limit_unit: str | None = Field(default=None, max_length=20)
     committed_limit_value: int | None = None
     committed_limit_unit: str | None = Field(default=None, max_length=20)
+    # A limit's bracketed note as the table wrote it (`不含公示时间`); the unit also holds
+    # months / same_day / none (value empty for the last two), see engine.catalog.document.LimitUnit.
+    statutory_limit_note: str | None = Field(default=None, max_length=200)
+    committed_limit_note: str | None = Field(default=None, max_length=200)
     fee: str | None = Field(default=None, max_length=500)
     phone: str | None = Field(default=None, max_length=100)
     process: str | None = Field(default=None, max_length=200)

@@ -132,6 +132,8 @@ def _store_duties(session, version_id, document, department_ids, unit_ids, post_
             statutory_limit_unit=duty.statutory_limit.unit.value if duty.statutory_limit else None,
             committed_limit_value=duty.committed_limit.value if duty.committed_limit else None,
             committed_limit_unit=duty.committed_limit.unit.value if duty.committed_limit else None,
+            statutory_limit_note=duty.statutory_limit.note if duty.statutory_limit else None,
+            committed_limit_note=duty.committed_limit.note if duty.committed_limit else None,
             fee=duty.fee, phone=duty.phone, process=duty.process,
         )
         for i, duty in enumerate(document.duties)
@@ -219,8 +221,9 @@ def duty_documents(session: Session, rows: list[CatalogDuty]) -> list[doc.Duty]:
     return [_duty_document(row, department_codes[row.department_id], units[row.id], posts[row.id]) for row in rows]
 
 
-def _limit(value: int | None, unit: str | None) -> doc.TimeLimit | None:
-    return doc.TimeLimit(value=value, unit=unit) if value is not None and unit else None
+def _limit(value: int | None, unit: str | None, note: str | None) -> doc.TimeLimit | None:
+    # The unit says whether a limit was recorded: 即办 and 无 are stored without a value.
+    return doc.TimeLimit(value=value, unit=unit, note=note) if unit else None
 
 
 def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: list[doc.PostAssignment]) -> doc.Duty:
@@ -229,8 +232,8 @@ def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: l
         partners=list(row.partners), object=row.object, action=row.action, excludes=list(row.excludes),
         basis=list(row.basis), units=units, posts=posts,
         stages=[doc.StageText(**s) for s in row.stages], accountability=list(row.accountability),
-        statutory_limit=_limit(row.statutory_limit_value, row.statutory_limit_unit),
-        committed_limit=_limit(row.committed_limit_value, row.committed_limit_unit),
+        statutory_limit=_limit(row.statutory_limit_value, row.statutory_limit_unit, row.statutory_limit_note),
+        committed_limit=_limit(row.committed_limit_value, row.committed_limit_unit, row.committed_limit_note),
         fee=row.fee, phone=row.phone, process=row.process,
     )
 

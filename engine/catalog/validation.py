@@ -12,11 +12,17 @@ stages, A/B roles and time limits.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
 
-from engine.catalog.document import CATEGORIES, STAGES, CatalogDocument, LimitUnit, TimeLimit
+from engine.calendar.limits import ParsedLimit
+from engine.calendar.working import WorkingCalendar
+from engine.catalog.cells import format_limit_cell, parsed_limit
+from engine.catalog.document import CATEGORIES, STAGES, CatalogDocument, TimeLimit
+from engine.clock import BEIJING
 from engine.errors import InvalidInput
 
 POST_ROLES = ("A", "B")
@@ -227,33 +233,50 @@ def _check_duties(document: CatalogDocument) -> list[str]:
     return problems
 
 
-_UNIT_TEXT = {LimitUnit.working_days: "个工作日", LimitUnit.calendar_days: "日", LimitUnit.hours: "小时"}
+# Committed against statutory limits in different units (25日 against 20个工作日, 1个月 against
+# 30日) are compared through the calendar: both due dates from the same start, at every working
+# day of a reference year. The built-in calendar (no database) and a fixed year keep the verdict
+# the same whenever and wherever a catalog is checked; 2026 has official holiday data.
+REFERENCE_YEAR = 2026
+_REFERENCE_CALENDAR = WorkingCalendar()
+
+
+@lru_cache(maxsize=1)
+def reference_starts() -> tuple[datetime, ...]:
+    """10:00 on every working day of the reference year: the starts limits are compared at."""
+    day, starts = date(REFERENCE_YEAR, 1, 1), []
+    while day.year == REFERENCE_YEAR:
+        if _REFERENCE_CALENDAR.is_working_day(day):
+            starts.append(datetime.combine(day, time(10, 0), tzinfo=BEIJING))
+        day += timedelta(days=1)
+    return tuple(starts)
 
 
 def limit_text(limit: TimeLimit) -> str:
-    return f"{limit.value}{_UNIT_TEXT[LimitUnit(limit.unit)]}"
-
-
-def limit_in_days(limit: TimeLimit) -> float:
-    """A comparable length in days.
-
-    Working and calendar days are compared one for one. A working day is never shorter than a
-    calendar day, so a committed limit of N working days against a statutory N+k calendar days
-    may in fact run longer; we accept that imprecision in one direction only: a committed limit
-    whose number of days exceeds the statutory number is always refused, whatever the units —
-    a promise must not read as longer than the law, and the legal office can always tighten it.
-    """
-    if LimitUnit(limit.unit) == LimitUnit.hours:
-        return limit.value / 24
-    return float(limit.value)
+    return format_limit_cell(limit) or ""
 
 
 def _check_limits(statutory: TimeLimit | None, committed: TimeLimit | None) -> str | None:
     if statutory is None or committed is None:
         return None
-    if limit_in_days(committed) > limit_in_days(statutory):
-        return f"承诺时限 {limit_text(committed)} 长于法定时限 {limit_text(statutory)}"
-    return None
+    return _compare(parsed_limit(statutory), parsed_limit(committed))
+
+
+@lru_cache(maxsize=4096)
+def _compare(statutory: ParsedLimit, committed: ParsedLimit) -> str | None:
+    # Cached by the two limits: a catalog of 100,000 duties has a few dozen distinct pairs.
+    try:
+        start = _REFERENCE_CALENDAR.longer_at(committed, statutory, list(reference_starts()))
+    except InvalidInput as exc:  # a limit too long to count (over ten years): named, not a 500
+        return f"时限无法计算：{exc.message}"
+    if start is None:
+        return None
+    if not committed.has_clock:
+        return f"承诺时限 {committed.text} 表示不计时，而法定时限为 {statutory.text}"
+    committed_due = _REFERENCE_CALENDAR.due(start, committed).at
+    statutory_due = _REFERENCE_CALENDAR.due(start, statutory).at
+    return (f"承诺时限 {committed.text} 长于法定时限 {statutory.text}（如 {start:%Y-%m-%d} 受理，承诺时限至 "
+            f"{committed_due:%Y-%m-%d %H:%M}，法定时限至 {statutory_due:%Y-%m-%d %H:%M}）")
 
 
 def _check_roles(document: CatalogDocument) -> list[str]:

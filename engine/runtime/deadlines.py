@@ -19,7 +19,11 @@ instance starts. Due, yellow and red moments are computed by the working-day cal
   and extended by approved extensions;
 - yellow: the earlier of "`days_before` working day(s) before due" and "`fraction_used` of the
   limit's office time used" (defaults 1 and 2/3; DUTYFLOW_YELLOW_DAYS_BEFORE /
-  DUTYFLOW_YELLOW_FRACTION);
+  DUTYFLOW_YELLOW_FRACTION), never at the moment the clock starts: for a limit so short that
+  "one working day before" is at or before the start, two thirds of the office time it has;
+- limits as real tables write them (engine.calendar.limits.read_limit): 即办 ends at the close
+  of the receiving day, months by 民法典 §201–203, a bracketed note is kept in `limit_text`, and a
+  duty whose limit is 无 gets no case clock and no stage clocks (its steps show 不计时);
 - red: from the due moment on (overdue). A stage over its own limit is red even when the case
   is not.
 Warnings are rows in `runtime_timer` (kinds case_yellow/case_red/stage_yellow/stage_red) fired by
@@ -41,8 +45,9 @@ from sqlalchemy import and_, bindparam, func, select
 from sqlmodel import Session
 
 from engine.auth import policy
-from engine.calendar.limits import format_limit, parse_limit
+from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, parse_limit, read_limit
 from engine.calendar.working import WorkingCalendar, load_calendar
+from engine.catalog.cells import parsed_limit
 from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.db import database_key
@@ -153,15 +158,22 @@ class Moments:
     provisional: bool
 
 
-def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: TimeLimit,
+def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: TimeLimit | ParsedLimit,
                     extensions: list[str] = (), paused_seconds: int = 0,
                     policy: WarningPolicy | None = None) -> Moments:
-    """Due and yellow moments of a clock started at `counting_from` (its day not counted)."""
+    """Due and yellow moments of a clock started at `counting_from` (its day not counted).
+
+    Yellow is never at the moment the clock starts (issue 14 item 7): "`days_before` working
+    day(s) before due" counts only when it falls after the start; for a limit that short (即办, a
+    one-working-day step arriving after the close or on a rest day) yellow comes when
+    `fraction_used` (2/3 unless set otherwise) of the office time from the start to due is used.
+    A limit of kind `none` has no moments: callers check `has_clock` first (calendar.due refuses).
+    """
     policy = policy or warning_policy()
     deadline = calendar.due(counting_from, limit)
     provisional = deadline.provisional
     for text in extensions:
-        deadline = calendar.due(deadline.at, parse_limit(text))
+        deadline = calendar.due(deadline.at, read_limit(text))
         provisional = provisional or deadline.provisional
     if paused_seconds:
         deadline = calendar.add_working_time(deadline.at, timedelta(seconds=paused_seconds))
@@ -170,12 +182,22 @@ def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: T
     # Office time of the whole limit, counted from the close of the first (uncounted) day.
     count_start = calendar.close_of(counting_from.astimezone(calendar.tz).date())
     total = calendar.working_time_between(count_start, due)
+    fraction = policy.fraction_used if 0 < policy.fraction_used < 1 else None
     candidates = [calendar.subtract_working_days(due, policy.days_before).at] if policy.days_before else []
-    if total > timedelta(0) and 0 < policy.fraction_used < 1:
-        used = total * policy.fraction_used.numerator / policy.fraction_used.denominator
-        candidates.append(calendar.add_working_time(count_start, used).at)
-    yellow = min([c for c in candidates if c <= due] or [due])
-    return Moments(due.astimezone(BEIJING), max(yellow, min(counting_from, due)).astimezone(BEIJING), provisional)
+    if total > timedelta(0) and fraction is not None:
+        candidates.append(calendar.add_working_time(count_start, total * fraction.numerator / fraction.denominator).at)
+    candidates = [c for c in candidates if counting_from < c <= due]
+    if not candidates:
+        # A short limit: "one day left" is reached at once. Two thirds of the office time the
+        # clock really has, from its start (the first day's remaining hours included).
+        span = calendar.working_time_between(counting_from, due)
+        share = fraction or Fraction(2, 3)
+        if span > timedelta(0):
+            point = calendar.add_working_time(counting_from, span * share.numerator / share.denominator).at
+            if counting_from < point <= due:
+                candidates.append(point)
+    yellow = min(candidates or [due])
+    return Moments(due.astimezone(BEIJING), yellow.astimezone(BEIJING), provisional)
 
 
 def clock_state(due_at: datetime | None, yellow_at: datetime | None, now: datetime, finished: bool = False,
@@ -212,7 +234,7 @@ def check_step_properties(task_spec, where: str) -> list[str]:
     problems = []
     if props.get("stage_limit"):
         try:
-            parse_limit(props["stage_limit"])
+            read_limit(props["stage_limit"])
         except InvalidInput:
             problems.append(f"{where}：stage_limit {props['stage_limit']!r} 不是有效的时限（如“2个工作日”）")
     if props.get("clock") and props["clock"] not in CLOCK_MODES:
@@ -220,16 +242,32 @@ def check_step_properties(task_spec, where: str) -> list[str]:
     return problems
 
 
-def stage_limits(workflow, case_limit: TimeLimit | None) -> dict[str, TimeLimit]:
-    """Each tracked step's own limit; scaled down to add up to the case limit when they exceed it."""
+def stage_limits(workflow, case_limit: TimeLimit | ParsedLimit | None) -> dict[str, ParsedLimit]:
+    """Each tracked step's own limit; scaled down to add up to the case limit when they exceed it.
+
+    A case that has no clock (无) has no stage clocks either; in a same-day case (即办) every stage
+    ends by the close of the day it started. A stage_limit of `无` gives that step no clock.
+    """
     declared = _declared_stage_limits(workflow)
-    if case_limit is not None and declared:
-        declared = _allocate(declared, (case_limit.value, str(LimitUnit(case_limit.unit))))
-    return {name: TimeLimit(value=value, unit=unit) for name, value, unit in declared}
+    if case_limit is not None:
+        case_limit = parsed_limit(case_limit) if isinstance(case_limit, TimeLimit) else case_limit
+        if not case_limit.has_clock:
+            return {}
+        if case_limit.kind is LimitKind.same_day:
+            return {name: ParsedLimit(LimitKind.same_day, text="即办") for name, _, kind in declared
+                    if kind != LimitKind.none}
+        if declared:
+            declared = _allocate(declared, (case_limit.value, case_limit.kind.value))
+    return {name: _stage_limit(value, kind) for name, value, kind in declared if kind != LimitKind.none}
+
+
+def _stage_limit(value: int, kind: str) -> ParsedLimit:
+    limit = ParsedLimit(LimitKind(kind), value)
+    return ParsedLimit(limit.kind, limit.value, text=format_limit(limit))
 
 
 def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
-    """(task spec name, value, unit) of every step with a stage_limit (remembered on the spec)."""
+    """(task spec name, value, kind) of every step with a stage_limit (remembered on the spec)."""
     cached = getattr(workflow.spec, "dutyflow_stage_limits", None)
     if cached is None:
         specs = [workflow.spec, *getattr(workflow, "subprocess_specs", {}).values()]
@@ -238,8 +276,8 @@ def _declared_stage_limits(workflow) -> tuple[tuple[str, int, str], ...]:
             for name, task_spec in spec.task_specs.items():
                 text = step_properties(task_spec).get("stage_limit")
                 if text:
-                    limit = parse_limit(text)
-                    found.append((name, limit.value, str(LimitUnit(limit.unit))))
+                    limit = read_limit(text)
+                    found.append((name, limit.value, limit.kind.value))
         cached = workflow.spec.dutyflow_stage_limits = tuple(found)
     return cached
 
@@ -262,11 +300,29 @@ def _allocate(declared: tuple[tuple[str, int, str], ...], case_limit: tuple[int,
 # --- the case's limit ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CaseLimit:
-    limit: TimeLimit
+    limit: ParsedLimit  # kind `none` (无): the duty has no clock, the case gets none
     source: str  # committed / statutory / data
     duty_code: str | None
     unit_code: str | None
     department_code: str | None
+
+
+# case_deadline.limit_text / stage_deadline.limit_text hold at most this many characters.
+LIMIT_TEXT_LENGTH = 40
+
+
+def clock_limit_text(limit: ParsedLimit) -> str:
+    """The limit a clock keeps and shows, note included (`15个工作日（不含公示时间）`).
+
+    It reads back (`read_limit`, no category) to the same limit: a §82 `20日` is kept as
+    `20个工作日`. A note too long for the column is shortened with `…`, never cut mid-bracket.
+    """
+    text = format_limit(limit)
+    if len(text) <= LIMIT_TEXT_LENGTH or not limit.note:
+        return text
+    bare = format_limit(ParsedLimit(limit.kind, limit.value))
+    room = LIMIT_TEXT_LENGTH - len(bare) - 3  # the brackets and the ellipsis
+    return f"{bare}（{limit.note[:max(room, 0)]}…）"
 
 
 def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
@@ -284,9 +340,9 @@ def resolve_case_limit(session: Session, data: dict) -> CaseLimit | None:
             unit_code = unit_code if unit_code in duty_units else (duty_units[0] if duty_units else None)
             for limit, source in ((committed, "committed"), (statutory, "statutory")):
                 if limit is not None:
-                    return CaseLimit(limit, source, str(duty_code), unit_code, department_code)
+                    return CaseLimit(parsed_limit(limit), source, str(duty_code), unit_code, department_code)
     if data.get("limit"):
-        return CaseLimit(parse_limit(str(data["limit"])), "data", duty_code, unit_code, department_code)
+        return CaseLimit(read_limit(str(data["limit"])), "data", duty_code, unit_code, department_code)
     return None
 
 
@@ -335,9 +391,13 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime, new_
     if case is None and not _has_stages(workflow):
         return  # a process without limits: at most one query per step, nothing else
     new_case = False
+    untimed = False  # the duty's limit is 无: no case clock and no stage clocks
     if case is None:
-        case = _start_case(session, instance_row, workflow, calendar, now)
-        new_case = case is not None
+        resolved = resolve_case_limit(session, case_data(instance_row, workflow))
+        untimed = resolved is not None and not resolved.limit.has_clock
+        if resolved is not None and not untimed:
+            case = _start_case(session, instance_row, resolved, calendar, now)
+            new_case = True
 
     open_tasks = {}
     for task in _all_tasks(workflow):
@@ -350,7 +410,7 @@ def sync_deadlines(session: Session, instance_row, workflow, now: datetime, new_
     for task_id, task in open_tasks.items():
         if task_id not in stages:
             if limits is None:
-                limits = stage_limits(workflow, parse_limit(case.limit_text) if case else None)
+                limits = {} if untimed else stage_limits(workflow, read_limit(case.limit_text) if case else None)
             stages[task_id] = _open_stage(session, instance_id, task, limits, calendar, now, new_rows)
 
     restarted = False
@@ -469,17 +529,15 @@ def case_data(instance_row, workflow) -> dict:
     return {}
 
 
-def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalendar, now: datetime) -> CaseDeadline | None:
-    resolved = resolve_case_limit(session, case_data(instance_row, workflow))
-    if resolved is None:
-        return None
+def _start_case(session: Session, instance_row, resolved: CaseLimit, calendar: _LazyCalendar,
+                now: datetime) -> CaseDeadline:
     moments = compute_moments(calendar.get(), now, resolved.limit)
     return insert_record(session, CaseDeadline, dict(
         instance_id=instance_row.id,
         duty_code=resolved.duty_code,
         unit_code=resolved.unit_code,
         department_code=resolved.department_code,
-        limit_text=format_limit(resolved.limit),
+        limit_text=clock_limit_text(resolved.limit),
         limit_source=resolved.source,
         counting_from=now,
         extensions=[],
@@ -490,7 +548,7 @@ def _start_case(session: Session, instance_row, workflow, calendar: _LazyCalenda
     ))
 
 
-def _open_stage(session: Session, instance_id: int, task, limits: dict[str, TimeLimit], calendar: _LazyCalendar,
+def _open_stage(session: Session, instance_id: int, task, limits: dict[str, ParsedLimit], calendar: _LazyCalendar,
                 now: datetime, new_rows: list) -> StageDeadline:
     """A stage row for a task that became ready; its warning rows are appended to `new_rows`."""
     props = step_properties(task.task_spec)
@@ -500,7 +558,7 @@ def _open_stage(session: Session, instance_id: int, task, limits: dict[str, Time
         task_id=str(task.id),
         task_spec=task.task_spec.bpmn_id or task.task_spec.name,
         stage=props.get("stage") or None,
-        limit_text=format_limit(limit) if limit is not None else None,
+        limit_text=clock_limit_text(limit) if limit is not None else None,
         clock_mode=props.get("clock") if props.get("clock") in CLOCK_MODES else None,
         started_at=now,
         due_at=None, yellow_at=None, provisional=False,
@@ -534,7 +592,7 @@ def _manual_pause(case: CaseDeadline) -> bool:
 
 
 def _recompute(case: CaseDeadline, calendar: WorkingCalendar) -> None:
-    moments = compute_moments(calendar, case.counting_from, parse_limit(case.limit_text), case.extensions,
+    moments = compute_moments(calendar, case.counting_from, read_limit(case.limit_text), case.extensions,
                               case.paused_seconds)
     case.due_at, case.yellow_at, case.provisional = moments.due_at, moments.yellow_at, moments.provisional
 
@@ -689,7 +747,9 @@ def check_extension(session: Session, case: CaseDeadline, limit: TimeLimit) -> N
     step: an extension is counted in the unit of the case's own limit, and all extensions of the
     case together may add at most that limit again; for a 行政许可 duty at most ten working days
     in all (《行政许可法》第四十二条)."""
-    own = parse_limit(case.limit_text)
+    own = _counted(read_limit(case.limit_text))
+    if own is None:
+        raise InvalidInput("即办事项不能延期", [f"办结时限 {case.limit_text}：当日办结的事项没有可延长的天数"])
     cap, basis = own, f"延期总计不得超过该事项本身的办结时限 {format_limit(own)}"
     if _duty_category(session, case.duty_code) == LICENSING:
         cap = LICENSING_EXTENSION if own.unit != LICENSING_EXTENSION.unit else min(
@@ -698,12 +758,19 @@ def check_extension(session: Session, case: CaseDeadline, limit: TimeLimit) -> N
     if limit.unit != cap.unit:
         raise InvalidInput("延长的时限与办结时限的计量单位不同",
                            [f"limit：{format_limit(limit)}；请以与 {format_limit(cap)} 相同的单位填写"])
-    granted = sum(parse_limit(text).value for text in case.extensions if parse_limit(text).unit == cap.unit)
+    granted = sum(read_limit(text).value for text in case.extensions if read_limit(text).kind.value == cap.unit)
     if granted + limit.value > cap.value:
         left = max(cap.value - granted, 0)
         raise InvalidInput(f"延期超过上限：{basis}",
                            [f"limit：{format_limit(limit)}；已批准 {granted}，至多还可延长 "
                             f"{format_limit(TimeLimit(value=left, unit=cap.unit)) if left else '0（已用完）'}"])
+
+
+def _counted(limit: ParsedLimit) -> TimeLimit | None:
+    """A limit counted in days, hours or months as the catalog's TimeLimit; None for 即办 and 无."""
+    if limit.kind in (LimitKind.same_day, LimitKind.none):
+        return None
+    return TimeLimit(value=limit.value, unit=LimitUnit(limit.kind.value))
 
 
 def _duty_category(session: Session, duty_code: str | None) -> str | None:
@@ -1039,7 +1106,7 @@ def recompute_provisional(session: Session, calendar: WorkingCalendar, now: date
     ).scalars():
         if not stage.limit_text:
             continue
-        moments = compute_moments(calendar, stage.started_at, parse_limit(stage.limit_text))
+        moments = compute_moments(calendar, stage.started_at, read_limit(stage.limit_text))
         if (moments.due_at, moments.yellow_at, moments.provisional) != (stage.due_at, stage.yellow_at, stage.provisional):
             moved += 1
             stage.due_at, stage.yellow_at, stage.provisional = moments.due_at, moments.yellow_at, moments.provisional

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.calendar.limits import parse_limit
+from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
@@ -43,8 +43,11 @@ def _calendar() -> WorkingCalendar:
 
 
 def due_after(limit: str) -> str:
-    """The moment `limit` ("5个工作日", "30日", "4小时") after now, ISO 8601 with +08:00."""
-    deadline = _calendar().due(_now(), parse_limit(str(limit)))
+    """The moment `limit` ("5个工作日", "30日", "4小时", "1个月", "即办") after now, ISO 8601 with +08:00.
+
+    A limit meaning "no limit" (无) has no moment: the calendar refuses it with the text named.
+    """
+    deadline = _calendar().due(_now(), read_limit(str(limit)))
     return deadline.at.astimezone(BEIJING).isoformat()
 
 
@@ -70,6 +73,8 @@ def _case_moments():
     resolved = resolve_case_limit(context.session, data or {})
     if resolved is None:
         raise InvalidInput("该流程实例没有办结时限", ["启动数据中没有 duty_code（带时限的事项）或 limit"])
+    if not resolved.limit.has_clock:
+        raise InvalidInput("该事项不计时，没有办结时限", [f"时限 {resolved.limit.text}：该事项不计时"])
     moments = compute_moments(_calendar(), _now(), resolved.limit)
     return moments.due_at, moments.yellow_at
 

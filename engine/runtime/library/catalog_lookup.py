@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from engine.calendar.limits import format_limit
 from engine.catalog import service as catalog
+from engine.catalog.cells import format_limit_cell
 from engine.catalog.models import CatalogDepartment, CatalogObject, CatalogPost, CatalogUnit
 from engine.errors import InvalidInput, NotFound
 
@@ -37,7 +37,8 @@ def duty_info(session: Session, version_id: int, code: str) -> dict:
         "units": list(duty.units),
         "a_posts": a_posts,
         "b_posts": b_posts,
-        "limit": format_limit(limit) if limit else None,
+        # As the clocks read it back: `即办`, `无`, `20个工作日`, `1个月`, a note in brackets.
+        "limit": format_limit_cell(limit),
         "stages": [{"stage": s.stage, "text": s.text} for s in duty.stages],
         "phone": duty.phone,
     }
