@@ -9,6 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from api.cli import analysis as _commands  # noqa: F401  (registers the commands)
+from api.cli import catalog as _catalog_commands  # noqa: F401  (publish)
 from api.cli.app import app
 from engine.analysis.report import analyze
 from engine.catalog import service
@@ -96,11 +97,15 @@ def test_diagrams_are_written_as_svg(run, stored, demo_catalog_path, tmp_path):
 
 
 def test_alerts_list_and_refresh(run, stored):
+    # A draft raises no alert: alerts follow the version in force, so publish first.
+    assert run("alerts", "list").stdout.count("预警（0）") == 1
+    published = run("publish", str(stored))
+    assert published.exit_code == 0, published.output
     listed = run("alerts", "list", "--kind", "overlap")
     assert listed.exit_code == 0, listed.output
     assert "预警（2）" in listed.stdout and "待处理" in listed.stdout
     refreshed = run("alerts", "refresh", "2026.1")
     assert refreshed.exit_code == 0, refreshed.output
-    assert "新增 0 条，保留 9 条，消除 0 条" in refreshed.stdout
+    assert "示例市：新增 0 条，保留 9 条，消除 0 条" in refreshed.stdout
     bad = run("alerts", "list", "--status", "gone")
     assert bad.exit_code != 0 and "gone" in bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from io import BytesIO
 
 import pytest
@@ -139,9 +140,15 @@ def test_research_csv_imports(database, clock, research_csv_path):
         assert page.total == 2
 
 
-def test_departments_named_only_by_name_get_stable_codes(research_csv_path):
-    first = read_catalog(research_csv_path)
-    second = read_catalog(research_csv_path)
+def test_departments_named_only_by_name_get_stable_codes(research_csv_path, tmp_path):
+    # Without its 部门标识 column (which gives the table's own codes, tests/test_catalog_regions.py).
+    rows = list(csv.reader(research_csv_path.read_text(encoding="utf-8-sig").splitlines()))
+    drop = rows[0].index("部门标识")
+    stripped = tmp_path / "no-identifiers.csv"
+    with stripped.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([r[:drop] + r[drop + 1:] for r in rows])
+    first = read_catalog(stripped)
+    second = read_catalog(stripped)
     assert [d.code for d in first.departments] == [d.code for d in second.departments]
     assert all(d.code.startswith("D") and len(d.code) == 9 for d in first.departments)
 

@@ -19,6 +19,7 @@ from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, read_catalog_file, resolve_version_id
 from engine.catalog.document import CatalogDocument
+from engine.catalog.service import find_version, version_in_force
 from engine.clock import SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError
@@ -48,6 +49,23 @@ def _load(source: str | None) -> CatalogDocument:
         database.dispose()
 
 
+def _preview_stored(source: str, threshold: float) -> tuple[CatalogDocument, AnalysisReport, alerts.Preview | None, str]:
+    """A stored version's report; for a version not in force (a draft), also what publishing it
+    would do to its region's alerts (read only: the session is rolled back)."""
+    database = open_database()
+    try:
+        with database.session() as session:
+            version = find_version(session, source)
+            document = load_version(session, version.id)
+            in_force = version_in_force(session, version.region)
+            if in_force is not None and in_force.id == version.id:
+                return document, analyze(document, threshold=threshold), None, version.version
+            preview = alerts.preview(session, document, version.id, threshold=threshold)
+            return document, preview.report, preview, version.version
+    finally:
+        database.dispose()
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
@@ -65,38 +83,59 @@ def _run(document: CatalogDocument, threshold: float, show_progress: bool) -> An
         return analyze(document, threshold=threshold, progress=lambda done, total: bar.update(task, completed=done))
 
 
-def _print_table(report: AnalysisReport, document: CatalogDocument) -> None:
+def _duty_rows(table: Table, lead: list[str], codes: tuple[str, ...], document: CatalogDocument) -> None:
+    """One line per duty with its OWN department (the finding's fields on its first line): a
+    finding's department list is sorted apart from its duties, so printing the two lists side by
+    side paired items with the wrong department."""
     names = {d.code: d.name for d in document.departments}
     duties = document.duty_by_code()
-    console.print(f"[bold]{report.region} 权责清单 {report.version}[/]：{len(document.duties)} 项事项")
+    for index, code in enumerate(codes):
+        duty = duties.get(code)
+        department = names.get(duty.department, duty.department) if duty else ""
+        first = lead if index == 0 else [""] * len(lead)
+        table.add_row(*first, f"{code} {duty.name if duty else ''}", department, end_section=index == len(codes) - 1)
+
+
+def _print_table(report: AnalysisReport, document: CatalogDocument) -> None:
+    console.print(f"[bold]{report.region} 权责清单 {report.version}[/]：{len(document.duties)} 项事项", highlight=False)
     overlaps = Table(title=f"职责交叉（{len(report.overlaps)}）")
     for column in ("类型", "对象", "行为", "事项", "部门"):
-        overlaps.add_column(column)
+        overlaps.add_column(column, overflow="fold")
     for o in report.overlaps:
-        overlaps.add_row(
-            OVERLAP_LABELS[o.kind],
-            o.object,
-            o.action,
-            "\n".join(f"{c} {duties[c].name}" for c in o.duties),
-            "\n".join(names.get(c, c) for c in o.departments),
-        )
+        _duty_rows(overlaps, [OVERLAP_LABELS[o.kind], o.object, o.action], o.duties, document)
     console.print(overlaps)
     suspected = Table(title=f"疑似职责交叉（{len(report.suspected_overlaps)}，阈值 {report.threshold:.2f}）")
-    for column in ("相似度", "事项", "部门"):
-        suspected.add_column(column)
-    for s in sorted(report.suspected_overlaps, key=lambda s: -s.score):
-        suspected.add_row(
-            f"{s.score:.2f}",
-            "\n".join(f"{c} {duties[c].name}" for c in s.duties),
-            "\n".join(names.get(c, c) for c in s.departments),
-        )
+    for column in ("相似度", "理由", "事项", "部门"):
+        suspected.add_column(column, overflow="fold")
+    for s in sorted(report.suspected_overlaps, key=lambda s: (-s.score, s.duties)):
+        _duty_rows(suspected, [f"{s.score:.2f}", "\n".join(s.reasons)], s.duties, document)
     console.print(suspected)
+    boundaries = Table(title=f"审管衔接（{len(report.boundaries)}）",
+                       caption="审批局与行业主管部门按环节分担同一许可：请核对衔接，不是重复")
+    for column in ("相似度", "理由", "事项", "部门"):
+        boundaries.add_column(column, overflow="fold")
+    for b in sorted(report.boundaries, key=lambda b: (-b.score, b.duties)):
+        _duty_rows(boundaries, [f"{b.score:.2f}", "\n".join(b.reasons)], b.duties, document)
+    console.print(boundaries)
     gaps = Table(title=f"职责空缺（{len(report.gaps)}）")
     gaps.add_column("类型")
     gaps.add_column("编码")
+    gaps.add_column("事项数")
+    names = {d.code: d.name for d in document.departments}
     for g in report.gaps:
-        gaps.add_row(GAP_LABELS[g.kind], g.ref)
+        ref = f"{g.ref} {names[g.ref]}" if g.ref in names else g.ref
+        gaps.add_row(GAP_LABELS[g.kind], ref, str(g.count) if g.count is not None else "")
     console.print(gaps)
+
+
+def _print_preview(preview: alerts.Preview, version: str) -> None:
+    console.print(
+        f"预览：版本 {version} 不是 {preview.region} 的现行版本，本次分析不新增、不消除、不改指任何预警。"
+        f"若发布，{preview.region} 的预警将新增 {len(preview.new)} 条、保留 {len(preview.standing)} 条、"
+        f"消除 {len(preview.gone)} 条。",
+        highlight=False,
+        soft_wrap=True,  # one line, so the counts can be found (grep) in the output
+    )
 
 
 @app.command("analyze")
@@ -106,14 +145,22 @@ def analyze_command(
     threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0, help="名称相似度阈值（0..1）"),
 ) -> None:
     """分析权责清单：职责交叉、疑似交叉（名称相似）与职责空缺。"""
+    preview = None
     with _errors():
-        document = _load(source)
-        show_progress = format == Format.table and len(document.duties) >= PROGRESS_FROM
-        report = _run(document, threshold, show_progress)
+        if Path(source).exists():
+            document = read_catalog_file(Path(source))
+            show_progress = format == Format.table and len(document.duties) >= PROGRESS_FROM
+            report = _run(document, threshold, show_progress)
+        else:
+            document, report, preview, version = _preview_stored(source, threshold)
     if format == Format.json:
         typer.echo(json.dumps(report.to_json_dict(), ensure_ascii=False, indent=2))
+        if preview is not None:
+            err_console.print(f"（预览：版本 {version} 不是现行版本，未改动任何预警）", highlight=False)
     else:
         _print_table(report, document)
+        if preview is not None:
+            _print_preview(preview, version)
 
 
 def _write(graph, out: Path | None, default_name: str) -> None:
@@ -189,19 +236,29 @@ def alerts_list(
 
 @alerts_app.command("refresh")
 def alerts_refresh(
-    version: str | None = typer.Argument(None, help="清单版本（编号、版本号、current…）；默认现行版本"),
+    version: str | None = typer.Argument(None, help="清单版本（编号、版本号…），须为其区划的现行版本；默认各区划的现行版本"),
+    region: str | None = typer.Option(None, "--region", help="只刷新这个区划"),
     threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0),
 ) -> None:
-    """分析清单版本并刷新预警（含推诿检测）。"""
+    """分析各区划的现行版本（或给出的现行版本）并刷新预警（含推诿检测）；草稿不产生预警。"""
     clock = SystemClock()
     database = open_database()
     try:
         with _errors(), database.session() as session:
-            result = alerts.refresh_alerts(session, resolve_version_id(session, version), clock.now(), threshold)
+            if version is None:
+                results = alerts.refresh_in_force(session, clock.now(), region=region, threshold=threshold)
+            else:
+                version_id = resolve_version_id(session, version, region)
+                results = [alerts.refresh_alerts(session, version_id, clock.now(), threshold)]
             runarounds = alerts.refresh_runaround_alerts(session, clock.now())
     finally:
         database.dispose()
-    console.print(
-        f"分析完成：新增 {len(result.created)} 条，保留 {len(result.kept)} 条，消除 {len(result.closed)} 条，"
-        f"重新出现 {len(result.reopened)} 条；推诿预警新增 {len(runarounds.created)} 条"
-    )
+    for result in results:
+        console.print(
+            f"{result.report.region}：新增 {len(result.created)} 条，保留 {len(result.kept)} 条，"
+            f"消除 {len(result.closed)} 条，重新出现 {len(result.reopened)} 条",
+            highlight=False,
+        )
+    if not results:
+        console.print("没有已发布的清单版本：预警只跟随各区划的现行版本。", highlight=False)
+    console.print(f"分析完成；推诿预警新增 {len(runarounds.created)} 条", highlight=False)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from api.cli.app import app, console, fail, open_database
@@ -35,7 +36,9 @@ def _who(name: str | None) -> str:
 @app.command("import")
 def import_command(
     file: Path = typer.Argument(..., help="清单文件：.yaml/.yml/.json/.xlsx/.csv"),
-    region: str | None = typer.Option(None, "--region", help="地区（覆盖文件中的或按文件名推断的）"),
+    region: str | None = typer.Option(
+        None, "--region", help="区划：版本属于哪个区划（覆盖表中 区划名称/区划代码 列、文件头中的或按文件名推断的）"
+    ),
     name: str | None = typer.Option(None, "--name", help="清单名称（覆盖文件中的或按文件名推断的）"),
     version: str | None = typer.Option(None, "--version", help="版本号（覆盖文件中的或按文件名推断的）"),
     by: str | None = typer.Option(None, "--by", help="导入人（默认为当前系统用户）"),
@@ -47,6 +50,7 @@ def import_command(
         with database.session() as session:
             stored = service.import_catalog(session, document, _who(by), SystemClock().now(), source=file.name)
             counts = service.version_counts(session, stored.id)
+        warnings = service.same_name_warnings(document)
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     console.print(
@@ -57,6 +61,8 @@ def import_command(
         f"人员 {counts['staff']} 名，权责事项 {counts['duties']} 项",
         highlight=False,
     )
+    for warning in warnings:
+        console.print(f"[yellow]提醒[/]：{escape(warning)}", highlight=False)
     console.print(f"发布：dutyflow publish {stored.id}", highlight=False)
 
 
@@ -114,14 +120,15 @@ def diff_command(
     old: str = typer.Argument(..., help="旧版本：编号、版本号、current、published 或 latest"),
     new: str = typer.Argument(..., help="新版本"),
     format: str = typer.Option("table", "--format", "-f", help="table（表格）/ text（调整说明）/ json"),
+    region: str | None = typer.Option(None, "--region", help="在这个区划的版本中查找两个版本号"),
 ) -> None:
-    """两个版本之间的调整说明：新增、取消和逐字段变更的事项。"""
+    """两个版本之间的调整说明：新增、取消和逐字段变更的事项（只比较同一区划的版本）。"""
     if format not in ("table", "text", "json"):
         fail(f"不支持的格式 '{format}'", ["--format: 可选 table、text、json"])
     try:
         database = open_database()
         with database.session() as session:
-            a, b = service.find_version(session, old), service.find_version(session, new)
+            a, b = service.find_version(session, old, region), service.find_version(session, new, region)
             diff = service.diff_versions(session, a.id, b.id)
     except DutyflowError as exc:
         fail(exc.message, exc.problems)

@@ -92,9 +92,14 @@ def run_analysis(
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(coordinator),
 ) -> Response:
-    result = alerts.refresh_alerts(session, latest_version_id(session), clock.now())
-    flash(request, f"分析完成：新增 {len(result.created)} 条预警，消除 {len(result.closed)} 条，"
-                   f"重新出现 {len(result.reopened)} 条")
+    # Every region's version in force (alerts follow nothing else; drafts are previewed on /legal).
+    results = alerts.refresh_in_force(session, clock.now())
+    if not results:
+        flash(request, "没有已发布的清单版本：预警只跟随各区划的现行版本，草稿请在清单管理页预览")
+        return redirect("/dashboard")
+    flash(request, "分析完成：" + "；".join(
+        f"{r.report.region} 新增 {len(r.created)} 条预警，消除 {len(r.closed)} 条，重新出现 {len(r.reopened)} 条"
+        for r in results))
     return redirect("/dashboard")
 
 

@@ -15,14 +15,14 @@ from api.pages import catalog_diff_view
 from api.pages.task_view import post_choices
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
 from api.routes.catalog import UPLOAD_TOO_LARGE, UploadRoute, declares_too_much
+from engine.analysis import alerts
 from engine.auth.roles import LEGAL_OFFICE, Actor
 from engine.catalog import io as catalog_io
 from engine.catalog import service as catalog
 from engine.catalog.io import READ_FORMATS
 from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
-from engine.catalog.models import CatalogVersion
 from engine.clock import Clock
-from engine.errors import DutyflowError, InvalidInput, NotFound
+from engine.errors import DutyflowError, InvalidInput
 from engine.runtime import service as runtime
 
 
@@ -57,23 +57,34 @@ STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 REASONS = {"new": "新编清单", "basis_change": "法律依据变化修订"}
 
 
-def _published(session: Session) -> CatalogVersion | None:
-    try:
-        return catalog.find_version(session, "published")
-    except NotFound:
-        return None
+# The preview lists this many findings of each side; the counts are always the true ones.
+PREVIEW_LIST = 50
 
 
-def page_context(session: Session, actor: Actor, diff_id: int | None) -> dict[str, Any]:
-    """Versions newest first, running publication processes, and the diff asked for."""
+def page_context(session: Session, actor: Actor, diff_id: int | None, base_id: int | None = None) -> dict[str, Any]:
+    """Versions newest first, running publication processes, and for the version asked for: the
+    diff against its region's version in force (or `base_id`, of the same region), its same-name
+    warnings, and — when it is not in force — the preview of what publishing it would do to its
+    region's alerts (computed, written nowhere)."""
     versions = sorted(catalog.list_versions(session), key=lambda v: v.id, reverse=True)
-    published = _published(session)
-    diff = None
-    if diff_id is not None and published is not None and diff_id != published.id:
-        diff = catalog_diff_view.diff_of(session, published.id, catalog.get_version(session, diff_id).id)
+    in_force = {v.region: v for v in catalog.in_force_versions(session)}
+    diff = preview = warnings = chosen = base = None
+    if diff_id is not None:
+        chosen = catalog.get_version(session, diff_id)
+        base = catalog.get_version(session, base_id) if base_id is not None else in_force.get(chosen.region)
+        if base is not None and base.id != chosen.id:
+            # Versions of two regions → InvalidInput (422) naming both regions.
+            diff = catalog_diff_view.diff_of(session, base.id, chosen.id)
+        document = catalog.load_document(session, chosen.id)
+        warnings = catalog.same_name_warnings(document)
+        current = in_force.get(chosen.region)
+        if current is None or current.id != chosen.id:
+            preview = alerts.preview(session, document, chosen.id)
     processes = runtime.list_instances(session, process_id=PUBLICATION_PROCESS, actor=actor, limit=50)
     return {
-        "title": "清单管理", "versions": versions, "published": published, "diff": diff, "diff_id": diff_id,
+        "title": "清单管理", "versions": versions, "in_force": in_force, "diff": diff, "diff_id": diff_id,
+        "chosen": chosen, "base": base, "preview": preview, "preview_list": PREVIEW_LIST,
+        "warnings": warnings,
         "status_labels": STATUS_LABELS, "reasons": REASONS, "processes": processes,
         "post_groups": post_choices(session),
         "formats": "、".join(READ_FORMATS), "accept": ",".join(READ_FORMATS), "value_text": catalog_diff_view.value_text,
@@ -84,10 +95,11 @@ def page_context(session: Session, actor: Actor, diff_id: int | None) -> dict[st
 def legal_page(
     request: Request,
     diff: int | None = Query(None, ge=0, le=DB_INT_MAX),
+    base: int | None = Query(None, ge=0, le=DB_INT_MAX, description="对比的基准版本（同一区划）；默认该区划的现行版本"),
     session: Session = Depends(page_session),
     actor: Actor = Depends(legal_office),
 ) -> Response:
-    return render(request, "legal.html", page_context(session, actor, diff), actor=actor)
+    return render(request, "legal.html", page_context(session, actor, diff, base), actor=actor)
 
 
 def _read_upload(upload: UploadFile) -> tuple[bytes, str]:
@@ -108,6 +120,7 @@ def import_draft(
     request: Request,
     file: UploadFile = File(...),
     version: str = Form(""),
+    region: str = Form("", max_length=200),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(legal_office),
@@ -119,7 +132,8 @@ def import_draft(
     session.commit()
     try:
         content, filename = _read_upload(file)
-        document = catalog_io.read_catalog(content, filename, overrides={"version": version.strip() or None})
+        document = catalog_io.read_catalog(content, filename, overrides={"version": version.strip() or None,
+                                                                                  "region": region.strip() or None})
         imported = catalog.import_catalog(session, document, actor.username, clock.now(), source=filename,
                                           checked=True)
     except DutyflowError as exc:
@@ -127,8 +141,8 @@ def import_draft(
         context = page_context(session, actor, None)
         context["import_error"] = {"filename": filename, "message": exc.message, "problems": exc.problems}
         return render(request, "legal.html", context, actor=actor, status_code=exc.status_code)
-    flash(request, f"已导入草稿版本 {imported.version}（{len(document.duties)} 项事项，来自 {filename}），"
-                   "请核对下方与现行版本的差异")
+    flash(request, f"已导入草稿版本 {imported.version}（{imported.region}，{len(document.duties)} 项事项，来自 {filename}），"
+                   "请核对下方与该区划现行版本的差异、同名提醒和预警预览（草稿不产生预警）")
     return redirect(f"/legal?diff={imported.id}#diff")
 
 

@@ -29,26 +29,38 @@ AlertId = Path(..., ge=1, le=DB_INT_MAX, description="预警编号")
 SVG = "image/svg+xml"
 
 
-def _version_id(session: Session, version: str | None) -> int:
-    return resolve_version_id(session, version or None)
+def _version_id(session: Session, version: str | None, region: str | None = None) -> int:
+    return resolve_version_id(session, version or None, region)
 
 
-@router.post("/analysis/run", summary="分析清单版本并刷新预警")
+RegionQuery = Query(None, max_length=200, description="区划；不给时分析每个区划的现行版本")
+
+
+@router.post("/analysis/run", summary="分析各区划的现行版本并刷新预警（草稿只能预览，不产生预警）")
 def run_analysis(
-    version: str | None = VersionQuery,
+    version: str | None = Query(None, description="只分析这个版本（须为其区划的现行版本）；默认各区划的现行版本"),
+    region: str | None = RegionQuery,
     threshold: float = ThresholdQuery,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
     _actor: Actor = Depends(require_coordinator),
 ) -> dict[str, Any]:
-    version_id = _version_id(session, version)
-    result = alerts.refresh_alerts(session, version_id, clock.now(), threshold=threshold)
+    if version:
+        results = [alerts.refresh_alerts(session, _version_id(session, version, region), clock.now(), threshold=threshold)]
+    else:
+        results = alerts.refresh_in_force(session, clock.now(), region=region, threshold=threshold)
     runarounds = alerts.refresh_runaround_alerts(session, clock.now())
-    return {
-        "alerts": result.to_json_dict(),
+    totals = {key: sum(r.to_json_dict()[key] for r in results) for key in ("created", "kept", "closed", "reopened")}
+    body: dict[str, Any] = {
+        "alerts": {"version_id": results[0].version_id if len(results) == 1 else None,
+                   "scope": results[0].scope if len(results) == 1 else None, **totals},
+        "regions": [{"region": r.report.region, **r.to_json_dict()} for r in results],
         "runaround_alerts": runarounds.to_json_dict(),
-        "report": result.report.to_json_dict(),
     }
+    # One catalog analysed: its report as before; several: each region's counts above.
+    if len(results) == 1:
+        body["report"] = results[0].report.to_json_dict()
+    return body
 
 
 @router.get("/analysis/runarounds", summary="推诿检测：在岗位或部门间循环转办的事项")

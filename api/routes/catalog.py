@@ -155,6 +155,7 @@ class StaffOut(BaseModel):
 class ImportOut(BaseModel):
     version: VersionOut
     counts: dict[str, int]
+    warnings: list[str] = Field(default_factory=list, description="不阻止导入的提醒，如同一部门内同名事项（点明两行）")
 
 
 def _version_out(version: CatalogVersion) -> VersionOut:
@@ -165,9 +166,9 @@ def _internal_version(session: Session, ref: str | None) -> CatalogVersion:
     return service.find_version(session, ref or "current")
 
 
-def _public_version(session: Session, ref: str | None) -> CatalogVersion:
+def _public_version(session: Session, ref: str | None, region: str | None = None) -> CatalogVersion:
     """Only published versions exist for the public; a draft answers as unknown."""
-    version = service.find_version(session, ref or "published")
+    version = service.find_version(session, ref or "published", region)
     if not version.is_published:
         raise NotFound(f"找不到已发布的清单版本 '{ref}'", [f"version: '{ref}' 不是已发布的版本"])
     return version
@@ -209,19 +210,27 @@ OFFSET_Q = Query(0, ge=0, le=DB_INT_MAX)
 # ---------------------------------------------------------------- internal view
 
 
+REGION_Q = Query(None, max_length=200, description="区划：只看这个区划的版本")
+
+
 @router.get("/versions", response_model=list[VersionOut], summary="清单版本列表")
-def list_versions(session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
-    return [_version_out(v) for v in service.list_versions(session)]
+def list_versions(
+    region: str | None = REGION_Q,
+    session: Session = Depends(get_session, scope="function"),
+    _actor: Actor = Depends(require_actor),
+):
+    return [_version_out(v) for v in service.list_versions(session) if region is None or v.region == region]
 
 
 @router.get("/versions/diff", summary="两个版本之间的调整说明（新增、取消、逐字段变更）")
 def diff_versions(
     from_: str = Query(..., alias="from", description=VERSION_HELP),
     to: str = Query(..., description=VERSION_HELP),
+    region: str | None = REGION_Q,
     session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ) -> dict[str, Any]:
-    old, new = service.find_version(session, from_), service.find_version(session, to)
+    old, new = service.find_version(session, from_, region), service.find_version(session, to, region)
     diff = service.diff_versions(session, old.id, new.id)
     return {**diff.to_dict(), "text": diff.text()}
 
@@ -248,7 +257,8 @@ def publish(
                      responses={413: {"description": UPLOAD_TOO_LARGE}})
 def import_file(
     file: UploadFile = File(..., description=".yaml/.yml/.json/.xlsx/.csv"),
-    region: str | None = Form(None, description="覆盖文件中的地区"),
+    region: str | None = Form(None, max_length=200,
+                              description="区划：版本属于哪个区划（覆盖表中 区划名称/区划代码 列或文件头中的）"),
     name: str | None = Form(None, description="覆盖文件中的清单名称"),
     version: str | None = Form(None, description="覆盖文件中的版本号"),
     session: Session = Depends(get_session, scope="function"),
@@ -264,7 +274,8 @@ def import_file(
                                        overrides={"region": region, "name": name, "version": version})
     stored = service.import_catalog(session, document, actor.username, clock.now(), source=file.filename,
                                     checked=True)
-    return ImportOut(version=_version_out(stored), counts=service.version_counts(session, stored.id))
+    return ImportOut(version=_version_out(stored), counts=service.version_counts(session, stored.id),
+                     warnings=service.same_name_warnings(document))
 
 
 router.include_router(upload_router)
@@ -404,17 +415,19 @@ def duty(
 
 
 @router.get("/public/versions", response_model=list[VersionOut], summary="公开：已发布的清单版本")
-def public_versions(session: Session = Depends(get_session, scope="function")):
-    return [_version_out(v) for v in service.list_versions(session) if v.is_published]
+def public_versions(region: str | None = REGION_Q, session: Session = Depends(get_session, scope="function")):
+    return [_version_out(v) for v in service.list_versions(session)
+            if v.is_published and (region is None or v.region == region)]
 
 
 @router.get("/public/versions/diff", summary="公开：两个已发布版本之间的调整说明")
 def public_diff(
     from_: str = Query(..., alias="from", description=PUBLIC_VERSION_HELP),
     to: str = Query(..., description=PUBLIC_VERSION_HELP),
+    region: str | None = REGION_Q,
     session: Session = Depends(get_session, scope="function"),
 ) -> dict[str, Any]:
-    old, new = _public_version(session, from_), _public_version(session, to)
+    old, new = _public_version(session, from_, region), _public_version(session, to, region)
     diff = service.diff_versions(session, old.id, new.id)
     return {**diff.to_dict(), "text": diff.text()}
 

@@ -8,9 +8,13 @@ Life cycle (decided here, documented for coordinators):
   returned, coordinators must see it;
 - a `resolved` alert stays resolved whatever later analyses find: a coordinator ruled on it (for
   example, accepted an overlap after a dispute), and re-raising it on every import would be noise.
-Alerts of a catalog (region + name) follow the newest analysed version, draft or published: the
-catalog service refreshes them on import and on publish, so a draft that fixes a gap closes its
-alert before publication, and its catalog_version_id says which version was last seen.
+Alerts follow the version in force of each region (its newest published version) and nothing
+else: publishing a version syncs its region's alerts (raise, close, re-point catalog_version_id)
+and no other region's; importing a draft touches no alert. Before, the newest analysed version
+won, so one real table imported as a draft raised 624 alerts, re-pointed the demo region's at
+the draft and closed two that still stood in the published version; the next run re-opened
+them. A draft gets a preview instead (`preview`): the report and what publishing it would
+raise and close, written nowhere.
 Runaround alerts (scope "runtime:runaround") come from the transfer log and are refreshed by
 `refresh_runaround_alerts`, e.g. through POST /api/analysis/run.
 """
@@ -30,7 +34,7 @@ from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.catalog.document import CatalogDocument
-from engine.catalog.service import load_document
+from engine.catalog.service import get_version, in_force_versions, load_document, version_in_force
 from engine.errors import Conflict, InvalidInput, NotFound
 
 DISPUTE_PROCESS_ID = "duty_dispute"
@@ -64,13 +68,118 @@ def catalog_scope(document: CatalogDocument) -> str:
     return f"catalog:{document.catalog.region}/{document.catalog.name}"
 
 
-def refresh_alerts(session: Session, version_id: int, now: datetime, threshold: float = DEFAULT_THRESHOLD) -> RefreshResult:
-    """Analyse the stored catalog version and bring its alerts up to date (in the caller's transaction).
+def region_prefix(region: str) -> str:
+    """What every catalog scope of the region starts with."""
+    return f"catalog:{region}/"
 
-    Called by the catalog service after import and publish, and by `POST /api/analysis/run`.
+
+def refresh_alerts(session: Session, version_id: int, now: datetime, threshold: float = DEFAULT_THRESHOLD) -> RefreshResult:
+    """Analyse the region's version in force and bring the region's alerts up to date (in the
+    caller's transaction). Any other version (a draft, or one superseded) → Conflict: it would
+    re-point the region's alerts at a catalog that is not in force; use `preview`.
+
+    Called by the catalog service on publish, and by `POST /api/analysis/run`.
     """
+    version = get_version(session, version_id)
+    in_force = version_in_force(session, version.region)
+    if in_force is None or in_force.id != version.id:
+        what = "草稿" if not version.is_published else "已被新版本取代的版本"
+        now_in_force = f"{version.region} 现行版本为 '{in_force.version}'（编号 {in_force.id}）" if in_force \
+            else f"{version.region} 尚无已发布版本"
+        raise Conflict(
+            f"版本 '{version.version}'（编号 {version.id}）是{what}，不产生预警",
+            [f"version: 预警只跟随各区划的现行（最新发布）版本；{now_in_force}。草稿请用预览报告"
+             "（dutyflow analyze 版本 或 /legal 页面），发布后自动同步预警"],
+        )
     document = load_document(session, version_id)
-    return refresh_alerts_for_document(session, document, now, version_id=version_id, threshold=threshold)
+    result = refresh_alerts_for_document(session, document, now, version_id=version_id, threshold=threshold)
+    # Another catalog name of the same region (renamed between versions) is no longer in force:
+    # its open alerts close, so a region never shows two catalogs' findings at once.
+    own = catalog_scope(document)
+    stale = session.exec(
+        select(Alert).where(
+            col(Alert.scope).startswith(region_prefix(version.region), autoescape=True),
+            Alert.scope != own,
+            col(Alert.status).in_((OPEN, ACKNOWLEDGED)),
+        )
+    ).all()
+    for alert in stale:
+        alert.status = CLOSED
+        alert.closed_at = now
+        session.add(alert)
+        result.closed.append(alert.id)
+    session.flush()
+    return result
+
+
+def refresh_in_force(
+    session: Session, now: datetime, region: str | None = None, threshold: float = DEFAULT_THRESHOLD
+) -> list[RefreshResult]:
+    """Refresh the alerts of every region's version in force (or of `region` only).
+
+    A region with drafts only has nothing in force and is skipped; a named region without a
+    published version → NotFound.
+    """
+    if region is not None:
+        version = version_in_force(session, region)
+        if version is None:
+            raise NotFound(f"{region} 尚无已发布的清单版本", [f"region: '{region}' 没有现行版本，预警只跟随已发布版本"])
+        versions = [version]
+    else:
+        versions = in_force_versions(session)
+    return [refresh_alerts(session, v.id, now, threshold=threshold) for v in versions]
+
+
+@dataclass
+class Preview:
+    """What analysing a version would do to its region's alerts, computed and written nowhere."""
+
+    version_id: int | None
+    region: str
+    report: AnalysisReport
+    findings: list[Finding]
+    new: list[Finding] = field(default_factory=list)  # would be raised (or re-opened)
+    standing: list[Finding] = field(default_factory=list)  # already open, would stay
+    gone: list[Alert] = field(default_factory=list)  # open now, would close
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "version_id": self.version_id,
+            "region": self.region,
+            "findings": len(self.findings),
+            "would_raise": len(self.new),
+            "would_keep": len(self.standing),
+            "would_close": len(self.gone),
+        }
+
+
+def preview(
+    session: Session, document: CatalogDocument, version_id: int | None = None, threshold: float = DEFAULT_THRESHOLD
+) -> Preview:
+    """The draft's report and how publishing it would change its region's alerts; no write."""
+    report = analyze(document, threshold=threshold)
+    findings = list({f.key: f for f in report_findings(report, document)}.values())
+    region = document.catalog.region
+    current = {
+        a.finding_key: a
+        for a in session.exec(
+            select(Alert).where(col(Alert.scope).startswith(region_prefix(region), autoescape=True))
+        ).all()
+    }
+    result = Preview(version_id=version_id, region=region, report=report, findings=findings)
+    scope = catalog_scope(document)
+    for finding in findings:
+        alert = current.get(finding.key)
+        if alert is not None and alert.scope == scope and alert.status in (OPEN, ACKNOWLEDGED, RESOLVED):
+            result.standing.append(finding)
+        else:
+            result.new.append(finding)
+    keys = {f.key for f in findings}
+    result.gone = [
+        a for a in current.values()
+        if a.status in (OPEN, ACKNOWLEDGED) and (a.scope != scope or a.finding_key not in keys)
+    ]
+    return result
 
 
 def refresh_alerts_for_document(

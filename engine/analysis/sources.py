@@ -20,9 +20,10 @@ def read_catalog_file(path: Path) -> CatalogDocument:
     return read_catalog(path)
 
 
-def resolve_version_id(session: Session, ref: str | None) -> int:
-    """A stored version by id, version text, "current", "published" or "latest" (None = current)."""
-    return find_version(session, ref).id
+def resolve_version_id(session: Session, ref: str | None, region: str | None = None) -> int:
+    """A stored version by id, version text, "current", "published" or "latest" (None = current),
+    within `region` when one is given."""
+    return find_version(session, ref, region).id
 
 
 def load_version(session: Session, version_id: int) -> CatalogDocument:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from engine.catalog import document as doc
 from engine.catalog import store
-from engine.catalog.diff import VersionDiff, diff_documents
+from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
 from engine.catalog.models import (
     DRAFT,
     PUBLISHED,
@@ -43,12 +43,32 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("now must be timezone-aware")
 
 
-def _refresh_alerts(session: Session, version_id: int, now: datetime) -> None:
-    # The analysis area keeps overlap/gap alerts in step with the newest catalog; imported late
-    # because analysis itself reads catalogs through this module.
+def _sync_region_alerts(session: Session, version_id: int, now: datetime) -> None:
+    # Alerts follow the version in force of each region, so only publishing syncs them (a draft
+    # gets a preview report instead). The analysis area reads catalogs through this module, hence
+    # the late import.
     from engine.analysis.alerts import refresh_alerts
 
     refresh_alerts(session, version_id, now)
+
+
+def same_name_warnings(document: doc.CatalogDocument) -> list[str]:
+    """Items of one department with the same name: allowed (real tables list a matter once per
+    sub-item code) but usually a copy-paste slip, so the import names both and goes on."""
+    departments = {d.code: d.name for d in document.departments}
+    first: dict[tuple[str, str], tuple[int, doc.Duty]] = {}
+    warnings: list[str] = []
+    for index, duty in enumerate(document.duties, start=1):
+        key = (duty.department, duty.name.strip())
+        if key in first:
+            number, other = first[key]
+            warnings.append(
+                f"{departments.get(duty.department, duty.department)}：第{number}项（{other.code}）与第{index}项"
+                f"（{duty.code}）同名「{duty.name}」，请核对是否重复"
+            )
+        else:
+            first[key] = (index, duty)
+    return warnings
 
 
 # ---------------------------------------------------------------- versions
@@ -99,7 +119,6 @@ def import_catalog(
     session.add(version)
     session.flush()
     store.store_document(session, version.id, document)
-    _refresh_alerts(session, version.id, now)
     return version
 
 
@@ -133,8 +152,10 @@ def list_versions(session: Session) -> list[CatalogVersion]:
     return list(session.scalars(select(CatalogVersion).order_by(CatalogVersion.id)))
 
 
-def _newest(session: Session, status: str | None) -> CatalogVersion | None:
+def _newest(session: Session, status: str | None, region: str | None = None) -> CatalogVersion | None:
     query = select(CatalogVersion)
+    if region is not None:
+        query = query.where(CatalogVersion.region == region)
     if status == PUBLISHED:
         query = query.where(CatalogVersion.status == PUBLISHED).order_by(
             CatalogVersion.published_at.desc(), CatalogVersion.id.desc()
@@ -146,17 +167,41 @@ def _newest(session: Session, status: str | None) -> CatalogVersion | None:
     return session.scalars(query.limit(1)).first()
 
 
-def current_version(session: Session) -> CatalogVersion | None:
-    """The version in force: the newest published one, else the newest draft; None when there is none."""
-    return _newest(session, PUBLISHED) or _newest(session, DRAFT)
+def current_version(session: Session, region: str | None = None) -> CatalogVersion | None:
+    """The version in force: the newest published one, else the newest draft; None when there is none.
+    `region`: of that region only."""
+    return _newest(session, PUBLISHED, region) or _newest(session, DRAFT, region)
 
 
-def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
+def version_in_force(session: Session, region: str) -> CatalogVersion | None:
+    """The region's newest published version: the one its alerts and public catalog follow."""
+    return _newest(session, PUBLISHED, region)
+
+
+def list_regions(session: Session) -> list[str]:
+    """Every region with a stored version, in order of first import."""
+    rows = session.execute(
+        select(CatalogVersion.region, func.min(CatalogVersion.id)).group_by(CatalogVersion.region)
+        .order_by(func.min(CatalogVersion.id))
+    ).all()
+    return [region for region, _ in rows]
+
+
+def in_force_versions(session: Session) -> list[CatalogVersion]:
+    """The version in force of each region that has a published one."""
+    found = (version_in_force(session, region) for region in list_regions(session))
+    return [version for version in found if version is not None]
+
+
+def find_version(session: Session, ref: str | int | None, region: str | None = None) -> CatalogVersion:
     """A version by reference: numeric id, version string, "current", "published" or "latest".
 
     None means "current". A number is tried as an id first, then as a version string; a version
-    string shared by several catalogs picks the newest of them.
+    string shared by several catalogs picks the newest of them. `region`: "current", "published",
+    "latest" and version strings look in that region only (an id names one version anyway).
     """
+    if region is not None and (len(region) > 200 or not region.isprintable()):
+        raise InvalidInput("区划无效", ["region: 应为不超过 200 个可见字符的区划名称或代码"])
     text = "current" if ref is None else str(ref).strip()
     # Parsed strictly: a reference longer than any stored version string, or with control
     # characters (PostgreSQL refuses NUL in text), names no version and is refused before a query.
@@ -165,12 +210,13 @@ def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
                                                 "current、published 或 latest"])
     if text in ("current", "published", "latest"):
         found = {
-            "current": current_version,
-            "published": lambda s: _newest(s, PUBLISHED),
-            "latest": lambda s: _newest(s, None),
+            "current": lambda s: current_version(s, region),
+            "published": lambda s: _newest(s, PUBLISHED, region),
+            "latest": lambda s: _newest(s, None, region),
         }[text](session)
         if found is None:
             what = "已发布的清单版本" if text == "published" else "任何清单版本"
+            what = f"{region} 的{what}" if region is not None else what
             raise NotFound(f"尚无{what}", [f"version: '{text}' 找不到对应版本，请先导入{'并发布' if text == 'published' else ''}清单"])
         return found
     # ASCII digits only: str.isdigit() accepts '²' and other Unicode digits that int() refuses.
@@ -178,11 +224,14 @@ def find_version(session: Session, ref: str | int | None) -> CatalogVersion:
         version = session.get(CatalogVersion, int(text))
         if version is not None:
             return version
-    version = session.scalars(
-        select(CatalogVersion).where(CatalogVersion.version == text).order_by(CatalogVersion.id.desc()).limit(1)
-    ).first()
+    query = select(CatalogVersion).where(CatalogVersion.version == text)
+    if region is not None:
+        query = query.where(CatalogVersion.region == region)
+    version = session.scalars(query.order_by(CatalogVersion.id.desc()).limit(1)).first()
     if version is None:
-        raise NotFound(f"找不到清单版本 '{text}'", [f"version: 未知版本 '{text}'（可用编号、版本号、current、published 或 latest）"])
+        where = f"{region} 的" if region is not None else ""
+        raise NotFound(f"找不到{where}清单版本 '{text}'",
+                       [f"version: 未知版本 '{text}'（可用编号、版本号、current、published 或 latest）"])
     return version
 
 
@@ -222,7 +271,7 @@ def publish_version(session: Session, version_id: int, actor: str | None, now: d
     version.published_at = now
     session.add(version)
     session.flush()
-    _refresh_alerts(session, version.id, now)
+    _sync_region_alerts(session, version.id, now)
     return version
 
 
@@ -232,8 +281,10 @@ def _meta(version: CatalogVersion) -> dict:
 
 
 def diff_versions(session: Session, old_id: int, new_id: int) -> VersionDiff:
-    """Added, removed and changed duties from version `old_id` to `new_id` (调整说明)."""
+    """Added, removed and changed duties from version `old_id` to `new_id` (调整说明); versions of two
+    regions → InvalidInput (engine.catalog.diff)."""
     old, new = get_version(session, old_id), get_version(session, new_id)
+    check_same_region(_meta(old), _meta(new))  # before loading two whole catalogs for nothing
     return diff_documents(load_document(session, old.id), load_document(session, new.id), _meta(old), _meta(new))
 
 

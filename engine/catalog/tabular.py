@@ -1,6 +1,6 @@
 """Real published tables: one duties sheet (xlsx) or a CSV, in the layouts found in the wild.
 
-What is recognised (spec, last section; notes/domain.md "Catalogs as they really are"):
+What is recognised (docs/catalog-format.md, "Real published tables"):
 - header synonyms (`HEADER_SYNONYMS`), with spaces, `*` and bracketed remarks ignored, and a
   header row that may sit below title rows;
 - category variants (`map_category`): the 12 names, platform codes 01–10 and 20 (also written
@@ -10,13 +10,15 @@ What is recognised (spec, last section; notes/domain.md "Catalogs as they really
   追责情形 cells holding several lines.
 
 Derived codes, stable across imports so versions of the same table diff cleanly:
-- a department named only by name gets `D` + the first 8 hex digits (upper case) of the SHA-1
-  of its NFKC-normalised name (a `部门编码` column, when present, wins);
+- a department gets its `部门编码`, else the table's own `部门标识` (the first one seen for that
+  department name; one already used by another department is not reused), else `D` + the first
+  8 hex digits (upper case) of the SHA-1 of its NFKC-normalised name;
 - a unit named in 承办机构 gets `<department code>-U` + 6 hex digits of the SHA-1 of its name;
 - a row without 事项编码 gets `<department code>-` + 8 hex digits of the SHA-1 of its name, with
   `-2`, `-3` … for repeats of the same name in the same department.
 Catalog info comes from the file name unless given (CLI options): name = the file's stem,
-region = the single value of a 区划代码 column if there is one, else the stem, version = a
+region = the single value of a 区划名称 column, else of a 区划代码 column, else the stem (a version
+belongs to its region: --region / the form's 地区 name it when the table does not), version = a
 `2026` / `2026.1` / `v3` found in the stem, else "1".
 """
 
@@ -44,6 +46,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "事项类型代码": ("事项类型代码", "权力类型代码", "类型代码"),
     "实施主体": ("实施主体", "行使主体", "责任主体", "部门名称", "部门", "实施部门", "实施机关"),
     "部门编码": ("部门编码",),
+    "部门标识": ("部门标识", "部门代码", "实施主体编码", "实施主体代码"),
     "主办方式": ("主办方式",),
     "协同部门": ("协同部门", "配合部门"),
     "管理对象": ("管理对象",),
@@ -59,6 +62,7 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     "监督电话": ("监督电话", "监督投诉电话"),
     "办理流程": ("办理流程",),
     "区划代码": ("区划代码", "行政区划代码"),
+    "区划名称": ("区划名称", "行政区划名称", "区划", "行政区划"),
 }
 _CANONICAL = {variant: canonical for canonical, variants in HEADER_SYNONYMS.items() for variant in variants}
 
@@ -102,6 +106,14 @@ def canonical_header(value: Any) -> str | None:
 def derived_code(name: str, length: int = 8) -> str:
     normalised = unicodedata.normalize("NFKC", name).strip()
     return hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:length].upper()
+
+
+def row_category(row: dict[str, Any]) -> str | None:
+    """A row's category for reading its limits (§82); None when unreadable (reported under 事项类型)."""
+    try:
+        return map_category(row.get("事项类型"), row.get("事项类型代码"))
+    except cells.CellError:
+        return None
 
 
 def map_category(value: Any, code: Any = None) -> str:
@@ -210,13 +222,20 @@ class _TableBuilder:
         self.duties: list[dict[str, Any]] = []
         self.code_counts: dict[str, int] = {}
         self.regions: set[str] = set()
+        self.region_names: set[str] = set()
+        self.codes_used: dict[str, str] = {}  # department code -> the department name that took it
 
     def problem(self, number: int, header: str, message: str) -> None:
         self.raw.problems.append(f"{self.sheet} 第{number}行 {header}: {message}")
 
     def department(self, name: str, code: str | None = None) -> dict[str, Any]:
         if name not in self.departments:
-            self.departments[name] = {"code": code or "D" + derived_code(name), "name": name, "units": []}
+            # The table's own identifier when it has one; one already taken by another department
+            # (a copy slip) falls back to the name's hash rather than merging two departments.
+            if code is None or self.codes_used.get(code, name) != name:
+                code = "D" + derived_code(name)
+            self.codes_used[code] = name
+            self.departments[name] = {"code": code, "name": name, "units": []}
         return self.departments[name]
 
     def unit(self, department: dict[str, Any], name: str) -> str:
@@ -252,7 +271,14 @@ class _TableBuilder:
         region = cells.text(row.get("区划代码"))
         if region:
             self.regions.add(region)
-        department = self.department(department_name, cells.text(row.get("部门编码")))
+        region_name = cells.text(row.get("区划名称"))
+        if region_name:
+            self.region_names.add(region_name)
+        # 部门编码 (the format's column) wins; 部门标识 is what the province platform exports. A
+        # department listed under several identifiers (区人社局 …239R, …239R_5143) keeps its first.
+        department = self.department(
+            department_name, cells.text(row.get("部门编码")) or cells.text(row.get("部门标识"))
+        )
         self.raw.places[f"duties[{len(self.duties)}]"] = f"{self.sheet} 第{number}行"
         duty: dict[str, Any] = {
             "code": cells.text(row.get("事项编码")) or self.duty_code(department, name),
@@ -269,8 +295,11 @@ class _TableBuilder:
             "units": [self.unit(department, u) for u in cells.split_list(row.get("承办机构"))],
             "stages": self.cell(number, "责任事项", split_stage_block, row.get("责任事项")) or [],
             "accountability": split_lines(row.get("追责情形")),
-            "statutory_limit": self.cell(number, "法定时限", cells.parse_limit_cell, row.get("法定时限")),
-            "committed_limit": self.cell(number, "承诺时限", cells.parse_limit_cell, row.get("承诺时限")),
+            # The row's category decides what a bare `20日` counts (行政许可法 §82).
+            "statutory_limit": self.cell(number, "法定时限", lambda v: cells.parse_limit_cell(v, row_category(row)),
+                                         row.get("法定时限")),
+            "committed_limit": self.cell(number, "承诺时限", lambda v: cells.parse_limit_cell(v, row_category(row)),
+                                         row.get("承诺时限")),
             "fee": cells.text(row.get("收费标准")),
             "phone": cells.text(row.get("监督电话")),
             "process": cells.text(row.get("办理流程")),
@@ -281,12 +310,20 @@ class _TableBuilder:
             self.raw.reported.add(f"duties[{len(self.duties)}].category")
         self.duties.append({k: v for k, v in duty.items() if v is not None})
 
+    def _region(self, stem: str) -> str:
+        """The region the table names (区划名称, else 区划代码) when it names one; else the stem
+        (the CLI's --region and the upload form's 地区 override it)."""
+        for found in (self.region_names, self.regions):
+            if len(found) == 1:
+                return next(iter(found))
+        return stem
+
     def finish(self, headers: list[str | None]) -> RawCatalog:
         stem = Path(self.source).stem
         version = _VERSION_IN_NAME.search(stem)
         self.raw.data = {
             "catalog": {
-                "region": next(iter(self.regions)) if len(self.regions) == 1 else stem,
+                "region": self._region(stem),
                 "name": stem,
                 "version": (version.group(1) or version.group(2)) if version else "1",
             },
