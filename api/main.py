@@ -6,11 +6,12 @@ import secrets
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from api import offline_docs
 from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
 from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
 from api.same_origin import SameOriginMiddleware
@@ -60,6 +61,9 @@ def create_app(
         title="dutyflow 权责清单与效能工作流",
         description="权责清单（三定）管理、效能制度 BPMN 流程、职责交叉与空缺分析。",
         version="0.1.0",
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN: api.offline_docs serves /docs instead.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -89,6 +93,13 @@ def create_app(
         # `dutyflow serve` turns uvicorn's own copy of this off, so this is the only one.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    offline_docs.install(app)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Asked for by browsers (and tools) that never read the page's <link rel="icon">.
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon")
+
     app.include_router(catalog.router, prefix="/api", tags=["catalog 权责清单"])
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])
     app.include_router(runtime.router, prefix="/api", tags=["runtime 流程与任务"])
