@@ -91,3 +91,91 @@ def test_staff_cannot_see_the_dashboard(client, database, clock):
     load_demo(database, clock)
     sign_in(client, "s001")
     assert client.get("/dashboard").status_code == 403
+
+
+# --- true counts, paging and filters (issue 11: the dashboard stopped at 500 rows silently) ---------
+def replace_alerts(database, clock, specs: list[tuple[str, str, str, str]]) -> list[int]:
+    """Drop the demo's alerts and store these instead: (category, kind, departments, status)."""
+    with database.session() as session:
+        for alert in session.exec(select(Alert)).all():
+            session.delete(alert)
+        session.flush()
+        rows = [Alert(scope="test", finding_key=f"k{i}", category=category, kind=kind, severity="medium",
+                      summary=f"测试预警{i}", departments=departments, status=status,
+                      first_seen_at=clock.now(), last_seen_at=clock.now())
+                for i, (category, kind, departments, status) in enumerate(specs)]
+        session.add_all(rows)
+        session.commit()
+        return [row.id for row in rows]
+
+
+def department_cells(text: str, code: str) -> dict[str, str]:
+    row = re.search(rf'<tr data-department="{code}">(.*?)</tr>', text, flags=re.S).group(1)
+    return dict(re.findall(r'data-category="(\w+)">(\d+)<', row))
+
+
+def test_counts_by_department_and_kind_are_the_true_counts(coordinator, database, clock):
+    replace_alerts(database, clock, [
+        *[("overlap", "same_object", ",MZ,", "open")] * 3,
+        *[("gap", "post_vacant", ",MZ,", "open")] * 2,
+        ("gap", "post_vacant", ",RS,", "acknowledged"),
+        ("suspected_overlap", "suspected_overlap", ",MZ,RS,", "open"),  # counts for both departments
+        ("overlap", "same_object", ",MZ,", "resolved"),  # handled: not in the default counts
+        ("gap", "duty_without_unit", ",XX,", "open"),  # no department of the catalog in force
+    ])
+    page = coordinator.get("/dashboard")
+    assert page.status_code == 200
+    assert department_cells(page.text, "MZ") == {"overlap": "3", "suspected_overlap": "1", "gap": "2",
+                                                 "runaround": "0", "boundary": "0", "total": "6"}
+    assert department_cells(page.text, "RS") == {"overlap": "0", "suspected_overlap": "1", "gap": "1",
+                                                 "runaround": "0", "boundary": "0", "total": "2"}
+    assert department_cells(page.text, "") == {"total": "1"}  # 未关联现行清单部门
+    assert "市民政局" in page.text.split('id="by-department"')[1].split("</section>")[0]
+    kinds = page.text.split('id="by-kind"')[1].split("</section>")[0]
+    assert re.search(r'data-kind="post_vacant">.*?岗位空缺.*?<td class="num">3</td>', kinds, flags=re.S)
+    assert re.search(r'data-kind="same_object">.*?同一对象重复.*?<td class="num">3</td>', kinds, flags=re.S)
+    assert "共 8 条" in page.text.split('id="summary"')[1]  # 3 + 2 + 1 + 1 + 1 still to handle
+    everything = coordinator.get("/dashboard", params={"status": "all"})
+    assert department_cells(everything.text, "MZ")["overlap"] == "4"
+    only_rs = coordinator.get("/dashboard", params={"department": "RS"})
+    assert "共 2 条" in only_rs.text.split('id="alert-total"')[1]
+
+
+def test_the_list_is_paged_with_the_true_total(coordinator, database, clock):
+    ids = replace_alerts(database, clock, [("gap", "post_vacant", ",MZ,", "open")] * 120
+                         + [("overlap", "same_object", ",RS,", "open")] * 7)
+    first = coordinator.get("/dashboard")
+    assert "共 127 条，第 1–50 条" in first.text
+    assert first.text.count('data-alert="') == 50
+    assert "第 1 / 3 页，共 127 条" in first.text
+    last = coordinator.get("/dashboard", params={"page": 3})
+    shown = [int(i) for i in re.findall(r'data-alert="(\d+)"', last.text)]
+    assert len(shown) == 27 and "第 101–127 条" in last.text
+    # same severity: overlaps (category "overlap") sort after gaps, each by id
+    assert shown == sorted(ids[:120])[100:] + sorted(ids[120:])
+    beyond = coordinator.get("/dashboard", params={"page": 99})
+    assert "第 3 / 3 页" in beyond.text  # past the end: the last page, saying so
+    overlaps = coordinator.get("/dashboard", params={"kind": "same_object"})
+    assert re.findall(r'data-alert="(\d+)"', overlaps.text) == [str(i) for i in ids[120:]]
+    assert "共 7 条" in overlaps.text.split('id="alert-total"')[1]
+    assert 'id="alert-pages"' not in overlaps.text  # one page: no pager
+
+
+def test_the_graph_and_figures_come_before_the_list(coordinator, database, clock):
+    replace_alerts(database, clock, [("gap", "post_vacant", ",MZ,", "open")] * 60)
+    text = coordinator.get("/dashboard").text
+    assert text.index('id="overlap-graph"') < text.index('id="warnings"') < text.index('id="alerts"')
+    assert '<a href="#graph">' in text and '<a href="#alerts">' in text
+
+
+@pytest.mark.parametrize("params, problem", [
+    ({"status": "gone"}, "预警状态无效"),
+    ({"page": "0"}, "page"),
+    ({"page": str(2**31)}, "page"),
+    ({"kind": "x" * 41}, "kind"),
+    ({"department": "x" * 101}, "department"),
+])
+def test_bad_filters_are_refused_in_chinese(coordinator, params, problem):
+    page = coordinator.get("/dashboard", params=params)
+    assert page.status_code in (400, 422)
+    assert problem in page.text

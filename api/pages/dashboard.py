@@ -4,8 +4,9 @@ completion and on-time rates. Everything shown comes from the analysis and runti
 from __future__ import annotations
 
 from collections import Counter
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -21,12 +22,13 @@ from engine.analysis.findings import (
     RUNAROUND,
     SUSPECTED_OVERLAP,
 )
-from engine.analysis.models import ACKNOWLEDGED, OPEN
+from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
 from engine.analysis.report import analyze
 from engine.analysis.sources import latest_version_id, load_version
 from engine.auth.roles import EFFICIENCY_OFFICE, ESTABLISHMENT_OFFICE, Actor
+from engine.catalog import service as catalog
 from engine.clock import Clock
-from engine.errors import NotFound
+from engine.errors import InvalidInput, NotFound
 
 router = APIRouter(route_class=PageRoute)
 coordinator = require_page_roles(ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
@@ -53,35 +55,105 @@ def overlap_svg(session: Session) -> str | None:
     return svg_markup(diagrams.render_svg(diagrams.overlap_graph(document, analyze(document))))
 
 
-def open_alerts(session: Session, category: str | None) -> list:
-    found = [*alerts.list_alerts(session, status=OPEN, category=category),
-             *alerts.list_alerts(session, status=ACKNOWLEDGED, category=category)]
-    severity_order = {"high": 0, "medium": 1, "low": 2}
-    return sorted(found, key=lambda a: (severity_order.get(a.severity, 9), a.category, a.id))
+PAGE_SIZE = 50
+# The status filter: "" = what is still to handle (待处理 and 处理中), "all" = every status.
+STATUS_FILTERS = {"": "待处理与处理中", OPEN: "待处理", ACKNOWLEDGED: "处理中", RESOLVED: "已办结",
+                  CLOSED: "已消除", "all": "全部状态"}
+
+
+def department_versions(session: Session) -> list[int]:
+    """The catalog versions whose departments the alerts are grouped by: each region's version in
+    force, or the newest draft when nothing is published yet (as the names shown elsewhere)."""
+    versions = catalog.in_force_versions(session)
+    if not versions and (current := catalog.current_version(session)) is not None:
+        versions = [current]
+    return [v.id for v in versions]
+
+
+def department_names(session: Session, version_ids: list[int]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for version_id in version_ids:
+        for department in catalog.list_departments(session, version_id):
+            names.setdefault(department.code, department.name)
+    return names
+
+
+def page_url(query: dict[str, str], page: int) -> str:
+    return "/dashboard?" + urlencode({**query, "page": page}) + "#alerts"
+
+
+def page_links(query: dict[str, str], page: int, pages: int) -> list[dict]:
+    """Links to the first, last and nearby pages; an entry with gap=True stands for "…"."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    links: list[dict] = []
+    for number in shown:
+        if links and number - links[-1]["page"] > 1:
+            links.append({"page": number - 1, "gap": True})
+        links.append({"page": number, "gap": False, "current": number == page,
+                      "url": page_url(query, number)})
+    return links
 
 
 @router.get("/dashboard")
 def dashboard(
     request: Request,
-    category: str | None = None,
+    category: str = Query("", max_length=40),
+    kind: str = Query("", max_length=40),
+    status: str = Query("", max_length=20),
+    department: str = Query("", max_length=100),
+    page: int = Query(1, ge=1, le=DB_INT_MAX // PAGE_SIZE),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
     actor: Actor = Depends(coordinator),
 ) -> Response:
-    shown = open_alerts(session, category or None)
-    counts = Counter(a.category for a in open_alerts(session, None))
+    if status not in STATUS_FILTERS:
+        raise InvalidInput("预警状态无效", [f"status: 应为 {', '.join(k for k in STATUS_FILTERS if k)} 之一或留空"])
+    statuses = () if status == "all" else (status,) if status else alerts.ACTIVE
+    # The counts follow the status filter only, so they stay a map of everything to handle.
+    by_status = alerts.AlertFilter(statuses=statuses)
+    where = alerts.AlertFilter(statuses=statuses, kind=kind or None, category=category or None,
+                               department=department or None)
+    total = alerts.count_alerts(session, where)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)  # past the end: the last page, with its number shown
+    versions = department_versions(session)
+    names = department_names(session, versions)
+    kinds = alerts.counts_by_kind(session, by_status)
+    by_category: Counter[str] = Counter()
+    for cat, _kind, n in kinds:
+        by_category[cat] += n
+    department_rows, unassigned = alerts.counts_by_department(session, by_status, versions)
+    departments: dict[str, Counter[str]] = {}
+    for code, cat, n in department_rows:
+        departments.setdefault(code, Counter())[cat] += n
+    query = {k: v for k, v in (("category", category), ("kind", kind), ("status", status),
+                               ("department", department)) if v}
     return render(request, "dashboard.html", {
         "title": "监督看板",
-        "alerts": shown,
-        "category": category or "",
-        "counts": counts,
+        "alerts": alerts.page_alerts(session, where, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        "total": total,
+        "page": page,
+        "pages": pages,
+        "page_links": page_links(query, page, pages),
+        "prev_url": page_url(query, page - 1) if page > 1 else None,
+        "next_url": page_url(query, page + 1) if page < pages else None,
+        "department_options": names,
+        "first_row": (page - 1) * PAGE_SIZE + 1,
+        "filters": {"category": category, "kind": kind, "status": status, "department": department},
+        "filtered": bool(category or kind or department),
+        "status_filters": STATUS_FILTERS,
+        "all_count": sum(by_category.values()),
+        "counts": by_category,
+        "kind_counts": kinds,
+        "department_counts": sorted(departments.items(), key=lambda item: (-sum(item[1].values()), item[0])),
+        "unassigned": unassigned,
         "category_labels": CATEGORY_LABELS,
         "kind_labels": KIND_LABELS,
         "status_labels": STATUS_LABELS,
         "disputable": DISPUTABLE,
         "overlap_svg": overlap_svg(session),
         "runtime": metrics_view.dashboard_figures(session, clock),
-        "department_names": metrics_view.names_of_current_catalog(session),
+        "department_names": {**metrics_view.names_of_current_catalog(session), **names},
     }, actor=actor)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import case, func, literal
 from sqlmodel import Session, col, select
 
 from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings, runaround_finding
@@ -34,6 +35,7 @@ from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.catalog.document import CatalogDocument
+from engine.catalog.models import CatalogDepartment
 from engine.catalog.service import get_version, in_force_versions, load_document, version_in_force
 from engine.errors import Conflict, InvalidInput, NotFound
 
@@ -292,6 +294,81 @@ def list_alerts(
         query = query.where(col(Alert.departments).contains(f",{department},"))
     query = query.order_by(col(Alert.id)).offset(offset).limit(limit)
     return list(session.exec(query).all())
+
+
+# --- counting and paging, database-side (the dashboard) ------------------------------------------
+# Before, the dashboard loaded at most 500 rows and counted those, so with 631 alerts it showed 500
+# and said nothing. Counts now come from GROUP BY queries and the list from LIMIT/OFFSET pages.
+ACTIVE = (OPEN, ACKNOWLEDGED)  # what coordinators still have to handle (待处理 + 处理中)
+SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts: statuses (empty = every status), kind (the report's kind or the category),
+    category, department code. None / empty means no restriction."""
+
+    statuses: tuple[str, ...] = ACTIVE
+    kind: str | None = None
+    category: str | None = None
+    department: str | None = None
+
+    def apply(self, query):
+        bad = [s for s in self.statuses if s not in STATUSES]
+        if bad:
+            raise InvalidInput("预警状态无效", [f"status: '{bad[0]}' 不是 {', '.join(STATUSES)} 之一"])
+        if self.statuses:
+            query = query.where(col(Alert.status).in_(self.statuses))
+        if self.kind:
+            query = query.where((Alert.kind == self.kind) | (Alert.category == self.kind))
+        if self.category:
+            query = query.where(Alert.category == self.category)
+        if self.department:
+            # autoescape: a code holding % or _ matches itself, not as a LIKE wildcard.
+            query = query.where(col(Alert.departments).contains(f",{self.department},", autoescape=True))
+        return query
+
+
+def count_alerts(session: Session, where: AlertFilter) -> int:
+    return session.exec(where.apply(select(func.count()).select_from(Alert))).one()
+
+
+def page_alerts(session: Session, where: AlertFilter, limit: int, offset: int) -> list[Alert]:
+    """One page of alerts, the most severe first (then by category and id, so pages are stable)."""
+    rank = case(*((Alert.severity == s, r) for s, r in SEVERITY_RANK.items()), else_=len(SEVERITY_RANK))
+    query = where.apply(select(Alert)).order_by(rank, col(Alert.category), col(Alert.id))
+    return list(session.exec(query.offset(offset).limit(limit)).all())
+
+
+def counts_by_kind(session: Session, where: AlertFilter) -> list[tuple[str, str, int]]:
+    """(category, kind, count) for every category and kind with at least one alert."""
+    query = where.apply(select(Alert.category, Alert.kind, func.count()).select_from(Alert))
+    query = query.group_by(col(Alert.category), col(Alert.kind)).order_by(col(Alert.category), col(Alert.kind))
+    return [(c, k, n) for c, k, n in session.exec(query).all()]
+
+
+def counts_by_department(
+    session: Session, where: AlertFilter, version_ids: Iterable[int],
+) -> tuple[list[tuple[str, str, int]], int]:
+    """(department code, category, count) for the departments of the given catalog versions, and
+    how many alerts name none of those departments.
+
+    Joined in the database on `departments` (",A,B,") LIKE '%,' || code || ',%': an alert naming
+    two departments counts once for each. The code is escaped so _ and % in it match themselves.
+    """
+    ids = list(version_ids)
+    if not ids:
+        return [], count_alerts(session, where)
+    codes = (select(CatalogDepartment.code).where(col(CatalogDepartment.version_id).in_(ids))
+             .distinct().subquery())
+    escaped = func.replace(func.replace(func.replace(codes.c.code, "/", "//"), "%", "/%"), "_", "/_")
+    matches = col(Alert.departments).like(literal("%,") + escaped + literal(",%"), escape="/")
+    grouped = where.apply(select(codes.c.code, Alert.category, func.count()).select_from(Alert).join(codes, matches))
+    grouped = grouped.group_by(codes.c.code, col(Alert.category)).order_by(codes.c.code, col(Alert.category))
+    rows = [(code, category, n) for code, category, n in session.exec(grouped).all()]
+    matched = session.exec(where.apply(
+        select(func.count(func.distinct(Alert.id))).select_from(Alert).join(codes, matches))).one()
+    return rows, count_alerts(session, where) - matched
 
 
 def _actor_name(actor: Any) -> str:
