@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from api.cli import runtime  # noqa: F401  (registers the commands)
+from api.cli.app import app, console
 from engine.auth.service import create_user
 from engine.runtime.worker import Worker
 from tests.auth_helpers import issue_token
-from tests.timers_helpers import at, complete, setup_catalog_and_processes, start
+from tests.browser_helpers import sign_in
+from tests.timers_helpers import at, complete, open_tasks, setup_catalog_and_processes, start
 
 FIVE_DAYS = {"limit": "5个工作日", "unit_code": "MZ-SHJZ", "department_code": "MZ"}
 USERS = {
@@ -136,3 +141,84 @@ def test_embedded_worker_starts_and_stops_with_the_app(database, clock, tmp_path
         embedded = app.state.timer_worker
         assert embedded.thread.is_alive()
     assert not embedded.thread.is_alive() and app.state.timer_worker is None
+
+
+# --- issue 14 item 4: a duty whose limit is 无 has no clock, and every view says 不计时 -------------------
+NO_LIMIT = "MZ-GF-001"  # 最低生活保障审批 (市民政局, 社会救助科), set to 法定时限 无 below
+
+
+@pytest.fixture
+def untimed_case(client, database, clock, demo_catalog_path, settings, tmp_path):
+    data = yaml.safe_load(demo_catalog_path.read_text(encoding="utf-8"))
+    [duty] = [d for d in data["duties"] if d["code"] == NO_LIMIT]
+    duty["statutory_limit"] = {"unit": "none"}
+    duty.pop("committed_limit", None)
+    path = tmp_path / "catalog.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    setup_catalog_and_processes(database, clock, path, "timed_case")
+    with database.session() as session:
+        for username, (roles, staff_id) in USERS.items():
+            create_user(session, username, "password-123", clock.now(), roles=roles, staff_id=staff_id)
+    clock.set(at(2026, 9, 30, 10, 0))
+    return start(database, clock, "timed_case", {"duty_code": NO_LIMIT, "unit_code": "MZ-SHJZ"})
+
+
+def test_a_case_without_a_clock_answers_state_none_with_its_identity(client, untimed_case, settings):
+    response = client.get(f"/api/instances/{untimed_case}/clock", headers=auth(settings, "chenjing"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Who answers for it and the limit as the catalog writes it; nothing that needs a clock.
+    assert (body["instance_id"], body["duty_code"], body["department_code"], body["unit_code"]) == (
+        untimed_case, NO_LIMIT, "MZ", "MZ-SHJZ")
+    assert (body["state"], body["limit"], body["limit_source"]) == ("none", "无", "statutory")
+    assert body["untimed_reason"] == "事项无法定时限"
+    assert body["due_at"] is None and body["yellow_at"] is None and body["time_left_seconds"] is None
+    assert body["counting_from"] is None and body["on_time"] is None and body["paused"] is False
+    assert body["stages"] == [] and body["escalations"] == []
+    # Reading it is still the instance's permission: someone the case never reached gets 403.
+    assert client.get(f"/api/instances/{untimed_case}/clock", headers=auth(settings, "huangli")).status_code == 403
+
+
+def test_pausing_or_extending_a_case_without_a_clock_is_refused_by_name(client, untimed_case, settings):
+    handler = auth(settings, "chenjing")
+    paused = client.post(f"/api/instances/{untimed_case}/clock/pause", json={"reason": "听证"}, headers=handler)
+    assert paused.status_code == 409 and "该办件不计时" in paused.json()["detail"]
+    for action in ("resume", "restart"):
+        refused = client.post(f"/api/instances/{untimed_case}/clock/{action}", json={}, headers=handler)
+        assert refused.status_code == 409 and "该办件不计时" in refused.json()["detail"]
+    # 王芳 holds 市民政局's head post, the one who could approve an extension of a timed case.
+    extended = client.post(f"/api/instances/{untimed_case}/clock/extend",
+                           json={"limit": "10个工作日", "reason": "专家评审"}, headers=auth(settings, "wangfang"))
+    assert extended.status_code == 409 and "该办件不计时" in extended.json()["detail"]
+    # An outsider learns no more than reading the case would tell them; a missing case stays 404.
+    outsider = client.post(f"/api/instances/{untimed_case}/clock/pause", json={"reason": "听证"},
+                           headers=auth(settings, "huangli"))
+    assert outsider.status_code == 403
+    assert client.post("/api/instances/999999/clock/pause", json={"reason": "听证"}, headers=handler).status_code == 404
+    # Nothing was recorded: the clock is still state none.
+    assert client.get(f"/api/instances/{untimed_case}/clock", headers=handler).json()["state"] == "none"
+
+
+def test_case_task_and_inbox_pages_say_the_case_is_not_timed(client, untimed_case, database):
+    [task_id] = open_tasks(database, untimed_case).values()
+    sign_in(client, "chenjing", "password-123")
+    case_page = client.get(f"/cases/{untimed_case}")
+    assert case_page.status_code == 200
+    assert "<dt>办结时限</dt><dd>不计时（事项无法定时限）</dd>" in case_page.text
+    task_page = client.get(f"/tasks/{task_id}")
+    assert task_page.status_code == 200
+    assert "<dt>办结时限</dt><dd>不计时（事项无法定时限）</dd>" in task_page.text
+    assert f'action="/tasks/{task_id}/pause"' not in task_page.text  # no clock to pause
+    inbox = client.get("/inbox")
+    assert f'href="/tasks/{task_id}"' in inbox.text
+    entry = inbox.text[inbox.text.index(f'href="/tasks/{task_id}"'):]
+    assert '<span class="muted">不计时</span>' in entry[:2000] and 'class="countdown"' not in entry[:2000]
+
+
+def test_the_cli_task_list_says_the_case_is_not_timed(untimed_case, database, monkeypatch):
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", database.url)
+    monkeypatch.setattr(console, "width", 250)  # the table is not cut to a narrow test terminal
+    listed = CliRunner().invoke(app, ["tasks", "--user", "chenjing"])
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if "受理" in line]
+    assert "不计时" in row and "green" not in row

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
-from engine.errors import NotFound
 from engine.runtime import deadlines
 from engine.runtime.deadlines import WarningPolicy, compute_moments
 from engine.runtime.models import WorkTask
@@ -82,8 +81,9 @@ def test_a_duty_without_a_limit_gets_no_clock_and_no_warnings(database, clock, p
         task = session.scalars(select(WorkTask).where(WorkTask.instance_id == case)).one()
         # No deadline view: the task, inbox and case pages show 不计时 (api/templates/_deadline.html).
         assert deadlines.task_deadline(session, task, clock) is None
-        with pytest.raises(NotFound):
-            deadlines.case_clock(session, case, clock)
+        # The clock view says so (state none) with the limit as the catalog writes it, not an error.
+        view = deadlines.case_clock(session, case, clock)
+        assert (view["state"], view["limit"], view["due_at"], view["stages"]) == ("none", "无", None, [])
     clock.set(at(2027, 9, 30, 10, 0))  # a year later: still nothing is overdue
     with database.session() as session:
         assert deadlines.open_warnings(session, clock) == []
@@ -148,3 +148,14 @@ def test_a_long_note_is_shortened_to_fit_the_clock_and_reads_back_to_the_same_li
     assert (again.kind, again.value) == (limit.kind, limit.value)
     # A §82 `20日` of a 行政许可 is kept as 20个工作日, so re-reading it without the category agrees.
     assert deadlines.clock_limit_text(read_limit("20日", "行政许可")) == "20个工作日"
+
+
+@pytest.mark.parametrize("written", ["/", "—", "不限", "无法定时限"])
+def test_a_no_limit_text_in_the_start_data_gives_a_case_without_a_clock(database, clock, processes, written):
+    clock.set(at(2026, 9, 30, 10, 0))
+    case = start(database, clock, "timed_case", {"limit": written, "unit_code": "MZ-SHJZ", "department_code": "MZ"})
+    view = clock_of(database, clock, case)
+    # Every no-limit text means the same thing, 无; who answers for the case is still named.
+    assert (view["state"], view["limit"], view["limit_source"]) == ("none", "无", "data")
+    assert (view["unit_code"], view["department_code"], view["untimed_reason"]) == ("MZ-SHJZ", "MZ", "事项无法定时限")
+    assert view["due_at"] is None and view["time_left_seconds"] is None

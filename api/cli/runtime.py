@@ -164,7 +164,7 @@ def tasks_command(user: str = typer.Option(..., "--user", help="用户名"),
         due = e.deadline.due_at if e.deadline is not None else None
         table.add_row(str(e.task.id), e.task.name, STATUS_TEXT.get(e.task.state, e.task.state), e.relation,
                       e.task.post_code or "", str(e.instance.id), e.instance.subject, _time(due),
-                      e.deadline.state if e.deadline is not None else "")
+                      e.deadline.state if e.deadline is not None else "不计时")
     console.print(table)
 
 

@@ -39,7 +39,8 @@ def post_names(groups: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, Any] | None:
-    """The case's clock (limit, due, paused …) when the instance is timed, else None."""
+    """The case's clock (limit, due, paused …); state `none` (不计时) when the instance has none.
+    None only when the instance itself is gone."""
     try:
         return deadlines.case_clock(session, instance_id, clock)
     except NotFound:

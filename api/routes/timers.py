@@ -55,13 +55,17 @@ class EscalationOut(BaseModel):
 
 
 class CaseClockOut(BaseModel):
+    """A case's clock; an instance without one (state `none`, 不计时 — e.g. its duty's limit is 无)
+    keeps its identity and the limit as the catalog writes it, with every timing field empty."""
+
     instance_id: int
     duty_code: str | None
     unit_code: str | None
     department_code: str | None
-    limit: str = Field(description="办结时限，如 5个工作日")
-    limit_source: str = Field(description="committed（承诺时限）/ statutory（法定时限）/ data（启动数据）")
-    counting_from: str = Field(description="计时起点（当日不计入）；补正后重新计时会移动它")
+    limit: str | None = Field(description="办结时限，如 5个工作日；不计时的事项为清单所写（如“无”），无从得知时为空")
+    limit_source: str | None = Field(description="committed（承诺时限）/ statutory（法定时限）/ data（启动数据）")
+    untimed_reason: str | None = Field(default=None, description="不计时的原因（仅 state 为 none 时），如“事项无法定时限”")
+    counting_from: str | None = Field(description="计时起点（当日不计入）；补正后重新计时会移动它；不计时为空")
     restarts: int
     extensions: list[str]
     paused: bool
@@ -74,7 +78,7 @@ class CaseClockOut(BaseModel):
     due_at: str | None
     yellow_at: str | None
     time_left_seconds: int | None = Field(description="剩余办公时间（秒），负数表示已超期")
-    state: str = Field(description="green / yellow / red / paused / done")
+    state: str = Field(description="green / yellow / red / paused / done / none（不计时）")
     provisional: bool = Field(description="为真时期限依赖尚未公布节假日安排的年度，仅按周末推算")
     stage: str | None
     stages: list[StageOut]

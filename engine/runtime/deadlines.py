@@ -54,6 +54,7 @@ from engine.db import database_key
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.rawsql import Raw, Record, flush_pending, insert_record, record, records, write_changes
 from engine.runtime import timers
+from engine.runtime.models import ProcessInstance
 from engine.runtime.timer_models import (
     CASE_SUBJECT,
     CaseDeadline,
@@ -663,8 +664,30 @@ def get_case(session: Session, instance_id: int, for_update: bool = False) -> Ca
     return case
 
 
-def _open_case(session: Session, instance_id: int) -> CaseDeadline:
-    case = get_case(session, instance_id, for_update=True)
+UNTIMED = "该办件不计时"
+
+
+def _timed_case(session: Session, instance_id: int, actor, for_update: bool = False) -> CaseDeadline:
+    """The case clock a pause, resume, restart or extension works on. An instance without one (its
+    duty's limit is 无, or nothing gave it a limit) is refused by name, 409, to whoever may read
+    it: there is no clock to adjust, which is not the same as a missing instance (404)."""
+    query = select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)
+    if for_update:
+        query = query.with_for_update()
+    case = session.execute(query).scalar_one_or_none()
+    if case is not None:
+        return case
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    # An outsider learns no more about the instance than reading it would tell them (403).
+    policy.require_read_instance(session, actor, instance)
+    raise Conflict(f"{UNTIMED}，没有可暂停、恢复、重新计时或延期的办结时限",
+                   [f"instance_id={instance_id}：{_untimed_reason(session, instance)[1]}"])
+
+
+def _open_case(session: Session, instance_id: int, actor) -> CaseDeadline:
+    case = _timed_case(session, instance_id, actor, for_update=True)
     if case.finished_at is not None:
         raise Conflict("该事项已办结，计时已停止", [f"instance_id={instance_id}：办结于 {case.finished_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"])
     return case
@@ -675,7 +698,7 @@ def pause_case(session: Session, clock, instance_id: int, reason: str, actor) ->
     _require_adjust(session, actor, instance_id)
     if not (reason or "").strip():
         raise InvalidInput("暂停计时需要说明理由", ["reason：不能为空（如“专家评审”“听证”）"])
-    case = _open_case(session, instance_id)
+    case = _open_case(session, instance_id, actor)
     if case.paused_since is not None:
         raise Conflict("计时已处于暂停状态", [f"instance_id={instance_id}：自 {case.paused_since.astimezone(BEIJING):%Y-%m-%d %H:%M} 起暂停"])
     now = clock.now()
@@ -685,7 +708,7 @@ def pause_case(session: Session, clock, instance_id: int, reason: str, actor) ->
 
 def resume_case(session: Session, clock, instance_id: int, actor) -> CaseDeadline:
     _require_adjust(session, actor, instance_id)
-    case = _open_case(session, instance_id)
+    case = _open_case(session, instance_id, actor)
     if case.paused_since is None:
         raise Conflict("计时未暂停", [f"instance_id={instance_id}：计时正在进行"])
     _resume(session, case, _LazyCalendar(session), clock.now(), actor=actor)
@@ -696,7 +719,7 @@ def restart_case(session: Session, clock, instance_id: int, received_at: datetim
                  actor) -> CaseDeadline:
     """Restart the count from the day after `received_at` (corrected materials arrived, 补正)."""
     _require_adjust(session, actor, instance_id)
-    case = _open_case(session, instance_id)
+    case = _open_case(session, instance_id, actor)
     now = clock.now()
     if received_at is not None:
         if received_at.tzinfo is None:
@@ -717,7 +740,7 @@ def extend_case(session: Session, clock, instance_id: int, limit_text: str, reas
     and the case stays overdue."""
     if actor is None:
         raise Forbidden("需要登录", [])
-    case = _open_case(session, instance_id)
+    case = _open_case(session, instance_id, actor)
     policy.require_extension(session, actor, instance_id, case)
     limit = parse_limit(limit_text)
     if not (reason or "").strip():
@@ -788,7 +811,7 @@ def _require_adjust(session: Session, actor, instance_id: int) -> None:
     """Pause/resume/restart by hand: whom engine.auth.policy.require_adjust_clock lets."""
     if actor is None:
         raise Forbidden("需要登录", [])
-    policy.require_adjust_clock(session, actor, instance_id, get_case(session, instance_id))
+    policy.require_adjust_clock(session, actor, instance_id, _timed_case(session, instance_id, actor))
 
 
 def unit_heads(session: Session, unit_code: str | None, department_code: str | None = None) -> list[str]:
@@ -974,8 +997,13 @@ def _spiff_task_id(task_row) -> str | None:
 
 
 def case_clock(session: Session, instance_id: int, clock) -> dict:
-    """Everything the API shows about an instance's clock: the case, its stages, escalations."""
-    case = get_case(session, instance_id)
+    """Everything the API shows about an instance's clock: the case, its stages, escalations.
+
+    An instance without a case clock answers with state `none` (不计时) and its identity: a duty
+    whose limit is 无 has no clock by design, and saying so is not an error."""
+    case = session.execute(select(CaseDeadline).where(CaseDeadline.instance_id == instance_id)).scalar_one_or_none()
+    if case is None:
+        return _untimed_clock(session, instance_id)
     calendar = _LazyCalendar(session)
     now = clock.now()
     view = _case_view(case, calendar, now)
@@ -992,6 +1020,7 @@ def case_clock(session: Session, instance_id: int, clock) -> dict:
         "department_code": case.department_code,
         "limit": case.limit_text,
         "limit_source": case.limit_source,
+        "untimed_reason": None,
         "counting_from": _iso(case.counting_from),
         "restarts": case.restarts,
         "extensions": list(case.extensions),
@@ -1022,6 +1051,59 @@ def case_clock(session: Session, instance_id: int, clock) -> dict:
             for s in stages
         ],
         "escalations": [escalation_dict(e) for e in escalations],
+    }
+
+
+def _untimed_reason(session: Session, instance) -> tuple[CaseLimit | None, str]:
+    """The limit the instance's duty or start data gives (None when none does) and why it has no clock."""
+    data = dict(instance.start_data or {})
+    if instance.duty_code:
+        data.setdefault("duty_code", instance.duty_code)
+    try:
+        resolved = resolve_case_limit(session, data)
+    except InvalidInput:
+        resolved = None  # a start limit the current rules cannot read: the case has no clock either way
+    if resolved is None:
+        return None, "事项无时限且启动数据未给出时限"
+    if not resolved.limit.has_clock:
+        return resolved, "事项无法定时限"
+    # The duty has a limit now but the case has no clock: it started before the catalog gave one,
+    # or its process has no timed step. Its clock is not invented afterwards.
+    return resolved, "本件未计时（启动时事项无时限或流程不计时）"
+
+
+def _untimed_clock(session: Session, instance_id: int) -> dict:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"流程实例 {instance_id} 不存在")
+    resolved, reason = _untimed_reason(session, instance)
+    data = instance.start_data or {}
+    return {
+        "instance_id": instance_id,
+        "duty_code": resolved.duty_code if resolved and resolved.duty_code else instance.duty_code,
+        "unit_code": resolved.unit_code if resolved else data.get("unit_code"),
+        "department_code": resolved.department_code if resolved else data.get("department_code"),
+        "limit": clock_limit_text(resolved.limit) if resolved else None,
+        "limit_source": resolved.source if resolved else None,
+        "untimed_reason": reason,
+        "counting_from": None,
+        "restarts": 0,
+        "extensions": [],
+        "paused": False,
+        "paused_since": None,
+        "pause_reason": None,
+        "paused_working_seconds": 0,
+        "finished_at": None,
+        "on_time": None,
+        "scope": "case",
+        "due_at": None,
+        "yellow_at": None,
+        "time_left_seconds": None,
+        "state": "none",
+        "provisional": False,
+        "stage": None,
+        "stages": [],
+        "escalations": [],
     }
 
 
