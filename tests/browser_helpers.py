@@ -3,6 +3,7 @@
 - `load_demo(database, clock)`: the demo catalog imported and published, plus the demo accounts;
 - `sign_in(client, username)`: a TestClient signed in through the real /login form;
 - `LiveServer`: the real app under uvicorn on 127.0.0.1 (free port) in a thread;
+- `demo_site(backend, tmp_path_factory)`: a fresh database with the demo loaded, served by LiveServer;
 - `launch_chromium(playwright)`: Debian's Chromium, failing clearly when it is not installed.
 """
 
@@ -11,15 +12,19 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from api.main import create_app
 from engine.auth.demo import DEMO_PASSWORD, ensure_demo_users
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
-from engine.clock import Clock
-from engine.config import PROJECT_ROOT
+from engine.clock import BEIJING, Clock, ControlledClock
+from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
 
 DEMO_CATALOG = PROJECT_ROOT / "examples" / "demo-catalog.yaml"
@@ -118,3 +123,31 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def demo_site(backend: str, tmp_path_factory, admin_url: str,
+              prepare: Callable[[Database, ControlledClock], None] | None = None,
+              ) -> Iterator[tuple[str, Database, ControlledClock]]:
+    """A fresh database of `backend` with the demo loaded (and `prepare` run on it), served by the
+    real app under uvicorn; yields (url, database, clock) and drops everything afterwards."""
+    pg_name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'dutyflow.db'}"
+    else:
+        pg_name, url = create_pg_database(admin_url)
+    database = Database(url)
+    database.upgrade()
+    clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
+    load_demo(database, clock)
+    if prepare is not None:
+        prepare(database, clock)
+    settings = Settings(database_url=url, diagrams_dir=tmp_path_factory.mktemp("diagrams"), embedded_worker="off")
+    app = create_app(settings=settings, database=database, clock=clock, migrate=False)
+    try:
+        with LiveServer(app) as server:
+            yield server.url, database, clock
+    finally:
+        database.dispose()
+        if pg_name:
+            drop_pg_database(admin_url, pg_name)

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
 
 import pytest
 from sqlmodel import select
 
 from engine.analysis.models import Alert
 from engine.auth.demo import DEMO_PASSWORD
-from engine.clock import BEIJING, ControlledClock
-from engine.config import Settings
+from engine.clock import ControlledClock
 from engine.db import Database
 from tests.browser_helpers import (
-    LiveServer,
-    create_pg_database,
-    drop_pg_database,
+    demo_site,
     launch_chromium,
-    load_demo,
     screenshot,
 )
 
@@ -51,25 +46,10 @@ def add_alerts(database: Database, clock: ControlledClock) -> int:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory):
-    from api.main import create_app
-
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'dutyflow.db'}"
-    else:
-        pg_name, url = create_pg_database(PG_ADMIN_URL)
-    database = Database(url)
-    database.upgrade()
-    clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
-    load_demo(database, clock)
-    total = add_alerts(database, clock)
-    settings = Settings(database_url=url, diagrams_dir=tmp_path_factory.mktemp("diagrams"), embedded_worker="off")
-    app = create_app(settings=settings, database=database, clock=clock, migrate=False)
-    with LiveServer(app) as server:
-        yield server.url, request.param, total
-    database.dispose()
-    if pg_name:
-        drop_pg_database(PG_ADMIN_URL, pg_name)
+    totals: list[int] = []
+    with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL,
+                   lambda database, clock: totals.append(add_alerts(database, clock))) as (url, _database, _clock):
+        yield url, request.param, totals[0]
 
 
 @pytest.fixture(scope="module")

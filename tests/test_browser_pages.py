@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 import pytest
 from sqlmodel import select
@@ -18,17 +17,13 @@ from sqlmodel import select
 from engine.analysis.models import Alert
 from engine.auth.demo import DEMO_PASSWORD
 from engine.auth.roles import Actor
-from engine.clock import BEIJING, ControlledClock
-from engine.config import Settings
+from engine.clock import ControlledClock
 from engine.db import Database
 from engine.runtime import service as runtime
 from engine.runtime.models import WorkTask
 from tests.browser_helpers import (
-    LiveServer,
-    create_pg_database,
-    drop_pg_database,
+    demo_site,
     launch_chromium,
-    load_demo,
     screenshot,
 )
 
@@ -64,24 +59,8 @@ class Site:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def site(request, tmp_path_factory):
-    from api.main import create_app
-
-    pg_name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'dutyflow.db'}"
-    else:
-        pg_name, url = create_pg_database(PG_ADMIN_URL)
-    database = Database(url)
-    database.upgrade()
-    clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
-    load_demo(database, clock)
-    settings = Settings(database_url=url, diagrams_dir=tmp_path_factory.mktemp("diagrams"), embedded_worker="off")
-    app = create_app(settings=settings, database=database, clock=clock, migrate=False)
-    with LiveServer(app) as server:
-        yield Site(server.url, request.param, database, clock)
-    database.dispose()
-    if pg_name:
-        drop_pg_database(PG_ADMIN_URL, pg_name)
+    with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL) as (url, database, clock):
+        yield Site(url, request.param, database, clock)
 
 
 @pytest.fixture(scope="module")
