@@ -1,6 +1,6 @@
 """Who is calling: signed bearer tokens for the API, a signed session cookie for pages.
 
-Both carry only the id of a sign-in session stored in the database (engine.auth.models.AuthSession),
+Both carry only the id of a sign-in session stored in the database (engine.models.auth.AuthSession),
 signed with DUTYFLOW_SECRET_KEY: a forged or replayed one names no live session and is refused, and
 logout, an administrator or disabling the account ends a sign-in at once. Checking one costs one
 primary-key lookup joined to the account.
@@ -30,11 +30,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import get_session
-from engine.auth.models import AuthSession, UserAccount
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, session_user, start_session
 from engine.clock import Clock
 from engine.config import Settings
+from engine.models.auth import AuthSession, UserAccount
 
 # Key of the session id in the session cookie's data.
 SESSION_ID_KEY = "sid"

@@ -50,8 +50,8 @@ from engine.catalog import service as catalog  # noqa: E402
 from engine.catalog.io import read_catalog  # noqa: E402
 from engine.clock import BEIJING, ControlledClock  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.models.runtime import WorkTask  # noqa: E402
 from engine.runtime import service  # noqa: E402
-from engine.runtime.models import WorkTask  # noqa: E402
 
 BPMN = ROOT / "tests" / "timers_bpmn" / "timed_case.bpmn"
 START_DATA = {"limit": "5个工作日", "unit_code": "MZ-SHJZ", "department_code": "MZ", "applicant": "张三"}

@@ -32,9 +32,9 @@ from engine.catalog import service as catalog  # noqa: E402
 from engine.catalog.io import read_catalog  # noqa: E402
 from engine.clock import BEIJING, SystemClock  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.models.runtime import ProcessInstance  # noqa: E402
+from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus  # noqa: E402
 from engine.runtime import service  # noqa: E402
-from engine.runtime.models import ProcessInstance  # noqa: E402
-from engine.runtime.timer_models import RuntimeTimer, TimerKind, TimerStatus  # noqa: E402
 from engine.runtime.worker import Worker  # noqa: E402
 
 ADMIN_ACTOR = Actor(username="bench", roles=frozenset({ADMIN}))

@@ -6,19 +6,21 @@ SQLite by default (zero set-up), PostgreSQL when DUTYFLOW_DATABASE_URL points to
 from __future__ import annotations
 
 import fcntl
-import importlib
 import logging
 import threading
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
+
+# Importing the models package fills SQLModel.metadata with every table (Alembic and create_all
+# read it); AwareDateTime is re-exported because the migrations name it engine.db.AwareDateTime.
+import engine.models  # noqa: F401
+from engine.models.types import AwareDateTime  # noqa: F401
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
@@ -31,44 +33,6 @@ STARTUP_LOCK_KEY = zlib.crc32(b"dutyflow start-up: migrations, demo set-up, proc
 # number a client sends past it names nothing, and handing it to the driver would overflow (SQLite
 # refuses Python ints past 64 bits with OverflowError) — callers answer 404/422 instead.
 INT_COLUMN_MAX = 2**31 - 1
-
-# Every module that declares tables; importing them fills SQLModel.metadata.
-MODEL_MODULES = (
-    "engine.catalog.models",
-    "engine.calendar.models",
-    "engine.runtime.models",
-    "engine.runtime.timer_models",
-    "engine.analysis.models",
-    "engine.auth.models",
-)
-
-
-def import_all_models() -> None:
-    for name in MODEL_MODULES:
-        importlib.import_module(name)
-
-
-class AwareDateTime(TypeDecorator):
-    """Stores UTC, returns timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to an AwareDateTime column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
 
 def database_key(session: Session) -> str:
     """The URL of the session's database as text, for per-database caches (rendering a URL each
@@ -131,7 +95,6 @@ class Database:
     """One database: its engine and the sessions over it."""
 
     def __init__(self, url: str):
-        import_all_models()
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         # Re-entrance of startup_lock within this process (upgrade() inside the server's start-up).
@@ -230,5 +193,4 @@ def alembic_config(url: str):
 
 
 def all_tables_metadata():
-    import_all_models()
     return SQLModel.metadata

@@ -10,7 +10,7 @@ from sqlmodel import select
 from engine.auth.service import create_user
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
-from engine.runtime.models import ProcessInstance, TimingEvent, WorkTask
+from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.worker import Worker
 from tests.auth_helpers import issue_token
 

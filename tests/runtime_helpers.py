@@ -9,8 +9,8 @@ from sqlmodel import select
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
+from engine.models.runtime import ProcessInstance, TaskAssignment, WorkTask
 from engine.runtime import service
-from engine.runtime.models import ProcessInstance, TaskAssignment, WorkTask
 
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
 ARD_FILE = BPMN_DIR / "accept_review_decide.bpmn"

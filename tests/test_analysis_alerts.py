@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from engine.analysis import alerts
-from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, Alert
 from engine.catalog.document import CatalogDocument, Holder
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, Alert
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 from api.cli import analysis as _analysis_commands  # noqa: F401  (registers the commands)
 from api.cli.app import app as cli_app
 from engine.analysis import alerts
-from engine.analysis.models import CLOSED, OPEN, Alert
 from engine.catalog import service
 from engine.catalog.document import Holder
 from engine.catalog.io import read_catalog
 from engine.errors import Conflict
+from engine.models.analysis import CLOSED, OPEN, Alert
 from tests.auth_helpers import bearer_headers
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 

@@ -13,10 +13,10 @@ import re
 import pytest
 from sqlmodel import select
 
-from engine.analysis.models import Alert
 from engine.auth.demo import DEMO_PASSWORD
 from engine.clock import ControlledClock
 from engine.db import Database
+from engine.models.analysis import Alert
 from tests.browser_helpers import (
     demo_site,
     launch_chromium,

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import select
 
-from engine.analysis.models import Alert
 from engine.auth.demo import DEMO_PASSWORD
 from engine.auth.roles import Actor
 from engine.clock import ControlledClock
 from engine.db import Database
+from engine.models.analysis import Alert
+from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
-from engine.runtime.models import WorkTask
 from tests.browser_helpers import (
     demo_site,
     launch_chromium,

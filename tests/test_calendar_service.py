@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from engine.calendar import DaySource, WorkingCalendar, load_calendar, parse_limit
-from engine.calendar.models import CalendarDay, CalendarYear
 from engine.calendar.service import enter_year, enter_year_and_recompute, list_days
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
+from engine.models.calendar import CalendarDay, CalendarYear
 
 # A plausible 2027 schedule (the real one is published around November 2026).
 HOLIDAYS_2027 = [date(2027, 1, 1), date(2027, 1, 2), date(2027, 1, 3)] + [

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from engine.catalog import service
 from engine.catalog.io import read_catalog
-from engine.catalog.models import CatalogDuty, CatalogVersion
 from engine.errors import Conflict, NotFound
+from engine.models.catalog import CatalogDuty, CatalogVersion
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlmodel import select
 
-from engine.analysis.models import Alert
 from engine.auth.roles import Actor
+from engine.models.analysis import Alert
+from engine.models.runtime import ProcessInstance
 from engine.runtime import service as runtime
-from engine.runtime.models import ProcessInstance
 from tests.browser_helpers import load_demo, sign_in
 
 

@@ -6,10 +6,10 @@ from sqlmodel import select
 
 from api.routes.pages import credentials_table, key_accounts
 from engine.auth.demo import DEMO_PASSWORD, ensure_demo_users
-from engine.auth.models import UserAccount
 from engine.auth.service import authenticate
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
+from engine.models.auth import UserAccount
 from tests.browser_helpers import DEMO_CATALOG
 
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine.catalog.models import CatalogVersion
-from engine.runtime.models import ProcessInstance, WorkTask
+from engine.models.catalog import CatalogVersion
+from engine.models.runtime import ProcessInstance, WorkTask
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 
 BROKEN_CATALOG = """

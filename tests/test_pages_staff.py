@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from api.pages.inbox import split_inbox
 from engine.auth.roles import Actor
+from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
-from engine.runtime.models import WorkTask
 from tests.browser_helpers import load_demo, sign_in
 
 STARTER = Actor("s006", "S006", frozenset({"staff"}), "黄丽")

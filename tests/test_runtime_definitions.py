@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 from engine.errors import Forbidden, InvalidInput
+from engine.models.runtime import ProcessDefinition
 from engine.runtime import service
-from engine.runtime.models import ProcessDefinition
 from tests.runtime_helpers import ADMIN, ARD, ARD_FILE, CHEN, deploy, load_demo_catalog, open_task, start
 
 BASE = ARD_FILE.read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from engine.clock import BEIJING
+from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent
 from engine.rawsql import Raw, insert_record, insert_row, update_row, write_changes
-from engine.runtime.models import ProcessDefinition, ProcessInstance, TimingEvent
 
 MOMENT = datetime(2026, 9, 30, 10, 15, 30, 123456, tzinfo=BEIJING)
 

@@ -7,9 +7,9 @@ import pytest
 from sqlmodel import select
 
 from engine.errors import InvalidInput
+from engine.models.runtime import ProcessInstance
 from engine.runtime import service
 from engine.runtime.instances import rule_violation
-from engine.runtime.models import ProcessInstance
 from engine.runtime.scripting import register_script_function
 from tests.runtime_helpers import (
     ARD_FILE,

@@ -7,9 +7,9 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.models.runtime import ProcessInstance, WorkTask
 from engine.runtime import service
 from engine.runtime.instances import load_workflow, save_workflow
-from engine.runtime.models import ProcessInstance, WorkTask
 from tests.runtime_helpers import (
     CHEN,
     WANG,

@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlmodel import select
 
+from engine.models.runtime import ProcessInstance, WorkTask
 from engine.runtime import instances, service, workflow_cache
-from engine.runtime.models import ProcessInstance, WorkTask
 from tests.runtime_helpers import CHEN, deploy, load_demo_catalog, open_task, start
 
 

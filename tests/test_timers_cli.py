@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from api.cli.app import app
 from engine.db import Database
-from engine.runtime.timer_models import RuntimeTimer, TimerStatus
+from engine.models.timers import RuntimeTimer, TimerStatus
 
 runner = CliRunner()
 
@@ -33,7 +33,7 @@ def test_worker_once_finishes_a_due_row_whose_instance_is_gone(tmp_path, monkeyp
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", url)
     database = Database(url)
     database.upgrade()
-    from engine.runtime.models import FAILED, ProcessDefinition, ProcessInstance
+    from engine.models.runtime import FAILED, ProcessDefinition, ProcessInstance
 
     now = datetime.now(UTC)
     with database.session() as session:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.models.timers import Escalation, RuntimeTimer, TimerKind, TimerStatus
 from engine.runtime import deadlines
-from engine.runtime.timer_models import Escalation, RuntimeTimer, TimerKind, TimerStatus
 from engine.runtime.worker import Worker
 from tests.timers_helpers import at, complete, events, open_tasks, setup_catalog_and_processes, start
 

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
+from engine.models.runtime import WorkTask
+from engine.models.timers import CaseDeadline, RuntimeTimer, StageDeadline
 from engine.runtime import deadlines
 from engine.runtime.deadlines import WarningPolicy, compute_moments
-from engine.runtime.models import WorkTask
-from engine.runtime.timer_models import CaseDeadline, RuntimeTimer, StageDeadline
 from tests.timers_helpers import at, setup_catalog_and_processes, start
 
 POLICY = WarningPolicy(days_before=1, fraction_used=Fraction(2, 3))

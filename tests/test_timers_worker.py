@@ -8,9 +8,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from engine.models.runtime import WorkTask
+from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus
 from engine.runtime import service, timers
-from engine.runtime.models import WorkTask
-from engine.runtime.timer_models import RuntimeTimer, TimerKind, TimerStatus
 from engine.runtime.worker import Worker, should_embed
 from tests.timers_helpers import (
     EFFICIENCY,
@@ -185,7 +185,7 @@ def test_a_failing_row_is_retried_then_parked(database, clock, processes, monkey
 def clone_waiting_instance(database, instance_id: int, copies: int) -> list[int]:
     """Copies of a waiting instance with their timer rows, inserted in bulk (a short set-up for
     the many-timers test; each copy is a complete instance the engine loads and fires)."""
-    from engine.runtime.models import ProcessInstance
+    from engine.models.runtime import ProcessInstance
 
     with database.session() as session:
         original = session.get(ProcessInstance, instance_id)

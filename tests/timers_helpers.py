@@ -11,8 +11,8 @@ from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, STAFF, Actor
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 from engine.clock import BEIJING
+from engine.models.runtime import TimingEvent, WorkTask
 from engine.runtime import service
-from engine.runtime.models import TimingEvent, WorkTask
 
 BPMN_DIR = Path(__file__).resolve().parent / "timers_bpmn"
 

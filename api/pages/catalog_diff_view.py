@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from engine.catalog import service as catalog
 from engine.catalog.diff import VersionDiff, render_value
-from engine.catalog.models import CatalogVersion
+from engine.models.catalog import CatalogVersion
 
 DOWNLOAD_FORMATS = (("Excel", "xlsx"), ("JSON", "json"), ("YAML", "yaml"))
 

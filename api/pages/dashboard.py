@@ -22,13 +22,13 @@ from engine.analysis.findings import (
     RUNAROUND,
     SUSPECTED_OVERLAP,
 )
-from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
 from engine.analysis.report import analyze
 from engine.analysis.sources import latest_version_id, load_version
 from engine.auth.roles import EFFICIENCY_OFFICE, ESTABLISHMENT_OFFICE, Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
+from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
 
 router = APIRouter(route_class=PageRoute)
 coordinator = require_page_roles(ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)

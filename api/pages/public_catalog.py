@@ -17,8 +17,8 @@ from api.pages.web import PageRoute, current_actor, page_session, render
 from engine.auth.roles import Actor
 from engine.catalog import document as doc
 from engine.catalog import service as catalog
-from engine.catalog.models import CatalogVersion
 from engine.errors import NotFound
+from engine.models.catalog import CatalogVersion
 
 router = APIRouter(route_class=PageRoute)
 

@@ -12,9 +12,9 @@ from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import NotFound
+from engine.models.runtime import ProcessDefinition
 from engine.runtime import deadlines, diagram
 from engine.runtime import service as runtime
-from engine.runtime.models import ProcessDefinition
 
 
 def post_choices(session: Session) -> list[dict[str, Any]]:

@@ -38,9 +38,9 @@ from engine.catalog import service
 from engine.catalog.document import Department, Duty, Holder
 from engine.catalog.io import MEDIA_TYPES, WRITE_FORMATS, write_catalog
 from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
-from engine.catalog.models import CatalogVersion
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
+from engine.models.catalog import CatalogVersion
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from engine.auth import policy
 from engine.auth.roles import ADMIN, Actor
 from engine.clock import BEIJING, Clock
 from engine.errors import DutyflowError
+from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
 from engine.runtime import service
 from engine.runtime.metrics import GROUPINGS, efficiency_metrics
-from engine.runtime.models import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
 
 router = APIRouter()
 log = logging.getLogger(__name__)

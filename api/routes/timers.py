@@ -16,8 +16,8 @@ from api.security import require_actor
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
+from engine.models.timers import RuntimeTimer, TimerStatus
 from engine.runtime import deadlines, service, timers
-from engine.runtime.timer_models import RuntimeTimer, TimerStatus
 
 router = APIRouter()
 

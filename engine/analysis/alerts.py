@@ -30,14 +30,14 @@ from sqlalchemy import case, func, literal
 from sqlmodel import Session, col, select
 
 from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings, runaround_finding
-from engine.analysis.models import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSES, Alert
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.catalog.document import CatalogDocument
-from engine.catalog.models import CatalogDepartment
 from engine.catalog.service import get_version, in_force_versions, load_document, version_in_force
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSES, Alert
+from engine.models.catalog import CatalogDepartment
 
 DISPUTE_PROCESS_ID = "duty_dispute"
 RUNAROUND_SCOPE = "runtime:runaround"

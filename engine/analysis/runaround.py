@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from engine.catalog.service import find_version
 from engine.catalog.store import load_departments
 from engine.errors import NotFound
-from engine.runtime.models import TimingEvent
+from engine.models.runtime import TimingEvent
 
 ACCEPTED = "accepted"
 REFUSED = "refused"

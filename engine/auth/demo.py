@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 from sqlmodel import Session
 
-from engine.auth.models import UserAccount
 from engine.auth.passwords import hash_password
 from engine.auth.roles import ADMIN, ROLES, STAFF
 from engine.auth.service import get_user
 from engine.catalog import service as catalog_service
+from engine.models.auth import UserAccount
 
 DEMO_PASSWORD = "dutyflow-demo"
 ADMIN_USERNAME = "admin"

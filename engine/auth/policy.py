@@ -39,11 +39,11 @@ from engine.auth.roles import (
     LEGAL_OFFICE,
     Actor,
 )
-from engine.catalog.models import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit
 from engine.errors import Forbidden
-from engine.runtime.models import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
+from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit
+from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
+from engine.models.timers import CaseDeadline
 from engine.runtime.tasks import assignments, catalog_version_id, staff_posts
-from engine.runtime.timer_models import CaseDeadline
 
 
 class Action(StrEnum):

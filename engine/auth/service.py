@@ -9,10 +9,10 @@ from functools import lru_cache
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from engine.auth.models import AuthSession, UserAccount
 from engine.auth.passwords import hash_password, verify_password
 from engine.auth.roles import ROLES, Actor
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.auth import AuthSession, UserAccount
 
 MIN_PASSWORD_LENGTH = 8
 # 32 random bytes: a session id cannot be guessed, and it is also signed into the cookie/token.

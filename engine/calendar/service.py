@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, delete, select
 
-from engine.calendar.models import CalendarDay, CalendarYear
 from engine.calendar.statutory import statutory_holidays
 from engine.calendar.working import (
     DEFAULT_OFFICE_HOURS,
@@ -26,6 +25,7 @@ from engine.calendar.working import (
     official_years,
 )
 from engine.errors import InvalidInput
+from engine.models.calendar import CalendarDay, CalendarYear
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 # The runtime area owns deadline rows; it offers recompute_provisional(session, calendar, now) here.

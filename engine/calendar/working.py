@@ -28,11 +28,11 @@ import chinese_calendar
 from sqlmodel import Session, select
 
 from engine.calendar.limits import MAX_LIMIT, LimitKind, ParsedLimit
-from engine.calendar.models import CalendarDay, CalendarYear
 from engine.calendar.statutory import statutory_holidays
 from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
+from engine.models.calendar import CalendarDay, CalendarYear
 
 ONE_DAY = timedelta(days=1)
 

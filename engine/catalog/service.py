@@ -15,7 +15,10 @@ from sqlmodel import Session
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
-from engine.catalog.models import (
+from engine.catalog.validation import validate_document
+from engine.db import INT_COLUMN_MAX
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.catalog import (
     DRAFT,
     PUBLISHED,
     CatalogDepartment,
@@ -29,9 +32,6 @@ from engine.catalog.models import (
     CatalogUnit,
     CatalogVersion,
 )
-from engine.catalog.validation import validate_document
-from engine.db import INT_COLUMN_MAX
-from engine.errors import Conflict, InvalidInput, NotFound
 
 PUBLISHED_IS_FROZEN = "已发布的版本不可修改，请使用新的版本号"
 # As long as CatalogVersion.version may be: a longer reference cannot name a version.

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from engine.catalog import document as doc
-from engine.catalog.models import (
+from engine.models.catalog import (
     CatalogActionSynonym,
     CatalogDepartment,
     CatalogDuty,

@@ -52,10 +52,8 @@ from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.db import database_key
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.rawsql import Raw, Record, flush_pending, insert_record, record, records, write_changes
-from engine.runtime import timers
-from engine.runtime.models import ProcessInstance
-from engine.runtime.timer_models import (
+from engine.models.runtime import ProcessInstance
+from engine.models.timers import (
     CASE_SUBJECT,
     CaseDeadline,
     Escalation,
@@ -64,6 +62,8 @@ from engine.runtime.timer_models import (
     TimerKind,
     TimerStatus,
 )
+from engine.rawsql import Raw, Record, flush_pending, insert_record, record, records, write_changes
+from engine.runtime import timers
 
 PAUSE = "pause"
 RESTART = "restart"
@@ -113,9 +113,9 @@ def calendar_for(session: Session) -> WorkingCalendar:
 
     The check (one small query) runs once per transaction; the calendar itself is shared.
     """
-    from engine.calendar.models import CalendarDay, CalendarYear
     from engine.calendar.working import OfficeHours
     from engine.config import setting
+    from engine.models.calendar import CalendarDay, CalendarYear
 
     key = database_key(session)
     cached = _calendar_cache.get(key)
@@ -797,7 +797,7 @@ def _counted(limit: ParsedLimit) -> TimeLimit | None:
 
 
 def _duty_category(session: Session, duty_code: str | None) -> str | None:
-    from engine.catalog.models import CatalogDuty
+    from engine.models.catalog import CatalogDuty
 
     version_id = _current_catalog_version(session)
     if not duty_code or version_id is None:
@@ -893,8 +893,8 @@ def _notify_workflow(session: Session, instance_id: int, now: datetime) -> None:
     from SpiffWorkflow.bpmn.util import BpmnEvent
     from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 
+    from engine.models.runtime import RUNNING
     from engine.runtime.instances import load_workflow, run_step, save_workflow
-    from engine.runtime.models import RUNNING
 
     instance_row, workflow = load_workflow(session, instance_id)
     if instance_row.status != RUNNING:
@@ -1212,7 +1212,7 @@ def _log(session: Session, instance_id: int, kind: str, now: datetime, task_id: 
 
     work_task_id = None
     if task_id is not None:
-        from engine.runtime.models import WorkTask
+        from engine.models.runtime import WorkTask
 
         work_task_id = session.execute(
             select(WorkTask.id).where(WorkTask.instance_id == instance_id, WorkTask.spiff_task_id == task_id)

@@ -37,8 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.runtime import ProcessDefinition
 from engine.runtime.forms import form_problems
-from engine.runtime.models import ProcessDefinition
 from engine.runtime.scripting import MAX_CARDINALITY, check_code
 from engine.runtime.serializer import SPEC_CACHE, serialize_spec
 

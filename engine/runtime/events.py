@@ -18,8 +18,8 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from engine.calendar.working import WorkingCalendar, load_calendar
+from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
 from engine.rawsql import Raw, flush_pending
-from engine.runtime.models import ProcessInstance, TimingEvent, WorkTask
 
 EVENT_KINDS = (
     "instance_started", "task_ready", "claimed", "transferred", "accepted", "refused", "delegated",

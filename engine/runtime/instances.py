@@ -29,11 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from engine.errors import Conflict, DutyflowError, NotFound
+from engine.models.runtime import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
 from engine.rawsql import Raw, Record, flush_pending, record, set_loaded, sync_identity, update_row
 from engine.runtime import workflow_cache
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event
-from engine.runtime.models import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
 from engine.runtime.scripting import UnsafeScript, script_context
 from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow
 from engine.runtime.tasks import LaneError, sync_tasks

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from engine.catalog import service as catalog
 from engine.errors import InvalidInput, NotFound
-from engine.runtime.models import TASK_COMPLETED, TASK_READY, ProcessInstance, TimingEvent, WorkTask
+from engine.models.runtime import TASK_COMPLETED, TASK_READY, ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.tasks import catalog_version_id
 
 GROUPINGS = ("post", "unit", "department")
@@ -150,8 +150,8 @@ class _DeadlineReader:
     def __init__(self, session: Session, clock):
         self.session, self.clock = session, clock
         try:
+            from engine.models.timers import CaseDeadline, StageDeadline
             from engine.runtime import deadlines
-            from engine.runtime.timer_models import CaseDeadline, StageDeadline
         except ModuleNotFoundError:
             self.deadlines = None
             return

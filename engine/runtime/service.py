@@ -30,6 +30,20 @@ from engine.auth import policy
 from engine.auth.roles import ADMIN, Actor
 from engine.catalog import service as catalog
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models.runtime import (
+    BACKUP,
+    HANDLER,
+    READER,
+    RUNNING,
+    SUSPENDED,
+    TASK_CANCELLED,
+    TASK_COMPLETED,
+    TRANSFER,
+    ProcessDefinition,
+    ProcessInstance,
+    TimingEvent,
+    WorkTask,
+)
 from engine.rawsql import Raw, Record, flush_pending, insert_row, set_loaded, update_row
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
@@ -44,20 +58,6 @@ from engine.runtime.instances import (
     restore_workflow,
     run_step,
     save_workflow,
-)
-from engine.runtime.models import (
-    BACKUP,
-    HANDLER,
-    READER,
-    RUNNING,
-    SUSPENDED,
-    TASK_CANCELLED,
-    TASK_COMPLETED,
-    TRANSFER,
-    ProcessDefinition,
-    ProcessInstance,
-    TimingEvent,
-    WorkTask,
 )
 from engine.runtime.scripting import (
     MultiInstanceInputs,

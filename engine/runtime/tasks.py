@@ -26,7 +26,8 @@ from sqlmodel import Session, select
 
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
-from engine.catalog.models import (
+from engine.errors import Conflict, NotFound
+from engine.models.catalog import (
     DRAFT,
     PUBLISHED,
     CatalogPost,
@@ -34,12 +35,7 @@ from engine.catalog.models import (
     CatalogStaff,
     CatalogVersion,
 )
-from engine.errors import Conflict, NotFound
-from engine.rawsql import Raw, Record, flush_pending, insert_row, record, records, set_loaded, update_row
-from engine.runtime import timers
-from engine.runtime.definitions import is_human_task, task_properties
-from engine.runtime.events import log_event
-from engine.runtime.models import (
+from engine.models.runtime import (
     BACKUP,
     HANDLER,
     READER,
@@ -51,6 +47,10 @@ from engine.runtime.models import (
     TaskAssignment,
     WorkTask,
 )
+from engine.rawsql import Raw, Record, flush_pending, insert_row, record, records, set_loaded, update_row
+from engine.runtime import timers
+from engine.runtime.definitions import is_human_task, task_properties
+from engine.runtime.events import log_event
 
 
 class LaneError(Exception):
@@ -139,7 +139,7 @@ def _is_catalog_class(cls) -> bool:
     return getattr(cls, "__module__", None) == _CATALOG_MODELS
 
 
-_CATALOG_MODELS = "engine.catalog.models"
+_CATALOG_MODELS = "engine.models.catalog"
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -297,7 +297,7 @@ def multi_instance_item(task) -> dict[str, Any] | None:
 def task_items(session: Session, task_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The multi-instance item of each listed task that has one (recorded in its `task_ready`
     event, so a check shows which problem it is about without restoring the workflow)."""
-    from engine.runtime.models import TimingEvent
+    from engine.models.runtime import TimingEvent
 
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(task_ids), 500):

@@ -54,8 +54,8 @@ def due_after(limit: str) -> str:
 def _case_moments():
     from sqlalchemy import select
 
+    from engine.models.timers import CaseDeadline
     from engine.runtime.deadlines import case_data, compute_moments, resolve_case_limit
-    from engine.runtime.timer_models import CaseDeadline
 
     context = current_script_context()
     if context is None or context.session is None or context.instance is None:

@@ -30,8 +30,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from engine.db import Database
+from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus
 from engine.rawsql import Raw, flush_pending
-from engine.runtime.timer_models import RuntimeTimer, TimerKind, TimerStatus
 
 log = logging.getLogger(__name__)
 
@@ -428,8 +428,8 @@ def defer(session: Session, timer_id: int, worker_id: str, now: datetime) -> Non
 
 
 def _fire_bpmn(session: Session, clock, row: RuntimeTimer, now: datetime) -> str:
+    from engine.models.runtime import RUNNING, SUSPENDED, ProcessInstance
     from engine.runtime.instances import load_workflow, run_step, save_workflow
-    from engine.runtime.models import RUNNING, SUSPENDED, ProcessInstance
 
     # Look at the status before restoring the workflow: cheaper, and a broken state never blocks.
     status = session.execute(

@@ -22,8 +22,8 @@ from datetime import UTC
 from sqlalchemy import or_, select
 
 from engine.db import Database
+from engine.models.timers import RuntimeTimer, TimerStatus
 from engine.runtime import timers
-from engine.runtime.timer_models import RuntimeTimer, TimerStatus
 
 log = logging.getLogger(__name__)
 

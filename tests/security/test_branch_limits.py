@@ -18,8 +18,8 @@ import pytest
 from sqlmodel import select
 
 from engine.auth.roles import Actor
+from engine.models.runtime import ProcessInstance, WorkTask
 from engine.runtime import service
-from engine.runtime.models import ProcessInstance, WorkTask
 from engine.runtime.scripting import MAX_CARDINALITY
 from engine.runtime.worker import Worker
 from tests.runtime_helpers import load_demo_catalog

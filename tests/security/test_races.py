@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from engine.auth.service import create_user
-from engine.runtime.models import HANDLER, READER, TRANSFER, TaskAssignment, TimingEvent, WorkTask
+from engine.models.runtime import HANDLER, READER, TRANSFER, TaskAssignment, TimingEvent, WorkTask
 from tests.auth_helpers import issue_token
 from tests.process_helpers import Scenario
 

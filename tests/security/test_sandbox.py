@@ -26,8 +26,8 @@ from api.cli.app import app as cli_app
 from api.cli.app import console
 from engine.auth.roles import Actor
 from engine.auth.service import create_user
+from engine.models.runtime import ProcessDefinition, ProcessInstance
 from engine.runtime import definitions, service
-from engine.runtime.models import ProcessDefinition, ProcessInstance
 from engine.runtime.scripting import (
     MAX_CPU_SECONDS,
     ScriptBudgetExceeded,

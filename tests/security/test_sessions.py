@@ -12,9 +12,9 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from api.main import SESSION_COOKIE, create_app
-from engine.auth.models import AuthSession, UserAccount
 from engine.auth.service import create_user, set_active
 from engine.clock import ControlledClock
+from engine.models.auth import AuthSession, UserAccount
 
 PASSWORD = "right-password-1"
 

@@ -11,8 +11,8 @@ from sqlmodel import select
 
 import api.security
 import engine.auth.service
-from engine.auth.models import AuthSession
 from engine.auth.service import create_user, dummy_password_hash, set_active
+from engine.models.auth import AuthSession
 
 PASSWORD = "right-password-1"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from engine.runtime.models import WorkTask
-from engine.runtime.timer_models import RuntimeTimer, TimerStatus
+from engine.models.runtime import WorkTask
+from engine.models.timers import RuntimeTimer, TimerStatus
 from tests.process_helpers import Scenario
 
 LOW_INCOME = {"duty_code": "MZ-GF-001", "applicant": "张三"}

@@ -14,8 +14,8 @@ from sqlmodel import Session
 
 from engine.catalog import service as catalog
 from engine.catalog.cells import format_limit_cell
-from engine.catalog.models import CatalogDepartment, CatalogObject, CatalogPost, CatalogUnit
 from engine.errors import InvalidInput, NotFound
+from engine.models.catalog import CatalogDepartment, CatalogObject, CatalogPost, CatalogUnit
 
 
 def duty_info(session: Session, version_id: int, code: str) -> dict:

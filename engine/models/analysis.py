@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import AwareDateTime
+from engine.models.types import AwareDateTime
 
 # Alert statuses. `closed` is set by the analysis (the finding disappeared); `acknowledged` and
 # `resolved` are set by a coordinator.

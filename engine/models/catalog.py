@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import AwareDateTime
+from engine.models.types import AwareDateTime
 
 DRAFT = "draft"
 PUBLISHED = "published"

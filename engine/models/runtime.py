@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import AwareDateTime
+from engine.models.types import AwareDateTime
 
 # Instance status
 RUNNING = "running"

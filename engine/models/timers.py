@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.db import AwareDateTime
+from engine.models.types import AwareDateTime
 
 
 class TimerStatus:

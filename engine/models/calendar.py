@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from engine.db import AwareDateTime
+from engine.models.types import AwareDateTime
 
 
 class CalendarYear(SQLModel, table=True):

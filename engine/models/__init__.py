@@ -1,0 +1,11 @@
+"""Every table of dutyflow, one module per aggregate (catalog, calendar, runtime, timers,
+analysis, auth).
+
+The tables live below every service package rather than inside each one because the layers read
+across aggregates: the permission policy (engine.auth) reads tasks and case clocks, the analysis
+reads the runtime's timing log, the runtime reads the catalog. With the tables at the bottom,
+each package imports only downwards (docs/architecture.md). Importing this package registers all
+tables in SQLModel.metadata.
+"""
+
+from engine.models import analysis, auth, calendar, catalog, runtime, timers  # noqa: F401
