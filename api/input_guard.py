@@ -9,7 +9,7 @@ here once:
   of dutyflow has a use for it: refused with 422 before any route runs.
 - A body larger than the request needs (`BodyLimitMiddleware`): start data, form posts and JSON
   commands are small, so anything over MAX_BODY_BYTES is refused with 413 before the route parses
-  it. The file uploads have their own, larger caps (`api.routes.catalog.UploadRoute`, the BPMN
+  it. The file uploads have their own, larger caps (`api.uploads.UploadRoute`, the BPMN
   upload's definition check) and are left to them.
 - A value the database refuses as data (SQLSTATE class 22 — NUL inside a JSON body, a number out
   of a column's range, a string longer than its column): sqlalchemy's DataError, answered 422 with

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -17,6 +18,7 @@ from api.routes import analysis, auth, calendar, catalog, pages, process_diagram
 from api.same_origin import SameOriginMiddleware
 from api.security import SessionCookieMiddleware, SignInLimiter
 from api.security_headers import SecurityHeadersMiddleware
+from engine.application import wire
 from engine.clock import Clock, SystemClock
 from engine.config import Settings, get_settings, require_secret_key
 from engine.db import Database
@@ -24,7 +26,7 @@ from engine.errors import DutyflowError
 
 SESSION_COOKIE = "dutyflow_session"
 AREAS = (catalog, calendar, runtime, timers, analysis, auth, pages)
-STATIC_DIR = __import__("pathlib").Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(
@@ -33,6 +35,8 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
 ) -> FastAPI:
+    # The engine's hooks connected before anything can publish a catalog or enter a calendar year.
+    wire()
     if settings is None:
         # A served app (`dutyflow serve`, uvicorn --factory): no key, no start (SettingsError).
         settings = get_settings()

@@ -5,7 +5,7 @@ signed with DUTYFLOW_SECRET_KEY: a forged or replayed one names no live session 
 logout, an administrator or disabling the account ends a sign-in at once. Checking one costs one
 primary-key lookup joined to the account.
 
-`get_actor` returns the Actor or None; `require_actor` and `require_roles(...)` are the
+`get_actor` returns the Actor or None; `require_actor` and `require_action(...)` are the
 dependencies routes use (401 when not signed in, 403 when the role is missing).
 
 Sign-in attempts go through `SignInLimiter` (the `limits` library, moving windows): too many
@@ -30,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import get_session
+from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, session_user, start_session
 from engine.clock import Clock
@@ -104,12 +105,12 @@ def require_actor(actor: Actor | None = Depends(get_actor)) -> Actor:
     return actor
 
 
-def require_roles(*roles: str):
-    """Dependency factory: the caller must hold one of `roles` (admins pass every check)."""
+def require_action(action: policy.Action):
+    """Dependency factory: the permission policy must allow the office action (an admin passes);
+    otherwise its refusal (403, in Chinese, naming the roles) answers the request."""
 
     def dependency(actor: Actor = Depends(require_actor)) -> Actor:
-        if not actor.has_role(*roles):
-            raise HTTPException(status_code=403, detail=f"需要以下角色之一：{', '.join(roles)}")
+        policy.require(actor, action)
         return actor
 
     return dependency

@@ -13,7 +13,9 @@ case clock and stage limits. Three ways, same process, same run, same data:
   what the database itself costs, without any Python logic;
 - `engine`: dutyflow's service (`start_instance`, `complete_task` ×3) on a SQLite file: one
   transaction per step with workflow state, task rows, timing events, case/stage deadlines and
-  timer/warning rows, the optimistic version check and catalog look-ups for the lanes.
+  timer/warning rows, the optimistic version check and catalog look-ups for the lanes. Its
+  statements per case are counted too (SQLAlchemy's `before_cursor_execute`, and SQLite's own
+  trace of what it ran).
 
 `memory + (saved − memory) + db-replay` is a floor for any engine that persists each step in its
 own transaction on this machine: the ratio it allows is printed as the best possible one.
@@ -31,10 +33,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
+import importlib
 import pstats
+import shutil
+import sqlite3
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +51,9 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.parser.process import VALIDATOR  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import bindparam, event, select  # noqa: E402
 
+from engine.application import wire  # noqa: E402
 from engine.auth.roles import ADMIN, STAFF, Actor  # noqa: E402
 from engine.catalog import service as catalog  # noqa: E402
 from engine.catalog.io import read_catalog  # noqa: E402
@@ -52,6 +61,7 @@ from engine.clock import BEIJING, ControlledClock  # noqa: E402
 from engine.db import Database  # noqa: E402
 from engine.models.runtime import WorkTask  # noqa: E402
 from engine.runtime import service  # noqa: E402
+from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow  # noqa: E402
 
 BPMN = ROOT / "tests" / "timers_bpmn" / "timed_case.bpmn"
 START_DATA = {"limit": "5个工作日", "unit_code": "MZ-SHJZ", "department_code": "MZ", "applicant": "张三"}
@@ -98,8 +108,6 @@ def _memory_cases(spec, n: int) -> None:
 
 
 def run_serialized(n: int) -> Timer:
-    from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow
-
     spec = parse_spec()
     SPEC_CACHE.put("bench-timed-case", spec, {})
     with Timer() as timer:
@@ -124,8 +132,6 @@ def _serialized_cases(spec, n: int, new_workflow, serialize_workflow, deserializ
 
 
 def run_saved(n: int) -> Timer:
-    from engine.runtime.serializer import SPEC_CACHE, new_workflow, serialize_workflow
-
     spec = parse_spec()
     SPEC_CACHE.put("bench-timed-case", spec, {})
     with Timer() as timer:
@@ -145,11 +151,6 @@ def run_saved(n: int) -> Timer:
 
 def run_db_replay(database: Database, clock: ControlledClock, n: int) -> Timer:
     """Capture the SQL of one engine case, then run it n times with the sqlite3 driver alone."""
-    import shutil
-    import sqlite3
-
-    from sqlalchemy import event
-
     transactions: list[list[str]] = []
 
     def trace(statement: str) -> None:
@@ -187,26 +188,23 @@ def run_db_replay(database: Database, clock: ControlledClock, n: int) -> Timer:
 # Parts of an engine step timed by --breakdown: (module, function, label). Parts overlap where
 # one calls another; a function imported by name elsewhere is wrapped where it is called from.
 BREAKDOWN = (
-    ("sqlmodel", "Session.commit", "commits"),
-    ("engine.runtime.instances", "_after_step", "after_step: clocks, warning rows, timers"),
-    ("engine.runtime.deadlines", "compute_moments", "- due/yellow moments on the calendar"),
-    ("engine.runtime.deadlines", "_open_stage", "- opening stage rows"),
+    ("sqlmodel", "Session.commit", "commits (with the step's timing events)"),
+    ("engine.runtime.instances", "after_step", "after_step: clocks, warning rows, timers"),
+    ("engine.runtime.clocks.sync", "compute_moments", "- due/yellow moments on the calendar"),
+    ("engine.runtime.clocks.sync", "open_stage", "- opening stage rows"),
     ("engine.runtime.instances", "serialize_workflow", "serializing the workflow"),
-    ("engine.runtime.tasks", "_create_row", "new task rows (with their task_ready events)"),
-    ("engine.runtime.service", "instance_record", "reading the instance row"),
-    ("engine.runtime.tasks", "task_record", "reading the task row"),
-    ("engine.runtime.tasks", "require_actor_on_task", "checking the actor's posts"),
-    ("engine.runtime.instances", "bump_version", "optimistic instance update"),
+    ("engine.runtime.tasks", "sync_tasks", "task rows: open ones read, new ones with assignments"),
+    ("engine.runtime.task_service", "load_task", "reading the task and instance rows"),
+    ("engine.runtime.task_service", "policy.require_act", "checking the actor's posts"),
+    ("engine.runtime.instances", "bump_version", "optimistic instance update (version_id_col flush)"),
+    ("engine.runtime.instances", "write_events", "writing the timing events (one insert a step)"),
 )
-EVENT_MODULES = ("engine.runtime.events", "engine.runtime.service", "engine.runtime.tasks",
-                 "engine.runtime.instances", "engine.runtime.deadlines")
+EVENT_MODULES = ("engine.runtime.events", "engine.runtime.instance_service", "engine.runtime.task_service",
+                 "engine.runtime.tasks", "engine.runtime.instances", "engine.runtime.clocks.changes")
 
 
 def install_breakdown() -> dict[str, float]:
     """Wrap the parts above (and every module's log_event) to sum their wall time."""
-    import functools
-    import importlib
-
     spent: dict[str, float] = {}
 
     def timed(function, label):
@@ -230,13 +228,10 @@ def install_breakdown() -> dict[str, float]:
         module = importlib.import_module(module_name)
         if hasattr(module, "log_event"):
             module.log_event = log_event
-    service.ev.log_event = log_event
     return spent
 
 
 def prepare_engine() -> tuple[Database, ControlledClock]:
-    from datetime import datetime
-
     database = Database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     database.upgrade()
     clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
@@ -253,23 +248,60 @@ def run_engine(database: Database, clock: ControlledClock, n: int) -> Timer:
     return timer
 
 
+# The client's part: find the open task of the step (a client of the API has its id from the
+# inbox). A statement built once, as the engine's own are.
+TASKS = WorkTask.__table__
+OPEN_TASK = select(TASKS.c.id).where(TASKS.c.instance_id == bindparam("p_instance"),
+                                     TASKS.c.task_spec == bindparam("p_spec"), TASKS.c.state == "ready")
+
+
 def _engine_cases(database: Database, clock: ControlledClock, n: int) -> None:
-    from sqlalchemy import bindparam, select
-
-    from engine.rawsql import Raw
-
-    # The client's part: find the open task of the step (a client of the API has its id from the
-    # inbox). A statement built once, as the engine's own are.
-    open_task = Raw(select(WorkTask.id).where(WorkTask.instance_id == bindparam("p_instance"),
-                                              WorkTask.task_spec == bindparam("p_spec"), WorkTask.state == "ready"))
     for _ in range(n):
         with database.session() as session:
             instance_id = service.start_instance(session, clock, "timed_case", START_DATA, HANDLER).id
         for name, data in STEPS:
             clock.advance(minutes=10)
             with database.session() as session:
-                task_id = open_task.scalar(session, {"p_instance": instance_id, "p_spec": name})
+                task_id = session.execute(OPEN_TASK, {"p_instance": instance_id, "p_spec": name}).scalar_one()
                 service.complete_task(session, clock, task_id, data, HANDLER)
+
+
+class StatementCount:
+    """Statements per case while enabled: those SQLAlchemy sends (`before_cursor_execute`; an
+    executemany counts once) and, on SQLite, those the database runs (the driver's trace callback;
+    BEGIN and COMMIT included, each row of an executemany counted)."""
+
+    def __init__(self, database: Database):
+        self.database = database
+        self.sent = 0
+        self.run = 0
+
+    def _sent(self, *_args) -> None:
+        self.sent += 1
+
+    def _trace(self, _statement: str) -> None:
+        self.run += 1
+
+    def _checkout(self, dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.set_trace_callback(self._trace)
+
+    def __enter__(self) -> StatementCount:
+        self.database.engine.dispose()  # connections made from now on carry the trace callback
+        event.listen(self.database.engine, "before_cursor_execute", self._sent)
+        event.listen(self.database.engine, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.database.engine, "before_cursor_execute", self._sent)
+        event.remove(self.database.engine, "checkout", self._checkout)
+        self.database.engine.dispose()
+
+
+def count_statements(database: Database, clock: ControlledClock, n: int = 20) -> tuple[float, float]:
+    """(statements sent through SQLAlchemy, statements SQLite ran) per engine case."""
+    with StatementCount(database) as count:
+        _engine_cases(database, clock, n)
+    return count.sent / n, count.run / n
 
 
 def main() -> None:
@@ -279,6 +311,7 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="also the `saved` and `db-replay` ways")
     parser.add_argument("--breakdown", action="store_true", help="time the parts of the engine's steps")
     args = parser.parse_args()
+    wire()
 
     run_memory(20)  # warm caches and imports the same way for all of them
     timers = {"memory": run_memory(args.n), "serialized": run_serialized(args.n)}
@@ -293,11 +326,14 @@ def main() -> None:
     timers["engine"] = run_engine(database, clock, args.n)
     if profiler:
         profiler.disable()
+    statements = count_statements(database, clock)
     if args.floor:
         timers["db-replay"] = run_db_replay(database, clock, args.n)
     for name, timer in timers.items():
         print(f"{name:>10}: {args.n / timer.wall:8.1f} cases/s wall ({1000 * timer.wall / args.n:6.2f} ms per case), "
               f"{args.n / timer.cpu:8.1f} cases/s CPU ({1000 * timer.cpu / args.n:6.2f} ms per case)")
+    print(f"statements per engine case: {statements[0]:.1f} sent through SQLAlchemy, "
+          f"{statements[1]:.1f} run by SQLite (BEGIN and COMMIT included)")
     memory = timers["memory"]
     for name in ("serialized", "engine"):
         print(f"{name} / memory = {memory.wall / timers[name].wall:.1%} wall, {memory.cpu / timers[name].cpu:.1%} CPU")

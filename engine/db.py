@@ -8,19 +8,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
-
-# Importing the models package fills SQLModel.metadata with every table (Alembic and create_all
-# read it); AwareDateTime is re-exported because the migrations name it engine.db.AwareDateTime.
-import engine.models  # noqa: F401
-from engine.models.types import AwareDateTime  # noqa: F401
+from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
@@ -34,13 +32,18 @@ STARTUP_LOCK_KEY = zlib.crc32(b"dutyflow start-up: migrations, demo set-up, proc
 # refuses Python ints past 64 bits with OverflowError) — callers answer 404/422 instead.
 INT_COLUMN_MAX = 2**31 - 1
 
+# Cache: each engine's URL as text, for as long as the engine lives (weak keys). Rendering a URL
+# costs more than the per-database look-ups it keys; kept here rather than as an attribute set on
+# SQLAlchemy's Engine, which is not ours to extend.
+_DATABASE_KEYS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
 def database_key(session: Session) -> str:
-    """The URL of the session's database as text, for per-database caches (rendering a URL each
-    time costs more than the look-up it keys)."""
-    bind = session.get_bind()
-    key = getattr(bind, "dutyflow_key", None)
+    """The URL of the session's database as text, for per-database caches."""
+    engine = session.get_bind().engine
+    key = _DATABASE_KEYS.get(engine)
     if key is None:
-        key = bind.dutyflow_key = str(bind.url)
+        key = _DATABASE_KEYS[engine] = str(engine.url)
     return key
 
 
@@ -174,8 +177,6 @@ class Database:
 
     def upgrade(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision (under the start-up lock)."""
-        from alembic import command
-
         with self.startup_lock():
             command.upgrade(alembic_config(self.url), "head")
 
@@ -183,14 +184,10 @@ class Database:
         self.engine.dispose()
 
 
-def alembic_config(url: str):
-    from alembic.config import Config
-
+def alembic_config(url: str) -> Config:
+    """Alembic's configuration for `url`; the migrations' env.py reads every table's metadata
+    from engine.models (this module sits below the tables and does not import them)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     return config
-
-
-def all_tables_metadata():
-    return SQLModel.metadata

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dutyflow's two set-up commands:
 #   bash scripts/dev.sh serve   — install everything, start the server with the demo catalog (SQLite)
-#   bash scripts/dev.sh test    — install everything, start PostgreSQL if it is down, run all tests
+#   bash scripts/dev.sh test    — install everything, check the import layers and engine/'s types,
+#                                 start PostgreSQL if it is down, run all tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,20 @@ install_bpmnio() {
   fi
 }
 
+check_structure() {
+  # Before any test, and fail fast: the layers of docs/architecture.md, then the types of engine/.
+  echo ">> lint-imports (which package may import which: docs/architecture.md)"
+  if ! lint-imports; then
+    echo "!! lint-imports: an import breaks a contract of pyproject.toml [tool.importlinter] (above); tests not run" >&2
+    exit 1
+  fi
+  echo ">> mypy engine"
+  if ! mypy engine; then
+    echo "!! mypy: type errors in engine/ (above); tests not run" >&2
+    exit 1
+  fi
+}
+
 start_postgresql() {
   if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
     echo ">> starting PostgreSQL"
@@ -52,6 +67,7 @@ case "${1:-}" in
     install_system_packages test
     install_python_packages
     install_bpmnio
+    check_structure
     start_postgresql
     shift
     exec python3 -m pytest "$@"

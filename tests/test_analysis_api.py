@@ -39,7 +39,9 @@ def loaded(client, database, clock, demo_catalog_path) -> int:
 
 
 def test_import_creates_alerts_and_run_does_not_duplicate_them(client, loaded, bianban, staff, demo):
-    listed = client.get("/api/alerts", headers=staff).json()
+    # Alerts are the coordinators' working list (docs/permissions.md, read_alerts): staff get 403.
+    assert client.get("/api/alerts", headers=staff).status_code == 403
+    listed = client.get("/api/alerts", headers=bianban).json()
     assert len(listed) == 9 and {a["status"] for a in listed} == {"open"}
     assert client.post("/api/analysis/run", headers=staff).status_code == 403
     assert client.post("/api/analysis/run").status_code == 401
@@ -48,7 +50,7 @@ def test_import_creates_alerts_and_run_does_not_duplicate_them(client, loaded, b
     body = response.json()
     assert body["report"] == analyze(demo).to_json_dict()
     assert body["alerts"]["created"] == 0 and body["alerts"]["kept"] == 9
-    assert len(client.get("/api/alerts", headers=staff).json()) == 9
+    assert len(client.get("/api/alerts", headers=bianban).json()) == 9
 
 
 def test_report_endpoint_gives_the_spec_json(client, loaded, staff, demo):
@@ -60,13 +62,13 @@ def test_report_endpoint_gives_the_spec_json(client, loaded, staff, demo):
 
 
 def test_alert_filters_and_coordinator_actions(client, loaded, bianban, staff):
-    overlaps = client.get("/api/alerts", params={"kind": "overlap"}, headers=staff).json()
+    overlaps = client.get("/api/alerts", params={"kind": "overlap"}, headers=bianban).json()
     assert sorted(a["payload"]["duties"][0] for a in overlaps) == ["AJ-JC-001", "GXQ-GL-001"]
-    mt = client.get("/api/alerts", params={"department": "MT"}, headers=staff).json()
+    mt = client.get("/api/alerts", params={"department": "MT"}, headers=bianban).json()
     assert [a["kind"] for a in mt] == ["taxonomy"]
-    assert client.get("/api/alerts", params={"status": "bogus"}, headers=staff).status_code == 422
+    assert client.get("/api/alerts", params={"status": "bogus"}, headers=bianban).status_code == 422
 
-    vacant = client.get("/api/alerts", params={"kind": "post_vacant"}, headers=staff).json()[0]
+    vacant = client.get("/api/alerts", params={"kind": "post_vacant"}, headers=bianban).json()[0]
     assert client.post(f"/api/alerts/{vacant['id']}/acknowledge", headers=staff).status_code == 403
     acknowledged = client.post(f"/api/alerts/{vacant['id']}/acknowledge", headers=bianban).json()
     assert acknowledged["status"] == "acknowledged" and acknowledged["acknowledged_by"] == "bianban"
@@ -76,12 +78,12 @@ def test_alert_filters_and_coordinator_actions(client, loaded, bianban, staff):
         f"/api/alerts/{vacant['id']}/resolve", json={"resolution": "已调配人员到岗"}, headers=bianban
     ).json()
     assert resolved["status"] == "resolved" and resolved["resolution"] == "已调配人员到岗"
-    assert client.get("/api/alerts", params={"status": "resolved"}, headers=staff).json()[0]["id"] == vacant["id"]
+    assert client.get("/api/alerts", params={"status": "resolved"}, headers=bianban).json()[0]["id"] == vacant["id"]
     assert client.post("/api/alerts/999999/resolve", headers=bianban).status_code == 404
 
 
 def test_overlap_alert_opens_a_duty_dispute(client, loaded, bianban, staff, database):
-    overlap = client.get("/api/alerts", params={"kind": "taxonomy"}, headers=staff).json()[0]
+    overlap = client.get("/api/alerts", params={"kind": "taxonomy"}, headers=bianban).json()[0]
     response = client.post(f"/api/alerts/{overlap['id']}/dispute", headers=bianban)
     assert response.status_code == 200, response.text
     alert = response.json()
@@ -90,7 +92,7 @@ def test_overlap_alert_opens_a_duty_dispute(client, loaded, bianban, staff, data
         instance = runtime.get_instance(session, int(alert["dispute_instance_id"]))
         assert instance.process_id == "duty_dispute"
     assert client.post(f"/api/alerts/{overlap['id']}/dispute", headers=bianban).status_code == 409
-    gap = client.get("/api/alerts", params={"kind": "post_vacant"}, headers=staff).json()[0]
+    gap = client.get("/api/alerts", params={"kind": "post_vacant"}, headers=bianban).json()[0]
     assert client.post(f"/api/alerts/{gap['id']}/dispute", headers=bianban).status_code == 409
 
 
@@ -123,14 +125,14 @@ def test_a_task_bounced_between_departments_is_a_runaround_alert(client, loaded,
     clock.advance(hours=1)
     _do(database, runtime.accept_transfer, clock, task.id, CHEN)
 
-    found = client.get("/api/analysis/runarounds", headers=staff).json()
+    found = client.get("/api/analysis/runarounds", headers=bianban).json()
     assert [(f["level"], f["cycle"]) for f in found] == [
         ("post", ["MZ-SHJZ-01", "RS-JY-01", "MZ-SHJZ-01"]),
         ("department", ["MZ", "RS", "MZ"]),
     ]
     body = client.post("/api/analysis/run", headers=bianban).json()
     assert body["runaround_alerts"]["created"] == 2
-    listed = client.get("/api/alerts", params={"kind": "runaround", "department": "RS"}, headers=staff).json()
+    listed = client.get("/api/alerts", params={"kind": "runaround", "department": "RS"}, headers=bianban).json()
     assert len(listed) == 2 and all("推诿" in a["summary"] for a in listed)
     assert client.post("/api/analysis/run", headers=bianban).json()["runaround_alerts"]["created"] == 0
     with database.session() as session:

@@ -11,8 +11,8 @@ import yaml
 
 from engine.analysis.findings import report_findings
 from engine.analysis.report import analyze
-from engine.analysis.taxonomy import Taxonomy, find_taxonomy_cycles
 from engine.catalog.document import CatalogDocument, TaxonomyObject
+from engine.catalog.taxonomy import Taxonomy, find_taxonomy_cycles
 
 MINES = [
     {"name": "矿山"},

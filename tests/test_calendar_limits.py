@@ -8,7 +8,7 @@ import pytest
 
 from engine.calendar import format_limit, parse_limit
 from engine.calendar.limits import parse_moment
-from engine.catalog.document import LimitUnit, TimeLimit
+from engine.calendar.units import LimitUnit, TimeLimit
 from engine.errors import InvalidInput
 
 

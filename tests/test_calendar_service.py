@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from engine import hooks
 from engine.calendar import DaySource, WorkingCalendar, load_calendar, parse_limit
 from engine.calendar.service import enter_year, enter_year_and_recompute, list_days
 from engine.clock import BEIJING
@@ -185,15 +184,14 @@ def test_enter_year_and_recompute_returns_the_new_calendar(database, clock):
 
 def test_entering_a_year_hands_the_new_calendar_to_the_runtime(database, clock, monkeypatch):
     calls = []
-    fake = types.ModuleType("engine.runtime.deadlines")
 
     def recompute_provisional(session, calendar, now):
         # The runtime sees the new year already, inside the same transaction.
         calls.append((calendar.year_source(2027), now, session.get(CalendarYear, 2027) is not None))
         return 7
 
-    fake.recompute_provisional = recompute_provisional
-    monkeypatch.setitem(sys.modules, "engine.runtime.deadlines", fake)
+    # In place of the runtime's handler engine.application connected to the hook.
+    monkeypatch.setattr(hooks.calendar_year_entered, "handler", recompute_provisional)
     with database.session() as session:
         entered = enter_year_and_recompute(session, 2027, HOLIDAYS_2027, WORKDAYS_2027, "admin", clock.now())
     assert calls == [(DaySource.entered, clock.now(), True)]
@@ -201,13 +199,10 @@ def test_entering_a_year_hands_the_new_calendar_to_the_runtime(database, clock, 
 
 
 def test_a_failing_recomputation_rolls_the_entry_back(database, clock, monkeypatch):
-    fake = types.ModuleType("engine.runtime.deadlines")
-
     def recompute_provisional(session, calendar, now):
         raise RuntimeError("boom")
 
-    fake.recompute_provisional = recompute_provisional
-    monkeypatch.setitem(sys.modules, "engine.runtime.deadlines", fake)
+    monkeypatch.setattr(hooks.calendar_year_entered, "handler", recompute_provisional)
     with pytest.raises(RuntimeError), database.session() as session:
         enter_year_and_recompute(session, 2027, HOLIDAYS_2027, WORKDAYS_2027, "admin", clock.now())
     with database.session() as session:

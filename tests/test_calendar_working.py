@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from engine.calendar import DaySource, OfficeHours, WorkingCalendar, parse_limit
+from engine.calendar.units import LimitUnit, TimeLimit
 from engine.calendar.working import official_years
-from engine.catalog.document import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 

@@ -107,5 +107,5 @@ def test_staff_without_the_role_cannot_import(client, database, clock):
     load_demo(database, clock)
     sign_in(client, "s003")
     response = upload(client, "broken.yaml", BROKEN_CATALOG.encode())
-    assert "您没有访问此页面的权限" in response.text  # flashed on the page the browser is sent back to
+    assert "只有法制办或系统管理员可以导入清单草稿" in response.text  # flashed on the page the browser is sent back to
     assert version_count(database) == 1

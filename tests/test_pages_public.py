@@ -79,13 +79,15 @@ def test_sign_in_never_redirects_off_site(client, demo):
 
 def test_wrong_role_gets_a_403_page(client, demo):
     sign_in(client, "s003")  # 陈静, 低保审核岗: staff only
-    for path in ("/dashboard", "/legal"):
+    # The permission policy's refusal, naming who may (docs/permissions.md: read_alerts, import_catalog).
+    for path, refusal in (("/dashboard", "只有编办、效能办或系统管理员可以查看职责交叉与空缺预警"),
+                          ("/legal", "只有法制办或系统管理员可以导入清单草稿")):
         page = client.get(path)
         assert page.status_code == 403, path
-        assert "您没有访问此页面的权限" in page.text
+        assert refusal in page.text
     refused = client.post("/dashboard/alerts/1/dispute", follow_redirects=False)
     assert refused.status_code == 303  # back to the form with the problem flashed, nothing done
-    assert "您没有访问此页面的权限" in client.get("/catalog").text
+    assert "只有编办、效能办或系统管理员可以处理预警" in client.get("/catalog").text
 
 
 def test_home_sends_each_role_to_its_page(client, demo):

@@ -13,7 +13,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import BEIJING, ControlledClock
-from engine.runtime import timers  # noqa: F401  (registers due_after & co.)
+from engine.runtime import timer_functions  # noqa: F401  (registers due_after & co.)
 from engine.runtime.scripting import make_script_engine
 from engine.runtime.sim_clock import ShimDatetime, engine_time
 from engine.runtime.timers import timer_due, waiting_timers

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from engine.models.timers import Escalation, RuntimeTimer, TimerKind, TimerStatus
-from engine.runtime import deadlines
+from engine.runtime.clocks import views as clock_views
+from engine.runtime.clocks import warnings as clock_warnings
 from engine.runtime.worker import Worker
 from tests.timers_helpers import at, complete, events, open_tasks, setup_catalog_and_processes, start
 
@@ -28,7 +29,7 @@ def worker(database, clock):
 
 def clock_of(database, clock, instance_id):
     with database.session() as session:
-        return deadlines.case_clock(session, instance_id, clock)
+        return clock_views.case_clock(session, instance_id, clock)
 
 
 def pending(database, instance_id, kind):
@@ -114,7 +115,7 @@ def test_a_stage_over_its_own_limit_is_red_while_the_case_is_green(database, clo
     [overdue] = events(database, case, "overdue")
     assert overdue.detail["scope"] == "stage" and overdue.detail["stage"] == "审查"
     with database.session() as session:
-        warnings = deadlines.open_warnings(session, clock, "MZ")
+        warnings = clock_warnings.open_warnings(session, clock, "MZ")
     assert [(w["instance_id"], w["state"], w["case_state"]) for w in warnings] == [(case, "red", "green")]
     with database.session() as session:
         [escalation] = session.query(Escalation).all()
@@ -200,7 +201,7 @@ def test_red_case_sends_case_overdue_to_a_process_waiting_for_it(database, clock
     from tests.timers_helpers import ADMIN_ACTOR
 
     path = Path(__file__).resolve().parents[1] / "processes" / "time_limited_case.bpmn"
-    if not path.exists() or deadlines.OVERDUE_MESSAGE not in path.read_text(encoding="utf-8"):
+    if not path.exists() or clock_warnings.OVERDUE_MESSAGE not in path.read_text(encoding="utf-8"):
         pytest.skip("the process library does not wait for case_overdue")
     setup_catalog_and_processes(database, clock, demo_catalog_path)
     with database.session() as session:
@@ -229,7 +230,7 @@ def test_provisional_deadline_is_recomputed_when_the_year_is_entered(database, c
     assert view["due_at"] == at(2027, 10, 7, 17, 30).isoformat()
     entered = WorkingCalendar(overrides={at(2027, 10, d).date(): False for d in range(1, 8)}, entered_years={2027})
     with database.session() as session:
-        assert deadlines.recompute_provisional(session, entered, clock.now()) >= 1
+        assert clock_warnings.recompute_provisional(session, entered, clock.now()) >= 1
     view = clock_of(database, clock, instance)
     assert view["provisional"] is False
     assert view["due_at"] == at(2027, 10, 13, 17, 30).isoformat()

@@ -15,8 +15,10 @@ from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
 from engine.models.runtime import WorkTask
 from engine.models.timers import CaseDeadline, RuntimeTimer, StageDeadline
-from engine.runtime import deadlines
-from engine.runtime.deadlines import WarningPolicy, compute_moments
+from engine.runtime.clocks import limits as clock_limits
+from engine.runtime.clocks import views as clock_views
+from engine.runtime.clocks import warnings as clock_warnings
+from engine.runtime.clocks.arithmetic import WarningPolicy, compute_moments
 from tests.timers_helpers import at, setup_catalog_and_processes, start
 
 POLICY = WarningPolicy(days_before=1, fraction_used=Fraction(2, 3))
@@ -48,7 +50,7 @@ def processes(database, clock, catalog_path):
 
 def clock_of(database, clock, instance_id):
     with database.session() as session:
-        return deadlines.case_clock(session, instance_id, clock)
+        return clock_views.case_clock(session, instance_id, clock)
 
 
 def test_a_same_day_duty_is_due_at_the_close_of_the_receiving_day(database, clock, processes):
@@ -80,13 +82,13 @@ def test_a_duty_without_a_limit_gets_no_clock_and_no_warnings(database, clock, p
         assert [(s.stage, s.limit_text, s.due_at) for s in stages] == [("受理", None, None)]
         task = session.scalars(select(WorkTask).where(WorkTask.instance_id == case)).one()
         # No deadline view: the task, inbox and case pages show 不计时 (api/templates/_deadline.html).
-        assert deadlines.task_deadline(session, task, clock) is None
+        assert clock_views.task_deadline(session, task, clock) is None
         # The clock view says so (state none) with the limit as the catalog writes it, not an error.
-        view = deadlines.case_clock(session, case, clock)
+        view = clock_views.case_clock(session, case, clock)
         assert (view["state"], view["limit"], view["due_at"], view["stages"]) == ("none", "无", None, [])
     clock.set(at(2027, 9, 30, 10, 0))  # a year later: still nothing is overdue
     with database.session() as session:
-        assert deadlines.open_warnings(session, clock) == []
+        assert clock_warnings.open_warnings(session, clock) == []
 
 
 def test_a_month_limit_started_on_january_31_ends_on_the_next_working_day_after_february_28(
@@ -141,13 +143,13 @@ def test_yellow_is_never_at_the_moment_a_clock_starts(started, limit, due, yello
 
 def test_a_long_note_is_shortened_to_fit_the_clock_and_reads_back_to_the_same_limit():
     limit = read_limit("15个工作日（不含公示、听证、检验检测、专家评审及补正材料所需时间，法律法规另有规定的从其规定）")
-    text = deadlines.clock_limit_text(limit)
-    assert len(text) <= deadlines.LIMIT_TEXT_LENGTH
+    text = clock_limits.clock_limit_text(limit)
+    assert len(text) <= clock_limits.LIMIT_TEXT_LENGTH
     assert text.startswith("15个工作日（不含公示、听证") and text.endswith("…）")
     again = read_limit(text)
     assert (again.kind, again.value) == (limit.kind, limit.value)
     # A §82 `20日` of a 行政许可 is kept as 20个工作日, so re-reading it without the category agrees.
-    assert deadlines.clock_limit_text(read_limit("20日", "行政许可")) == "20个工作日"
+    assert clock_limits.clock_limit_text(read_limit("20日", "行政许可")) == "20个工作日"
 
 
 @pytest.mark.parametrize("written", ["/", "—", "不限", "无法定时限"])

@@ -1,11 +1,11 @@
-"""The `dutyflow` command. Each area registers its commands in its own module."""
+"""The `dutyflow` command. Each area registers its commands in its own module; importing them
+here registers them all on the one Typer application (api.cli.app)."""
 
 from __future__ import annotations
 
+from api.cli import analysis, calendar, catalog, processes, runtime, serve, worker  # noqa: F401  (register commands)
 from api.cli.app import app
 
 
 def main() -> None:
-    from api.cli import analysis, calendar, catalog, processes, runtime, serve, worker  # noqa: F401  (register commands)
-
     app()

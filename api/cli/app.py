@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from engine.application import wire
 from engine.config import get_settings
 from engine.db import Database
 
@@ -16,6 +17,13 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+@app.callback()
+def connect_hooks() -> None:
+    # Runs before every command (the worker included): the engine's hooks are connected, so a
+    # catalog published or a calendar year entered from the command line acts as from the app.
+    wire()
 
 
 def open_database() -> Database:

@@ -121,8 +121,7 @@ def enter_year_command(
         highlight=False,
         markup=False,
     )
-    if isinstance(entered.recomputed, int):
-        console.print(f"已重新计算 {entered.recomputed} 个暂定期限。", highlight=False, markup=False)
+    console.print(f"已重新计算 {entered.recomputed} 个暂定期限。", highlight=False, markup=False)
 
 
 def read_schedule_file(path: Path) -> tuple[list[date], list[date], str, dict[date, str]]:

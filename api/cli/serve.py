@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import typer
+import uvicorn
 
 from api.cli.app import app, console, fail, open_database
 from engine.config import SettingsError, prepare_secret_key
@@ -18,8 +19,6 @@ def serve(
     workers: int = typer.Option(1, min=1, help="uvicorn 进程数（多进程请使用 PostgreSQL）"),
 ) -> None:
     """启动 Web 服务（API 文档见 /docs）。"""
-    import uvicorn
-
     if demo:
         os.environ["DUTYFLOW_DEMO"] = "1"
     try:

@@ -10,6 +10,7 @@ import typer
 
 from api.cli.app import app, console, fail, open_database
 from engine.clock import SystemClock
+from engine.runtime.worker import Worker
 
 
 @app.command("worker")
@@ -21,8 +22,6 @@ def worker(
     once: bool = typer.Option(False, "--once", help="触发当前所有已到期的定时器后退出"),
 ) -> None:
     """运行定时器 worker：唤醒到期的 BPMN 定时器和黄牌/红牌预警（PostgreSQL 上可并行运行多个）。"""
-    from engine.runtime.worker import Worker
-
     if batch < 1 or lease <= 0 or max_sleep <= 0:
         fail("参数无效", ["--batch 必须 ≥ 1，--lease 和 --max-sleep 必须大于 0"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

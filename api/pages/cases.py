@@ -17,8 +17,8 @@ from api.pages.web import PageRoute, flash, page_session, redirect, render, sign
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.clock import Clock
-from engine.runtime import deadlines
 from engine.runtime import service as runtime
+from engine.runtime.calendars import calendar_for
 
 router = APIRouter(route_class=PageRoute)
 
@@ -32,7 +32,7 @@ INSTANCE_STATUS = {"running": "办理中", "completed": "已办结", "suspended"
 
 def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str, Any]]:
     """Every step of the matter in order; open ones with their deadline and yellow margin."""
-    calendar = deadlines.calendar_for(session)
+    calendar = calendar_for(session)
     steps = []
     for row in runtime.instance_tasks(session, instance_id):
         deadline = runtime.task_deadline(session, row, clock) if row.state == "ready" else None
@@ -49,7 +49,7 @@ def case_page(
     actor: Actor = Depends(signed_in),
 ) -> Response:
     instance = runtime.get_instance(session, instance_id, actor)
-    calendar = deadlines.calendar_for(session)
+    calendar = calendar_for(session)
     may_urge = policy.may_urge(actor, instance)
     return render(request, "case.html", {
         "title": f"办件 #{instance.id}", "instance": instance,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock
 from api.pages import metrics_view
-from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
+from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action
 from engine.analysis import alerts, diagrams
 from engine.analysis.findings import (
     BOUNDARY_LABELS,
@@ -24,14 +24,16 @@ from engine.analysis.findings import (
 )
 from engine.analysis.report import analyze
 from engine.analysis.sources import latest_version_id, load_version
-from engine.auth.roles import EFFICIENCY_OFFICE, ESTABLISHMENT_OFFICE, Actor
+from engine.auth import policy
+from engine.auth.roles import Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
 
 router = APIRouter(route_class=PageRoute)
-coordinator = require_page_roles(ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
+coordinator = require_page_action(policy.Action.READ_ALERTS)
+alert_handler = require_page_action(policy.Action.HANDLE_ALERTS)
 
 CATEGORY_LABELS = {OVERLAP: "职责交叉", SUSPECTED_OVERLAP: "疑似交叉", "gap": "职责空缺", RUNAROUND: "推诿",
                    "boundary": "审管衔接"}
@@ -162,7 +164,7 @@ def run_analysis(
     request: Request,
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(coordinator),
+    actor: Actor = Depends(alert_handler),
 ) -> Response:
     # Every region's version in force (alerts follow nothing else; drafts are previewed on /legal).
     results = alerts.refresh_in_force(session, clock.now())
@@ -181,7 +183,7 @@ def open_dispute(
     alert_id: int = Path(ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(coordinator),
+    actor: Actor = Depends(alert_handler),
 ) -> Response:
     alert = alerts.open_dispute(session, alert_id, actor, clock)
     flash(request, f"已发起职责争议协调流程（实例 {alert.dispute_instance_id}）：{alert.summary}")
@@ -194,7 +196,7 @@ def acknowledge(
     alert_id: int = Path(ge=0, le=DB_INT_MAX),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(coordinator),
+    actor: Actor = Depends(alert_handler),
 ) -> Response:
     alerts.acknowledge(session, alert_id, actor, clock.now())
     flash(request, f"预警 {alert_id} 已确认，转入处理中")
@@ -208,7 +210,7 @@ def resolve(
     resolution: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(coordinator),
+    actor: Actor = Depends(alert_handler),
 ) -> Response:
     alerts.resolve(session, alert_id, actor, clock.now(), resolution.strip() or None)
     flash(request, f"预警 {alert_id} 已办结")

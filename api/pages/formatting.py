@@ -12,9 +12,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from engine.calendar.units import TimeLimit
 from engine.calendar.working import WorkingCalendar
 from engine.catalog.cells import format_limit_cell
-from engine.catalog.document import TimeLimit
 from engine.clock import BEIJING
 
 STATE_LABELS = {"green": "正常", "yellow": "黄牌预警", "red": "红牌超期"}

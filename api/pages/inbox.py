@@ -23,8 +23,9 @@ from engine.auth.roles import ADMIN, Actor
 from engine.calendar.working import WorkingCalendar
 from engine.clock import Clock
 from engine.errors import Forbidden
-from engine.runtime import deadlines
 from engine.runtime import service as runtime
+from engine.runtime.calendars import calendar_for
+from engine.runtime.clocks import commands as clock_commands
 
 router = APIRouter(route_class=PageRoute)
 
@@ -44,7 +45,7 @@ def staff_member(actor: Actor = Depends(signed_in)) -> Actor:
 
 def schedule_json(session: Session, now: datetime) -> str:
     """The office periods ahead, for the live countdown (see formatting.office_schedule)."""
-    calendar = deadlines.calendar_for(session)
+    calendar = calendar_for(session)
     return json.dumps({
         "now": int(now.timestamp() * 1000),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
@@ -84,7 +85,7 @@ def inbox(
     actor: Actor = Depends(staff_member),
 ) -> Response:
     open_tasks, copies, done = split_inbox(runtime.inbox(session, clock, actor, include_done=True))
-    calendar = deadlines.calendar_for(session)
+    calendar = calendar_for(session)
     return render(request, "inbox.html", {
         "title": "我的待办", "open_tasks": open_tasks, "copies": copies, "done": done,
         "relation_labels": task_forms.RELATION_LABELS, "schedule": schedule_json(session, clock.now()),
@@ -103,7 +104,7 @@ def task_page(
     actor: Actor = Depends(signed_in),
 ) -> Response:
     context = task_context(session, clock, task_id, actor)
-    calendar = deadlines.calendar_for(session)
+    calendar = calendar_for(session)
     context.update(schedule=schedule_json(session, clock.now()),
                    day_seconds=int(calendar.office_hours.day_length.total_seconds()),
                    yellow_below=yellow_margin(calendar, context["deadline"]))
@@ -185,7 +186,7 @@ def _instance_of(session: Session, task_id: int, actor: Actor) -> int:
 @router.post("/tasks/{task_id}/pause")
 def pause(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
           clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
-    deadlines.pause_case(session, clock, _instance_of(session, task_id, actor), reason, actor)
+    clock_commands.pause_case(session, clock, _instance_of(session, task_id, actor), reason, actor)
     flash(request, f"已暂停计时（{reason.strip()}），暂停期间不计入办理时限")
     return _back(task_id)
 
@@ -193,7 +194,7 @@ def pause(request: Request, task_id: TaskId, reason: str = Form(""), session: Se
 @router.post("/tasks/{task_id}/resume")
 def resume(request: Request, task_id: TaskId, session: Session = Depends(page_session),
            clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
-    deadlines.resume_case(session, clock, _instance_of(session, task_id, actor), actor)
+    clock_commands.resume_case(session, clock, _instance_of(session, task_id, actor), actor)
     flash(request, "已恢复计时")
     return _back(task_id)
 
@@ -201,7 +202,7 @@ def resume(request: Request, task_id: TaskId, session: Session = Depends(page_se
 @router.post("/tasks/{task_id}/restart")
 def restart(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
-    case = deadlines.restart_case(session, clock, _instance_of(session, task_id, actor), None,
+    case = clock_commands.record_correction(session, clock, _instance_of(session, task_id, actor), None,
                                   reason or "补正材料已收到", actor)
     flash(request, f"补正材料已收到，自次日起重新计时，新的办结时限 {formatting.moment(case.due_at)}")
     return _back(task_id)

@@ -13,10 +13,11 @@ from sqlmodel import Session
 from api.deps import DB_INT_MAX, get_clock
 from api.pages import catalog_diff_view
 from api.pages.task_view import post_choices
-from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_roles
-from api.routes.catalog import UPLOAD_TOO_LARGE, UploadRoute, declares_too_much
+from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action
+from api.uploads import UPLOAD_TOO_LARGE, UploadRoute, declares_too_much
 from engine.analysis import alerts
-from engine.auth.roles import LEGAL_OFFICE, Actor
+from engine.auth import policy
+from engine.auth.roles import Actor
 from engine.catalog import io as catalog_io
 from engine.catalog import service as catalog
 from engine.catalog.io import READ_FORMATS
@@ -50,7 +51,7 @@ class UploadPageRoute(PageRoute, UploadRoute):
 
 router = APIRouter(route_class=PageRoute)
 upload_router = APIRouter(route_class=UploadPageRoute)
-legal_office = require_page_roles(LEGAL_OFFICE)
+legal_office = require_page_action(policy.Action.IMPORT_CATALOG)
 
 PUBLICATION_PROCESS = "catalog_publication"
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}

@@ -1,6 +1,6 @@
 """Runtime figures for the dashboard: matters at risk by department, completion and on-time rates.
 
-The numbers come from the timers area (`deadlines.open_warnings`) and the runtime's metrics
+The numbers come from the timers area (`clocks.warnings.open_warnings`) and the runtime's metrics
 (`metrics.efficiency_metrics`); this module only groups them and puts names on the codes.
 """
 
@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from engine.catalog import service as catalog
 from engine.clock import Clock
-from engine.runtime import deadlines, metrics
+from engine.runtime import metrics
+from engine.runtime.clocks import warnings as clock_warnings
 
 UNKNOWN_DEPARTMENT = "（未关联部门）"
 
@@ -34,7 +35,7 @@ def names_of_current_catalog(session: Session) -> dict[str, str]:
 def warnings_by_department(session: Session, clock: Clock, names: dict[str, str]) -> list[dict[str, Any]]:
     """Open yellow/red cases grouped by department, departments with red matters first."""
     groups: dict[str, list[dict]] = defaultdict(list)
-    for warning in deadlines.open_warnings(session, clock):
+    for warning in clock_warnings.open_warnings(session, clock):
         groups[warning["department_code"] or ""].append(warning)
     result = [
         {

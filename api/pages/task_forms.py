@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER
+
 FIELD_PREFIX = "f_"
 
 # Chinese words for the enum values the process library uses; other values are shown as they are.
@@ -33,8 +35,7 @@ EVENT_LABELS = {
     "instance_ended": "流程结束", "failed": "流程出错",
 }
 
-RELATION_LABELS = {"handler": "承办", "backup": "B角代办", "transfer": "待接收转办", "reader": "抄送",
-                   "done": "已办"}
+RELATION_LABELS = {HANDLER: "承办", BACKUP: "B角代办", TRANSFER: "待接收转办", READER: "抄送", "done": "已办"}
 
 
 def choice_label(value: str) -> str:

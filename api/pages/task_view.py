@@ -13,8 +13,9 @@ from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import NotFound
 from engine.models.runtime import ProcessDefinition
-from engine.runtime import deadlines, diagram
+from engine.runtime import diagram
 from engine.runtime import service as runtime
+from engine.runtime.clocks import views as clock_views
 
 
 def post_choices(session: Session) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, An
     """The case's clock (limit, due, paused …); state `none` (不计时) when the instance has none.
     None only when the instance itself is gone."""
     try:
-        return deadlines.case_clock(session, instance_id, clock)
+        return clock_views.case_clock(session, instance_id, clock)
     except NotFound:
         return None
 

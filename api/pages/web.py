@@ -28,17 +28,14 @@ from api.deps import get_session
 from api.input_guard import DATA_REFUSED
 from api.pages import formatting
 from api.security import get_actor
+from engine.auth import policy
 from engine.auth.roles import (
     ADMIN,
-    COORDINATOR_ROLES,
-    EFFICIENCY_OFFICE,
-    ESTABLISHMENT_OFFICE,
-    LEGAL_OFFICE,
     ROLES,
     STAFF,
     Actor,
 )
-from engine.errors import DutyflowError, Forbidden
+from engine.errors import DutyflowError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -91,13 +88,12 @@ def signed_in(actor: Actor | None = Depends(current_actor)) -> Actor:
     return actor
 
 
-def require_page_roles(*roles: str) -> Callable[..., Actor]:
-    """Dependency factory: signed in and holding one of `roles` (admins pass), else a 403 page."""
+def require_page_action(action: policy.Action) -> Callable[..., Actor]:
+    """Dependency factory: signed in and allowed the office action by the permission policy
+    (engine.auth.policy), else its refusal as a 403 page."""
 
     def dependency(actor: Actor = Depends(signed_in)) -> Actor:
-        if not actor.has_role(*roles):
-            labels = "、".join(ROLES[r] for r in roles)
-            raise Forbidden("您没有访问此页面的权限", [f"需要以下角色之一：{labels}；当前账号：{actor.username}"])
+        policy.require(actor, action)
         return actor
 
     return dependency
@@ -107,9 +103,9 @@ def home_for(actor: Actor | None) -> str:
     """Where `/` sends someone: the page of their main job."""
     if actor is None:
         return "/catalog"
-    if actor.has_role(*COORDINATOR_ROLES) and ADMIN not in actor.roles:
+    if policy.may(actor, policy.Action.READ_ALERTS) and ADMIN not in actor.roles:
         return "/dashboard"
-    if LEGAL_OFFICE in actor.roles:
+    if policy.may(actor, policy.Action.IMPORT_CATALOG) and ADMIN not in actor.roles:
         return "/legal"
     if actor.staff_id and STAFF in actor.roles:
         return "/inbox"
@@ -125,9 +121,9 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
         return items
     if actor.staff_id or ADMIN in actor.roles:
         items.append(("/inbox", "我的待办"))
-    if actor.has_role(ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE):
+    if policy.may(actor, policy.Action.READ_ALERTS):
         items.append(("/dashboard", "监督看板"))
-    if actor.has_role(LEGAL_OFFICE):
+    if policy.may(actor, policy.Action.IMPORT_CATALOG):
         items.append(("/legal", "清单管理"))
     return items
 

@@ -8,19 +8,22 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Response
 from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock, get_session
-from api.security import require_actor, require_roles
+from api.security import require_action, require_actor
 from engine.analysis import alerts, diagrams
 from engine.analysis.report import analyze
 from engine.analysis.runaround import find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, resolve_version_id
-from engine.auth.roles import COORDINATOR_ROLES, Actor
+from engine.auth.policy import Action
+from engine.auth.roles import Actor
 from engine.clock import Clock
 
 router = APIRouter()
 
-# 编办 and 效能办 act on alerts; require_roles lets admins through as well.
-require_coordinator = require_roles(*COORDINATOR_ROLES)
+# Alerts and runarounds are the coordinators' working findings (编办, 效能办; engine.auth.policy);
+# reports and diagrams describe the catalog itself, which every signed-in person may read.
+read_alerts = require_action(Action.READ_ALERTS)
+handle_alerts = require_action(Action.HANDLE_ALERTS)
 
 VersionQuery = Query(None, description="清单版本：编号、版本号、current、published 或 latest；默认 current")
 ThresholdQuery = Query(DEFAULT_THRESHOLD, gt=0.0, le=1.0, description="名称相似度阈值")
@@ -43,7 +46,7 @@ def run_analysis(
     threshold: float = ThresholdQuery,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    _actor: Actor = Depends(require_coordinator),
+    _actor: Actor = Depends(handle_alerts),
 ) -> dict[str, Any]:
     if version:
         results = [alerts.refresh_alerts(session, _version_id(session, version, region), clock.now(), threshold=threshold)]
@@ -64,7 +67,7 @@ def run_analysis(
 
 
 @router.get("/analysis/runarounds", summary="推诿检测：在岗位或部门间循环转办的事项")
-def get_runarounds(session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)) -> list[dict]:
+def get_runarounds(session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(read_alerts)) -> list[dict]:
     found = find_runarounds(transfer_records(session), post_departments(session))
     return [f.to_json_dict() for f in found]
 
@@ -89,14 +92,14 @@ def list_alerts(
     limit: int = Query(500, ge=1, le=5000),
     offset: int = Query(0, ge=0, le=DB_INT_MAX),
     session: Session = Depends(get_session, scope="function"),
-    _actor: Actor = Depends(require_actor),
+    _actor: Actor = Depends(read_alerts),
 ) -> list[dict[str, Any]]:
     found = alerts.list_alerts(session, status=status, kind=kind, department=department, limit=limit, offset=offset)
     return [alerts.alert_to_dict(a) for a in found]
 
 
 @router.get("/alerts/{alert_id}", summary="预警详情")
-def get_alert(alert_id: int = AlertId, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(require_actor)):
+def get_alert(alert_id: int = AlertId, session: Session = Depends(get_session, scope="function"), _actor: Actor = Depends(read_alerts)):
     return alerts.alert_to_dict(alerts.get_alert(session, alert_id))
 
 
@@ -105,7 +108,7 @@ def acknowledge_alert(
     alert_id: int = AlertId,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_coordinator),
+    actor: Actor = Depends(handle_alerts),
 ) -> dict[str, Any]:
     return alerts.alert_to_dict(alerts.acknowledge(session, alert_id, actor, clock.now()))
 
@@ -116,7 +119,7 @@ def resolve_alert(
     resolution: str | None = Body(None, embed=True, description="处理结果说明"),
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_coordinator),
+    actor: Actor = Depends(handle_alerts),
 ) -> dict[str, Any]:
     return alerts.alert_to_dict(alerts.resolve(session, alert_id, actor, clock.now(), resolution))
 
@@ -126,7 +129,7 @@ def open_dispute(
     alert_id: int = AlertId,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_coordinator),
+    actor: Actor = Depends(handle_alerts),
 ) -> dict[str, Any]:
     return alerts.alert_to_dict(alerts.open_dispute(session, alert_id, actor, clock))
 

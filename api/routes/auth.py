@@ -13,13 +13,14 @@ from api.security import (
     auth_clock,
     client_address,
     request_session_id,
+    require_action,
     require_actor,
-    require_roles,
     sign_in,
     sign_in_limiter,
     token_for_session,
 )
-from engine.auth.roles import ADMIN, Actor
+from engine.auth.policy import Action
+from engine.auth.roles import Actor
 from engine.auth.service import authenticate, dummy_password_hash, end_session, revoke_user_sessions
 
 router = APIRouter()
@@ -64,7 +65,7 @@ def logout(
 def revoke_sessions(
     request: Request,
     username: str = Path(..., max_length=64),
-    _actor: Actor = Depends(require_roles(ADMIN)),
+    _actor: Actor = Depends(require_action(Action.MANAGE_ACCOUNTS)),
     session: Session = Depends(get_session, scope="function"),
 ) -> dict:
     ended = revoke_user_sessions(session, username, auth_clock(request).now())

@@ -9,12 +9,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import get_clock, get_session
-from api.security import require_roles
+from api.security import require_action
+from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.calendar.limits import MAX_LIMIT, ParsedLimit, format_limit, parse_limit, parse_moment
 from engine.calendar.service import FIRST_YEAR, LAST_YEAR, enter_year_and_recompute, list_days, weekday_name
+from engine.calendar.units import TimeLimit
 from engine.calendar.working import DEFAULT_OFFICE_HOURS, OfficeHours, load_calendar
-from engine.catalog.document import TimeLimit
 from engine.clock import BEIJING, Clock
 from engine.errors import InvalidInput
 
@@ -59,7 +60,7 @@ class YearIn(BaseModel):
 
 
 class EnteredOut(YearOut):
-    recomputed: int | None = Field(default=None, description="重新计算的暂定期限数；流程模块未提供时为空")
+    recomputed: int = Field(description="按新录入的安排重新计算的暂定期限数")
 
 
 @router.get("/calendar/due", response_model=DueOut, summary="按时限计算办理期限")
@@ -99,7 +100,7 @@ def put_year(
     request: Request,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_roles("admin")),
+    actor: Actor = Depends(require_action(Action.ENTER_CALENDAR_YEAR)),
 ) -> EnteredOut:
     entered = enter_year_and_recompute(
         session,
@@ -112,8 +113,7 @@ def put_year(
         body.day_notes,
         office_hours_of(request),
     )
-    recomputed = entered.recomputed if isinstance(entered.recomputed, int) else None
-    return EnteredOut(**_year_out(list_days(session, year)).model_dump(), recomputed=recomputed)
+    return EnteredOut(**_year_out(list_days(session, year)).model_dump(), recomputed=entered.recomputed)
 
 
 def check_due_input(started: datetime, time_limit: TimeLimit | ParsedLimit, start_text: str, limit_text: str,

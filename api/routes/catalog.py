@@ -8,7 +8,6 @@ and serves published versions only: a draft is "not found" there, never shown.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -19,20 +18,18 @@ from fastapi import (
     FastAPI,
     File,
     Form,
-    HTTPException,
     Query,
-    Request,
     Response,
     UploadFile,
 )
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlmodel import Session
-from starlette.types import Message, Receive
 
 from api.deps import DB_INT_MAX, get_clock, get_session
-from api.security import require_actor, require_roles
-from engine.auth.roles import ADMIN, LEGAL_OFFICE, Actor
+from api.security import require_action, require_actor
+from api.uploads import UPLOAD_TOO_LARGE, UploadRoute
+from engine.auth.policy import Action
+from engine.auth.roles import Actor
 from engine.catalog import io as catalog_io
 from engine.catalog import service
 from engine.catalog.document import Department, Duty, Holder
@@ -44,57 +41,6 @@ from engine.models.catalog import CatalogVersion
 
 router = APIRouter()
 log = logging.getLogger(__name__)
-
-UPLOAD_TOO_LARGE = f"上传内容过大：清单文件不能超过 {mb(MAX_UPLOAD_BYTES)}"
-
-
-class UploadTooLarge(HTTPException):
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail=UPLOAD_TOO_LARGE)
-
-
-def _counting(receive: Receive) -> Receive:
-    """`receive` that refuses the body as soon as more than MAX_UPLOAD_BYTES have arrived."""
-    received = 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > MAX_UPLOAD_BYTES:
-                raise UploadTooLarge()
-        return message
-
-    return counted
-
-
-def declares_too_much(request: Request) -> bool:
-    """The request's Content-Length says it is over MAX_UPLOAD_BYTES."""
-    length = request.headers.get("content-length", "")
-    return length.isascii() and length.isdigit() and int(length) > MAX_UPLOAD_BYTES
-
-
-class UploadRoute(APIRoute):
-    """A route taking a catalog file: its body is capped at MAX_UPLOAD_BYTES, answered 413 with a
-    Chinese message naming the limit.
-
-    A declared Content-Length over the limit is refused before a byte is read; a body sent without
-    one is counted as it arrives and refused the moment it passes the limit, so nothing over the
-    limit is ever spooled. (FastAPI's own `max_body_size` does the same but answers a fixed
-    English "Content Too Large" that a route cannot replace.)
-    """
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def upload_handler(request: Request) -> Response:
-            if declares_too_much(request):
-                raise UploadTooLarge()
-            return await handler(Request(request.scope, _counting(request.receive)))
-
-        return upload_handler
-
 
 upload_router = APIRouter(route_class=UploadRoute)
 
@@ -246,7 +192,7 @@ def publish(
     ref: str,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_roles(LEGAL_OFFICE, ADMIN)),
+    actor: Actor = Depends(require_action(Action.PUBLISH_CATALOG)),
 ):
     version = service.find_version(session, ref)
     return _version_out(service.publish_version(session, version.id, actor.username, clock.now()))
@@ -263,7 +209,7 @@ def import_file(
     version: str | None = Form(None, description="覆盖文件中的版本号"),
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_roles(LEGAL_OFFICE, ADMIN)),
+    actor: Actor = Depends(require_action(Action.IMPORT_CATALOG)),
 ):
     # A plain `def`: FastAPI runs it in its thread pool, so parsing a large file never holds up
     # the event loop. The sign-in check began this request's transaction, which on SQLite holds

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock, get_session
-from api.security import require_actor, require_roles
+from api.security import require_action, require_actor
 from engine.auth import policy
-from engine.auth.roles import ADMIN, Actor
+from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
 from engine.errors import DutyflowError
 from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
@@ -260,7 +260,7 @@ def upload_definition(
     file: UploadFile = File(..., description="BPMN 2.0 文件"),
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
-    actor: Actor = Depends(require_roles(ADMIN)),
+    actor: Actor = Depends(require_action(policy.Action.DEPLOY)),
 ):
     # A plain `def`: parsing and checking run in the thread pool, never on the event loop. Reading
     # at most MAX_UPLOAD_BYTES + 1 bytes is enough for the definition checks to answer an

@@ -3,7 +3,7 @@ timer rows; and the embedded timer worker of a SQLite server."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query
@@ -17,7 +17,11 @@ from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
 from engine.models.timers import RuntimeTimer, TimerStatus
-from engine.runtime import deadlines, service, timers
+from engine.runtime import service, timers
+from engine.runtime.clocks import commands as clock_commands
+from engine.runtime.clocks import views as clock_views
+from engine.runtime.clocks import warnings as clock_warnings
+from engine.runtime.worker import EmbeddedWorker, should_embed
 
 router = APIRouter()
 
@@ -141,8 +145,6 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        from datetime import UTC
-
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(BEIJING).isoformat()
 
@@ -151,36 +153,36 @@ def _iso(moment: datetime | None) -> str | None:
 def get_case_clock(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                    actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     service.get_instance(session, instance_id, actor)  # 404, or 403 as for the instance itself
-    return deadlines.case_clock(session, instance_id, clock)
+    return clock_views.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/pause", response_model=CaseClockOut, summary="暂停计时（听证、检验检测、专家评审）")
 def pause_clock(instance_id: InstanceId, body: PauseIn, session: Session = Depends(get_session, scope="function"),
                 clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
-    deadlines.pause_case(session, clock, instance_id, body.reason, actor)
-    return deadlines.case_clock(session, instance_id, clock)
+    clock_commands.pause_case(session, clock, instance_id, body.reason, actor)
+    return clock_views.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/resume", response_model=CaseClockOut, summary="恢复计时")
 def resume_clock(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                  actor: Actor = Depends(require_actor)) -> dict[str, Any]:
-    deadlines.resume_case(session, clock, instance_id, actor)
-    return deadlines.case_clock(session, instance_id, clock)
+    clock_commands.resume_case(session, clock, instance_id, actor)
+    return clock_views.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/restart", response_model=CaseClockOut, summary="补正后重新计时")
 def restart_clock(instance_id: InstanceId, body: RestartIn, session: Session = Depends(get_session, scope="function"),
                   clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
-    deadlines.restart_case(session, clock, instance_id, body.received_at, body.reason, actor)
-    return deadlines.case_clock(session, instance_id, clock)
+    clock_commands.record_correction(session, clock, instance_id, body.received_at, body.reason, actor)
+    return clock_views.case_clock(session, instance_id, clock)
 
 
 @router.post("/instances/{instance_id}/clock/extend", response_model=CaseClockOut,
              summary="批准延期（承办单位负责人或效能办，须在期限届满前）")
 def extend_clock(instance_id: InstanceId, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
                  clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
-    deadlines.extend_case(session, clock, instance_id, body.limit, body.reason, actor)
-    return deadlines.case_clock(session, instance_id, clock)
+    clock_commands.extend_case(session, clock, instance_id, body.limit, body.reason, actor)
+    return clock_views.case_clock(session, instance_id, clock)
 
 
 @router.get("/warnings", response_model=list[WarningOut], summary="黄牌、红牌事项（可按部门筛选）")
@@ -189,8 +191,8 @@ def list_warnings(department: str | None = Query(default=None, max_length=64, de
                   actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
     scope = policy.warning_departments(session, actor, department)
     if scope is None:
-        return deadlines.open_warnings(session, clock, None)
-    return [w for code in scope for w in deadlines.open_warnings(session, clock, code)]
+        return clock_warnings.open_warnings(session, clock, None)
+    return [w for code in scope for w in clock_warnings.open_warnings(session, clock, code)]
 
 
 @router.get("/escalations", response_model=list[EscalationOut], summary="超期督办记录")
@@ -200,8 +202,8 @@ def list_escalations(department: str | None = Query(default=None, max_length=64,
                      actor: Actor = Depends(require_actor)) -> list[dict[str, Any]]:
     scope = policy.warning_departments(session, actor, department)
     if scope is None:
-        return deadlines.list_escalations(session, None, open_only)
-    return [e for code in scope for e in deadlines.list_escalations(session, code, open_only)]
+        return clock_warnings.list_escalations(session, None, open_only)
+    return [e for code in scope for e in clock_warnings.list_escalations(session, code, open_only)]
 
 
 @router.get("/instances/{instance_id}/timers", response_model=list[TimerOut], summary="实例待触发的定时器与预警")
@@ -240,8 +242,6 @@ def _timer_out(row: RuntimeTimer) -> dict[str, Any]:
 
 def on_startup(app: FastAPI) -> None:
     """Start the embedded timer worker (SQLite by default, or when settings.embedded_worker is "on")."""
-    from engine.runtime.worker import EmbeddedWorker, should_embed
-
     database = app.state.database
     if should_embed(app.state.settings.embedded_worker, database):
         embedded = EmbeddedWorker(database, app.state.clock)

@@ -33,11 +33,14 @@ from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
+from engine.auth.roles import Actor
 from engine.catalog.document import CatalogDocument
 from engine.catalog.service import get_version, in_force_versions, load_document, version_in_force
+from engine.clock import Clock
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED, STATUSES, Alert
 from engine.models.catalog import CatalogDepartment
+from engine.runtime.instance_service import start_instance
 
 DISPUTE_PROCESS_ID = "duty_dispute"
 RUNAROUND_SCOPE = "runtime:runaround"
@@ -221,8 +224,10 @@ def sync_findings(
         seen.add(finding.key)
         alert = existing.get(finding.key)
         if alert is None:
-            alert = Alert(scope=scope, finding_key=finding.key, status=OPEN, first_seen_at=now, last_seen_at=now)
-            _apply(alert, finding, now, version_id)
+            alert = Alert(scope=scope, finding_key=finding.key, status=OPEN, first_seen_at=now, last_seen_at=now,
+                          category=finding.category, kind=finding.kind, severity=finding.severity,
+                          summary=finding.summary)
+            _apply(alert, finding, now, version_id)  # the rest, as for an alert seen again
             created.append(alert)
             continue
         if alert.status == CLOSED:
@@ -335,7 +340,7 @@ def count_alerts(session: Session, where: AlertFilter) -> int:
 
 def page_alerts(session: Session, where: AlertFilter, limit: int, offset: int) -> list[Alert]:
     """One page of alerts, the most severe first (then by category and id, so pages are stable)."""
-    rank = case(*((Alert.severity == s, r) for s, r in SEVERITY_RANK.items()), else_=len(SEVERITY_RANK))
+    rank = case(*((col(Alert.severity) == s, r) for s, r in SEVERITY_RANK.items()), else_=len(SEVERITY_RANK))
     query = where.apply(select(Alert)).order_by(rank, col(Alert.category), col(Alert.id))
     return list(session.exec(query.offset(offset).limit(limit)).all())
 
@@ -418,7 +423,7 @@ def dispute_data(alert: Alert) -> dict[str, Any]:
     }
 
 
-def open_dispute(session: Session, alert_id: int, actor: Any, clock) -> Alert:
+def open_dispute(session: Session, alert_id: int, actor: Actor, clock: Clock) -> Alert:
     """Start the duty_dispute process (职责争议协调) for an overlap alert and link it to the alert."""
     alert = get_alert(session, alert_id)
     if alert.category not in (OVERLAP, SUSPECTED_OVERLAP):
@@ -427,11 +432,8 @@ def open_dispute(session: Session, alert_id: int, actor: Any, clock) -> Alert:
         raise Conflict(f"预警 {alert_id} 已发起职责争议（流程实例 {alert.dispute_instance_id}）", [])
     if alert.status not in (OPEN, ACKNOWLEDGED):
         raise Conflict(f"预警 {alert_id} 当前状态为 {alert.status}，不能发起职责争议", [f"status: {alert.status}"])
-    from engine.runtime.service import start_instance  # the runtime area's service, imported late
-
     instance = start_instance(session, clock, DISPUTE_PROCESS_ID, dispute_data(alert), actor)
-    instance_id = getattr(instance, "id", instance)
-    alert.dispute_instance_id = str(instance_id)
+    alert.dispute_instance_id = str(instance.id)
     if alert.status == OPEN:
         alert.status = ACKNOWLEDGED
         alert.acknowledged_at = clock.now()

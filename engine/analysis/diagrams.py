@@ -13,8 +13,8 @@ import graphviz
 
 from engine.analysis.overlaps import canonical_action, duty_object
 from engine.analysis.report import AnalysisReport
-from engine.analysis.taxonomy import Taxonomy
 from engine.catalog.document import CatalogDocument
+from engine.catalog.taxonomy import Taxonomy
 from engine.errors import NotFound
 from engine.graphviz_text import TextDigraph
 
@@ -103,7 +103,7 @@ def taxonomy_graph(document: CatalogDocument, report: AnalysisReport | None = No
     covers: dict[str, set[str]] = defaultdict(set)
     for duty in document.duties:
         obj = duty_object(duty, taxonomy)
-        if obj in taxonomy:
+        if obj is not None and obj in taxonomy:
             action = canonical_action(duty.action, document.action_synonyms) or ""
             department = names.get(duty.department, duty.department)
             covers[obj].add(f"{department}{ROLE_LABELS[duty.role.value]} {action}".strip())

@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from engine.analysis.overlaps import canonical_action, duty_object
-from engine.analysis.taxonomy import Taxonomy
 from engine.catalog.document import CatalogDocument, Department, Duty, Mandate, Unit
+from engine.catalog.taxonomy import Taxonomy
 
 MANDATE_UNCOVERED = "mandate_uncovered"
 DUTY_WITHOUT_UNIT = "duty_without_unit"
@@ -31,7 +31,7 @@ class Gap:
     count: int | None = None  # duties concerned, for a department-level gap (no_sanding)
 
     def to_json_dict(self) -> dict:
-        data = {"kind": self.kind, "ref": self.ref}
+        data: dict[str, str | int] = {"kind": self.kind, "ref": self.ref}
         if self.count is not None:
             data["count"] = self.count
         return data

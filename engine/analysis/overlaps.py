@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.analysis.taxonomy import Taxonomy
 from engine.catalog.document import CatalogDocument, Duty, Role
+from engine.catalog.taxonomy import Taxonomy
 
 SAME_OBJECT = "same_object"
 TAXONOMY = "taxonomy"
@@ -123,7 +123,8 @@ def find_overlaps(document: CatalogDocument, taxonomy: Taxonomy | None = None) -
                     continue
                 if not same and _excluded(broad, obj, taxonomy):
                     continue
-                pair = tuple(sorted((broad.code, narrow.code)))
+                first, second = sorted((broad.code, narrow.code))
+                pair = (first, second)
                 if pair in found:
                     continue
                 found[pair] = Overlap(

@@ -10,8 +10,8 @@ from engine.analysis.gaps import Gap, find_gaps
 from engine.analysis.names import NameParts, main_code, parse_name
 from engine.analysis.overlaps import Overlap, canonical_action, find_overlaps, is_arranged
 from engine.analysis.similarity import DEFAULT_THRESHOLD, Progress, cosine, similar_pairs, tfidf_vectors
-from engine.analysis.taxonomy import Taxonomy
 from engine.catalog.document import CatalogDocument, Duty
+from engine.catalog.taxonomy import Taxonomy
 
 APPROVAL_SUPERVISION_BOUNDARY = "approval_supervision_boundary"
 # A shared main item code (主项编码) makes two items candidates; it is raised when the names also
@@ -260,8 +260,9 @@ def find_name_findings(
         if not any(r.startswith("名称相似度") for r in reasons):
             reasons.append(f"名称相似度 {score:.2f}")
         one, two = duties[first], duties[second]
+        low, high = sorted((one.code, two.code))
         pair = Pair(
-            duties=tuple(sorted((one.code, two.code))),
+            duties=(low, high),
             departments=tuple(sorted({one.department, two.department})),
             score=score,
             reasons=tuple(reasons),

@@ -144,7 +144,7 @@ def transfer_records(session: Session) -> list[TransferRecord]:
     ).all()
     records: list[TransferRecord] = []
     open_transfer: dict[int | None, TimingEvent] = {}
-    answers: dict[int, str] = {}
+    answers: dict[int | None, str] = {}
     for event in events:
         if event.kind == "transferred":
             open_transfer[event.task_id] = event

@@ -167,9 +167,9 @@ def similar_pairs(
                         partial[other] = partial.get(other, 0.0) + weight * other_weight
                 elif len(partial) < len(posting):
                     for other in partial:
-                        other_weight = posting.get(other)
-                        if other_weight is not None:
-                            partial[other] += weight * other_weight
+                        met_weight = posting.get(other)
+                        if met_weight is not None:
+                            partial[other] += weight * met_weight
                 else:
                     for other, other_weight in posting.items():
                         if other in partial:

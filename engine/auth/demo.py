@@ -12,13 +12,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from engine.auth.passwords import hash_password
 from engine.auth.roles import ADMIN, ROLES, STAFF
-from engine.auth.service import get_user
 from engine.catalog import service as catalog_service
 from engine.models.auth import UserAccount
+from engine.models.catalog import CatalogRoleBinding
 
 DEMO_PASSWORD = "dutyflow-demo"
 ADMIN_USERNAME = "admin"
@@ -33,13 +33,21 @@ class DemoAccount(NamedTuple):
 
 
 def _demo_staff(session: Session) -> list[tuple[str, str, list[str]]]:
-    """(staff id, name, roles) of every holder of the current catalog version."""
+    """(staff id, name, roles) of every holder of the current catalog version.
+
+    A fixed number of queries however many holders there are: the posts behind each coordinating
+    role are resolved once, then matched against the posts each person holds (what
+    catalog_service.staff_roles answers for one person)."""
     version = catalog_service.current_version(session)
     if version is None:
         return []
+    role_names = session.scalars(
+        select(CatalogRoleBinding.role).where(CatalogRoleBinding.version_id == version.id).distinct()
+    )
+    role_posts = {role: set(catalog_service.resolve_posts(session, version.id, role)) for role in role_names}
     return [
         (person.staff_id, person.name,
-         sorted({STAFF, *catalog_service.staff_roles(session, version.id, person.staff_id)}))
+         sorted({STAFF, *(role for role, posts in role_posts.items() if posts & set(person.posts))}))
         for person in catalog_service.list_staff(session, version.id)
     ]
 
@@ -51,16 +59,6 @@ def _demo_password_hash() -> str:
     return hash_password(DEMO_PASSWORD)
 
 
-def _ensure(session: Session, now: datetime, username: str, roles: list[str], staff_id: str | None,
-            name: str) -> None:
-    """Create the account, or bring its roles and name in line with the catalog (password kept)."""
-    user = get_user(session, username)
-    if user is None:
-        user = UserAccount(username=username, password_hash=_demo_password_hash(), created_at=now)
-    _update(user, roles, staff_id, name)
-    session.add(user)
-
-
 def _update(user: UserAccount, roles: list[str], staff_id: str | None, name: str) -> None:
     user.roles = " ".join(sorted(set(roles) & set(ROLES)))
     user.staff_id = staff_id
@@ -68,13 +66,23 @@ def _update(user: UserAccount, roles: list[str], staff_id: str | None, name: str
 
 
 def ensure_demo_users(session: Session, now: datetime) -> list[DemoAccount]:
-    """Create (or refresh) the demo accounts; calling it again changes nothing. Returns them all."""
-    accounts = []
-    for staff_id, name, roles in _demo_staff(session):
-        username = staff_id.lower()
-        _ensure(session, now, username, roles, staff_id, name)
-        accounts.append(DemoAccount(username, DEMO_PASSWORD, roles, name))
-    _ensure(session, now, ADMIN_USERNAME, [ADMIN], None, ADMIN_NAME)
-    accounts.append(DemoAccount(ADMIN_USERNAME, DEMO_PASSWORD, [ADMIN], ADMIN_NAME))
+    """Create (or refresh) the demo accounts; calling it again changes nothing. Returns them all.
+
+    One query finds the accounts that exist already; the new ones go in with one flush (batched
+    inserts), not one round trip per person."""
+    wanted: list[tuple[str, list[str], str | None, str]] = [
+        (staff_id.lower(), roles, staff_id, name) for staff_id, name, roles in _demo_staff(session)
+    ]
+    wanted.append((ADMIN_USERNAME, [ADMIN], None, ADMIN_NAME))
+    existing = {
+        user.username: user
+        for user in session.exec(select(UserAccount).where(col(UserAccount.username).in_([w[0] for w in wanted])))
+    }
+    for username, roles, staff_id, name in wanted:
+        user = existing.get(username)
+        if user is None:
+            user = UserAccount(username=username, password_hash=_demo_password_hash(), created_at=now)
+        _update(user, roles, staff_id, name)
+        session.add(user)
     session.flush()
-    return accounts
+    return [DemoAccount(username, DEMO_PASSWORD, roles, name) for username, roles, _, name in wanted]

@@ -7,7 +7,7 @@ raises `Refused` (a `Forbidden`, answered 403) whose message says in Chinese why
 finished) are not permissions: the runtime answers them with 409 after the policy has said yes.
 
 The roles (docs/permissions.md has the whole table):
-- staff at a post: holds a post of the catalog version in force (`engine.runtime.tasks.staff_posts`);
+- staff at a post: holds a post of the catalog version in force (`engine.catalog.in_force.staff_posts`);
 - unit head: holds a post marked `head: true` in its unit;
 - department head: holds the post the catalog names as the department's `head_post`;
 - legal_office / establishment_office / efficiency_office / admin: roles of the user account
@@ -17,6 +17,13 @@ The roles (docs/permissions.md has the whole table):
 The catalog decides heads: a unit without a `head: true` post has no unit head, and a department
 without `head_post` has no department head, so nobody may approve its extensions (the message
 says so). There is no fallback that makes every post a head.
+
+"Supervisor" means one thing here: the efficiency office (效能办), which oversees every case, or
+an admin (`is_supervisor`). The heads a red matter is escalated to (督办, `escalation_posts`) and
+the heads who may adjust or extend a case's clock are heads, never supervisors.
+
+The policy reads tables (engine.models) and the catalog in force (engine.catalog.in_force); it
+imports nothing from engine.runtime, so every layer above may ask it.
 
 Step 2 of the roadmap (policies per process in BPMN) builds on `Action` and these functions.
 """
@@ -28,8 +35,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select, union
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, union
+from sqlmodel import Session, col
 
 from engine.auth.roles import (
     ADMIN,
@@ -37,13 +44,14 @@ from engine.auth.roles import (
     EFFICIENCY_OFFICE,
     ESTABLISHMENT_OFFICE,
     LEGAL_OFFICE,
+    ROLES,
     Actor,
 )
+from engine.catalog.in_force import catalog_version_id, staff_posts
 from engine.errors import Forbidden
 from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit
 from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
 from engine.models.timers import CaseDeadline
-from engine.runtime.tasks import assignments, catalog_version_id, staff_posts
 
 
 class Action(StrEnum):
@@ -66,6 +74,12 @@ class Action(StrEnum):
     READ_METRICS = "read_metrics"  # 效能指标
     READ_TIMER_QUEUE = "read_timer_queue"  # 定时器队列概况
     READ_WARNINGS = "read_warnings"  # 黄牌红牌事项与督办记录
+    IMPORT_CATALOG = "import_catalog"  # 导入清单草稿（含 /legal 页面）
+    PUBLISH_CATALOG = "publish_catalog"  # 直接发布清单版本
+    ENTER_CALENDAR_YEAR = "enter_calendar_year"  # 录入年度节假日安排
+    READ_ALERTS = "read_alerts"  # 查看预警、分析报告与监督看板（/dashboard）
+    HANDLE_ALERTS = "handle_alerts"  # 运行分析、确认、办结预警，就交叉预警发起争议
+    MANAGE_ACCOUNTS = "manage_accounts"  # 管理账号：使某人的登录失效
 
     @property
     def label(self) -> str:
@@ -90,6 +104,12 @@ ACTION_LABELS: dict[Action, str] = {
     Action.READ_METRICS: "查看效能指标",
     Action.READ_TIMER_QUEUE: "查看定时器队列",
     Action.READ_WARNINGS: "查看黄牌、红牌事项和督办记录",
+    Action.IMPORT_CATALOG: "导入清单草稿",
+    Action.PUBLISH_CATALOG: "发布清单版本",
+    Action.ENTER_CALENDAR_YEAR: "录入年度节假日安排",
+    Action.READ_ALERTS: "查看职责交叉与空缺预警",
+    Action.HANDLE_ALERTS: "处理预警（分析、确认、办结、发起争议）",
+    Action.MANAGE_ACCOUNTS: "管理账号",
 }
 
 
@@ -110,8 +130,8 @@ def department_head_post(session: Session, department_code: str | None) -> str |
     if not department_code or version_id is None:
         return None
     return session.scalars(
-        select(CatalogDepartment.head_post).where(CatalogDepartment.version_id == version_id,
-                                                  CatalogDepartment.code == department_code)
+        select(col(CatalogDepartment.head_post)).where(col(CatalogDepartment.version_id) == version_id,
+                                                  col(CatalogDepartment.code) == department_code)
     ).first()
 
 
@@ -121,9 +141,9 @@ def unit_head_posts(session: Session, unit_code: str | None) -> list[str]:
     if not unit_code or version_id is None:
         return []
     return list(session.scalars(
-        select(CatalogPost.code).join(CatalogUnit, CatalogUnit.id == CatalogPost.unit_id)
-        .where(CatalogPost.version_id == version_id, CatalogUnit.code == unit_code, CatalogPost.head.is_(True))
-        .order_by(CatalogPost.position)
+        select(col(CatalogPost.code)).join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+        .where(col(CatalogPost.version_id) == version_id, col(CatalogUnit.code) == unit_code, col(CatalogPost.head).is_(True))
+        .order_by(col(CatalogPost.position))
     ))
 
 
@@ -137,18 +157,32 @@ def escalation_posts(session: Session, unit_code: str | None, department_code: s
     return [head] if head else []
 
 
+# The look-ups of every start and step, built once on the tables: a Core statement through
+# `session.execute` costs about half of the same one written with model attributes.
+_DEPARTMENT = CatalogDepartment.__table__  # type: ignore[attr-defined]
+_UNIT = CatalogUnit.__table__  # type: ignore[attr-defined]
+_POST = CatalogPost.__table__  # type: ignore[attr-defined]
+_DUTY = CatalogDuty.__table__  # type: ignore[attr-defined]
+_ASSIGNMENT = TaskAssignment.__table__  # type: ignore[attr-defined]
+DEPARTMENTS_OF_POSTS = (
+    select(_DEPARTMENT.c.code)
+    .join(_UNIT, _UNIT.c.department_id == _DEPARTMENT.c.id)
+    .join(_POST, _POST.c.unit_id == _UNIT.c.id)
+    .where(_POST.c.version_id == bindparam("version_id"), _POST.c.code.in_(bindparam("posts", expanding=True)))
+)
+DUTY_DEPARTMENT = (
+    select(_DEPARTMENT.c.code).join(_DUTY, _DUTY.c.department_id == _DEPARTMENT.c.id)
+    .where(_DUTY.c.version_id == bindparam("version_id"), _DUTY.c.code == bindparam("code"))
+)
+
+
 def departments_of_posts(session: Session, posts: Iterable[str]) -> set[str]:
     """Codes of the departments the given posts belong to (catalog version in force)."""
     posts = sorted(set(posts))
     version_id = catalog_version_id(session)
     if not posts or version_id is None:
         return set()
-    return set(session.scalars(
-        select(CatalogDepartment.code)
-        .join(CatalogUnit, CatalogUnit.department_id == CatalogDepartment.id)
-        .join(CatalogPost, CatalogPost.unit_id == CatalogUnit.id)
-        .where(CatalogPost.version_id == version_id, CatalogPost.code.in_(posts))
-    ))
+    return set(session.execute(DEPARTMENTS_OF_POSTS, {"version_id": version_id, "posts": posts}).scalars())
 
 
 def headed_departments(session: Session, actor: Actor) -> set[str]:
@@ -158,8 +192,8 @@ def headed_departments(session: Session, actor: Actor) -> set[str]:
     if not held or version_id is None:
         return set()
     return set(session.scalars(
-        select(CatalogDepartment.code).where(CatalogDepartment.version_id == version_id,
-                                             CatalogDepartment.head_post.in_(sorted(held)))
+        select(col(CatalogDepartment.code)).where(col(CatalogDepartment.version_id) == version_id,
+                                             col(CatalogDepartment.head_post).in_(sorted(held)))
     ))
 
 
@@ -170,8 +204,8 @@ def headed_units_of(session: Session, actor: Actor) -> set[str]:
     if not held or version_id is None:
         return set()
     return set(session.scalars(
-        select(CatalogUnit.code).join(CatalogPost, CatalogPost.unit_id == CatalogUnit.id)
-        .where(CatalogPost.version_id == version_id, CatalogPost.code.in_(sorted(held)), CatalogPost.head.is_(True))
+        select(col(CatalogUnit.code)).join(CatalogPost, col(CatalogPost.unit_id) == col(CatalogUnit.id))
+        .where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code).in_(sorted(held)), col(CatalogPost.head).is_(True))
     ))
 
 
@@ -179,10 +213,8 @@ def duty_department(session: Session, duty_code: str | None) -> str | None:
     version_id = catalog_version_id(session)
     if not duty_code or version_id is None:
         return None
-    return session.scalars(
-        select(CatalogDepartment.code).join(CatalogDuty, CatalogDuty.department_id == CatalogDepartment.id)
-        .where(CatalogDuty.version_id == version_id, CatalogDuty.code == duty_code)
-    ).first()
+    department: str | None = session.execute(DUTY_DEPARTMENT, {"version_id": version_id, "code": duty_code}).scalar()
+    return department
 
 
 def _department_name(session: Session, code: str | None) -> str:
@@ -190,8 +222,8 @@ def _department_name(session: Session, code: str | None) -> str:
     if not code or version_id is None:
         return "承办部门"
     name = session.scalars(
-        select(CatalogDepartment.name).where(CatalogDepartment.version_id == version_id,
-                                             CatalogDepartment.code == code)
+        select(col(CatalogDepartment.name)).where(col(CatalogDepartment.version_id) == version_id,
+                                             col(CatalogDepartment.code) == code)
     ).first()
     return f"{name}（{code}）" if name else code
 
@@ -278,7 +310,7 @@ def _require_publication_start(session: Session, actor: Actor, data: dict[str, A
 def instance_answerers(session: Session, instance: ProcessInstance) -> tuple[str | None, str | None]:
     """(unit, department) that answer for a case: its clock's, else its duty's department."""
     found = session.execute(
-        select(CaseDeadline.unit_code, CaseDeadline.department_code).where(CaseDeadline.instance_id == instance.id)
+        select(col(CaseDeadline.unit_code), col(CaseDeadline.department_code)).where(col(CaseDeadline.instance_id) == instance.id)
     ).first()
     if found is not None and found[1]:
         return found[0], found[1]
@@ -291,7 +323,7 @@ def may_read_instance(session: Session, actor: Actor, instance: ProcessInstance)
     of, and the heads of the case's unit and department (who may adjust or extend its clock)."""
     if is_supervisor(actor) or instance.started_by == actor.username:
         return True
-    if instance.id in instances_at_posts(session, actor, [instance.id]):
+    if instance.id is not None and instance.id in instances_at_posts(session, actor, [instance.id]):
         return True
     held = staff_posts(session, actor.staff_id)
     if not held:
@@ -314,32 +346,32 @@ def require_read_instance(session: Session, actor: Actor, instance: ProcessInsta
 def instances_at_posts(session: Session, actor: Actor, only: list[int] | None = None) -> set[int]:
     """Instances with a task at one of the actor's posts (any assignment kind) or completed by them."""
     held = sorted(staff_posts(session, actor.staff_id))
-    query = select(WorkTask.instance_id).where(WorkTask.completed_by == actor.username)
-    if held:
-        query = union(query, select(WorkTask.instance_id).join(TaskAssignment, TaskAssignment.task_id == WorkTask.id)
-                      .where(TaskAssignment.post_code.in_(held)))
+    completed = select(col(WorkTask.instance_id)).where(col(WorkTask.completed_by) == actor.username)
+    query = completed if not held else union(
+        completed, select(col(WorkTask.instance_id)).join(TaskAssignment, col(TaskAssignment.task_id) == col(WorkTask.id))
+        .where(col(TaskAssignment.post_code).in_(held)))
     ids = {row[0] for row in session.execute(query).all()}
     return ids if only is None else ids & set(only)
 
 
-def visible_instances_clause(session: Session, actor: Actor):
+def visible_instances_clause(session: Session, actor: Actor) -> ColumnElement[bool] | None:
     """A WHERE clause on ProcessInstance selecting what `may_read_instance` allows; None = all."""
     if is_supervisor(actor):
         return None
     mine = sorted(instances_at_posts(session, actor))
-    conditions = [ProcessInstance.started_by == actor.username, ProcessInstance.id.in_(mine)]
+    conditions = [col(ProcessInstance.started_by) == actor.username, col(ProcessInstance.id).in_(mine)]
     headed_units = sorted(headed_units_of(session, actor))
     if headed_units:
-        conditions.append(ProcessInstance.id.in_(
-            select(CaseDeadline.instance_id).where(CaseDeadline.unit_code.in_(headed_units))))
+        conditions.append(col(ProcessInstance.id).in_(
+            select(col(CaseDeadline.instance_id)).where(col(CaseDeadline.unit_code).in_(headed_units))))
     headed = sorted(headed_departments(session, actor))
     if headed:
         version_id = catalog_version_id(session)
-        conditions.append(ProcessInstance.id.in_(
-            select(CaseDeadline.instance_id).where(CaseDeadline.department_code.in_(headed))))
-        conditions.append(ProcessInstance.duty_code.in_(
-            select(CatalogDuty.code).join(CatalogDepartment, CatalogDepartment.id == CatalogDuty.department_id)
-            .where(CatalogDuty.version_id == version_id, CatalogDepartment.code.in_(headed))))
+        conditions.append(col(ProcessInstance.id).in_(
+            select(col(CaseDeadline.instance_id)).where(col(CaseDeadline.department_code).in_(headed))))
+        conditions.append(col(ProcessInstance.duty_code).in_(
+            select(col(CatalogDuty.code)).join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogDuty.department_id))
+            .where(col(CatalogDuty.version_id) == version_id, col(CatalogDepartment.code).in_(headed))))
     return or_(*conditions)
 
 
@@ -379,11 +411,18 @@ class Relation:
         return self.can_act or self.transfer_target or self.reader or self.supervisor
 
 
+# (kind, post) of every assignment of a task: handler, B角, transfer and reader posts in one query.
+TASK_ASSIGNMENTS = (
+    select(_ASSIGNMENT.c.kind, _ASSIGNMENT.c.post_code)
+    .where(_ASSIGNMENT.c.task_id == bindparam("task_id")).order_by(_ASSIGNMENT.c.id)
+)
+
+
 def relation_of(session: Session, row: WorkTask, actor: Actor) -> Relation:
     held = staff_posts(session, actor.staff_id)
     by_kind: dict[str, list[str]] = {}
-    for assignment in assignments(session, row.id):  # one query for handler and reader posts
-        by_kind.setdefault(assignment.kind, []).append(assignment.post_code)
+    for kind, post_code in session.execute(TASK_ASSIGNMENTS, {"task_id": row.id}).all():
+        by_kind.setdefault(kind, []).append(post_code)
     acting = row.post_code if row.post_code in held else next((p for p in by_kind.get(HANDLER, []) if p in held), None)
     if acting is None and row.delegated_post and row.delegated_post in held:
         acting = row.delegated_post
@@ -413,22 +452,30 @@ def require_read_task(session: Session, actor: Actor, row: WorkTask, action: Act
 def require_act(session: Session, actor: Actor, row: WorkTask) -> str:
     """The post the actor acts from (complete, claim, transfer, send back); refused when they hold
     neither the task's post nor its B角 delegation, or when a colleague has claimed it."""
-    relation = relation_of(session, row, actor)
-    if not relation.can_act:
+    acting_post = acting_post_of(session, row, actor)
+    if acting_post is None:
         raise Refused(Action.ACT, f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
     if row.claimed_by and row.claimed_by != actor.username:
         raise Refused(Action.ACT, f"任务「{row.name}」已由 {row.claimed_by} 签收，只有签收人可以办理",
                       [f"task.claimed_by: {row.claimed_by}"])
-    return relation.acting_post
+    return acting_post
+
+
+def acting_post_of(session: Session, row: WorkTask, actor: Actor) -> str | None:
+    """`relation_of(...).acting_post`, without reading the task's assignments when the actor holds
+    the task's own post (the usual step: that post comes first in relation_of too)."""
+    if row.post_code in staff_posts(session, actor.staff_id):
+        return row.post_code
+    return relation_of(session, row, actor).acting_post
 
 
 def require_claim(session: Session, actor: Actor, row: WorkTask) -> str:
     """Claiming needs the task's post (or its B角 delegation); that someone claimed it already is
     a state conflict the runtime answers (409), not a permission."""
-    relation = relation_of(session, row, actor)
-    if not relation.can_act:
+    acting_post = acting_post_of(session, row, actor)
+    if acting_post is None:
         raise Refused(Action.ACT, f"您不在任务「{row.name}」的承办岗位上", [f"task.post: {row.post_code}"])
-    return relation.acting_post
+    return acting_post
 
 
 def require_receive_transfer(session: Session, actor: Actor, row: WorkTask) -> None:
@@ -464,30 +511,38 @@ def require_withdraw(actor: Actor, row: WorkTask) -> None:
 def handled_case(session: Session, actor: Actor, instance_id: int) -> bool:
     """Whether the case is the actor's own: they started it, completed or claimed a step of it, or
     hold a post a step of it was assigned to (handler, B角 or transfer; a copy is not handling)."""
-    started = session.scalars(select(ProcessInstance.started_by).where(ProcessInstance.id == instance_id)).first()
+    started = session.scalars(select(col(ProcessInstance.started_by)).where(col(ProcessInstance.id) == instance_id)).first()
     if started == actor.username:
         return True
     touched = session.scalar(select(func.count()).select_from(WorkTask).where(
-        WorkTask.instance_id == instance_id,
-        or_(WorkTask.completed_by == actor.username, WorkTask.claimed_by == actor.username)))
+        col(WorkTask.instance_id) == instance_id,
+        or_(col(WorkTask.completed_by) == actor.username, col(WorkTask.claimed_by) == actor.username)))
     if touched:
         return True
     held = sorted(staff_posts(session, actor.staff_id))
     if not held:
         return False
     return bool(session.scalar(
-        select(func.count()).select_from(TaskAssignment).join(WorkTask, WorkTask.id == TaskAssignment.task_id)
-        .where(WorkTask.instance_id == instance_id, TaskAssignment.post_code.in_(held),
-               TaskAssignment.kind.in_((HANDLER, BACKUP, TRANSFER)))
+        select(func.count()).select_from(TaskAssignment).join(WorkTask, col(WorkTask.id) == col(TaskAssignment.task_id))
+        .where(col(WorkTask.instance_id) == instance_id, col(TaskAssignment.post_code).in_(held),
+               col(TaskAssignment.kind).in_((HANDLER, BACKUP, TRANSFER)))
     )) or bool(session.scalar(
         select(func.count()).select_from(WorkTask)
-        .where(WorkTask.instance_id == instance_id, WorkTask.post_code.in_(held))
+        .where(col(WorkTask.instance_id) == instance_id, col(WorkTask.post_code).in_(held))
     ))
 
 
-def require_adjust_clock(session: Session, actor: Actor, instance_id: int, case: CaseDeadline) -> None:
+def require_signed_in(actor: Actor | None, action: Action) -> Actor:
+    """The actor, when there is one: an engine call on behalf of nobody is refused (403)."""
+    if actor is None:
+        raise Refused(action, "需要登录", [])
+    return actor
+
+
+def require_adjust_clock(session: Session, actor: Actor, case: CaseDeadline) -> None:
     """Pause, resume, restart by hand: the efficiency office, the case's department head or unit
     head, or the holders of the case's posts (who record the hearing or the corrected materials)."""
+    instance_id = case.instance_id
     if is_supervisor(actor):
         return
     held = staff_posts(session, actor.staff_id)
@@ -501,9 +556,10 @@ def require_adjust_clock(session: Session, actor: Actor, instance_id: int, case:
                   [f"{actor.username}：不是承办岗位、承办单位负责人、部门负责人或效能办"])
 
 
-def require_extension(session: Session, actor: Actor, instance_id: int, case: CaseDeadline) -> None:
+def require_extension(session: Session, actor: Actor, case: CaseDeadline) -> None:
     """Approving an extension (延期): only the head of the case's department as the catalog names
     it (`head_post`), and never for a case they handle. No head named: nobody may approve."""
+    instance_id = case.instance_id
     department = _department_name(session, case.department_code)
     head = department_head_post(session, case.department_code)
     if head is None:
@@ -520,16 +576,44 @@ def require_extension(session: Session, actor: Actor, instance_id: int, case: Ca
 # ---------------------------------------------------------------- administration
 
 
+# Actions decided by the account's role alone: the roles that may (an admin passes every one) and
+# how the refusal names them. Everything else in this module also looks at posts, cases and tasks.
+OFFICE_ACTIONS: dict[Action, tuple[tuple[str, ...], str]] = {
+    Action.DEPLOY: ((), "系统管理员"),
+    Action.ENTER_CALENDAR_YEAR: ((), "系统管理员"),
+    Action.MANAGE_ACCOUNTS: ((), "系统管理员"),
+    Action.IMPORT_CATALOG: ((LEGAL_OFFICE,), "法制办或系统管理员"),
+    Action.PUBLISH_CATALOG: ((LEGAL_OFFICE,), "法制办或系统管理员"),
+    # The coordinators' dashboard shows metrics and alerts to both offices; the API says the same.
+    Action.READ_METRICS: (COORDINATOR_ROLES, "编办、效能办或系统管理员"),
+    Action.READ_ALERTS: (COORDINATOR_ROLES, "编办、效能办或系统管理员"),
+    Action.HANDLE_ALERTS: (COORDINATOR_ROLES, "编办、效能办或系统管理员"),
+    Action.READ_TIMER_QUEUE: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
+}
+
+
+def may(actor: Actor | None, action: Action) -> bool:
+    """Whether the actor may do an office action (menus ask this before offering it)."""
+    if actor is None:
+        return False
+    roles, _who = OFFICE_ACTIONS[action]
+    return actor.has_role(*roles) if roles else ADMIN in actor.roles
+
+
+def require(actor: Actor, action: Action) -> None:
+    """Refuse an office action to an actor without the role (routes, pages and CLI ask this)."""
+    if not may(actor, action):
+        roles, who = OFFICE_ACTIONS[action]
+        needed = "、".join(ROLES[role] for role in roles) or ROLES[ADMIN]
+        raise Refused(action, f"只有{who}可以{action.label}", [f"当前账号 {actor.username} 需要角色：{needed}"])
+
+
 def require_deploy(actor: Actor) -> None:
-    if ADMIN not in actor.roles:
-        raise Refused(Action.DEPLOY, "只有系统管理员可以部署流程定义", ["actor.roles: 需要 admin"])
+    require(actor, Action.DEPLOY)
 
 
 def require_metrics(actor: Actor) -> None:
-    # The coordinators' dashboard shows these figures to both offices; the API says the same.
-    if not actor.has_role(*COORDINATOR_ROLES):
-        raise Refused(Action.READ_METRICS, "只有编办、效能办或系统管理员可以查看效能指标",
-                      ["actor.roles: 需要 establishment_office 或 efficiency_office"])
+    require(actor, Action.READ_METRICS)
 
 
 def warning_departments(session: Session, actor: Actor, department: str | None) -> list[str] | None:
@@ -553,6 +637,4 @@ def warning_departments(session: Session, actor: Actor, department: str | None) 
 
 
 def require_timer_queue(actor: Actor) -> None:
-    if not is_supervisor(actor):
-        raise Refused(Action.READ_TIMER_QUEUE, "只有效能办或系统管理员可以查看定时器队列",
-                      ["actor.roles: 需要 efficiency_office"])
+    require(actor, Action.READ_TIMER_QUEUE)

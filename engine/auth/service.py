@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, Update, delete, update
 from sqlmodel import Session, col, select
 
 from engine.auth.passwords import hash_password, verify_password
@@ -120,15 +121,18 @@ def session_user(session: Session, session_id: str, now: datetime) -> UserAccoun
     return user
 
 
+def _rows_updated(session: Session, statement: Update) -> int:
+    # An UPDATE's result is a CursorResult, which counts the rows; sqlmodel's Session.execute is
+    # typed as returning a plain Result for every statement.
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
 def end_session(session: Session, session_id: str, now: datetime) -> bool:
     """Log out: the session's cookie or token stops working, even if replayed. False if it was
     not live."""
-    result = session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=now)
-    )
-    return result.rowcount > 0
+    return _rows_updated(session, update(AuthSession)
+                         .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
+                         .values(revoked_at=now)) > 0
 
 
 def revoke_user_sessions(session: Session, username: str, now: datetime) -> int:
@@ -136,13 +140,10 @@ def revoke_user_sessions(session: Session, username: str, now: datetime) -> int:
     user = get_user(session, username)
     if user is None:
         raise NotFound(f"用户 '{username}' 不存在", [f"username: {username}"])
-    result = session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None),
-               col(AuthSession.expires_at) > now)
-        .values(revoked_at=now)
-    )
-    return result.rowcount
+    return _rows_updated(session, update(AuthSession)
+                         .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None),
+                                col(AuthSession.expires_at) > now)
+                         .values(revoked_at=now))
 
 
 def set_active(session: Session, username: str, active: bool, now: datetime) -> UserAccount:

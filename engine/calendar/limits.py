@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from engine.catalog.document import LimitUnit, TimeLimit
+from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.db import INT_COLUMN_MAX
 from engine.errors import InvalidInput
@@ -82,7 +82,8 @@ class ParsedLimit:
     def of(cls, limit: TimeLimit | ParsedLimit) -> ParsedLimit:
         if isinstance(limit, ParsedLimit):
             return limit
-        return cls(LimitKind(LimitUnit(limit.unit).value), limit.value, text=format_limit(limit))
+        # 即办 and 无 carry no value; a ParsedLimit counts 0 of them.
+        return cls(LimitKind(LimitUnit(limit.unit).value), limit.value or 0, text=format_limit(limit))
 
     def __str__(self) -> str:
         return format_limit(self)
@@ -144,7 +145,7 @@ _EXPECTED_FORMS = "应写作“5个工作日”“20日”“4小时”“1个�
 
 def is_licensing(category: str | None) -> bool:
     """A 行政许可 duty (also sub-typed values such as `行政许可-变更`), whose limits §82 counts in working days."""
-    return bool(category) and unicodedata.normalize("NFKC", category).strip().startswith(LICENSING)
+    return category is not None and unicodedata.normalize("NFKC", category).strip().startswith(LICENSING)
 
 
 def day_unit_for(category: str | None) -> LimitUnit:
@@ -170,10 +171,10 @@ def read_limit(text: str | None, category: str | None = None) -> ParsedLimit:
         return ParsedLimit(LimitKind.same_day, note=note, text=written)
     match = _PATTERN.match(core)
     value = _parse_number(match["number"]) if match else None
-    word = match["unit"] if match else None
-    if value is None or (word == "月" and not match["ge"]):
-        # `3月` without 个 reads as March; tables that mean a period write 3个月.
+    # `3月` without 个 reads as March; tables that mean a period write 3个月.
+    if match is None or value is None or (match["unit"] == "月" and not match["ge"]):
         raise InvalidInput(f"无法识别的时限：{written!r}", [f"时限 {written!r}：{_EXPECTED_FORMS}"])
+    word: str = match["unit"]
     kind = _UNIT_WORDS[word]
     if word == "年":
         value *= 12

@@ -2,18 +2,21 @@
 
 When the State Council publishes next year's schedule (around November) an administrator types
 it in; from then on that year counts as official and deadlines computed provisionally on weekends
-alone are recomputed (by the runtime's `recompute_provisional`, in the same transaction).
+alone are recomputed in the same transaction. The deadline rows belong to the runtime, above
+this package: `enter_year_and_recompute` fires the hook `engine.hooks.calendar_year_entered`, which
+engine.application connects to the runtime's recomputation.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session, delete, select
+import chinese_calendar
+from sqlmodel import Session, col, delete, select
 
+from engine import hooks
 from engine.calendar.statutory import statutory_holidays
 from engine.calendar.working import (
     DEFAULT_OFFICE_HOURS,
@@ -28,8 +31,6 @@ from engine.errors import InvalidInput
 from engine.models.calendar import CalendarDay, CalendarYear
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-# The runtime area owns deadline rows; it offers recompute_provisional(session, calendar, now) here.
-RECOMPUTE_MODULE = "engine.runtime.deadlines"
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 
 
@@ -57,8 +58,8 @@ class YearSchedule:
 class EnteredYear:
     record: CalendarYear
     calendar: WorkingCalendar
-    # Deadlines the runtime recomputed; None when the runtime does not offer recomputation yet.
-    recomputed: object | None
+    # How many provisional deadlines the runtime moved with the new calendar.
+    recomputed: int
 
 
 def enter_year(
@@ -79,7 +80,7 @@ def enter_year(
     """
     day_notes = day_notes or {}
     _check_entry(year, holidays, workdays, now, note, day_notes)
-    session.exec(delete(CalendarDay).where(CalendarDay.year == year))
+    session.exec(delete(CalendarDay).where(col(CalendarDay.year) == year))
     record = session.get(CalendarYear, year) or CalendarYear(year=year, entered_by="", entered_at=now)
     record.entered_by = str(getattr(actor, "username", actor))
     record.entered_at = now
@@ -111,24 +112,10 @@ def enter_year_and_recompute(
     return EnteredYear(record, calendar, recompute_provisional_deadlines(session, calendar, now))
 
 
-def recompute_provisional_deadlines(
-    session: Session, calendar: WorkingCalendar, now: datetime
-) -> object | None:
-    """Hand the new calendar to the runtime, which owns the deadline rows.
-
-    The runtime area provides `engine.runtime.deadlines.recompute_provisional(session, calendar, now)`;
-    until it exists this returns None and deadlines stay provisional.
-    """
-    try:
-        deadlines = importlib.import_module(RECOMPUTE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != RECOMPUTE_MODULE:
-            raise  # a real import error inside the module must not be hidden
-        return None
-    recompute = getattr(deadlines, "recompute_provisional", None)
-    if recompute is None:
-        return None
-    return recompute(session, calendar, now)
+def recompute_provisional_deadlines(session: Session, calendar: WorkingCalendar, now: datetime) -> int:
+    """Hand the new calendar to the runtime, which owns the deadline rows (through the hook
+    `calendar_year_entered`); returns how many provisional deadlines moved."""
+    return hooks.calendar_year_entered.fire(session, calendar, now)
 
 
 def list_days(session: Session, year: int) -> YearSchedule:
@@ -137,7 +124,7 @@ def list_days(session: Session, year: int) -> YearSchedule:
     record = session.get(CalendarYear, year)
     if record is not None:
         rows = session.exec(
-            select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)
+            select(CalendarDay).where(CalendarDay.year == year).order_by(col(CalendarDay.day))
         ).all()
         days = [SpecialDay(r.day, r.is_working, DaySource.entered, r.note) for r in rows]
         return YearSchedule(
@@ -155,16 +142,14 @@ def weekday_name(day: date) -> str:
 
 
 def _official_days(year: int) -> list[SpecialDay]:
-    from chinese_calendar import constants
-
     days = [
         SpecialDay(d, False, DaySource.official, official_day_name(d))
-        for d in constants.holidays
+        for d in chinese_calendar.holidays
         if d.year == year
     ]
     days += [
         SpecialDay(d, True, DaySource.official, official_day_name(d))
-        for d in constants.workdays
+        for d in chinese_calendar.workdays
         if d.year == year
     ]
     return sorted(days, key=lambda s: s.day)

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from engine.calendar.limits import MAX_LIMIT, LimitKind, ParsedLimit
 from engine.calendar.statutory import statutory_holidays
-from engine.catalog.document import LimitUnit, TimeLimit
+from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 from engine.models.calendar import CalendarDay, CalendarYear
@@ -177,7 +177,8 @@ class WorkingCalendar:
         if isinstance(limit, ParsedLimit):
             kind, value = limit.kind, limit.value
         else:
-            kind, value = LimitKind(LimitUnit(limit.unit).value), limit.value
+            # 即办 and 无 carry no value (counted as 0, as ParsedLimit does).
+            kind, value = LimitKind(LimitUnit(limit.unit).value), limit.value or 0
         most = MAX_LIMIT.get(kind)
         if most is not None and value > most:
             raise InvalidInput(f"时限过长：{value}（{kind.value}），无法计算期限",
@@ -428,22 +429,18 @@ def _official_working_days(year: int) -> tuple[bool, ...]:
 @lru_cache(maxsize=1)
 def official_years() -> range:
     """The years the installed chinesecalendar package has data for (it raises outside them)."""
-    from chinese_calendar import constants
-
-    years = [d.year for d in constants.holidays]
+    years = [d.year for d in chinese_calendar.holidays]
     return range(min(years), max(years) + 1)
 
 
 def official_day_name(day: date) -> str | None:
     """The package's Chinese name for a holiday or 调休 day (国庆节, 春节 …), if any."""
-    from chinese_calendar import constants
-
     # The tables hold the Holiday enum's value (its English name); the enum knows the Chinese one.
-    english = constants.holidays.get(day) or constants.workdays.get(day)
+    english = chinese_calendar.holidays.get(day) or chinese_calendar.workdays.get(day)
     if english is None:
         return None
     try:
-        return constants.Holiday(english).chinese
+        return chinese_calendar.Holiday(english).chinese
     except ValueError:
         return str(english)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, read_limit
-from engine.catalog.document import COUNTED_UNITS, LimitUnit, TimeLimit
+from engine.calendar.units import COUNTED_UNITS, LimitUnit, TimeLimit
 from engine.errors import InvalidInput
 
 LIST_SEPARATOR = "；"
@@ -186,4 +186,4 @@ def parse_int(value: Any, what: str) -> int | None:
 
 def parse_bool(value: Any) -> bool:
     cell = text(value)
-    return bool(cell) and cell.lower() in YES
+    return cell is not None and cell.lower() in YES

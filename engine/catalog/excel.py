@@ -28,6 +28,7 @@ from engine.catalog.limits import (
     sheet_rows,
 )
 from engine.catalog.raw import RawCatalog
+from engine.catalog.tabular import read_table_workbook
 from engine.errors import InvalidInput
 
 INFO = ("清单信息", ("地区", "清单名称", "版本", "施行日期"))
@@ -127,8 +128,6 @@ def read_xlsx(content: bytes, name: str) -> RawCatalog:
     workbook = open_workbook(content, name)
     try:
         if not is_product_workbook(workbook):
-            from engine.catalog.tabular import read_table_workbook
-
             return read_table_workbook(workbook, name)
         return _WorkbookReader(workbook).read()
     finally:
@@ -173,7 +172,8 @@ class _WorkbookReader:
 
     def _organisation(self) -> list[dict[str, Any]]:
         departments: list[dict[str, Any]] = []
-        by_code: dict[str, dict[str, Any]] = {}
+        # Keyed by the code as written: None for a row without one (validation names it later).
+        by_code: dict[str | None, dict[str, Any]] = {}
         for number, row in _Sheet(self.workbook, DEPARTMENTS[0]).rows:
             item = {
                 "code": cells.text(row.get("部门编码")),
@@ -186,7 +186,7 @@ class _WorkbookReader:
             self.raw.places[f"departments[{len(departments)}]"] = f"{DEPARTMENTS[0]} 第{number}行"
             departments.append(item)
             by_code.setdefault(item["code"], item)
-        units: dict[str, tuple[int, dict[str, Any]]] = {}
+        units: dict[str | None, tuple[int, dict[str, Any], str]] = {}
         for number, row in _Sheet(self.workbook, UNITS[0]).rows:
             department_code = cells.text(row.get("部门编码"))
             department = by_code.get(department_code)
@@ -220,7 +220,7 @@ class _WorkbookReader:
         return departments
 
     def _objects(self) -> list[dict[str, Any]]:
-        items = []
+        items: list[dict[str, Any]] = []
         for number, row in _Sheet(self.workbook, OBJECTS[0]).rows:
             self.raw.places[f"objects[{len(items)}]"] = f"{OBJECTS[0]} 第{number}行"
             items.append({
@@ -241,7 +241,7 @@ class _WorkbookReader:
         return synonyms
 
     def _mandates(self) -> list[dict[str, Any]]:
-        items = []
+        items: list[dict[str, Any]] = []
         for number, row in _Sheet(self.workbook, MANDATES[0]).rows:
             self.raw.places[f"mandates[{len(items)}]"] = f"{MANDATES[0]} 第{number}行"
             items.append({
@@ -253,7 +253,7 @@ class _WorkbookReader:
         return items
 
     def _duties(self) -> list[dict[str, Any]]:
-        items = []
+        items: list[dict[str, Any]] = []
         sheet = DUTIES[0]
         for number, row in _Sheet(self.workbook, sheet).rows:
             self.raw.places[f"duties[{len(items)}]"] = f"{sheet} 第{number}行"

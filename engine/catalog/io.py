@@ -11,9 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.catalog.document import CatalogDocument
+from engine.catalog.excel import read_xlsx, write_xlsx
 from engine.catalog.limits import MAX_ROWS, MAX_UPLOAD_BYTES, mb
 from engine.catalog.raw import RawCatalog
+from engine.catalog.tabular import read_csv
 from engine.catalog.validation import validate_document
+from engine.catalog.yaml_json import parse_json, parse_yaml, write_json, write_yaml
 from engine.errors import InvalidInput
 
 READ_FORMATS = (".yaml", ".yml", ".json", ".xlsx", ".csv")
@@ -68,20 +71,12 @@ def read_raw(path_or_bytes: str | Path | bytes, filename: str | None = None) -> 
     content, name = _content_and_name(path_or_bytes, filename)
     suffix = Path(name).suffix.lower()
     if suffix in (".yaml", ".yml"):
-        from engine.catalog.yaml_json import parse_yaml
-
         return RawCatalog(parse_yaml(content))
     if suffix == ".json":
-        from engine.catalog.yaml_json import parse_json
-
         return RawCatalog(parse_json(content))
     if suffix == ".xlsx":
-        from engine.catalog.excel import read_xlsx
-
         return read_xlsx(content, name)
     if suffix == ".csv":
-        from engine.catalog.tabular import read_csv
-
         return read_csv(content, name)
     raise InvalidInput(
         f"不支持的文件格式 '{suffix or name}'",
@@ -121,15 +116,9 @@ def write_catalog(document: CatalogDocument, fmt: str) -> bytes:
     """The document as bytes in `fmt` (yaml, json or xlsx)."""
     fmt = fmt.lower()
     if fmt in ("yaml", "yml"):
-        from engine.catalog.yaml_json import write_yaml
-
         return write_yaml(document)
     if fmt == "json":
-        from engine.catalog.yaml_json import write_json
-
         return write_json(document)
     if fmt == "xlsx":
-        from engine.catalog.excel import write_xlsx
-
         return write_xlsx(document)
     raise InvalidInput(f"不支持的导出格式 '{fmt}'", [f"format: 可选 {', '.join(WRITE_FORMATS)}"])

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from engine import hooks
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
+from engine.catalog.in_force import published_duties
 from engine.catalog.validation import validate_document
 from engine.db import INT_COLUMN_MAX
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -41,15 +43,6 @@ VERSION_REF_MAX_LENGTH = 100
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-
-
-def _sync_region_alerts(session: Session, version_id: int, now: datetime) -> None:
-    # Alerts follow the version in force of each region, so only publishing syncs them (a draft
-    # gets a preview report instead). The analysis area reads catalogs through this module, hence
-    # the late import.
-    from engine.analysis.alerts import refresh_alerts
-
-    refresh_alerts(session, version_id, now)
 
 
 def same_name_warnings(document: doc.CatalogDocument) -> list[str]:
@@ -96,9 +89,9 @@ def import_catalog(
     info = document.catalog
     version = session.scalars(
         select(CatalogVersion).where(
-            CatalogVersion.region == info.region,
-            CatalogVersion.name == info.name,
-            CatalogVersion.version == info.version,
+            col(CatalogVersion.region) == info.region,
+            col(CatalogVersion.name) == info.name,
+            col(CatalogVersion.version) == info.version,
         )
     ).first()
     if version is not None and version.is_published:
@@ -149,21 +142,21 @@ def get_version(session: Session, version_id: int) -> CatalogVersion:
 
 def list_versions(session: Session) -> list[CatalogVersion]:
     """All versions, oldest first."""
-    return list(session.scalars(select(CatalogVersion).order_by(CatalogVersion.id)))
+    return list(session.scalars(select(CatalogVersion).order_by(col(CatalogVersion.id))))
 
 
 def _newest(session: Session, status: str | None, region: str | None = None) -> CatalogVersion | None:
     query = select(CatalogVersion)
     if region is not None:
-        query = query.where(CatalogVersion.region == region)
+        query = query.where(col(CatalogVersion.region) == region)
     if status == PUBLISHED:
-        query = query.where(CatalogVersion.status == PUBLISHED).order_by(
-            CatalogVersion.published_at.desc(), CatalogVersion.id.desc()
+        query = query.where(col(CatalogVersion.status) == PUBLISHED).order_by(
+            col(CatalogVersion.published_at).desc(), col(CatalogVersion.id).desc()
         )
     else:
         if status is not None:
-            query = query.where(CatalogVersion.status == status)
-        query = query.order_by(CatalogVersion.id.desc())
+            query = query.where(col(CatalogVersion.status) == status)
+        query = query.order_by(col(CatalogVersion.id).desc())
     return session.scalars(query.limit(1)).first()
 
 
@@ -181,8 +174,8 @@ def version_in_force(session: Session, region: str) -> CatalogVersion | None:
 def list_regions(session: Session) -> list[str]:
     """Every region with a stored version, in order of first import."""
     rows = session.execute(
-        select(CatalogVersion.region, func.min(CatalogVersion.id)).group_by(CatalogVersion.region)
-        .order_by(func.min(CatalogVersion.id))
+        select(col(CatalogVersion.region), func.min(col(CatalogVersion.id))).group_by(col(CatalogVersion.region))
+        .order_by(func.min(col(CatalogVersion.id)))
     ).all()
     return [region for region, _ in rows]
 
@@ -224,10 +217,10 @@ def find_version(session: Session, ref: str | int | None, region: str | None = N
         version = session.get(CatalogVersion, int(text))
         if version is not None:
             return version
-    query = select(CatalogVersion).where(CatalogVersion.version == text)
+    query = select(CatalogVersion).where(col(CatalogVersion.version) == text)
     if region is not None:
-        query = query.where(CatalogVersion.region == region)
-    version = session.scalars(query.order_by(CatalogVersion.id.desc()).limit(1)).first()
+        query = query.where(col(CatalogVersion.region) == region)
+    version = session.scalars(query.order_by(col(CatalogVersion.id).desc()).limit(1)).first()
     if version is None:
         where = f"{region} 的" if region is not None else ""
         raise NotFound(f"找不到{where}清单版本 '{text}'",
@@ -237,16 +230,16 @@ def find_version(session: Session, ref: str | int | None, region: str | None = N
 
 def version_counts(session: Session, version_id: int) -> dict[str, int]:
     """How much a version holds: departments, units, posts, staff, duties."""
-    tables = {
-        "departments": CatalogDepartment,
-        "units": CatalogUnit,
-        "posts": CatalogPost,
-        "staff": CatalogStaff,
-        "duties": CatalogDuty,
+    version_columns = {
+        "departments": col(CatalogDepartment.version_id),
+        "units": col(CatalogUnit.version_id),
+        "posts": col(CatalogPost.version_id),
+        "staff": col(CatalogStaff.version_id),
+        "duties": col(CatalogDuty.version_id),
     }
     return {
-        key: session.scalar(select(func.count()).select_from(table).where(table.version_id == version_id)) or 0
-        for key, table in tables.items()
+        key: session.scalar(select(func.count()).where(column == version_id)) or 0
+        for key, column in version_columns.items()
     }
 
 
@@ -271,7 +264,10 @@ def publish_version(session: Session, version_id: int, actor: str | None, now: d
     version.published_at = now
     session.add(version)
     session.flush()
-    _sync_region_alerts(session, version.id, now)
+    # Alerts follow the version in force of each region, so only publishing syncs them (a draft
+    # gets a preview report instead). The analysis sits above the catalog: it answers through the
+    # hook engine.application connected (engine.hooks).
+    hooks.version_published.fire(session, version.id, now)
     return version
 
 
@@ -299,7 +295,7 @@ class DutyPage:
 
 def _object_and_descendants(session: Session, version_id: int, name: str) -> set[str]:
     """The object named (an alias counts as the object), its descendants, and all their aliases."""
-    objects = session.scalars(select(CatalogObject).where(CatalogObject.version_id == version_id)).all()
+    objects = session.scalars(select(CatalogObject).where(col(CatalogObject.version_id) == version_id)).all()
     canonical = {o.name: o.name for o in objects}
     for o in objects:
         for alias in o.aliases:
@@ -336,39 +332,53 @@ def search_duties(
     q: text in code, name, object or action; department: code or name; object: the object,
     its aliases and everything below it in the taxonomy.
     """
-    query = select(CatalogDuty).where(CatalogDuty.version_id == version_id)
+    query = select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id)
     if q and q.strip():
         pattern = f"%{q.strip()}%"
         query = query.where(
             or_(
-                CatalogDuty.name.like(pattern),
-                CatalogDuty.code.like(pattern),
-                CatalogDuty.object.like(pattern),
-                CatalogDuty.action.like(pattern),
+                col(CatalogDuty.name).like(pattern),
+                col(CatalogDuty.code).like(pattern),
+                col(CatalogDuty.object).like(pattern),
+                col(CatalogDuty.action).like(pattern),
             )
         )
     if department:
-        department_ids = select(CatalogDepartment.id).where(
-            CatalogDepartment.version_id == version_id,
-            or_(CatalogDepartment.code == department, CatalogDepartment.name == department),
+        department_ids = select(col(CatalogDepartment.id)).where(
+            col(CatalogDepartment.version_id) == version_id,
+            or_(col(CatalogDepartment.code) == department, col(CatalogDepartment.name) == department),
         )
-        query = query.where(CatalogDuty.department_id.in_(department_ids))
+        query = query.where(col(CatalogDuty.department_id).in_(department_ids))
     if category:
-        query = query.where(CatalogDuty.category == category)
+        query = query.where(col(CatalogDuty.category) == category)
     if object:
-        query = query.where(CatalogDuty.object.in_(_object_and_descendants(session, version_id, object)))
+        query = query.where(col(CatalogDuty.object).in_(_object_and_descendants(session, version_id, object)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.order_by(CatalogDuty.position).limit(limit).offset(offset)).all()
+    rows = session.scalars(query.order_by(col(CatalogDuty.position)).limit(limit).offset(offset)).all()
     return DutyPage(total=total or 0, duties=store.duty_documents(session, list(rows)))
 
 
 def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
+    """The duty's document (shared within the transaction: read it, don't change it).
+
+    A start reads the same duty three times (the start check, the `open_case` script, the case
+    clock's limit), four statements each: the document of a published version — frozen — is kept
+    for the rest of the transaction (`in_force.published_duties`, dropped when the transaction
+    writes a catalog table); a draft's is read every time.
+    """
+    cache = published_duties(session, version_id)
+    if cache is not None and (version_id, code) in cache:
+        cached: doc.Duty = cache[(version_id, code)]
+        return cached
     row = session.scalars(
-        select(CatalogDuty).where(CatalogDuty.version_id == version_id, CatalogDuty.code == code)
+        select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id, col(CatalogDuty.code) == code)
     ).first()
     if row is None:
         raise NotFound(f"找不到事项 '{code}'", [f"duty: 未知事项编码 '{code}'"])
-    return store.duty_documents(session, [row])[0]
+    duty = store.duty_documents(session, [row])[0]
+    if cache is not None:
+        cache[(version_id, code)] = duty
+    return duty
 
 
 def list_departments(session: Session, version_id: int) -> list[doc.Department]:
@@ -394,11 +404,11 @@ class StaffInfo:
 def list_staff(session: Session, version_id: int) -> list[StaffInfo]:
     """Every person of the version with the posts they hold (ordered by staff id)."""
     rows = session.execute(
-        select(CatalogStaff.staff_id, CatalogStaff.name, CatalogPost.code)
-        .join(CatalogPostHolder, CatalogPostHolder.staff_pk == CatalogStaff.id)
-        .join(CatalogPost, CatalogPost.id == CatalogPostHolder.post_id)
-        .where(CatalogStaff.version_id == version_id)
-        .order_by(CatalogStaff.staff_id, CatalogPost.position, CatalogPost.id)
+        select(col(CatalogStaff.staff_id), col(CatalogStaff.name), col(CatalogPost.code))
+        .join(CatalogPostHolder, col(CatalogPostHolder.staff_pk) == col(CatalogStaff.id))
+        .join(CatalogPost, col(CatalogPost.id) == col(CatalogPostHolder.post_id))
+        .where(col(CatalogStaff.version_id) == version_id)
+        .order_by(col(CatalogStaff.staff_id), col(CatalogPost.position), col(CatalogPost.id))
     ).all()
     people: dict[str, StaffInfo] = {}
     for staff_id, name, post in rows:
@@ -411,7 +421,7 @@ def list_staff(session: Session, version_id: int) -> list[StaffInfo]:
 
 def _post_row(session: Session, version_id: int, post_code: str) -> CatalogPost:
     row = session.scalars(
-        select(CatalogPost).where(CatalogPost.version_id == version_id, CatalogPost.code == post_code)
+        select(CatalogPost).where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code) == post_code)
     ).first()
     if row is None:
         raise NotFound(f"找不到岗位 '{post_code}'", [f"post: 未知岗位 '{post_code}'"])
@@ -420,17 +430,17 @@ def _post_row(session: Session, version_id: int, post_code: str) -> CatalogPost:
 
 def _unit_row(session: Session, version_id: int, unit_code: str) -> CatalogUnit | None:
     return session.scalars(
-        select(CatalogUnit).where(CatalogUnit.version_id == version_id, CatalogUnit.code == unit_code)
+        select(CatalogUnit).where(col(CatalogUnit.version_id) == version_id, col(CatalogUnit.code) == unit_code)
     ).first()
 
 
 def _posts_where(session: Session, *conditions) -> list[str]:
     query = (
-        select(CatalogPost.code)
-        .join(CatalogUnit, CatalogUnit.id == CatalogPost.unit_id)
-        .join(CatalogDepartment, CatalogDepartment.id == CatalogUnit.department_id)
+        select(col(CatalogPost.code))
+        .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+        .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
         .where(*conditions)
-        .order_by(CatalogDepartment.position, CatalogUnit.position, CatalogPost.position)
+        .order_by(col(CatalogDepartment.position), col(CatalogUnit.position), col(CatalogPost.position))
     )
     return list(session.scalars(query))
 
@@ -438,26 +448,26 @@ def _posts_where(session: Session, *conditions) -> list[str]:
 def _resolve_code(session: Session, version_id: int, code: str) -> list[str] | None:
     """Posts of a post, unit or department code; None when the code is none of them."""
     if session.scalars(
-        select(CatalogPost.id).where(CatalogPost.version_id == version_id, CatalogPost.code == code)
+        select(col(CatalogPost.id)).where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code) == code)
     ).first():
         return [code]
     unit = _unit_row(session, version_id, code)
     if unit is not None:
-        return _posts_where(session, CatalogPost.unit_id == unit.id)
+        return _posts_where(session, col(CatalogPost.unit_id) == unit.id)
     department = session.scalars(
-        select(CatalogDepartment).where(CatalogDepartment.version_id == version_id, CatalogDepartment.code == code)
+        select(CatalogDepartment).where(col(CatalogDepartment.version_id) == version_id, col(CatalogDepartment.code) == code)
     ).first()
     if department is not None:
-        return _posts_where(session, CatalogUnit.department_id == department.id)
+        return _posts_where(session, col(CatalogUnit.department_id) == department.id)
     return None
 
 
 def _role_targets(session: Session, version_id: int, role: str) -> list[str]:
     return list(
         session.scalars(
-            select(CatalogRoleBinding.target)
-            .where(CatalogRoleBinding.version_id == version_id, CatalogRoleBinding.role == role)
-            .order_by(CatalogRoleBinding.position)
+            select(col(CatalogRoleBinding.target))
+            .where(col(CatalogRoleBinding.version_id) == version_id, col(CatalogRoleBinding.role) == role)
+            .order_by(col(CatalogRoleBinding.position))
         )
     )
 
@@ -486,11 +496,11 @@ def posts_of_staff(session: Session, version_id: int, staff_id: str) -> list[str
     """The posts a person holds in the version ([] when the person holds none or is unknown)."""
     return list(
         session.scalars(
-            select(CatalogPost.code)
-            .join(CatalogPostHolder, CatalogPostHolder.post_id == CatalogPost.id)
-            .join(CatalogStaff, CatalogStaff.id == CatalogPostHolder.staff_pk)
-            .where(CatalogStaff.version_id == version_id, CatalogStaff.staff_id == staff_id)
-            .order_by(CatalogPost.id)
+            select(col(CatalogPost.code))
+            .join(CatalogPostHolder, col(CatalogPostHolder.post_id) == col(CatalogPost.id))
+            .join(CatalogStaff, col(CatalogStaff.id) == col(CatalogPostHolder.staff_pk))
+            .where(col(CatalogStaff.version_id) == version_id, col(CatalogStaff.staff_id) == staff_id)
+            .order_by(col(CatalogPost.id))
         )
     )
 
@@ -499,10 +509,10 @@ def post_holders(session: Session, version_id: int, post_code: str) -> list[doc.
     """The people in a post, in catalog order ([] = vacant). Unknown post → NotFound."""
     post = _post_row(session, version_id, post_code)
     rows = session.execute(
-        select(CatalogStaff.staff_id, CatalogStaff.name)
-        .join(CatalogPostHolder, CatalogPostHolder.staff_pk == CatalogStaff.id)
-        .where(CatalogPostHolder.post_id == post.id)
-        .order_by(CatalogPostHolder.position)
+        select(col(CatalogStaff.staff_id), col(CatalogStaff.name))
+        .join(CatalogPostHolder, col(CatalogPostHolder.staff_pk) == col(CatalogStaff.id))
+        .where(col(CatalogPostHolder.post_id) == post.id)
+        .order_by(col(CatalogPostHolder.position))
     ).all()
     return [doc.Holder(id=staff_id, name=name) for staff_id, name in rows]
 
@@ -517,19 +527,20 @@ def head_posts(session: Session, version_id: int, unit_code: str) -> list[str]:
     unit = _unit_row(session, version_id, unit_code)
     if unit is None:
         raise NotFound(f"找不到内设机构 '{unit_code}'", [f"unit: 未知内设机构 '{unit_code}'"])
-    heads = _posts_where(session, CatalogPost.unit_id == unit.id, CatalogPost.head.is_(True))
-    return heads or _posts_where(session, CatalogPost.unit_id == unit.id)
+    heads = _posts_where(session, col(CatalogPost.unit_id) == unit.id, col(CatalogPost.head).is_(True))
+    return heads or _posts_where(session, col(CatalogPost.unit_id) == unit.id)
 
 
 def unit_of_post(session: Session, version_id: int, post_code: str) -> str:
     post = _post_row(session, version_id, post_code)
-    return session.get(CatalogUnit, post.unit_id).code
+    # get_one: the foreign keys guarantee the row.
+    return session.get_one(CatalogUnit, post.unit_id).code
 
 
 def department_of_post(session: Session, version_id: int, post_code: str) -> str:
     post = _post_row(session, version_id, post_code)
-    unit = session.get(CatalogUnit, post.unit_id)
-    return session.get(CatalogDepartment, unit.department_id).code
+    unit = session.get_one(CatalogUnit, post.unit_id)
+    return session.get_one(CatalogDepartment, unit.department_id).code
 
 
 @dataclass(frozen=True)
@@ -544,10 +555,10 @@ class PostDuty:
 def duties_of_post(session: Session, version_id: int, post_code: str) -> list[PostDuty]:
     post = _post_row(session, version_id, post_code)
     rows = session.execute(
-        select(CatalogDuty.code, CatalogDuty.name, CatalogDutyPost.role)
-        .join(CatalogDutyPost, CatalogDutyPost.duty_id == CatalogDuty.id)
-        .where(CatalogDutyPost.post_id == post.id)
-        .order_by(CatalogDuty.position)
+        select(col(CatalogDuty.code), col(CatalogDuty.name), col(CatalogDutyPost.role))
+        .join(CatalogDutyPost, col(CatalogDutyPost.duty_id) == col(CatalogDuty.id))
+        .where(col(CatalogDutyPost.post_id) == post.id)
+        .order_by(col(CatalogDuty.position))
     ).all()
     return [PostDuty(code, name, role) for code, name, role in rows]
 
@@ -558,7 +569,7 @@ def staff_roles(session: Session, version_id: int, staff_id: str) -> set[str]:
     if not held:
         return set()
     roles = set(
-        session.scalars(select(CatalogRoleBinding.role).where(CatalogRoleBinding.version_id == version_id))
+        session.scalars(select(col(CatalogRoleBinding.role)).where(col(CatalogRoleBinding.version_id) == version_id))
     )
     return {role for role in roles if held & set(resolve_posts(session, version_id, role))}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.catalog import document as doc
 from engine.models.catalog import (
@@ -30,22 +30,19 @@ from engine.models.catalog import (
 
 def delete_contents(session: Session, version_id: int) -> None:
     """Remove every row of a version (children first, so foreign keys hold on both backends)."""
-    duty_ids = select(CatalogDuty.id).where(CatalogDuty.version_id == version_id)
-    session.execute(delete(CatalogDutyPost).where(CatalogDutyPost.duty_id.in_(duty_ids)))
-    session.execute(delete(CatalogDutyUnit).where(CatalogDutyUnit.duty_id.in_(duty_ids)))
-    for table in (
-        CatalogDuty,
-        CatalogPostHolder,
-        CatalogStaff,
-        CatalogPost,
-        CatalogUnit,
-        CatalogDepartment,
-        CatalogObject,
-        CatalogActionSynonym,
-        CatalogMandate,
-        CatalogRoleBinding,
-    ):
-        session.execute(delete(table).where(table.version_id == version_id))
+    duty_ids = select(col(CatalogDuty.id)).where(col(CatalogDuty.version_id) == version_id)
+    session.execute(delete(CatalogDutyPost).where(col(CatalogDutyPost.duty_id).in_(duty_ids)))
+    session.execute(delete(CatalogDutyUnit).where(col(CatalogDutyUnit.duty_id).in_(duty_ids)))
+    session.execute(delete(CatalogDuty).where(col(CatalogDuty.version_id) == version_id))
+    session.execute(delete(CatalogPostHolder).where(col(CatalogPostHolder.version_id) == version_id))
+    session.execute(delete(CatalogStaff).where(col(CatalogStaff.version_id) == version_id))
+    session.execute(delete(CatalogPost).where(col(CatalogPost.version_id) == version_id))
+    session.execute(delete(CatalogUnit).where(col(CatalogUnit.version_id) == version_id))
+    session.execute(delete(CatalogDepartment).where(col(CatalogDepartment.version_id) == version_id))
+    session.execute(delete(CatalogObject).where(col(CatalogObject.version_id) == version_id))
+    session.execute(delete(CatalogActionSynonym).where(col(CatalogActionSynonym.version_id) == version_id))
+    session.execute(delete(CatalogMandate).where(col(CatalogMandate.version_id) == version_id))
+    session.execute(delete(CatalogRoleBinding).where(col(CatalogRoleBinding.version_id) == version_id))
     session.flush()
 
 
@@ -156,19 +153,19 @@ def _store_duties(session, version_id, document, department_ids, unit_ids, post_
 def load_departments(session: Session, version_id: int) -> list[doc.Department]:
     """The organisation of a version: departments → units → posts → holders, in document order."""
     departments = session.scalars(
-        select(CatalogDepartment).where(CatalogDepartment.version_id == version_id).order_by(CatalogDepartment.position)
+        select(CatalogDepartment).where(col(CatalogDepartment.version_id) == version_id).order_by(col(CatalogDepartment.position))
     ).all()
     units = session.scalars(
-        select(CatalogUnit).where(CatalogUnit.version_id == version_id).order_by(CatalogUnit.position)
+        select(CatalogUnit).where(col(CatalogUnit.version_id) == version_id).order_by(col(CatalogUnit.position))
     ).all()
     posts = session.scalars(
-        select(CatalogPost).where(CatalogPost.version_id == version_id).order_by(CatalogPost.position)
+        select(CatalogPost).where(col(CatalogPost.version_id) == version_id).order_by(col(CatalogPost.position))
     ).all()
     holder_rows = session.execute(
-        select(CatalogPostHolder.post_id, CatalogStaff.staff_id, CatalogStaff.name)
-        .join(CatalogStaff, CatalogStaff.id == CatalogPostHolder.staff_pk)
-        .where(CatalogPostHolder.version_id == version_id)
-        .order_by(CatalogPostHolder.post_id, CatalogPostHolder.position)
+        select(col(CatalogPostHolder.post_id), col(CatalogStaff.staff_id), col(CatalogStaff.name))
+        .join(CatalogStaff, col(CatalogStaff.id) == col(CatalogPostHolder.staff_pk))
+        .where(col(CatalogPostHolder.version_id) == version_id)
+        .order_by(col(CatalogPostHolder.post_id), col(CatalogPostHolder.position))
     ).all()
     holders: dict[int, list[doc.Holder]] = defaultdict(list)
     for post_id, staff_id, name in holder_rows:
@@ -197,25 +194,25 @@ def duty_documents(session: Session, rows: list[CatalogDuty]) -> list[doc.Duty]:
     ids = [row.id for row in rows]
     department_codes = dict(
         session.execute(
-            select(CatalogDepartment.id, CatalogDepartment.code).where(
-                CatalogDepartment.id.in_({row.department_id for row in rows})
+            select(col(CatalogDepartment.id), col(CatalogDepartment.code)).where(
+                col(CatalogDepartment.id).in_({row.department_id for row in rows})
             )
         ).all()
     )
     units: dict[int, list[str]] = defaultdict(list)
     for duty_id, code in session.execute(
-        select(CatalogDutyUnit.duty_id, CatalogUnit.code)
-        .join(CatalogUnit, CatalogUnit.id == CatalogDutyUnit.unit_id)
-        .where(CatalogDutyUnit.duty_id.in_(ids))
-        .order_by(CatalogDutyUnit.duty_id, CatalogDutyUnit.position)
+        select(col(CatalogDutyUnit.duty_id), col(CatalogUnit.code))
+        .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogDutyUnit.unit_id))
+        .where(col(CatalogDutyUnit.duty_id).in_(ids))
+        .order_by(col(CatalogDutyUnit.duty_id), col(CatalogDutyUnit.position))
     ).all():
         units[duty_id].append(code)
     posts: dict[int, list[doc.PostAssignment]] = defaultdict(list)
     for duty_id, code, role in session.execute(
-        select(CatalogDutyPost.duty_id, CatalogPost.code, CatalogDutyPost.role)
-        .join(CatalogPost, CatalogPost.id == CatalogDutyPost.post_id)
-        .where(CatalogDutyPost.duty_id.in_(ids))
-        .order_by(CatalogDutyPost.duty_id, CatalogDutyPost.position)
+        select(col(CatalogDutyPost.duty_id), col(CatalogPost.code), col(CatalogDutyPost.role))
+        .join(CatalogPost, col(CatalogPost.id) == col(CatalogDutyPost.post_id))
+        .where(col(CatalogDutyPost.duty_id).in_(ids))
+        .order_by(col(CatalogDutyPost.duty_id), col(CatalogDutyPost.position))
     ).all():
         posts[duty_id].append(doc.PostAssignment(post=code, role=role))
     return [_duty_document(row, department_codes[row.department_id], units[row.id], posts[row.id]) for row in rows]
@@ -223,12 +220,12 @@ def duty_documents(session: Session, rows: list[CatalogDuty]) -> list[doc.Duty]:
 
 def _limit(value: int | None, unit: str | None, note: str | None) -> doc.TimeLimit | None:
     # The unit says whether a limit was recorded: 即办 and 无 are stored without a value.
-    return doc.TimeLimit(value=value, unit=unit, note=note) if unit else None
+    return doc.TimeLimit(value=value, unit=doc.LimitUnit(unit), note=note) if unit else None
 
 
 def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: list[doc.PostAssignment]) -> doc.Duty:
     return doc.Duty(
-        code=row.code, name=row.name, category=row.category, department=department, role=row.role,
+        code=row.code, name=row.name, category=row.category, department=department, role=doc.Role(row.role),
         partners=list(row.partners), object=row.object, action=row.action, excludes=list(row.excludes),
         basis=list(row.basis), units=units, posts=posts,
         stages=[doc.StageText(**s) for s in row.stages], accountability=list(row.accountability),
@@ -240,7 +237,7 @@ def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: l
 
 def load_duties(session: Session, version_id: int) -> list[doc.Duty]:
     rows = session.scalars(
-        select(CatalogDuty).where(CatalogDuty.version_id == version_id).order_by(CatalogDuty.position)
+        select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id).order_by(col(CatalogDuty.position))
     ).all()
     return duty_documents(session, list(rows))
 
@@ -250,28 +247,28 @@ def load_reference_data(session: Session, version_id: int):
     objects = [
         doc.TaxonomyObject(name=o.name, parent=o.parent, aliases=list(o.aliases))
         for o in session.scalars(
-            select(CatalogObject).where(CatalogObject.version_id == version_id).order_by(CatalogObject.position)
+            select(CatalogObject).where(col(CatalogObject.version_id) == version_id).order_by(col(CatalogObject.position))
         )
     ]
     synonyms = {
         s.variant: s.canonical
         for s in session.scalars(
             select(CatalogActionSynonym)
-            .where(CatalogActionSynonym.version_id == version_id)
-            .order_by(CatalogActionSynonym.position)
+            .where(col(CatalogActionSynonym.version_id) == version_id)
+            .order_by(col(CatalogActionSynonym.position))
         )
     }
     mandates = [
         doc.Mandate(code=m.code, object=m.object, action=m.action, basis=list(m.basis))
         for m in session.scalars(
-            select(CatalogMandate).where(CatalogMandate.version_id == version_id).order_by(CatalogMandate.position)
+            select(CatalogMandate).where(col(CatalogMandate.version_id) == version_id).order_by(col(CatalogMandate.position))
         )
     ]
     roles: dict[str, list[str]] = {}
     for binding in session.scalars(
         select(CatalogRoleBinding)
-        .where(CatalogRoleBinding.version_id == version_id)
-        .order_by(CatalogRoleBinding.position)
+        .where(col(CatalogRoleBinding.version_id) == version_id)
+        .order_by(col(CatalogRoleBinding.position))
     ):
         roles.setdefault(binding.role, []).append(binding.target)
     return objects, synonyms, mandates, roles

@@ -158,9 +158,9 @@ def split_stage_block(value: Any) -> list[dict[str, str]]:
     for part in parts:
         match = _STAGE_LABEL.match(part)
         word = match["word"].strip() if match else None
-        if word in STAGES:
+        if match and word in STAGES:
             stages.append({"stage": word, "text": match["text"].strip()})
-        elif word in STAGE_WORDS:
+        elif match and word in STAGE_WORDS:
             stages.append({"stage": STAGE_WORDS[word], "text": match["text"].strip()})
         else:
             # 执行责任、其他责任 … or text without a label: kept whole under 其他.

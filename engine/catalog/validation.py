@@ -17,11 +17,13 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from engine.calendar.limits import ParsedLimit
 from engine.calendar.working import WorkingCalendar
 from engine.catalog.cells import format_limit_cell, parsed_limit
 from engine.catalog.document import CATEGORIES, STAGES, CatalogDocument, TimeLimit
+from engine.catalog.taxonomy import find_taxonomy_cycles
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 
@@ -39,7 +41,7 @@ def format_loc(loc: Iterable[Any]) -> str:
     return path or "（文档）"
 
 
-def _pydantic_message(error: dict[str, Any]) -> str:
+def _pydantic_message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     given = error.get("input")
@@ -164,8 +166,6 @@ def _check_head_posts(document: CatalogDocument, post_codes: set[str]) -> list[s
 
 
 def _check_taxonomy(document: CatalogDocument) -> list[str]:
-    from engine.analysis.taxonomy import find_taxonomy_cycles
-
     names = [(f"objects[{i}].name", item.name) for i, item in enumerate(document.objects)]
     problems = _duplicates(names, "对象名称")
     known = {item.name for item in document.objects}

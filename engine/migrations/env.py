@@ -2,22 +2,31 @@
 
 from alembic import context
 from sqlalchemy import pool
+from sqlmodel import SQLModel
 
-from engine.db import all_tables_metadata, make_engine
+import engine.models  # noqa: F401  (fills SQLModel.metadata with every table)
+from engine.db import make_engine
 
 config = context.config
-target_metadata = all_tables_metadata()
+target_metadata = SQLModel.metadata
+
+
+def database_url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set: migrations run through engine.db.Database.upgrade()")
+    return url
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+    context.configure(url=database_url(), target_metadata=target_metadata,
                       literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = make_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -6,8 +6,8 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-import engine.db
+import sqlmodel.sql.sqltypes
+import engine.models.types
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -33,7 +33,7 @@ class Alert(SQLModel, table=True):
         Index("ix_analysis_alert_status_kind", "status", "kind"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     scope: str = Field(max_length=200)  # "catalog:<region>/<name>" or "runtime"
     finding_key: str = Field(max_length=500)
     category: str = Field(max_length=40)  # overlap / suspected_overlap / gap / runaround

@@ -13,7 +13,7 @@ from engine.models.types import AwareDateTime
 class UserAccount(SQLModel, table=True):
     __tablename__ = "user_account"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=64)
     display_name: str = Field(default="", max_length=64)
     password_hash: str = Field(max_length=255)

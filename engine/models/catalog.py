@@ -25,7 +25,7 @@ class CatalogVersion(SQLModel, table=True):
     __tablename__ = "catalog_version"
     __table_args__ = (UniqueConstraint("region", "name", "version", name="uq_catalog_version_ref"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     region: str = Field(max_length=200)
     name: str = Field(max_length=300)
     version: str = Field(max_length=100, index=True)
@@ -46,7 +46,7 @@ class CatalogDepartment(SQLModel, table=True):
     __tablename__ = "catalog_department"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_catalog_department_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     position: int = 0
     code: str = Field(max_length=100)
@@ -61,7 +61,7 @@ class CatalogUnit(SQLModel, table=True):
     __tablename__ = "catalog_unit"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_catalog_unit_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     department_id: int = Field(foreign_key="catalog_department.id", index=True)
     position: int = 0
@@ -74,7 +74,7 @@ class CatalogPost(SQLModel, table=True):
     __tablename__ = "catalog_post"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_catalog_post_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     unit_id: int = Field(foreign_key="catalog_unit.id", index=True)
     position: int = 0
@@ -91,7 +91,7 @@ class CatalogStaff(SQLModel, table=True):
     __tablename__ = "catalog_staff"
     __table_args__ = (UniqueConstraint("version_id", "staff_id", name="uq_catalog_staff_id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     staff_id: str = Field(max_length=100, index=True)
     name: str = Field(max_length=100)
@@ -101,7 +101,7 @@ class CatalogPostHolder(SQLModel, table=True):
     __tablename__ = "catalog_post_holder"
     __table_args__ = (UniqueConstraint("post_id", "staff_pk", name="uq_catalog_post_holder"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     post_id: int = Field(foreign_key="catalog_post.id", index=True)
     staff_pk: int = Field(foreign_key="catalog_staff.id", index=True)
@@ -114,7 +114,7 @@ class CatalogObject(SQLModel, table=True):
     __tablename__ = "catalog_object"
     __table_args__ = (UniqueConstraint("version_id", "name", name="uq_catalog_object_name"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     position: int = 0
     name: str = Field(max_length=200)
@@ -126,7 +126,7 @@ class CatalogActionSynonym(SQLModel, table=True):
     __tablename__ = "catalog_action_synonym"
     __table_args__ = (UniqueConstraint("version_id", "variant", name="uq_catalog_action_synonym"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     position: int = 0
     variant: str = Field(max_length=200)
@@ -137,7 +137,7 @@ class CatalogMandate(SQLModel, table=True):
     __tablename__ = "catalog_mandate"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_catalog_mandate_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     position: int = 0
     code: str = Field(max_length=100)
@@ -150,7 +150,7 @@ class CatalogDuty(SQLModel, table=True):
     __tablename__ = "catalog_duty"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_catalog_duty_code"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     department_id: int = Field(foreign_key="catalog_department.id", index=True)
     position: int = 0
@@ -184,7 +184,7 @@ class CatalogDutyUnit(SQLModel, table=True):
 
     __tablename__ = "catalog_duty_unit"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     duty_id: int = Field(foreign_key="catalog_duty.id", index=True)
     unit_id: int = Field(foreign_key="catalog_unit.id", index=True)
     position: int = 0
@@ -195,7 +195,7 @@ class CatalogDutyPost(SQLModel, table=True):
 
     __tablename__ = "catalog_duty_post"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     duty_id: int = Field(foreign_key="catalog_duty.id", index=True)
     post_id: int = Field(foreign_key="catalog_post.id", index=True)
     role: str = Field(default="A", max_length=1)
@@ -207,7 +207,7 @@ class CatalogRoleBinding(SQLModel, table=True):
 
     __tablename__ = "catalog_role_binding"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id", index=True)
     position: int = 0
     role: str = Field(max_length=100, index=True)

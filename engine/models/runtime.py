@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from engine.models.types import AwareDateTime
@@ -67,7 +68,8 @@ class ProcessInstance(SQLModel, table=True):
     subject: str = Field(default="", max_length=300)
     start_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state_json: str = Field(sa_column=Column(Text, nullable=False), repr=False)
-    # Optimistic lock: every save is UPDATE ... WHERE id = :id AND version = :v.
+    # Optimistic lock: the mapper's version column (below), so every ORM update of the row is
+    # UPDATE ... SET version = :v + 1 WHERE id = :id AND version = :v (0 rows: StaleDataError).
     version: int = Field(default=1)
     started_at: datetime = Field(sa_type=AwareDateTime, nullable=False)
     started_by: str = Field(max_length=150)
@@ -75,6 +77,10 @@ class ProcessInstance(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=AwareDateTime, nullable=False)
     ended_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 class WorkTask(SQLModel, table=True):

@@ -77,7 +77,7 @@ def _ranks(graph: ProcessGraph) -> dict[str, int]:
 def layout(graph: ProcessGraph) -> dict[str, Box]:
     """Boxes for the pool ("__pool__"), every lane and every node."""
     rank = _ranks(graph)
-    lane_ids = [lane.id for lane in graph.lanes] or [None]
+    lane_ids: list[str | None] = [lane.id for lane in graph.lanes] or [None]
     cells: dict[tuple[str | None, int], list[str]] = {}
     for node_id in rank:
         lane = graph.lane_of(node_id) if graph.lanes else None
@@ -137,7 +137,7 @@ def _waypoints(source: Box, target: Box, from_boundary: bool, bottom: float) -> 
 
 def _lane_bottom(graph: ProcessGraph, boxes: dict[str, Box], node_id: str) -> float:
     lane = graph.lane_of(node_id)
-    box = boxes.get(lane) if lane else boxes["__pool__"]
+    box = boxes.get(lane, boxes["__pool__"]) if lane else boxes["__pool__"]
     return box.y + box.h - 8
 
 
@@ -186,7 +186,7 @@ def with_diagram(xml: bytes) -> bytes:
     participant = re.search(r'<bpmn:participant\b[^>]*\bid="([^"]+)"[^>]*processRef="' + re.escape(graph.process_id), text)
     collaboration = re.search(r'<bpmn:collaboration\b[^>]*\bid="([^"]+)"', text)
     participant_id = participant.group(1) if participant and collaboration else None
-    collaboration_id = collaboration.group(1) if participant_id else None
+    collaboration_id = collaboration.group(1) if participant_id and collaboration else None
     text = _DI_SECTION.sub("", text)
     closing = text.rindex("</bpmn:definitions>")
     diagram = di_xml(graph, participant_id, collaboration_id)

@@ -15,7 +15,6 @@ restored against a different spec breaks (running instances keep the version the
 from __future__ import annotations
 
 import hashlib
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,18 +33,18 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from engine.auth.roles import EFFICIENCY_OFFICE, ESTABLISHMENT_OFFICE, LEGAL_OFFICE
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.runtime import ProcessDefinition
+from engine.runtime import library, timer_functions
+from engine.runtime.clocks.limits import check_step_properties
 from engine.runtime.forms import form_problems
 from engine.runtime.scripting import MAX_CARDINALITY, check_code
 from engine.runtime.serializer import SPEC_CACHE, serialize_spec
 
-# Modules that register script functions; loaded before expressions are checked so that calls
-# such as due_after("5个工作日") are known. Missing ones are skipped (areas land independently).
-SCRIPT_LIBRARIES = ("engine.runtime.timers", "engine.runtime.library")
-ROLE_LANES = ("legal_office", "establishment_office", "efficiency_office")
+ROLE_LANES = (LEGAL_OFFICE, ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
 _ISO_LITERAL = re.compile(r"^(R\d*/)?P(\d|T)|^\d{4}-\d{2}-\d{2}T")
 _BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 _BPMN_MODEL = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -91,12 +90,10 @@ def task_properties(task_spec: Any) -> dict[str, str]:
 
 
 def load_script_libraries() -> None:
-    for name in SCRIPT_LIBRARIES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+    """Register the script functions processes call — the process library's and the calendar
+    functions of BPMN timers (due_after & co.) — before expressions are checked or run (idempotent)."""
+    library.register_library()
+    timer_functions.register_timer_functions()
 
 
 def parse_bpmn(xml: bytes, filename: str) -> list[ParsedProcess]:
@@ -192,22 +189,12 @@ def _parse_process(parser: SpiffBpmnParser, process_id: str, xml: bytes, filenam
 def spec_problems(spec: Any, filename: str) -> list[str]:
     """Everything wrong with one process spec's elements, each with its place."""
     problems = []
-    step_check = _step_property_check()
     for task_spec in spec.task_specs.values():
         place = f"{filename} 元素 {getattr(task_spec, 'bpmn_id', None) or task_spec.name}"
         problems += [f"{place}: {p}" for p in _element_problems(task_spec)]
-        if step_check is not None and is_human_task(task_spec):
-            problems += step_check(task_spec, place)
+        if is_human_task(task_spec):
+            problems += check_step_properties(task_spec, place)  # stage_limit, clock
     return problems
-
-
-def _step_property_check():
-    """The timers area's check of timing properties (stage_limit, clock), when that area is installed."""
-    try:
-        from engine.runtime.deadlines import check_step_properties
-    except ModuleNotFoundError:
-        return None
-    return check_step_properties
 
 
 def _element_problems(task_spec: Any) -> list[str]:
@@ -325,7 +312,7 @@ def latest_definition(session: Session, process_id: str) -> ProcessDefinition:
     row = session.exec(
         select(ProcessDefinition)
         .where(ProcessDefinition.process_id == process_id)
-        .order_by(ProcessDefinition.version.desc())
+        .order_by(col(ProcessDefinition.version).desc())
     ).first()
     if row is None:
         raise NotFound(f"流程 '{process_id}' 尚未部署")

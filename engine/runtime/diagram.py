@@ -8,11 +8,15 @@ graph with one cluster per lane reads better than the modeler's canvas.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import graphviz
+from SpiffWorkflow.util.task import TaskState
 
 from engine.graphviz_text import TextDigraph
-from engine.runtime.bpmn_graph import EVENT_KINDS, GATEWAY_KINDS, Node, ProcessGraph
+from engine.runtime.bpmn_graph import EVENT_KINDS, GATEWAY_KINDS, Node, ProcessGraph, read_graph
+from engine.runtime.definitions import get_definition, latest_definition
+from engine.runtime.instances import load_workflow
 
 FONT = "Noto Sans CJK SC"
 ACTIVE, DONE, IDLE = "active", "done", "idle"
@@ -87,8 +91,8 @@ def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None) -> gr
             for node in nodes:
                 dot.node(node.id, **_node_attrs(node, states.get(node.id, IDLE)))
             continue
-        lane = lanes[lane_id]
-        title = lane.label if lane.label == lane.name else f"{lane.label}  [{lane.name}]"
+        shown = lanes[lane_id]
+        title = shown.label if shown.label == shown.name else f"{shown.label}  [{shown.name}]"
         with dot.subgraph(name=f"cluster_{lane_id}") as cluster:
             cluster.attr(label=title, style="rounded,filled", fillcolor="#f5f8fc", color="#9fb3c8",
                          fontname=FONT, fontsize="13", labeljust="l")
@@ -116,8 +120,6 @@ def render_svg(graph: ProcessGraph, states: dict[str, str] | None = None) -> byt
 def workflow_states(workflow) -> dict[str, str]:
     """BPMN element id → active (ready, waiting, started) or done (completed), over the whole
     task tree including multi-instance children; an element both done and active shows active."""
-    from SpiffWorkflow.util.task import TaskState
-
     states: dict[str, str] = {}
     tasks = list(workflow.tasks.values())
     for sub in workflow.subprocesses.values():
@@ -136,18 +138,12 @@ def workflow_states(workflow) -> dict[str, str]:
 # ------------------------------------------------------------------ files and stored definitions
 def render_file(path) -> tuple[str, bytes]:
     """(process id, SVG) of a BPMN file's process."""
-    from pathlib import Path
-
-    from engine.runtime.bpmn_graph import read_graph
-
     graph = read_graph(Path(path).read_bytes())
     return graph.process_id, render_svg(graph)
 
 
 def render_directory(source, target) -> list:
     """Render every `*.bpmn` of `source` to `target/<process id>.svg`; the written paths."""
-    from pathlib import Path
-
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     written = []
@@ -161,19 +157,12 @@ def render_directory(source, target) -> list:
 
 def definition_svg(session, process_id: str) -> bytes:
     """SVG of the newest deployed version of a process (NotFound when it is not deployed)."""
-    from engine.runtime.bpmn_graph import read_graph
-    from engine.runtime.definitions import latest_definition
-
     definition = latest_definition(session, process_id)
     return render_svg(read_graph(definition.bpmn_xml.encode("utf-8"), definition.process_id))
 
 
 def instance_svg(session, instance_id: int) -> bytes:
     """SVG of an instance's process version with its current steps highlighted."""
-    from engine.runtime.bpmn_graph import read_graph
-    from engine.runtime.definitions import get_definition
-    from engine.runtime.instances import load_workflow
-
     instance, workflow = load_workflow(session, instance_id)
     definition = get_definition(session, instance.definition_id)
     graph = read_graph(definition.bpmn_xml.encode("utf-8"), definition.process_id)

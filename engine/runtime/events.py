@@ -6,6 +6,12 @@ of working days, by the working calendar) since the task became ready, or since 
 started for instance events. The efficiency office proves who took how long from these rows; they
 are never updated or deleted (send back and withdraw erase SpiffWorkflow's own task history, not
 this log).
+
+Events are batched: `log_event` computes the row and keeps it with the session; the rows of a
+transaction are written in one multi-row insert (`write_events`) at the end of an engine step,
+before any query of `timing_event` through the session, and at the latest before the commit. A
+rolled-back transaction drops them with everything else. Their ids follow the order they were
+logged in, as one statement per event gave them.
 """
 
 from __future__ import annotations
@@ -13,42 +19,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as core_select
-from sqlmodel import Session, select
+from sqlalchemy import event, insert
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col, select
 
-from engine.calendar.working import WorkingCalendar, load_calendar
 from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
-from engine.rawsql import Raw, flush_pending
+from engine.runtime.calendars import calendar_for
 
-EVENT_KINDS = (
+EVENT_KINDS = frozenset((
     "instance_started", "task_ready", "claimed", "transferred", "accepted", "refused", "delegated",
     "sent_back", "withdrawn", "urged", "copied", "commented", "completed", "cancelled", "paused",
     "resumed", "restarted", "extended", "warned", "overdue", "escalated", "suspended", "reactivated",
     "instance_ended", "failed",
-)
-_CALENDAR_KEY = "dutyflow_working_calendar"
-_EVENT_TABLE = TimingEvent.__table__
-_EVENT_COLUMNS = ("instance_id", "task_id", "kind", "at", "actor", "staff_id", "post_code", "target_post", "detail",
-                  "wall_seconds", "working_seconds")
-_INSERT_EVENT = Raw(_EVENT_TABLE.insert().values({c: bindparam(c) for c in _EVENT_COLUMNS}).returning(_EVENT_TABLE.c.id))
-_TASK_START = Raw(core_select(WorkTask.post_code, WorkTask.ready_at).where(WorkTask.id == bindparam("p_task")))
-_INSTANCE_START = Raw(core_select(ProcessInstance.started_at).where(ProcessInstance.id == bindparam("p_instance")))
-
-
-def session_calendar(session: Session) -> WorkingCalendar:
-    """The working calendar, once per transaction: the timers area's shared one when installed
-    (same office hours setting as the deadlines), else loaded from the holiday table."""
-    calendar = session.info.get(_CALENDAR_KEY)
-    if calendar is None:
-        try:
-            from engine.runtime.deadlines import calendar_for
-        except ModuleNotFoundError:
-            calendar = load_calendar(session)
-        else:
-            calendar = calendar_for(session)
-        session.info[_CALENDAR_KEY] = calendar
-    return calendar
+))
+# session.info key: the events of the session's transaction not written yet; lives until they are
+# written (end of step, a query of the log, commit) or the transaction rolls back.
+PENDING_EVENTS = "dutyflow_pending_events"
+# Core, on the table: the log's rows are not read back as ORM objects in the step that writes them.
+# RETURNING makes SQLAlchemy send the rows as one multi-row INSERT on every backend
+# ("insertmanyvalues"), not an executemany the database runs row by row.
+_EVENT_TABLE = TimingEvent.__table__  # type: ignore[attr-defined]
+_INSERT_EVENTS = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id)
+_EVENT_MAPPER = TimingEvent.__mapper__  # type: ignore[attr-defined]
 
 
 def log_event(
@@ -63,45 +56,93 @@ def log_event(
     target_post: str | None = None,
     detail: dict[str, Any] | None = None,
     since: datetime | None = None,
-) -> int:
-    """Append one event; returns its id. `actor` is an Actor or a username; elapsed times are
-    measured from `since`, else from the task's ready time, else from the instance's start."""
+) -> None:
+    """Append one event to the transaction's batch. `actor` is an Actor or a username; elapsed
+    times are measured from `since`, else from the task's ready time, else from the instance's start."""
+    session.info.setdefault(PENDING_EVENTS, []).append(
+        _values(session, instance_id, kind, at, task_id, actor, staff_id, post_code, target_post, detail, since))
+
+
+def record_event(
+    session: Session,
+    instance_id: int,
+    kind: str,
+    at: datetime,
+    task_id: int | None = None,
+    actor: Any = None,
+    post_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> TimingEvent:
+    """Write one event now and return its row (for callers that answer with it, e.g. a comment)."""
+    write_events(session)  # the batch first: ids stay in the order events were logged
+    row = TimingEvent(**_values(session, instance_id, kind, at, task_id, actor, None, post_code, None, detail, None))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def write_events(session: Session) -> None:
+    """Write the transaction's pending events in one multi-row insert (nothing when there are none)."""
+    pending = session.info.pop(PENDING_EVENTS, None)
+    if pending:
+        session.execute(_INSERT_EVENTS, pending)
+
+
+def _values(session: Session, instance_id: int, kind: str, at: datetime, task_id: int | None, actor: Any,
+            staff_id: str | None, post_code: str | None, target_post: str | None, detail: dict[str, Any] | None,
+            since: datetime | None) -> dict[str, Any]:
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown timing event kind {kind!r}")
-    username = getattr(actor, "username", actor)
     if staff_id is None:
         staff_id = getattr(actor, "staff_id", None)
-    flush_pending(session)  # the rows it names (instance, task) must be in the database
-    known = post_code is not None and since is not None  # nothing to read about the task
-    found = _TASK_START.first(session, {"p_task": task_id}) if task_id is not None and not known else None
-    if post_code is None and found is not None:
-        post_code = found[0]
     start = since
-    if start is None:  # since the task became ready, else since the instance started
-        start = found[1] if found is not None else _INSTANCE_START.scalar(session, {"p_instance": instance_id})
+    if task_id is not None and (post_code is None or start is None):
+        task = session.get(WorkTask, task_id)  # in the session already on every engine path
+        if task is not None:
+            post_code = task.post_code if post_code is None else post_code
+            start = task.ready_at if start is None else start
+    if start is None:
+        instance = session.get(ProcessInstance, instance_id)
+        start = instance.started_at if instance is not None else None
     wall = working = None
     if start is not None and at >= start:
         wall = (at - start).total_seconds()
-        working = session_calendar(session).working_time_between(start, at).total_seconds()
-    # The log is append-only: a plain insert on the transaction's connection, no ORM object, no
-    # unit of work (this happens several times per engine step; see engine.rawsql).
-    return _INSERT_EVENT.scalar(session, {
-        "instance_id": instance_id, "task_id": task_id, "kind": kind, "at": at, "actor": username,
-        "staff_id": staff_id, "post_code": post_code, "target_post": target_post, "detail": dict(detail or {}),
-        "wall_seconds": wall, "working_seconds": working,
-    })
+        working = calendar_for(session).working_time_between(start, at).total_seconds()
+    return {
+        "instance_id": instance_id, "task_id": task_id, "kind": kind, "at": at,
+        "actor": getattr(actor, "username", actor), "staff_id": staff_id, "post_code": post_code,
+        "target_post": target_post, "detail": dict(detail or {}), "wall_seconds": wall, "working_seconds": working,
+    }
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _write_before_reading_the_log(state: ORMExecuteState) -> None:
+    """A query of the log through the session sees the events logged before it (as autoflush
+    does for ORM objects)."""
+    if state.session.info.get(PENDING_EVENTS) and state.is_select and _EVENT_MAPPER in state.all_mappers:
+        write_events(state.session)  # type: ignore[arg-type]
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_before_commit(session: OrmSession) -> None:
+    write_events(session)  # type: ignore[arg-type]
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _drop_after_rollback(session: OrmSession, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction ended; a committed one wrote them already
+        session.info.pop(PENDING_EVENTS, None)
 
 
 def timeline(session: Session, instance_id: int) -> list[TimingEvent]:
     """All events of an instance, oldest first."""
-    return list(
-        session.exec(
-            select(TimingEvent).where(TimingEvent.instance_id == instance_id).order_by(TimingEvent.at, TimingEvent.id)
-        )
-    )
+    return list(session.exec(
+        select(TimingEvent).where(TimingEvent.instance_id == instance_id)
+        .order_by(col(TimingEvent.at), col(TimingEvent.id))
+    ))
 
 
 def task_events(session: Session, task_id: int) -> list[TimingEvent]:
-    return list(
-        session.exec(select(TimingEvent).where(TimingEvent.task_id == task_id).order_by(TimingEvent.at, TimingEvent.id))
-    )
+    return list(session.exec(
+        select(TimingEvent).where(TimingEvent.task_id == task_id).order_by(col(TimingEvent.at), col(TimingEvent.id))
+    ))

@@ -3,9 +3,9 @@
 Persistence contract (shared with the timers area):
 - `load_workflow(session, instance_id)` → (row, workflow) with the restricted script engine.
 - `save_workflow(session, row, workflow, clock, actor=None)` writes, in the caller's transaction,
-  the workflow state (optimistic: `UPDATE … WHERE id = :id AND version = :v`, 0 rows → Conflict),
-  the task rows (`tasks.sync_tasks`), the end of the instance, and then calls
-  `engine.runtime.timers.after_step` for timer, deadline and warning rows.
+  the task rows (`tasks.sync_tasks`), the workflow state and the end of the instance (optimistic:
+  the mapper's version column, `UPDATE … WHERE id = :id AND version = :v`, 0 rows → Conflict),
+  timer, deadline and warning rows (`after_step`), and the step's timing events in one insert.
 - `engine_step(session, clock, row, actor)` is the context every engine step runs in: the script
   context for registered functions and the timers' clock shim for BPMN timers.
 - `run_step(...)` runs one engine action and turns any error raised by the process (script error,
@@ -24,59 +24,89 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, select
 
 from engine.errors import Conflict, DutyflowError, NotFound
-from engine.models.runtime import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance
-from engine.rawsql import Raw, Record, flush_pending, record, set_loaded, sync_identity, update_row
-from engine.runtime import workflow_cache
+from engine.models.runtime import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance, WorkTask
+from engine.runtime import timers, workflow_cache
+from engine.runtime.clocks.sync import sync_clocks
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
-from engine.runtime.events import log_event
+from engine.runtime.events import log_event, write_events
 from engine.runtime.scripting import UnsafeScript, script_context
 from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow
+from engine.runtime.sim_clock import engine_time
 from engine.runtime.tasks import LaneError, sync_tasks
 
-_INSTANCE_TABLE = ProcessInstance.__table__
-INSTANCE_COLUMNS = tuple(c.name for c in _INSTANCE_TABLE.columns)
-# The instance row and its definition's content hash (the key of its parsed spec), in one read.
-_INSTANCE = Raw(
-    select(*_INSTANCE_TABLE.columns, ProcessDefinition.content_hash)
-    .join(ProcessDefinition, ProcessDefinition.id == _INSTANCE_TABLE.c.definition_id)
-    .where(_INSTANCE_TABLE.c.id == bindparam("p_instance"))
+# The instance row and its definition's content hash (the key of its parsed spec), in one read;
+# read fresh, as a step must see what the last committed step saved.
+_INSTANCE_WITH_SPEC = (
+    select(ProcessInstance, ProcessDefinition.content_hash)
+    .join(ProcessDefinition, col(ProcessDefinition.id) == col(ProcessInstance.definition_id))
+    .where(col(ProcessInstance.id) == bindparam("p_instance"))
+    .execution_options(populate_existing=True)
 )
 
 
-def instance_record(session: Session, instance_id: int) -> Record:
-    """The instance row as a Record (engine.rawsql), with `spec_key`, its definition's content hash."""
-    flush_pending(session)
-    found = _INSTANCE.first(session, {"p_instance": instance_id})
+class FixedClock:
+    """The clock of a step nobody asked for (a timer firing, a warning): always its one moment."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def load_instance(session: Session, instance_id: int) -> tuple[ProcessInstance, str]:
+    """The instance row, read fresh, and its definition's content hash (the key of its spec)."""
+    found = session.exec(_INSTANCE_WITH_SPEC, params={"p_instance": instance_id}).first()
     if found is None:
         raise NotFound(f"流程实例 {instance_id} 不存在")
-    row = record(INSTANCE_COLUMNS, found[:-1])
-    row.__dict__["spec_key"] = found[-1]  # not a column: never written back
-    return row
+    return found[0], found[1]
 
 
-def load_workflow(session: Session, instance_id: int):
-    """The instance row (a Record) and its restored workflow (restricted script engine attached)."""
-    row = instance_record(session, instance_id)
-    return row, restore_workflow(session, row)
+# A task row with its instance and the instance's spec key, in one read (a step completing a task).
+_TASK_WITH_INSTANCE = (
+    select(WorkTask, ProcessInstance, ProcessDefinition.content_hash)
+    .join(ProcessInstance, col(ProcessInstance.id) == col(WorkTask.instance_id))
+    .join(ProcessDefinition, col(ProcessDefinition.id) == col(ProcessInstance.definition_id))
+    .where(col(WorkTask.id) == bindparam("p_task"))
+    .execution_options(populate_existing=True)
+)
 
 
-def restore_workflow(session: Session, row: Record):
-    """The workflow of an instance record (restricted script engine attached)."""
+def load_task(session: Session, task_id: int) -> tuple[WorkTask, ProcessInstance, str]:
+    """A task row, its instance (both read fresh) and the instance's spec key; NotFound without."""
+    found = session.exec(_TASK_WITH_INSTANCE, params={"p_task": task_id}).first()
+    if found is None:
+        raise NotFound(f"任务 {task_id} 不存在")
+    return found[0], found[1], found[2]
+
+
+def load_workflow(session: Session, instance_id: int) -> tuple[ProcessInstance, Any]:
+    """The instance row and its restored workflow (restricted script engine attached)."""
+    instance, spec_key = load_instance(session, instance_id)
+    return instance, restore_workflow(session, instance, spec_key)
+
+
+def restore_workflow(session: Session, instance: ProcessInstance, spec_key: str) -> Any:
+    """The workflow of an instance (restricted script engine attached); `spec_key` is its
+    definition's content hash."""
     load_script_libraries()  # the functions its scripts call must be registered in this process
-    live = workflow_cache.take(session, row.id, row.state_json)
+    assert instance.id is not None
+    live = workflow_cache.take(session, instance.id, instance.state_json)
     if live is not None:
         return live  # the object the last committed step saved as exactly this state
-    if SPEC_CACHE.get(row.spec_key) is None:
-        spec_of(get_definition(session, row.definition_id))  # puts the spec in the converter's cache
-    return deserialize_workflow(row.state_json)
+    if SPEC_CACHE.get(spec_key) is None:
+        spec_of(get_definition(session, instance.definition_id))  # puts the spec in the converter's cache
+    return deserialize_workflow(instance.state_json)
 
 
-def create_workflow(definition: ProcessDefinition, data: dict[str, Any]):
+def create_workflow(definition: ProcessDefinition, data: dict[str, Any]) -> Any:
     """A new workflow of a definition version, with `data` seeded on its Start task."""
     load_script_libraries()
     spec, subprocess_specs = spec_of(definition)
@@ -86,10 +116,9 @@ def create_workflow(definition: ProcessDefinition, data: dict[str, Any]):
 
 
 @contextmanager
-def engine_step(session: Session, clock, instance: ProcessInstance | None = None, actor=None) -> Iterator[None]:
+def engine_step(session: Session, clock: Any, instance: ProcessInstance | None = None,
+                actor: Any = None) -> Iterator[None]:
     """Run the enclosed SpiffWorkflow calls "at" the clock, with the script context set."""
-    from engine.runtime.sim_clock import engine_time
-
     with script_context(session, clock, instance, actor), engine_time(clock):
         yield
 
@@ -110,8 +139,8 @@ def describe_engine_error(exc: BaseException) -> str:
     return head + "；".join(parts)
 
 
-def run_step(session: Session, clock, instance: ProcessInstance, workflow, action: Callable[[], None],
-             actor=None, raise_rule_errors: bool = True) -> str | None:
+def run_step(session: Session, clock: Any, instance: ProcessInstance, workflow: Any, action: Callable[[], None],
+             actor: Any = None, raise_rule_errors: bool = True) -> str | None:
     """Run `action` (task.run(), do_engine_steps(), …) inside an engine step.
 
     Returns None, or the error message after marking the instance failed. Database errors are not
@@ -152,43 +181,37 @@ def rule_violation(exc: BaseException) -> DutyflowError | None:
     return None
 
 
-def mark_failed(session: Session, instance, now: datetime, message: str, actor=None) -> None:
-    values = {"status": FAILED, "error": message[:4000], "ended_at": now}
-    flush_pending(session)
-    update_row(session, ProcessInstance, instance.id, values)
-    set_loaded(instance, **values)
+def mark_failed(session: Session, instance: ProcessInstance, now: datetime, message: str, actor: Any = None) -> None:
+    """The instance failed: written with the step's version update (every caller saves the step)."""
+    assert instance.id is not None
+    instance.status, instance.error, instance.ended_at = FAILED, message[:4000], now
+    session.add(instance)
     log_event(session, instance.id, "failed", now, actor=actor, detail={"error": message[:2000]})
 
 
-_BUMPS: dict[tuple[str, ...], Raw] = {}
+def bump_version(session: Session, instance: ProcessInstance, **values: Any) -> None:
+    """The optimistic write: only succeeds if nobody saved the instance since it was read.
+
+    The mapper's version column (`version_id_col`) makes the update `… WHERE id = :id AND
+    version = :read` and counts the version up; 0 rows touched → Conflict. It is written now, so a
+    loser learns it before doing more."""
+    instance_id, read = instance.id, instance.version  # a failed flush expires the object
+    for name, value in values.items():
+        setattr(instance, name, value)
+    flag_modified(instance, "updated_at")  # an update (and the version check) even if nothing changed
+    session.add(instance)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"流程实例 {instance_id} 已被他人更新，请刷新后重试", [f"instance.version: {read}"]) from None
 
 
-def bump_version(session: Session, instance, **values: Any) -> None:
-    """The optimistic write: only succeeds if nobody saved the instance since it was read."""
-    names = tuple(sorted(values))
-    statement = _BUMPS.get(names)
-    if statement is None:
-        statement = _BUMPS[names] = Raw(
-            _INSTANCE_TABLE.update()
-            .where(_INSTANCE_TABLE.c.id == bindparam("p_id"), _INSTANCE_TABLE.c.version == bindparam("p_version"))
-            .values(version=bindparam("p_next"), **{name: bindparam(f"v_{name}") for name in names})
-        )
-    flush_pending(session)
-    touched = statement.run(session, {
-        "p_id": instance.id, "p_version": instance.version, "p_next": instance.version + 1,
-        **{f"v_{name}": value for name, value in values.items()},
-    })
-    if touched != 1:
-        raise Conflict(f"流程实例 {instance.id} 已被他人更新，请刷新后重试", [f"instance.version: {instance.version}"])
-    written = {"version": instance.version + 1, **values}
-    set_loaded(instance, **written)
-    sync_identity(session, ProcessInstance, instance.id, written)
-
-
-def save_workflow(session: Session, instance: ProcessInstance, workflow, clock, actor=None,
+def save_workflow(session: Session, instance: ProcessInstance, workflow: Any, clock: Any, actor: Any = None,
                   closing_reason: str = "cancelled") -> None:
-    """Persist one engine step: state, task rows, end of instance, timers (one transaction)."""
+    """Persist one engine step: state, task rows, end of instance, timers, clocks and the step's
+    timing events (one transaction)."""
     now = clock.now()
+    assert instance.id is not None
     if instance.status == RUNNING:
         try:
             sync_tasks(session, instance, workflow, now, closing_reason)
@@ -203,12 +226,14 @@ def save_workflow(session: Session, instance: ProcessInstance, workflow, clock, 
     if not finished:
         workflow_cache.keep_after_commit(session, instance.id, state, workflow)
     if finished:
-        log_event(session, instance.id, "instance_ended", now, actor=actor)
-    _after_step(session, instance, workflow, now)
+        log_event(session, instance.id, "instance_ended", now, actor=actor, since=instance.started_at)
+    after_step(session, instance, workflow, now)
+    write_events(session)
 
 
-def _after_step(session: Session, instance: ProcessInstance, workflow, now: datetime) -> None:
-    """The timers area's hook: timer, deadline and warning rows follow the saved workflow."""
-    from engine.runtime import timers
-
-    timers.after_step(session, instance, workflow, now)
+def after_step(session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> None:
+    """Timer, deadline and warning rows follow the saved workflow (same transaction)."""
+    assert instance.id is not None
+    new_instance = timers.take_new_instance(session, instance.id)
+    timers.sync_bpmn_timers(session, instance.id, workflow, now, new_instance)
+    sync_clocks(session, instance, workflow, now, new_instance)

@@ -5,10 +5,11 @@ out, as they were not the post's to finish):
 - 办结率 completion_rate = completed / (completed + open);
 - 按时办结率 on_time_rate = completed in time / completed with a deadline — a step with its own
   stage limit is on time when it did not overrun it, otherwise the case due moment counts
-  (deadlines are the timers area's `stage_deadline` / `case_deadline` rows); None without any;
+  (deadlines are the clocks' `stage_deadline` / `case_deadline` rows); None without any;
 - mean and 90th-percentile working time of completed tasks (office time since ready, taken from
   the `completed` events of the timing log);
-- open yellow / red: open tasks whose deadline view (timers' `task_deadline`) is yellow / red.
+- open yellow / red: open tasks whose deadline view (engine.runtime.clocks.views.task_deadline)
+  is yellow / red.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from engine.catalog import service as catalog
+from engine.catalog.in_force import catalog_version_id
+from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 from engine.models.runtime import TASK_COMPLETED, TASK_READY, ProcessInstance, TimingEvent, WorkTask
-from engine.runtime.tasks import catalog_version_id
+from engine.models.timers import CaseDeadline, StageDeadline
+from engine.runtime.clocks.views import task_deadline
 
 GROUPINGS = ("post", "unit", "department")
 UNKNOWN = "（清单外）"
@@ -55,8 +59,8 @@ def efficiency_metrics(session: Session, clock, by: str = "post", since: datetim
         raise InvalidInput("统计口径有误", [f"by: 应为 {', '.join(GROUPINGS)} 之一"])
     rows = _tasks(session, since, until, process_id)
     group_of = _grouper(session, by)
-    working = _working_seconds(session, [r.id for r in rows if r.state == TASK_COMPLETED])
-    deadlines = _deadline_reader(session, clock)
+    working = _working_seconds(session, [r.id for r in rows if r.state == TASK_COMPLETED and r.id is not None])
+    deadlines = DeadlineReader(session, clock)
     groups: dict[str, MetricRow] = {}
     durations: dict[str, list[float]] = defaultdict(list)
     for row in rows:
@@ -87,14 +91,14 @@ def efficiency_metrics(session: Session, clock, by: str = "post", since: datetim
     return sorted(groups.values(), key=lambda m: m.group)
 
 
-def _tasks(session: Session, since, until, process_id) -> list[WorkTask]:
-    query = select(WorkTask).where(WorkTask.state.in_((TASK_READY, TASK_COMPLETED)))
+def _tasks(session: Session, since: datetime | None, until: datetime | None, process_id: str | None) -> list[WorkTask]:
+    query = select(WorkTask).where(col(WorkTask.state).in_((TASK_READY, TASK_COMPLETED)))
     if since is not None:
         query = query.where(WorkTask.ready_at >= since)
     if until is not None:
         query = query.where(WorkTask.ready_at < until)
     if process_id:
-        query = query.join(ProcessInstance, ProcessInstance.id == WorkTask.instance_id).where(
+        query = query.join(ProcessInstance, col(ProcessInstance.id) == col(WorkTask.instance_id)).where(
             ProcessInstance.process_id == process_id
         )
     return list(session.exec(query))
@@ -134,61 +138,49 @@ def _working_seconds(session: Session, task_ids: list[int]) -> dict[int, float]:
     for chunk_start in range(0, len(task_ids), 500):
         chunk = task_ids[chunk_start: chunk_start + 500]
         events = session.exec(
-            select(TimingEvent.task_id, TimingEvent.working_seconds)
-            .where(TimingEvent.task_id.in_(chunk), TimingEvent.kind == "completed")
-            .order_by(TimingEvent.id)
+            select(col(TimingEvent.task_id), col(TimingEvent.working_seconds))
+            .where(col(TimingEvent.task_id).in_(chunk), TimingEvent.kind == "completed")
+            .order_by(col(TimingEvent.id))
         ).all()
         for task_id, seconds in events:
-            if seconds is not None:
+            if task_id is not None and seconds is not None:
                 found[task_id] = seconds
     return found
 
 
-class _DeadlineReader:
-    """Reads the timers area's deadline rows when that area is installed; neutral otherwise."""
+class DeadlineReader:
+    """On-time verdicts and current states of task rows, from the clocks' rows."""
 
-    def __init__(self, session: Session, clock):
+    def __init__(self, session: Session, clock: Clock):
         self.session, self.clock = session, clock
-        try:
-            from engine.models.timers import CaseDeadline, StageDeadline
-            from engine.runtime import deadlines
-        except ModuleNotFoundError:
-            self.deadlines = None
-            return
-        self.deadlines, self.CaseDeadline, self.StageDeadline = deadlines, CaseDeadline, StageDeadline
 
     def on_time(self, row: WorkTask) -> bool | None:
-        if self.deadlines is None or row.completed_at is None:
+        if row.completed_at is None:
             return None
-        stage = self._stage_of(row)
+        stage = self.stage_of(row)
         if stage is not None and stage.due_at is not None:
             return not stage.overran and row.completed_at <= stage.due_at
-        case = self.session.exec(select(self.CaseDeadline).where(self.CaseDeadline.instance_id == row.instance_id)).first()
+        case = self.session.exec(select(CaseDeadline).where(CaseDeadline.instance_id == row.instance_id)).first()
         if case is not None and case.due_at is not None:
             return row.completed_at <= case.due_at
         return None
 
-    def _stage_of(self, row: WorkTask):
+    def stage_of(self, row: WorkTask) -> StageDeadline | None:
         """The stage row of this attempt at the step. A step sent back and redone keeps its
         SpiffWorkflow task id and gets one stage row per time it became ready, so take the latest
         row started when this task row became ready (or, failing that, before it was completed)."""
+        assert row.completed_at is not None
         rows = self.session.exec(
-            select(self.StageDeadline).where(
-                self.StageDeadline.instance_id == row.instance_id, self.StageDeadline.task_id == row.spiff_task_id,
-                self.StageDeadline.started_at <= row.completed_at,
-            ).order_by(self.StageDeadline.id.desc())
+            select(StageDeadline).where(
+                StageDeadline.instance_id == row.instance_id, StageDeadline.task_id == row.spiff_task_id,
+                col(StageDeadline.started_at) <= row.completed_at,
+            ).order_by(col(StageDeadline.id).desc())
         ).all()
         return next((s for s in rows if s.started_at <= row.ready_at), rows[0] if rows else None)
 
     def state(self, row: WorkTask) -> str | None:
-        if self.deadlines is None:
-            return None
-        view = self.deadlines.task_deadline(self.session, row, self.clock)
+        view = task_deadline(self.session, row, self.clock)
         return view.state if view is not None else None
-
-
-def _deadline_reader(session: Session, clock) -> _DeadlineReader:
-    return _DeadlineReader(session, clock)
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -16,6 +16,8 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -24,11 +26,14 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.runtime.scripting import make_script_engine
 
-SPEC_KEY_ATTRIBUTE = "dutyflow_spec_key"
+# The spec key (definition content hash) of each live workflow, written back when it is saved;
+# an entry lives as long as its workflow object (nothing is stored on SpiffWorkflow's objects).
+SPEC_KEYS: WeakKeyDictionary[BpmnWorkflow, str] = WeakKeyDictionary()
 
 
 class SpecCache:
-    """Parsed specs by content hash; specs are immutable once deployed, so sharing them is safe."""
+    """Parsed specs by content hash; specs are immutable once deployed, so sharing them is safe.
+    Entries are kept for the life of the process (one per deployed definition version)."""
 
     def __init__(self) -> None:
         self._specs: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -60,7 +65,7 @@ class KeyedWorkflowConverter(BpmnWorkflowConverter):
 
     def to_dict(self, workflow):
         dct = WorkflowConverter.to_dict(self, workflow)
-        dct["spec_key"] = getattr(workflow, SPEC_KEY_ATTRIBUTE)
+        dct["spec_key"] = SPEC_KEYS[workflow]
         dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
@@ -77,13 +82,11 @@ class KeyedWorkflowConverter(BpmnWorkflowConverter):
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        setattr(workflow, SPEC_KEY_ATTRIBUTE, key)
+        SPEC_KEYS[workflow] = key
         return workflow
 
 
-def _uuid(value: str):
-    from uuid import UUID
-
+def _uuid(value: str) -> UUID:
     return UUID(value)
 
 
@@ -130,7 +133,7 @@ def deserialize_spec(text: str) -> tuple[Any, dict[str, Any]]:
 def new_workflow(spec_key: str, spec: Any, subprocess_specs: dict[str, Any]) -> BpmnWorkflow:
     """A fresh workflow of a cached spec, with the restricted script engine attached."""
     workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=make_script_engine())
-    setattr(workflow, SPEC_KEY_ATTRIBUTE, spec_key)
+    SPEC_KEYS[workflow] = spec_key
     return workflow
 
 

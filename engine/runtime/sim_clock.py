@@ -18,7 +18,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
 from engine.clock import Clock
+from engine.runtime.scripting import current_script_context
 
 _engine_now: ContextVar[datetime | None] = ContextVar("dutyflow_engine_now", default=None)
 
@@ -40,8 +43,6 @@ def current_engine_time() -> datetime | None:
     moment = _engine_now.get()
     if moment is not None:
         return moment
-    from engine.runtime.scripting import current_script_context
-
     context = current_script_context()
     if context is not None and context.clock is not None:
         return context.clock.now()
@@ -71,8 +72,6 @@ def install_shim() -> None:
     global _installed
     if _installed:
         return
-    from SpiffWorkflow.bpmn.specs.event_definitions import timer
-
     timer.datetime = ShimDatetime
     _installed = True
 

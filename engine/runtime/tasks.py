@@ -15,25 +15,20 @@ checks states and takes the task row lock (`lock_task_row`) every task operation
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, event
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy import select as core_select
-from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Session, select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session, col, select
 
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
+from engine.catalog.in_force import catalog_version_id, staff_posts
 from engine.errors import Conflict, NotFound
 from engine.models.catalog import (
-    DRAFT,
-    PUBLISHED,
     CatalogPost,
-    CatalogPostHolder,
-    CatalogStaff,
-    CatalogVersion,
 )
 from engine.models.runtime import (
     BACKUP,
@@ -45,133 +40,29 @@ from engine.models.runtime import (
     TRANSFER,
     ProcessInstance,
     TaskAssignment,
+    TimingEvent,
     WorkTask,
 )
-from engine.rawsql import Raw, Record, flush_pending, insert_row, record, records, set_loaded, update_row
 from engine.runtime import timers
-from engine.runtime.definitions import is_human_task, task_properties
+from engine.runtime.definitions import task_properties
 from engine.runtime.events import log_event
+from engine.runtime.workflow_tasks import ready_human_tasks
 
 
 class LaneError(Exception):
     """A ready task's lane cannot be resolved to posts; the instance fails with this message."""
 
 
-# ---------------------------------------------------------------- workflow side
-
-
-def all_tasks(workflow) -> list:
-    """Every task of the workflow and its subprocesses (get_tasks(state=…) prunes subtrees)."""
-    tasks = list(workflow.tasks.values())
-    for sub in workflow.subprocesses.values():
-        tasks.extend(sub.tasks.values())
-    return tasks
-
-
-def ready_human_tasks(workflow) -> list:
-    return [t for t in all_tasks(workflow) if t.state == TaskState.READY and is_human_task(t.task_spec)]
-
-
-def find_task(workflow, spiff_task_id: str):
-    from uuid import UUID
-
-    wanted = UUID(spiff_task_id)
-    found = workflow.tasks.get(wanted)
-    if found is not None:
-        return found
-    for task in all_tasks(workflow):
-        if task.id == wanted:
-            return task
-    return None
-
-
 # ---------------------------------------------------------------- catalog side
 
 
-_VERSION_KEY = "dutyflow_catalog_version_id"
+# Whether a lane names a post of the version in force (the usual lane: one look-up).
+_POST_TABLE = CatalogPost.__table__  # type: ignore[attr-defined]
+_IS_POST = core_select(_POST_TABLE.c.id).where(_POST_TABLE.c.version_id == bindparam("p_version"),
+                                               _POST_TABLE.c.code == bindparam("p_code"))
 
 
-# The catalog look-ups of every step, as raw statements (engine.rawsql): the queries of
-# engine.catalog.service's current_version, posts_of_staff and the post case of resolve_posts.
-_NEWEST_PUBLISHED = Raw(
-    core_select(CatalogVersion.id).where(CatalogVersion.status == PUBLISHED)
-    .order_by(CatalogVersion.published_at.desc(), CatalogVersion.id.desc()).limit(1)
-)
-_NEWEST_DRAFT = Raw(
-    core_select(CatalogVersion.id).where(CatalogVersion.status == DRAFT).order_by(CatalogVersion.id.desc()).limit(1)
-)
-_STAFF_POSTS = Raw(
-    core_select(CatalogPost.code)
-    .join(CatalogPostHolder, CatalogPostHolder.post_id == CatalogPost.id)
-    .join(CatalogStaff, CatalogStaff.id == CatalogPostHolder.staff_pk)
-    .where(CatalogStaff.version_id == bindparam("p_version"), CatalogStaff.staff_id == bindparam("p_staff"))
-    .order_by(CatalogPost.id)
-)
-_IS_POST = Raw(
-    core_select(CatalogPost.id).where(CatalogPost.version_id == bindparam("p_version"),
-                                      CatalogPost.code == bindparam("p_code"))
-)
-
-
-def catalog_version_id(session: Session) -> int | None:
-    """The catalog version in force (newest published, else newest draft), looked up once per
-    transaction (a step sees one catalog)."""
-    if _VERSION_KEY not in session.info:
-        flush_pending(session)
-        found = _NEWEST_PUBLISHED.scalar(session)
-        if found is None:
-            found = _NEWEST_DRAFT.scalar(session)
-        session.info[_VERSION_KEY] = found
-    return session.info[_VERSION_KEY]
-
-
-def forget_catalog(session: Session) -> None:
-    """Drop this transaction's catalog look-ups: the catalog was just written (e.g. a script of the
-    catalog publication process published a version), and the next look-ups see the new state."""
-    session.info.pop(_VERSION_KEY, None)
-    session.info.pop("dutyflow_staff_posts", None)
-
-
-# The look-ups above are dropped whenever the transaction writes a catalog table, by the ORM or by
-# an ORM-enabled insert/update/delete statement, instead of after every engine step: a step
-# that writes no catalog row keeps them, and a write outside a step is seen too.
-def _is_catalog_class(cls) -> bool:
-    return getattr(cls, "__module__", None) == _CATALOG_MODELS
-
-
-_CATALOG_MODELS = "engine.models.catalog"
-
-
-@event.listens_for(OrmSession, "after_flush")
-def _forget_after_catalog_flush(session: OrmSession, _flush_context) -> None:
-    if _VERSION_KEY not in session.info and "dutyflow_staff_posts" not in session.info:
-        return  # nothing cached: nothing to drop
-    if any(_is_catalog_class(type(obj)) for obj in chain(session.new, session.dirty, session.deleted)):
-        forget_catalog(session)
-
-
-@event.listens_for(OrmSession, "do_orm_execute")
-def _forget_after_catalog_statement(state) -> None:
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    mapper = state.bind_mapper
-    if mapper is not None and _is_catalog_class(mapper.class_):
-        forget_catalog(state.session)
-
-
-def staff_posts(session: Session, staff_id: str | None) -> set[str]:
-    """Posts the person holds in the catalog version in force (cached per transaction)."""
-    if not staff_id:
-        return set()
-    cache = session.info.setdefault("dutyflow_staff_posts", {})
-    if staff_id not in cache:
-        version_id = catalog_version_id(session)
-        found = _STAFF_POSTS.all(session, {"p_version": version_id, "p_staff": staff_id}) if version_id else []
-        cache[staff_id] = {code for (code,) in found}
-    return cache[staff_id]
-
-
-def resolve_lane(session: Session, instance: ProcessInstance, task) -> list[str]:
+def resolve_lane(session: Session, instance: ProcessInstance, task: Any) -> list[str]:
     """Post codes for a ready task; LaneError names the task, the lane and the problem."""
     lane = (task.task_spec.lane or "").strip()
     label = f"任务「{task.task_spec.bpmn_name or task.task_spec.name}」"
@@ -179,14 +70,14 @@ def resolve_lane(session: Session, instance: ProcessInstance, task) -> list[str]
     if version_id is None:
         raise LaneError(f"{label}无法分派：尚无权责清单")
     if not lane:
-        posts = sorted(staff_posts(session, instance.starter_staff_id))
-        if not posts:
+        held = sorted(staff_posts(session, instance.starter_staff_id))
+        if not held:
             raise LaneError(f"{label}没有泳道，且发起人不在任何岗位上")
-        return posts
+        return held
     targets = _lane_targets(lane, task.data, label)
     posts: list[str] = []
     for target in targets:
-        if _IS_POST.first(session, {"p_version": version_id, "p_code": target}) is not None:
+        if session.execute(_IS_POST, {"p_version": version_id, "p_code": target}).first() is not None:
             if target not in posts:  # a post code, the usual lane: one look-up
                 posts.append(target)
             continue
@@ -214,64 +105,84 @@ def _lane_targets(lane: str, data: dict[str, Any], label: str) -> list[str]:
 # ---------------------------------------------------------------- sync
 
 
-def sync_tasks(session: Session, instance: ProcessInstance, workflow, now: datetime,
-               closing_reason: str = "cancelled") -> list[WorkTask]:
-    """Make the open task rows match the workflow's ready human tasks; returns the new rows."""
+def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: datetime,
+               closing_reason: str = "cancelled") -> list[int]:
+    """Make the open task rows match the workflow's ready human tasks; returns the new rows' ids."""
+    assert instance.id is not None
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
     # An instance inserted in this transaction has no task rows yet: nothing to look for.
-    open_rows = [] if timers.is_new_instance(session, instance.id) else open_tasks(session, instance.id)
-    for row in open_rows:
-        if row.spiff_task_id not in ready:
-            close_task(session, row, now, closing_reason)
-    kept = {row.spiff_task_id for row in open_rows}
-    created = []
-    for spiff_id, task in ready.items():
-        if spiff_id not in kept:
-            created.append(_create_row(session, instance, task, now))
-    return created
+    kept: set[str] = set()
+    if not timers.is_new_instance(session, instance.id):
+        for task_id, spiff_task_id, post_code, ready_at in session.execute(_OPEN_TASK_KEYS, {"p_instance": instance.id}):
+            kept.add(spiff_task_id)
+            if spiff_task_id not in ready:
+                update_task(session, task_id, state=TASK_CANCELLED, closed_reason=closing_reason, completed_at=now)
+                log_event(session, instance.id, "cancelled", now, task_id=task_id, post_code=post_code,
+                          since=ready_at, detail={"reason": closing_reason})
+    new = [(task, resolve_lane(session, instance, task)) for spiff_id, task in ready.items() if spiff_id not in kept]
+    if not new:
+        return []
+    # One insert for the new rows (RETURNING their ids, in order), one for their assignments.
+    rows = [_new_row(instance.id, task, posts, now) for task, posts in new]
+    if len(rows) == 1:  # the usual step: a plain insert (the many-rows form sorts by a sentinel)
+        ids = [session.execute(_INSERT_TASK, rows[0]).scalar_one()]
+    else:
+        ids = list(session.execute(_INSERT_TASKS, rows).scalars())
+    session.execute(_INSERT_ASSIGNMENTS, [
+        {"task_id": task_id, "post_code": post, "kind": HANDLER, "created_at": now}
+        for task_id, (_, posts) in zip(ids, new, strict=True) for post in posts
+    ])
+    for task_id, (task, posts) in zip(ids, new, strict=True):
+        detail: dict[str, Any] = {"posts": posts, "task_spec": task.task_spec.name}
+        item = multi_instance_item(task)
+        if item is not None:
+            detail["item"] = item
+        log_event(session, instance.id, "task_ready", now, task_id=task_id, post_code=posts[0], since=now,
+                  detail=detail)
+    return ids
 
 
-# The statements every step runs, as raw statements (engine.rawsql): a task row or an assignment
-# through the ORM costs ten to thirty times what the database needs for it.
-_TASK_TABLE = WorkTask.__table__
-TASK_COLUMNS = tuple(c.name for c in _TASK_TABLE.columns)
-_TASK = Raw(core_select(*_TASK_TABLE.columns).where(_TASK_TABLE.c.id == bindparam("p_task")))
-_OPEN_TASKS = Raw(
-    core_select(*_TASK_TABLE.columns)
+# The statements of every step, built once on the tables (SQLAlchemy caches their compiled form;
+# a Core statement costs half of the same one through the ORM, a flush ten times). A row an ORM
+# object of the session holds gets the values written (`update_task`), as a flush would leave it.
+_TASK_TABLE = WorkTask.__table__  # type: ignore[attr-defined]
+_OPEN_TASK_KEYS = (
+    core_select(_TASK_TABLE.c.id, _TASK_TABLE.c.spiff_task_id, _TASK_TABLE.c.post_code, _TASK_TABLE.c.ready_at)
     .where(_TASK_TABLE.c.instance_id == bindparam("p_instance"), _TASK_TABLE.c.state == TASK_READY)
     .order_by(_TASK_TABLE.c.id)
 )
-_ASSIGNMENT_TABLE = TaskAssignment.__table__
-_ASSIGNMENT_COLUMNS = tuple(c.name for c in _ASSIGNMENT_TABLE.columns)
-_ASSIGNMENTS = Raw(
-    core_select(*_ASSIGNMENT_TABLE.columns).where(_ASSIGNMENT_TABLE.c.task_id == bindparam("p_task"))
-    .order_by(_ASSIGNMENT_TABLE.c.id)
-)
-_INSERT_ASSIGNMENT = Raw(_ASSIGNMENT_TABLE.insert().values(
-    {c: bindparam(c) for c in ("task_id", "post_code", "kind", "created_at")}
-))
+_INSERT_TASK = insert(_TASK_TABLE).returning(_TASK_TABLE.c.id)
+_INSERT_TASKS = insert(_TASK_TABLE).returning(_TASK_TABLE.c.id, sort_by_parameter_order=True)
+_UPDATE_TASK = update(_TASK_TABLE).where(_TASK_TABLE.c.id == bindparam("p_task"))  # SET: the values given
+_INSERT_ASSIGNMENTS = insert(TaskAssignment.__table__)  # type: ignore[attr-defined]
 
 
-def task_record(session: Session, task_id: int) -> Record:
-    """A task row as a Record (engine.rawsql); NotFound when there is none."""
-    flush_pending(session)
-    found = _TASK.first(session, {"p_task": task_id})
-    if found is None:
-        raise NotFound(f"任务 {task_id} 不存在")
-    return record(TASK_COLUMNS, found)
+def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
+    return list(session.exec(
+        select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.state == TASK_READY)
+        .order_by(col(WorkTask.id))
+    ))
 
 
-def open_tasks(session: Session, instance_id: int) -> list[Record]:
-    flush_pending(session)
-    return records(TASK_COLUMNS, _OPEN_TASKS.all(session, {"p_instance": instance_id}))
+def update_task(session: Session, task_id: int, **values: Any) -> None:
+    """Write these columns of a task row now; an ORM object of the row in the session holds them
+    as loaded state afterwards (no pending change)."""
+    session.execute(_UPDATE_TASK, {"p_task": task_id, **values})
+    held = session.identity_map.get(identity_key(WorkTask, task_id))
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
 
 
-def close_task(session: Session, row, now: datetime, reason: str) -> None:
-    """Close a row the workflow moved past without a person completing it (event `cancelled`)."""
-    values = {"state": TASK_CANCELLED, "closed_reason": reason, "completed_at": now}
-    update_row(session, WorkTask, row.id, values)
-    set_loaded(row, **values)
-    log_event(session, row.instance_id, "cancelled", now, task_id=row.id, detail={"reason": reason})
+def _new_row(instance_id: int, task: Any, posts: list[str], now: datetime) -> dict[str, Any]:
+    """The values of a new task row (every column the insert names; the others are NULL)."""
+    spec = task.task_spec
+    return {
+        "instance_id": instance_id, "spiff_task_id": str(task.id), "task_spec": spec.name,
+        "name": (spec.bpmn_name or spec.name)[:200], "lane": spec.lane or None,
+        "stage": task_properties(spec).get("stage"), "state": TASK_READY, "post_code": posts[0], "ready_at": now,
+        "urge_count": 0, "form_data": {},
+    }
 
 
 MULTI_INSTANCE_SUFFIX = " [child]"
@@ -297,49 +208,24 @@ def multi_instance_item(task) -> dict[str, Any] | None:
 def task_items(session: Session, task_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The multi-instance item of each listed task that has one (recorded in its `task_ready`
     event, so a check shows which problem it is about without restoring the workflow)."""
-    from engine.models.runtime import TimingEvent
-
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(task_ids), 500):
         rows = session.exec(
             select(TimingEvent.task_id, TimingEvent.detail)
-            .where(TimingEvent.task_id.in_(task_ids[start:start + 500]), TimingEvent.kind == "task_ready")
-            .order_by(TimingEvent.id)
+            .where(col(TimingEvent.task_id).in_(task_ids[start:start + 500]), TimingEvent.kind == "task_ready")
+            .order_by(col(TimingEvent.id))
         ).all()
         for task_id, detail in rows:
-            if isinstance(detail, dict) and detail.get("item") is not None:
+            if task_id is not None and isinstance(detail, dict) and detail.get("item") is not None:
                 found[task_id] = detail["item"]
     return found
 
 
-def _create_row(session: Session, instance: ProcessInstance, task, now: datetime) -> Record:
-    posts = resolve_lane(session, instance, task)
-    spec = task.task_spec
-    values = dict(
-        instance_id=instance.id, spiff_task_id=str(task.id), task_spec=spec.name,
-        name=(spec.bpmn_name or spec.name)[:200], lane=(spec.lane or None), stage=task_properties(spec).get("stage"),
-        state=TASK_READY, post_code=posts[0], ready_at=now,
-    )
-    row_id = insert_row(session, WorkTask, values)
-    _INSERT_ASSIGNMENT.run_many(session, [
-        {"task_id": row_id, "post_code": post, "kind": HANDLER, "created_at": now} for post in posts
-    ])
-    detail: dict[str, Any] = {"posts": posts, "task_spec": spec.name}
-    item = multi_instance_item(task)
-    if item is not None:
-        detail["item"] = item
-    log_event(session, instance.id, "task_ready", now, task_id=row_id, post_code=posts[0], since=now, detail=detail)
-    return Record(id=row_id, **values)
-
-
-def assignments(session: Session, task_id: int, kind: str | None = None) -> list:
-    if kind is None:
-        flush_pending(session)
-        return records(_ASSIGNMENT_COLUMNS, _ASSIGNMENTS.all(session, {"p_task": task_id}))
+def assignments(session: Session, task_id: int, kind: str | None = None) -> list[TaskAssignment]:
     query = select(TaskAssignment).where(TaskAssignment.task_id == task_id)
     if kind is not None:
         query = query.where(TaskAssignment.kind == kind)
-    return list(session.exec(query.order_by(TaskAssignment.id)))
+    return list(session.exec(query.order_by(col(TaskAssignment.id))))
 
 
 def posts_of(session: Session, task_id: int, kind: str) -> list[str]:
@@ -358,9 +244,9 @@ def assign(session: Session, task_id: int, post_code: str, kind: str, now: datet
 
 
 def unassign(session: Session, task_id: int, kind: str, post_code: str | None = None) -> None:
-    query = delete(TaskAssignment).where(TaskAssignment.task_id == task_id, TaskAssignment.kind == kind)
+    query = delete(TaskAssignment).where(col(TaskAssignment.task_id) == task_id, col(TaskAssignment.kind) == kind)
     if post_code is not None:
-        query = query.where(TaskAssignment.post_code == post_code)
+        query = query.where(col(TaskAssignment.post_code) == post_code)
     session.execute(query)
 
 
@@ -389,7 +275,6 @@ def lock_task_row(session: Session, task_id: int) -> WorkTask:
     winner's change (409) instead of a stale row (both claiming, two transfer targets). SQLite
     takes its write lock at BEGIN IMMEDIATE, which already serialises the transactions.
     """
-    flush_pending(session)
     row = session.exec(
         select(WorkTask).where(WorkTask.id == task_id).with_for_update()
         .execution_options(populate_existing=True)
@@ -403,13 +288,13 @@ def inbox_rows(session: Session, actor: Actor, include_done: bool = False) -> li
     """(task, relation) pairs for the actor: open tasks at their posts, B角 delegations, pending
     transfers to them and copies; with include_done also the tasks they completed."""
     held = staff_posts(session, actor.staff_id)
-    found: dict[int, tuple[WorkTask, str]] = {}
+    found: dict[int | None, tuple[WorkTask, str]] = {}
     if held:
         rows = session.exec(
             select(WorkTask, TaskAssignment.kind)
-            .join(TaskAssignment, TaskAssignment.task_id == WorkTask.id)
-            .where(TaskAssignment.post_code.in_(sorted(held)))
-            .order_by(WorkTask.ready_at, WorkTask.id)
+            .join(TaskAssignment, col(TaskAssignment.task_id) == col(WorkTask.id))
+            .where(col(TaskAssignment.post_code).in_(sorted(held)))
+            .order_by(col(WorkTask.ready_at), col(WorkTask.id))
         ).all()
         rank = {HANDLER: 0, BACKUP: 1, TRANSFER: 2, READER: 3}
         for task, kind in rows:
@@ -420,7 +305,7 @@ def inbox_rows(session: Session, actor: Actor, include_done: bool = False) -> li
                 found[task.id] = (task, kind)
     if include_done:
         done = session.exec(
-            select(WorkTask).where(WorkTask.completed_by == actor.username).order_by(WorkTask.completed_at)
+            select(WorkTask).where(WorkTask.completed_by == actor.username).order_by(col(WorkTask.completed_at))
         ).all()
         for task in done:
             found.setdefault(task.id, (task, "done"))

@@ -14,12 +14,16 @@ hand, the built-in one otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
-from engine.clock import BEIJING
+from engine.clock import BEIJING, SystemClock
 from engine.errors import InvalidInput
+from engine.runtime.calendars import calendar_for
+from engine.runtime.clocks.arithmetic import compute_moments
+from engine.runtime.clocks.limits import CASE_OF_INSTANCE, case_data, resolve_case_limit
 from engine.runtime.scripting import current_script_context, register_script_function
 from engine.runtime.sim_clock import current_engine_time
 
@@ -27,8 +31,6 @@ from engine.runtime.sim_clock import current_engine_time
 def _now() -> datetime:
     moment = current_engine_time()
     if moment is None:
-        from engine.clock import SystemClock
-
         moment = SystemClock().now()
     return moment
 
@@ -36,8 +38,6 @@ def _now() -> datetime:
 def _calendar() -> WorkingCalendar:
     context = current_script_context()
     if context is not None and context.session is not None:
-        from engine.runtime.deadlines import calendar_for
-
         return calendar_for(context.session)
     return WorkingCalendar()
 
@@ -51,21 +51,14 @@ def due_after(limit: str) -> str:
     return deadline.at.astimezone(BEIJING).isoformat()
 
 
-def _case_moments():
-    from sqlalchemy import select
-
-    from engine.models.timers import CaseDeadline
-    from engine.runtime.deadlines import case_data, compute_moments, resolve_case_limit
-
+def _case_moments() -> tuple[datetime, datetime]:
     context = current_script_context()
     if context is None or context.session is None or context.instance is None:
         raise InvalidInput("case_due()/case_yellow() 只能在流程实例中使用", ["脚本上下文中没有流程实例"])
     instance = context.instance
     case = None
     if getattr(instance, "id", None) is not None:
-        case = context.session.execute(
-            select(CaseDeadline).where(CaseDeadline.instance_id == instance.id)
-        ).scalar_one_or_none()
+        case = context.session.execute(CASE_OF_INSTANCE, {"instance_id": instance.id}).scalar_one_or_none()
     if case is not None:
         return case.due_at, case.yellow_at
     # The first engine steps run before the case row is written (after the step): compute it.
@@ -89,6 +82,13 @@ def case_yellow() -> str:
     return _case_moments()[1].astimezone(BEIJING).isoformat()
 
 
-register_script_function("due_after", due_after)
-register_script_function("case_due", case_due)
-register_script_function("case_yellow", case_yellow)
+TIMER_FUNCTIONS: dict[str, Callable[..., str]] = {"due_after": due_after, "case_due": case_due, "case_yellow": case_yellow}
+
+
+def register_timer_functions() -> None:
+    """Make the functions above callable from BPMN expressions (idempotent)."""
+    for name, function in TIMER_FUNCTIONS.items():
+        register_script_function(name, function)
+
+
+register_timer_functions()

@@ -1,8 +1,9 @@
 """The timer worker: wakes instances whose timer or warning is due.
 
 `run_once()` claims a batch of due rows (leased to this worker) and fires them one transaction
-each; `run_forever(stop_event)` repeats it, sleeping until the earliest due moment (bounded, so
-rows written by other processes are seen within `max_sleep`). This is the only code in the
+each (`fire_one`: a BPMN timer moves its workflow, a warning goes to the clocks);
+`run_forever(stop_event)` repeats it, sleeping until the earliest due moment (bounded, so rows
+written by other processes are seen within `max_sleep`). This is the only code in the
 project that sleeps; tests call `run_once()` after moving a ControlledClock.
 
 Any number of workers may run against PostgreSQL (SKIP LOCKED claims, leases, fenced finishes);
@@ -17,13 +18,24 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import or_, select
+from sqlmodel import Session, col
 
+from engine.clock import ControlledClock
 from engine.db import Database
-from engine.models.timers import RuntimeTimer, TimerStatus
+from engine.errors import Conflict
+from engine.models.runtime import RUNNING, SUSPENDED, ProcessInstance
+from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus
 from engine.runtime import timers
+from engine.runtime.clocks import warnings as clock_warnings
+from engine.runtime.clocks.warnings import OVERDUE_MESSAGE
+from engine.runtime.instances import FixedClock, load_workflow, run_step, save_workflow
+from engine.runtime.workflow_tasks import find_task
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +74,7 @@ class Worker:
         return ids
 
     def fire(self, timer_id: int) -> str:
-        outcome = timers.fire_one(self.database, self.clock, self.now_of, timer_id, self.worker_id)
+        outcome = fire_one(self.database, self.clock, self.now_of, timer_id, self.worker_id)
         self.stats.outcomes[outcome] = self.stats.outcomes.get(outcome, 0) + 1
         if outcome == TimerStatus.fired:
             self.stats.fired += 1
@@ -101,12 +113,12 @@ class Worker:
         with self.database.session() as session:
             now = self.now_of(session)
             earliest = session.execute(
-                select(RuntimeTimer.due_at)
+                select(col(RuntimeTimer.due_at))
                 .where(
-                    RuntimeTimer.status == TimerStatus.pending,
-                    or_(RuntimeTimer.lock_expires_at.is_(None), RuntimeTimer.lock_expires_at < now),
+                    col(RuntimeTimer.status) == TimerStatus.pending,
+                    or_(col(RuntimeTimer.lock_expires_at).is_(None), col(RuntimeTimer.lock_expires_at) < now),
                 )
-                .order_by(RuntimeTimer.due_at)
+                .order_by(col(RuntimeTimer.due_at))
                 .limit(1)
             ).scalar_one_or_none()
         if earliest is None:
@@ -158,3 +170,92 @@ def should_embed(setting: str, database: Database) -> bool:
     if value in ("auto", ""):
         return database.is_sqlite
     return False
+
+
+# --- firing one claimed row ------------------------------------------------------------------------
+def fire_one(database: Database, clock: Any, now_of: timers.NowSource, timer_id: int, worker_id: str) -> str:
+    """Fire one claimed row in its own transaction. Returns the final status, or "lost"/"retry"."""
+    try:
+        with database.session() as session:
+            row = session.get(RuntimeTimer, timer_id)
+            if row is None or row.status != TimerStatus.pending or row.lock_owner != worker_id:
+                return "lost"
+            now = now_of(session)
+            if row.kind == TimerKind.bpmn:
+                outcome = fire_bpmn(session, row, now)
+            else:
+                outcome = clock_warnings.fire_warning(session, row, now)
+                if row.kind == TimerKind.case_red and outcome == TimerStatus.fired:
+                    notify_workflow(session, row.instance_id, now)
+            if outcome == timers.DEFERRED:
+                timers.defer(session, timer_id, worker_id, now)
+            else:
+                timers.finish(session, timer_id, worker_id, outcome, now)
+            return outcome
+    except (timers.LeaseLost, Conflict):
+        # Someone else acted on the row or the instance meanwhile; nothing of ours was written.
+        return "lost"
+    except Exception as exc:  # noqa: BLE001 - a broken instance must not stop the worker
+        log.exception("timer %s failed", timer_id)
+        record_failure(database, timer_id, worker_id, exc)
+        return "retry"
+
+
+def notify_workflow(session: Session, instance_id: int, now: datetime) -> None:
+    """Deliver the BPMN message `case_overdue` when the workflow waits for it (e.g. a 督办 branch).
+
+    A process error while reacting fails that instance (run_step); the card stands.
+    """
+    instance_row, workflow = load_workflow(session, instance_id)
+    if instance_row.status != RUNNING:
+        return
+    if not any(e.name == OVERDUE_MESSAGE for e in workflow.waiting_events()):
+        return
+    moment = ControlledClock(now)  # the step runs at the firing moment
+
+    def deliver() -> None:
+        workflow.catch(BpmnEvent(MessageEventDefinition(OVERDUE_MESSAGE), {}))
+        workflow.do_engine_steps()
+
+    run_step(session, moment, instance_row, workflow, deliver, raise_rule_errors=False)
+    save_workflow(session, instance_row, workflow, moment)
+
+
+def fire_bpmn(session: Session, row: RuntimeTimer, now: datetime) -> str:
+    """Fire a BPMN timer row: the workflow moves on if its timer task still waits for that moment."""
+    # Look at the status before restoring the workflow: cheaper, and a broken state never blocks.
+    status = session.execute(
+        select(col(ProcessInstance.status)).where(col(ProcessInstance.id) == row.instance_id)
+    ).scalar_one_or_none()
+    if status == SUSPENDED:
+        return timers.DEFERRED  # fires once the instance is resumed
+    if status != RUNNING:
+        return TimerStatus.noop  # a failed, ended or deleted instance never moves again
+    instance, workflow = load_workflow(session, row.instance_id)
+    task = find_task(workflow, row.task_id)
+    if task is None or not timers.still_waits(task, row.due_at):
+        return TimerStatus.noop
+    # SpiffWorkflow fires a timer when its moment is strictly before now; a row claimed at its
+    # very due moment must fire, so the step runs at least a microsecond after it.
+    moment = FixedClock(max(now, timers.as_utc(row.due_at) + timedelta(microseconds=1)))
+
+    def fire() -> None:
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+    # A process error fails that instance (core's run_step) and the timer row is done.
+    run_step(session, moment, instance, workflow, fire, raise_rule_errors=False)
+    save_workflow(session, instance, workflow, moment)
+    return TimerStatus.fired
+
+
+def record_failure(database: Database, timer_id: int, worker_id: str, exc: Exception) -> None:
+    """Release the lease (retried after a back-off) or park the row after MAX_ATTEMPTS."""
+    with database.session() as session:
+        row = session.get(RuntimeTimer, timer_id)
+        if row is None or row.lock_owner != worker_id:
+            return
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= timers.MAX_ATTEMPTS:
+            row.status = TimerStatus.failed
+        session.add(row)

@@ -19,11 +19,14 @@ from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
 
 from engine.db import database_key
 
 MAX_ENTRIES = 512
+# session.info key: workflows saved by this transaction, offered to CACHE when it commits; lives
+# until the transaction ends.
 _PENDING = "dutyflow_saved_workflows"
 
 
@@ -56,6 +59,8 @@ class WorkflowCache:
         return len(self._entries)
 
 
+# The live workflows by (database, instance id): process lifetime, at most MAX_ENTRIES (oldest out
+# first); a step takes its entry out while it runs.
 CACHE = WorkflowCache()
 
 
@@ -73,14 +78,14 @@ def keep_after_commit(session: Session, instance_id: int, state_json: str, workf
     session.info.setdefault(_PENDING, {})[_key(session, instance_id)] = (state_json, workflow)
 
 
-@event.listens_for(Session, "after_commit")
-def _publish(session: Session) -> None:
+@event.listens_for(OrmSession, "after_commit")
+def _publish(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
         for key, (state_json, workflow) in pending.items():
             CACHE.put(key, state_json, workflow)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _discard(session: Session, _previous_transaction) -> None:
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _discard(session: OrmSession, _previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)

@@ -165,6 +165,23 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "read_metrics": lambda c, u: c.get(u, "/api/metrics"),
     "read_timer_queue": lambda c, u: c.get(u, "/api/timers/summary"),
     "read_warnings": lambda c, u: c.get(u, "/api/warnings"),
+    "import_catalog": lambda c, u: c.city.client.post("/api/import", headers=c.headers(u),
+                                                       files={"file": ("x.yaml", b"name: [", "text/yaml")}),
+    "publish_catalog": lambda c, u: c.post(u, f"/api/versions/{c.city.catalog_version_id}/publish"),
+    "enter_calendar_year": lambda c, u: c.city.client.put("/api/calendar/years/2031", headers=c.headers(u),
+                                                          json={"holidays": [], "workdays": []}),
+    "read_alerts": lambda c, u: c.get(u, "/api/alerts"),
+    "handle_alerts": lambda c, u: c.post(u, "/api/alerts/999/acknowledge"),
+    "manage_accounts": lambda c, u: c.post(u, "/api/users/chenjing/revoke-sessions"),
+}
+
+# The same cells on the pages that offer the action: public → the sign-in page, ✗ → a 403 page in
+# Chinese, ✓ → the page itself.
+PAGES: dict[str, Callable[[Cell], str]] = {
+    "read_instance": lambda c: f"/cases/{c.case['id']}",
+    "read_task": lambda c: f"/tasks/{c.task}",
+    "import_catalog": lambda c: "/legal",
+    "read_alerts": lambda c: "/dashboard",
 }
 
 
@@ -192,6 +209,25 @@ def test_role_by_action(city, action):
             ok = status not in (401, 403) and status < 500
         if not ok:
             wrong.append(f"{column}: expected {expected}, got {status} {response.text[:160]}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("action", list(PAGES))
+def test_role_by_page(city, action):
+    wrong = []
+    for column, expected in TABLE[action].items():
+        username = COLUMNS[column][0]
+        cell = Cell(city)
+        response = city.client.get(PAGES[action](cell), headers=cell.headers(username), follow_redirects=False)
+        status = response.status_code
+        if expected == "401":
+            ok = status in (302, 303, 307) and response.headers["location"].startswith("/login")
+        elif expected == "✗":
+            ok = status == 403 and bool(CHINESE.search(response.text))
+        else:
+            ok = status == 200
+        if not ok:
+            wrong.append(f"{column}: expected {expected}, got {status} {response.headers.get('location', '')}")
     assert not wrong, "\n".join(wrong)
 
 

@@ -6,7 +6,7 @@ Revises: None
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.models.types
 
 revision = "0001"
 down_revision = None
@@ -24,9 +24,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=True),
-        sa.Column("created_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("created_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("published_by", sa.String(length=100), nullable=True),
-        sa.Column("published_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("published_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("region", "name", "version", name="uq_catalog_version_ref")
     )

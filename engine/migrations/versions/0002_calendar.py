@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 """
 import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
+import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op  # noqa: F401
 
-import engine.db  # noqa: F401  (AwareDateTime)
+import engine.models.types  # noqa: F401  (AwareDateTime)
 
 revision = "0002"
 down_revision = "0001"
@@ -20,7 +20,7 @@ def upgrade() -> None:
         "calendar_year",
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("entered_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("entered_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("entered_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.PrimaryKeyConstraint("year"),
     )

@@ -4,10 +4,10 @@ Revision ID: 0003
 Revises: 0002
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
-import engine.db
+import engine.models.types
 
 revision = "0003"
 down_revision = "0002"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("content_hash", _str(64), nullable=False),
         sa.Column("bpmn_xml", sa.Text(), nullable=False),
         sa.Column("spec_json", sa.Text(), nullable=False),
-        sa.Column("deployed_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("deployed_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("deployed_by", _str(150), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("process_id", "version", name="uq_process_definition_version"),
@@ -49,11 +49,11 @@ def upgrade() -> None:
         sa.Column("start_data", sa.JSON(), nullable=False),
         sa.Column("state_json", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("started_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("started_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("started_by", _str(150), nullable=False),
         sa.Column("starter_staff_id", _str(100), nullable=True),
-        sa.Column("updated_at", engine.db.AwareDateTime(), nullable=False),
-        sa.Column("ended_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("updated_at", engine.models.types.AwareDateTime(), nullable=False),
+        sa.Column("ended_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["definition_id"], ["process_definition.id"]),
         sa.PrimaryKeyConstraint("id"),
@@ -74,15 +74,15 @@ def upgrade() -> None:
         sa.Column("stage", _str(50), nullable=True),
         sa.Column("state", _str(20), nullable=False),
         sa.Column("post_code", _str(100), nullable=True),
-        sa.Column("ready_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("ready_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("claimed_by", _str(150), nullable=True),
         sa.Column("claimed_staff_id", _str(100), nullable=True),
-        sa.Column("claimed_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("claimed_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("transfer_to_post", _str(100), nullable=True),
         sa.Column("transfer_reason", sa.Text(), nullable=True),
         sa.Column("delegated_post", _str(100), nullable=True),
         sa.Column("urge_count", sa.Integer(), nullable=False),
-        sa.Column("completed_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("completed_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("completed_by", _str(150), nullable=True),
         sa.Column("completed_staff_id", _str(100), nullable=True),
         sa.Column("completed_post", _str(100), nullable=True),
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("task_id", sa.Integer(), nullable=False),
         sa.Column("post_code", _str(100), nullable=False),
         sa.Column("kind", _str(20), nullable=False),
-        sa.Column("created_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("created_at", engine.models.types.AwareDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["task_id"], ["work_task.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("task_id", "post_code", "kind", name="uq_task_assignment"),
@@ -117,7 +117,7 @@ def upgrade() -> None:
         sa.Column("instance_id", sa.Integer(), nullable=False),
         sa.Column("task_id", sa.Integer(), nullable=True),
         sa.Column("kind", _str(30), nullable=False),
-        sa.Column("at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("at", engine.models.types.AwareDateTime(), nullable=False),
         sa.Column("actor", _str(150), nullable=True),
         sa.Column("staff_id", _str(100), nullable=True),
         sa.Column("post_code", _str(100), nullable=True),

@@ -4,10 +4,10 @@ Revision ID: 0004
 Revises: 0003
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
-import engine.db
+import engine.models.types
 
 revision = "0004"
 down_revision = "0003"
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def _dt(name: str, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, engine.db.AwareDateTime(), nullable=nullable)
+    return sa.Column(name, engine.models.types.AwareDateTime(), nullable=nullable)
 
 
 def _str(name: str, length: int, nullable: bool = False) -> sa.Column:

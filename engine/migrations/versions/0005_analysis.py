@@ -4,10 +4,10 @@ Revision ID: 0005
 Revises: 0004
 """
 import sqlalchemy as sa  # noqa: F401
-import sqlmodel  # noqa: F401
+import sqlmodel.sql.sqltypes  # noqa: F401
 from alembic import op  # noqa: F401
 
-import engine.db  # noqa: F401  (AwareDateTime)
+import engine.models.types  # noqa: F401  (AwareDateTime)
 
 revision = "0005"
 down_revision = "0004"
@@ -29,14 +29,14 @@ def upgrade() -> None:
         sa.Column("departments", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("catalog_version_id", sa.Integer(), nullable=True),
-        sa.Column("first_seen_at", engine.db.AwareDateTime(), nullable=False),
-        sa.Column("last_seen_at", engine.db.AwareDateTime(), nullable=False),
-        sa.Column("acknowledged_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("first_seen_at", engine.models.types.AwareDateTime(), nullable=False),
+        sa.Column("last_seen_at", engine.models.types.AwareDateTime(), nullable=False),
+        sa.Column("acknowledged_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("acknowledged_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("resolved_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("resolved_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("resolved_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("resolution", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column("closed_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("closed_at", engine.models.types.AwareDateTime(), nullable=True),
         sa.Column("reopened_count", sa.Integer(), nullable=False),
         sa.Column("dispute_instance_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.PrimaryKeyConstraint("id"),

@@ -6,7 +6,7 @@ Revises: 0005
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.models.types
 
 revision = "0006"
 down_revision = "0005"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("staff_id", sa.String(length=64), nullable=True),
         sa.Column("roles", sa.String(length=255), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", engine.db.AwareDateTime(), nullable=False),
+        sa.Column("created_at", engine.models.types.AwareDateTime(), nullable=False),
     )
     op.create_index("ix_user_account_username", "user_account", ["username"], unique=True)
     op.create_index("ix_user_account_staff_id", "user_account", ["staff_id"])

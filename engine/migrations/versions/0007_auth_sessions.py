@@ -6,7 +6,7 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-import engine.db
+import engine.models.types
 
 revision = "0007"
 down_revision = "0006"
@@ -19,9 +19,9 @@ def upgrade() -> None:
         "auth_session",
         sa.Column("id", sa.String(length=64), primary_key=True),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("user_account.id"), nullable=False),
-        sa.Column("created_at", engine.db.AwareDateTime(), nullable=False),
-        sa.Column("expires_at", engine.db.AwareDateTime(), nullable=False),
-        sa.Column("revoked_at", engine.db.AwareDateTime(), nullable=True),
+        sa.Column("created_at", engine.models.types.AwareDateTime(), nullable=False),
+        sa.Column("expires_at", engine.models.types.AwareDateTime(), nullable=False),
+        sa.Column("revoked_at", engine.models.types.AwareDateTime(), nullable=True),
     )
     op.create_index("ix_auth_session_user_id", "auth_session", ["user_id"])
 

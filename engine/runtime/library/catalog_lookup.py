@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from engine.catalog import service as catalog
 from engine.catalog.cells import format_limit_cell
@@ -50,16 +50,16 @@ def head_post(session: Session, version_id: int, department: str, unit: str | No
     department. None named → InvalidInput: a decision or an approval must never fall to whichever
     post happens to be listed first (a clerk would decide or approve their own case)."""
     if unit is not None:
-        marked = _posts(session, version_id, CatalogUnit.code == unit, CatalogPost.head.is_(True))
+        marked = _posts(session, version_id, col(CatalogUnit.code) == unit, col(CatalogPost.head).is_(True))
         if marked:
             return marked[0]
     named = session.scalars(
-        select(CatalogDepartment.head_post).where(CatalogDepartment.version_id == version_id,
-                                                  CatalogDepartment.code == department)
+        select(col(CatalogDepartment.head_post)).where(col(CatalogDepartment.version_id) == version_id,
+                                                  col(CatalogDepartment.code) == department)
     ).first()
     if named:
         return named
-    marked = _posts(session, version_id, CatalogDepartment.code == department, CatalogPost.head.is_(True))
+    marked = _posts(session, version_id, col(CatalogDepartment.code) == department, col(CatalogPost.head).is_(True))
     if marked:
         return marked[0]
     where = f"内设机构 '{unit}' 和部门 '{department}'" if unit else f"部门 '{department}'"
@@ -76,7 +76,7 @@ def department_head(session: Session, version_id: int, department: str) -> str:
 
 def catalog_has_department(session: Session, version_id: int, code: str) -> bool:
     return session.scalars(
-        select(CatalogDepartment.id).where(CatalogDepartment.version_id == version_id, CatalogDepartment.code == code)
+        select(col(CatalogDepartment.id)).where(col(CatalogDepartment.version_id) == version_id, col(CatalogDepartment.code) == code)
     ).first() is not None
 
 
@@ -91,11 +91,11 @@ def check_post(session: Session, version_id: int, code: str, field: str = "post"
 
 def _posts(session: Session, version_id: int, *conditions) -> list[str]:
     query = (
-        select(CatalogPost.code)
-        .join(CatalogUnit, CatalogUnit.id == CatalogPost.unit_id)
-        .join(CatalogDepartment, CatalogDepartment.id == CatalogUnit.department_id)
-        .where(CatalogPost.version_id == version_id, *conditions)
-        .order_by(CatalogDepartment.position, CatalogUnit.position, CatalogPost.position)
+        select(col(CatalogPost.code))
+        .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+        .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
+        .where(col(CatalogPost.version_id) == version_id, *conditions)
+        .order_by(col(CatalogDepartment.position), col(CatalogUnit.position), col(CatalogPost.position))
     )
     return list(session.scalars(query))
 
@@ -132,7 +132,7 @@ def _taxonomy(session: Session, version_id: int) -> tuple[dict[str, str], dict[s
     """(every object name and alias → the object's name, object → its parent)."""
     names: dict[str, str] = {}
     parents: dict[str, str | None] = {}
-    for row in session.scalars(select(CatalogObject).where(CatalogObject.version_id == version_id)):
+    for row in session.scalars(select(CatalogObject).where(col(CatalogObject.version_id) == version_id)):
         names[row.name] = row.name
         parents[row.name] = row.parent
         for alias in row.aliases:
@@ -142,10 +142,12 @@ def _taxonomy(session: Session, version_id: int) -> tuple[dict[str, str], dict[s
 
 def _ancestors(obj: str, parents: dict[str, str | None]) -> list[str]:
     chain, seen = [], {obj}
-    while parents.get(obj) and parents[obj] not in seen:
-        obj = parents[obj]
+    parent = parents.get(obj)
+    while parent and parent not in seen:
+        obj = parent
         seen.add(obj)
         chain.append(obj)
+        parent = parents.get(obj)
     return chain
 
 

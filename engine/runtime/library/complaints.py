@@ -11,7 +11,8 @@ from engine.runtime.library.context import catalog_version_id, session
 def register_complaint(subject: str | None, complainant: str | None) -> dict:
     """Check the complaint can be registered and propose the departments concerned."""
     problems = []
-    if not (subject or "").strip():
+    subject = subject or ""
+    if not subject.strip():
         problems.append("subject: 投诉事项不能为空")
     if not (complainant or "").strip():
         problems.append("complainant: 投诉人不能为空（匿名投诉请填“匿名”）")

@@ -11,8 +11,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from engine.catalog import in_force
 from engine.catalog import service as catalog
-from engine.errors import Conflict
+from engine.errors import Conflict, InvalidInput
+from engine.runtime.library.catalog_lookup import check_post
 from engine.runtime.scripting import ScriptContext, current_script_context
 
 
@@ -44,24 +46,20 @@ def actor_staff_id() -> str | None:
 
 def catalog_version_id() -> int:
     """The catalog version in force (the newest published one, else the newest draft)."""
-    version = catalog.current_version(session())
-    if version is None:
+    version_id = in_force.catalog_version_id(session())
+    if version_id is None:
         raise Conflict("尚无权责清单，流程无法确定承办岗位", ["catalog: 请先导入并发布权责清单"])
-    return version.id
+    return version_id
 
 
 def starter_post(given: str | None = None, field: str = "post") -> str:
     """The post a person acts from: the given code (checked against the catalog), else the first
     post the acting person holds; someone holding no post must name one."""
-    from engine.runtime.library.catalog_lookup import check_post
-
     version_id = catalog_version_id()
     if given:
         return check_post(session(), version_id, str(given), field)
     staff_id = actor_staff_id()
     posts = catalog.posts_of_staff(session(), version_id, staff_id) if staff_id else []
     if not posts:
-        from engine.errors import InvalidInput
-
         raise InvalidInput("无法确定经办岗位", [f"{field}: 当前用户未在清单中任职，请在启动数据中给出岗位编码"])
     return posts[0]

@@ -53,7 +53,8 @@ def tally_confirmations(confirmations: dict) -> str:
 def draft_revision(dispute: dict, decided_by: str, division: str | None) -> dict:
     """The catalog revision draft for the disputed duties: who decided, the agreed or ruled
     division, and the current division it would replace (which applies until then)."""
-    if not (division or "").strip():
+    division = division or ""
+    if not division.strip():
         raise InvalidInput("必须写明确定的职责分工", ["division: 不能为空"])
     return {
         "status": "draft",

@@ -11,7 +11,8 @@ from engine.runtime.library.context import catalog_version_id, session, starter_
 def register_inquiry(matter: str | None, first_post: str | None = None) -> dict:
     """The first-asked post (given, or the starter's own), and the catalog's proposal: duties whose
     object or name matches the matter, with their posts; `own_duty` when the first post carries one."""
-    if not (matter or "").strip():
+    matter = matter or ""
+    if not matter.strip():
         raise InvalidInput("首问登记必须写明事项", ["matter: 不能为空"])
     version_id = catalog_version_id()
     post = starter_post(first_post, "first_post")

@@ -23,4 +23,5 @@ def publish_catalog(version_id) -> dict:
         version = catalog.publish_version(session(), int(version_id), actor_name() or "system", now())
     except Conflict as exc:
         raise Conflict("清单版本已发布，不能重复发布", exc.problems) from None
-    return {"id": version.id, "version": version.version, "published_at": version.published_at.isoformat()}
+    published_at = version.published_at.isoformat() if version.published_at is not None else None
+    return {"id": version.id, "version": version.version, "published_at": published_at}

@@ -30,7 +30,7 @@ def not_yet(moment: str | None) -> bool:
 
 def is_past(moment: str | None) -> bool:
     """True once `moment` has passed (a rectification accepted after its due date is late)."""
-    return bool(moment) and parse_moment(moment) < now()
+    return moment is not None and moment != "" and parse_moment(moment) < now()
 
 
 def now_iso() -> str:

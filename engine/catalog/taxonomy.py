@@ -2,6 +2,9 @@
 
 Aliases resolve to the object itself (石膏矿山 is 石膏矿). Names that are not in the taxonomy are
 "free text" objects: the overlap rules can only compare them for equality.
+
+Part of the catalog because the catalog's validator refuses a taxonomy with a cycle
+(`find_taxonomy_cycles`); the analysis, above the catalog, walks the same graph (`Taxonomy`).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ class Taxonomy:
         canonical = self.canonical(ancestor)
         return canonical is not None and canonical in self.ancestors(name)
 
-    def path_between(self, ancestor: str, name: str) -> list[str]:
+    def path_between(self, ancestor: str | None, name: str) -> list[str]:
         """Objects from `name` up to, but not including, `ancestor` (for excludes checks)."""
         top = self.canonical(ancestor)
         start = self.canonical(name)

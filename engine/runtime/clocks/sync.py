@@ -1,0 +1,269 @@
+"""After every engine step: bring the case clock, the stage clocks and their warning rows in line
+with the workflow (called in the step's transaction, after the workflow state is saved).
+
+- A new instance whose duty or data gives a limit gets its case clock (counting from the step's
+  moment, the day itself not counted) and the case's yellow/red rows.
+- A tracked step that became ready gets a stage row (its own limit, if any, and warning rows
+  unless it pauses the case clock); a stage whose step is no longer open is closed — completed or
+  cancelled — and its warning rows are cancelled.
+- A completed `clock="restart"` step restarts the count (补正); an open `clock="pause"` step
+  keeps the case clock standing still; the workflow's end finishes the case clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import Session
+
+from engine.calendar.limits import ParsedLimit, read_limit
+from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
+from engine.runtime import timers
+from engine.runtime.calendars import LazyCalendar
+from engine.runtime.clocks import changes
+from engine.runtime.clocks.arithmetic import compute_moments
+from engine.runtime.clocks.changes import CaseClock
+from engine.runtime.clocks.limits import (
+    CLOCK_MODES,
+    PAUSE,
+    RESTART,
+    CaseLimit,
+    case_data,
+    clock_limit_text,
+    has_tracked_steps,
+    resolve_case_limit,
+    stage_limits,
+    step_properties,
+    tracked,
+)
+
+# A warning row to insert: (instance id, subject, kind, spec name, due at).
+TimerRow = tuple[int, str, str, str, datetime]
+
+
+@dataclass
+class StageClock:
+    """What a step needs of an open stage row (read, inserted and closed with Core statements)."""
+
+    id: int | None  # None: inserted in this step (a stage opened in a step is not closed by it)
+    task_id: str
+    task_spec: str
+    stage: str | None
+    clock_mode: str | None
+    due_at: datetime | None
+    status: str = "open"
+
+
+# The statements of every step with a clock, built once on the tables: a Core statement through
+# `session.execute` costs a fraction of an ORM select, and a model object per row would cost its
+# constructor and a unit-of-work flush at the step's next statement (engine.runtime.tasks does the same).
+_CASE = CaseDeadline.__table__  # type: ignore[attr-defined]
+_STAGE = StageDeadline.__table__  # type: ignore[attr-defined]
+_CASE_COLUMNS = (_CASE.c.id, _CASE.c.instance_id, _CASE.c.limit_text, _CASE.c.paused_since, _CASE.c.pause_reason,
+                 _CASE.c.finished_at, _CASE.c.due_at, _CASE.c.yellow_at)
+_STAGE_COLUMNS = (_STAGE.c.id.label("stage_id"), _STAGE.c.task_id, _STAGE.c.task_spec, _STAGE.c.stage,
+                  _STAGE.c.clock_mode, _STAGE.c.due_at.label("stage_due_at"))
+# Every step of an instance with a clock reads its case row and open stage rows, in one query.
+CLOCKS = (
+    select(*_CASE_COLUMNS, *_STAGE_COLUMNS)
+    .outerjoin(_STAGE, and_(_STAGE.c.instance_id == _CASE.c.instance_id, _STAGE.c.status == "open"))
+    .where(_CASE.c.instance_id == bindparam("instance_id"))
+    .order_by(_STAGE.c.id)
+)
+# An instance without a case clock may still have stage clocks.
+OPEN_STAGES = (
+    select(*_STAGE_COLUMNS)
+    .where(_STAGE.c.instance_id == bindparam("instance_id"), _STAGE.c.status == "open")
+    .order_by(_STAGE.c.id)
+)
+INSERT_CASE = insert(_CASE).returning(_CASE.c.id)
+INSERT_STAGES = insert(_STAGE)
+CLOSE_STAGES = (update(_STAGE).where(_STAGE.c.id == bindparam("p_id"))
+                .values(status=bindparam("p_status"), ended_at=bindparam("p_ended"), overran=bindparam("p_overran")))
+
+
+def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetime, new_instance: bool = False) -> None:
+    """Bring the case clock, stage clocks and their warning rows in line with the workflow.
+
+    `new_instance`: the instance was inserted in this transaction and this is its first step, so
+    it has no case or stage row yet and none is looked for.
+    """
+    instance_id: int = instance_row.id
+    calendar = LazyCalendar(session)
+    has_stages = has_tracked_steps(workflow)
+    case: CaseClock | CaseDeadline | None  # a model object only once the step changes the clock
+    stages: dict[str, StageClock]
+    if new_instance:
+        case, stages = None, {}
+    else:
+        case, stages = load_clocks(session, instance_id, has_stages)
+    if case is None and not has_stages:
+        return  # a process without limits: at most one query per step, nothing else
+    new_case = False
+    untimed = False  # the duty's limit is 无: no case clock and no stage clocks
+    if case is None:
+        resolved = resolve_case_limit(session, case_data(instance_row, workflow))
+        untimed = resolved is not None and not resolved.limit.has_clock
+        if resolved is not None and not untimed:
+            case = start_case(session, instance_id, resolved, calendar, now)
+            new_case = True
+
+    # One pass over the tasks: the open tracked ones, and every task by id for the stages to close.
+    tasks_by_id: dict[str, Any] = {}
+    open_tasks: dict[str, Any] = {}
+    for task in all_tasks(workflow):
+        task_id = str(task.id)
+        tasks_by_id[task_id] = task
+        if task.state in (TaskState.READY, TaskState.STARTED) and task.task_spec.manual and tracked(task.task_spec):
+            open_tasks[task_id] = task
+
+    # Warning rows of new stages (and of a new case) are collected and inserted in one statement,
+    # and so are the new stage rows.
+    new_rows: list[TimerRow] = []
+    new_stages: list[dict[str, Any]] = []
+    limits: dict[str, ParsedLimit] | None = None
+    for task_id, task in open_tasks.items():
+        if task_id not in stages:
+            if limits is None:
+                limits = {} if untimed else stage_limits(workflow, read_limit(case.limit_text) if case else None)
+            stages[task_id] = open_stage(instance_id, task, limits, calendar, now, new_rows, new_stages)
+    if new_stages:
+        session.execute(INSERT_STAGES, new_stages)
+
+    restarted = False
+    closed: list[str] = []
+    closing: list[dict[str, Any]] = []
+    for task_id, stage in list(stages.items()):
+        if stage.status != "open" or task_id in open_tasks:
+            continue
+        # The task may be gone: sending back deletes the tasks below its target.
+        task = tasks_by_id.get(task_id)
+        completed = task is not None and task.state == TaskState.COMPLETED
+        closing.append(close_stage(stage, "completed" if completed else "cancelled", now))
+        if stage.due_at is not None:  # a stage without a limit never had warning rows
+            closed.append(task_id)
+        if completed and stage.clock_mode == RESTART and case is not None:
+            case = held = changes.held_case(session, case)
+            changes.restart(session, held, calendar, now, reason=f"{stage.stage or stage.task_spec} 完成，重新计时",
+                            task_id=task_id)
+            restarted = True
+    if closing:
+        write_closed_stages(session, closing)
+
+    finished = False
+    if case is not None and case.finished_at is None:
+        pausing = [s for s in stages.values() if s.status == "open" and s.clock_mode == PAUSE]
+        if pausing and case.paused_since is None:
+            case = held = changes.held_case(session, case)
+            changes.pause(session, held, now, reason=pausing[0].stage or pausing[0].task_spec,
+                          task_id=pausing[0].task_id)
+        elif not pausing and case.paused_since is not None and not changes.manual_pause(case):
+            case = held = changes.held_case(session, case)
+            changes.resume(session, held, calendar, now)
+        if workflow.is_completed():
+            changes.finish(session, case, now)
+            finished = True
+        elif new_case and not restarted and case.paused_since is None:
+            # A new case has no warning rows yet: insert them without looking.
+            new_rows += [(instance_id, CASE_SUBJECT, TimerKind.case_yellow, changes.CASE_SUBJECT_NAME, case.yellow_at),
+                         (instance_id, CASE_SUBJECT, TimerKind.case_red, changes.CASE_SUBJECT_NAME, case.due_at)]
+    if closed and not finished:  # finishing the case cancelled every warning row already
+        timers.unschedule(session, instance_id, closed, (TimerKind.stage_yellow, TimerKind.stage_red), now)
+    timers.add_timer_rows(session, new_rows, now)
+
+
+def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[CaseClock | None,
+                                                                                dict[str, StageClock]]:
+    """The case row and the open stage rows (by task id) of an instance; in one query when it has a case."""
+    rows = session.execute(CLOCKS, {"instance_id": instance_id}).all()
+    if rows:
+        first = rows[0]
+        case = CaseClock(id=first.id, instance_id=first.instance_id, limit_text=first.limit_text,
+                         paused_since=first.paused_since, pause_reason=first.pause_reason,
+                         finished_at=first.finished_at, due_at=first.due_at, yellow_at=first.yellow_at)
+        return case, {row.task_id: _stage(row) for row in rows if row.stage_id is not None}
+    if not has_stages:
+        return None, {}
+    return None, {row.task_id: _stage(row) for row in session.execute(OPEN_STAGES, {"instance_id": instance_id})}
+
+
+def _stage(row: Any) -> StageClock:
+    return StageClock(id=row.stage_id, task_id=row.task_id, task_spec=row.task_spec, stage=row.stage,
+                      clock_mode=row.clock_mode, due_at=row.stage_due_at)
+
+
+def all_tasks(workflow: Any) -> Any:
+    """Every task of the workflow and of its subprocesses."""
+    yield from workflow.tasks.values()
+    for subprocess in getattr(workflow, "subprocesses", {}).values():
+        yield from subprocess.tasks.values()
+
+
+def start_case(session: Session, instance_id: int, resolved: CaseLimit, calendar: LazyCalendar,
+               now: datetime) -> CaseClock:
+    """Insert the case row of a new case clock (every column named: the model's defaults are Python's)."""
+    moments = compute_moments(calendar.get(), now, resolved.limit)
+    limit_text = clock_limit_text(resolved.limit)
+    case_id: int = session.execute(INSERT_CASE, {
+        "instance_id": instance_id, "duty_code": resolved.duty_code, "unit_code": resolved.unit_code,
+        "department_code": resolved.department_code, "limit_text": limit_text, "limit_source": resolved.source,
+        "counting_from": now, "restarts": 0, "extensions": [], "paused_seconds": 0, "paused_since": None,
+        "pause_reason": None, "due_at": moments.due_at, "yellow_at": moments.yellow_at,
+        "provisional": moments.provisional, "finished_at": None, "on_time": None, "created_at": now,
+    }).scalar_one()
+    return CaseClock(id=case_id, instance_id=instance_id, limit_text=limit_text, paused_since=None,
+                     pause_reason=None, finished_at=None, due_at=moments.due_at, yellow_at=moments.yellow_at)
+
+
+def open_stage(instance_id: int, task: Any, limits: dict[str, ParsedLimit], calendar: LazyCalendar,
+               now: datetime, new_rows: list[TimerRow], new_stages: list[dict[str, Any]]) -> StageClock:
+    """A stage for a task that became ready: its row is appended to `new_stages`, its warning rows
+    to `new_rows` (the caller inserts each list in one statement)."""
+    props = step_properties(task.task_spec)
+    limit = limits.get(task.task_spec.name)
+    clock_mode = props.get("clock") if props.get("clock") in CLOCK_MODES else None
+    stage = StageClock(id=None, task_id=str(task.id), task_spec=task.task_spec.bpmn_id or task.task_spec.name,
+                       stage=props.get("stage") or None, clock_mode=clock_mode, due_at=None)
+    yellow_at = None
+    provisional = False
+    if limit is not None:
+        moments = compute_moments(calendar.get(), now, limit)
+        stage.due_at, yellow_at, provisional = moments.due_at, moments.yellow_at, moments.provisional
+    new_stages.append({
+        "instance_id": instance_id, "task_id": stage.task_id, "task_spec": stage.task_spec, "stage": stage.stage,
+        "limit_text": clock_limit_text(limit) if limit is not None else None, "clock_mode": clock_mode,
+        "started_at": now, "due_at": stage.due_at, "yellow_at": yellow_at, "provisional": provisional,
+        "status": "open", "ended_at": None, "overran": False,
+    })
+    if stage.due_at is not None and yellow_at is not None and clock_mode != PAUSE:
+        # Rows of an earlier readiness of the same task (sent back) were cancelled when it closed.
+        subject = stage.stage or stage.task_spec
+        new_rows += [(instance_id, stage.task_id, TimerKind.stage_yellow, subject, yellow_at),
+                     (instance_id, stage.task_id, TimerKind.stage_red, subject, stage.due_at)]
+    return stage
+
+
+def close_stage(stage: StageClock, status: str, now: datetime) -> dict[str, Any]:
+    """Close a loaded stage; returns the parameters of its update (the caller writes them all in
+    one statement, and cancels their warning rows in one more)."""
+    stage.status = status
+    return {"p_id": stage.id, "p_status": status, "p_ended": now,
+            "p_overran": stage.due_at is not None and now >= stage.due_at}
+
+
+def write_closed_stages(session: Session, closing: list[dict[str, Any]]) -> None:
+    """Write the closed stages; a model object of such a row the session holds gets the values as
+    loaded state (no pending change), as a flush would leave it."""
+    session.execute(CLOSE_STAGES, closing[0] if len(closing) == 1 else closing)
+    for values in closing:
+        held = session.identity_map.get(identity_key(StageDeadline, values["p_id"]))
+        if held is not None:
+            set_committed_value(held, "status", values["p_status"])
+            set_committed_value(held, "ended_at", values["p_ended"])
+            set_committed_value(held, "overran", values["p_overran"])
