@@ -26,6 +26,7 @@ from engine.catalog.io import read_catalog
 from engine.clock import BEIJING, Clock, ControlledClock
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
+from tests.db_helpers import file_key, prepared
 
 DEMO_CATALOG = PROJECT_ROOT / "examples" / "demo-catalog.yaml"
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
@@ -37,13 +38,17 @@ CHROMIUM_ARGS = [
 
 
 def load_demo(database: Database, clock: Clock, publish: bool = True) -> int:
-    """Import (and publish) the demo catalog and create the demo accounts; returns the version id."""
-    with database.session() as session:
-        version = catalog.import_catalog(session, read_catalog(DEMO_CATALOG), "test", clock.now())
-        if publish:
-            catalog.publish_version(session, version.id, "test", clock.now())
-        ensure_demo_users(session, clock.now())
-        return version.id
+    """Import (and publish) the demo catalog and create the demo accounts; returns the version id.
+    Built once per session and database, copied in afterwards (tests.db_helpers.prepared)."""
+    def build() -> int:
+        with database.session() as session:
+            version = catalog.import_catalog(session, read_catalog(DEMO_CATALOG), "test", clock.now())
+            if publish:
+                catalog.publish_version(session, version.id, "test", clock.now())
+            ensure_demo_users(session, clock.now())
+            return version.id
+
+    return prepared(database, ("load_demo", file_key(DEMO_CATALOG), publish, clock.now()), build)
 
 
 def sign_in(client, username: str, password: str = DEMO_PASSWORD) -> None:

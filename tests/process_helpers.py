@@ -13,6 +13,7 @@ from engine.catalog.io import read_catalog
 from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.worker import Worker
 from tests.auth_helpers import issue_token
+from tests.db_helpers import file_key, prepared
 
 # username → (staff id in the demo catalog, roles). Comments: the post each one holds.
 PEOPLE = {
@@ -36,10 +37,14 @@ class Scenario:
 
     def __init__(self, client, database, clock, settings, catalog_path):
         self.client, self.database, self.clock = client, database, clock
-        with database.session() as session:
-            version = catalog.import_catalog(session, read_catalog(catalog_path), "test", clock.now())
-            catalog.publish_version(session, version.id, "test", clock.now())
-            self.catalog_version_id = version.id
+        def build() -> int:
+            with database.session() as session:
+                version = catalog.import_catalog(session, read_catalog(catalog_path), "test", clock.now())
+                catalog.publish_version(session, version.id, "test", clock.now())
+                return version.id
+
+        # Built once per session and database, copied in afterwards (tests.db_helpers.prepared).
+        self.catalog_version_id = prepared(database, ("catalog", file_key(catalog_path), clock.now()), build)
         self.settings = settings
         self.tokens: dict[str, str] = {}
 

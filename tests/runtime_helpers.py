@@ -11,6 +11,7 @@ from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 from engine.models.runtime import ProcessInstance, TaskAssignment, WorkTask
 from engine.runtime import service
+from tests.db_helpers import file_key, prepared
 
 BPMN_DIR = Path(__file__).resolve().parent / "bpmn"
 ARD_FILE = BPMN_DIR / "accept_review_decide.bpmn"
@@ -30,10 +31,14 @@ START_DATA = {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": No
 
 
 def load_demo_catalog(database, clock, path: Path) -> int:
-    with database.session() as session:
-        version = catalog.import_catalog(session, read_catalog(path), "test", clock.now())
-        catalog.publish_version(session, version.id, "test", clock.now())
-        return version.id
+    """Import and publish the catalog; returns the version id (built once, copied after: tests.db_helpers)."""
+    def build() -> int:
+        with database.session() as session:
+            version = catalog.import_catalog(session, read_catalog(path), "test", clock.now())
+            catalog.publish_version(session, version.id, "test", clock.now())
+            return version.id
+
+    return prepared(database, ("catalog", file_key(path), clock.now()), build)
 
 
 def deploy(database, clock, xml: bytes | None = None, filename: str = "accept_review_decide.bpmn"):

@@ -23,7 +23,8 @@ from tests.browser_helpers import (
     screenshot,
 )
 
-pytestmark = pytest.mark.browser
+# One process runs the module (pytest-xdist): its served demo sites and Chromium are built once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_dashboard")]
 
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DEPARTMENTS = ["MZ", "RS", "MT", "AJ"]  # departments of the demo catalog

@@ -21,7 +21,8 @@ from defusedxml import ElementTree
 from engine.config import PROJECT_ROOT
 from tests.browser_helpers import SCREENSHOTS, launch_chromium
 
-pytestmark = pytest.mark.browser
+# One process runs the module (pytest-xdist): Chromium with bpmn-js is loaded once.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("process_modeler")]
 
 BPMNIO = PROJECT_ROOT / "var" / "bpmnio" / "node_modules" / "bpmn-js"
 MODELER_JS = BPMNIO / "dist" / "bpmn-modeler.production.min.js"

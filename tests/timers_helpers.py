@@ -13,6 +13,7 @@ from engine.catalog.io import read_catalog
 from engine.clock import BEIJING
 from engine.models.runtime import TimingEvent, WorkTask
 from engine.runtime import service
+from tests.db_helpers import file_key, prepared
 
 BPMN_DIR = Path(__file__).resolve().parent / "timers_bpmn"
 
@@ -27,12 +28,19 @@ def at(*args) -> datetime:
 
 
 def setup_catalog_and_processes(database, clock, demo_catalog_path, *names: str) -> None:
-    with database.session() as session:
-        version = catalog.import_catalog(session, read_catalog(demo_catalog_path), "test", clock.now())
-        catalog.publish_version(session, version.id, "test", clock.now())
-        for name in names:
-            path = BPMN_DIR / f"{name}.bpmn"
-            service.deploy_definition(session, clock, path.read_bytes(), path.name, ADMIN_ACTOR)
+    """Import and publish the catalog, deploy the named test processes (built once, copied after:
+    tests.db_helpers.prepared)."""
+    paths = [BPMN_DIR / f"{name}.bpmn" for name in names]
+
+    def build() -> None:
+        with database.session() as session:
+            version = catalog.import_catalog(session, read_catalog(demo_catalog_path), "test", clock.now())
+            catalog.publish_version(session, version.id, "test", clock.now())
+            for path in paths:
+                service.deploy_definition(session, clock, path.read_bytes(), path.name, ADMIN_ACTOR)
+
+    key = ("timers", file_key(demo_catalog_path), names, *(file_key(path) for path in paths), clock.now())
+    prepared(database, key, build)
 
 
 def start(database, clock, process_id: str, data: dict) -> int:

@@ -5,10 +5,15 @@ pg_type) and, with --demo, to import and publish the demo catalog and deploy pro
 workers died at start-up. Now the parent migrates before forking and every start-up runs under a
 cross-process lock (engine.db.Database.startup_lock), so later starters find the work done.
 
-These tests start real servers (ports 18400-18449) against a fresh database each, wait for every
-worker to finish its start-up, check that each catalog, process and account exists exactly once,
-and stop the servers. DUTYFLOW_TEST_MULTIWORKER_RUNS repeats the four-worker start (default 3;
-the issue asks for ten out of ten, run with 10 to check that). Those are marked slow; two quick
+These tests start real servers (on free ports, so parallel test processes do not collide) against
+a fresh database each, wait for every worker to finish its start-up, check that each catalog,
+process and account exists exactly once, and stop the servers. DUTYFLOW_TEST_MULTIWORKER_RUNS
+repeats the multi-worker start (default 1; the issue asked for ten out of ten, run with 10 to
+check that). The finding was seen with four workers; two race just the same (uvicorn starts them
+at the same moment, and the lock, not luck, keeps them apart), and each worker is a full start of
+the app (~3-5 s of CPU). The two `serve` commands started together race their parents' migrations
+and start-ups; one worker each is enough for that, the workers' own race being the first test.
+Those are marked slow; two quick
 tests check the lock itself on both backends: held, it keeps other processes out; released (also
 when the start-up fails), they may take it.
 """
@@ -30,9 +35,10 @@ from sqlalchemy.pool import NullPool
 
 from engine.config import PROJECT_ROOT
 from engine.db import STARTUP_LOCK_KEY, Database
+from tests.browser_helpers import free_port
 from tests.conftest import _create_pg_database, _drop_pg_database
 
-RUNS = int(os.environ.get("DUTYFLOW_TEST_MULTIWORKER_RUNS", "3"))
+RUNS = int(os.environ.get("DUTYFLOW_TEST_MULTIWORKER_RUNS", "1"))
 START_DEADLINE = 120.0  # seconds for every worker of one server to finish its start-up
 BAD_SIGNS = ("Traceback", "UniqueViolation", "IntegrityError", "Application startup failed", "database is locked")
 SERVE = [sys.executable, "-c", "from api.cli import main; main()", "serve"]
@@ -132,8 +138,8 @@ def empty_pg_database():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("run", range(RUNS))
-def test_four_workers_start_on_an_empty_postgresql_database(run, tmp_path, empty_pg_database):
-    server = Server(tmp_path, empty_pg_database, 18400 + run % 10, workers=4)
+def test_several_workers_start_on_an_empty_postgresql_database(run, tmp_path, empty_pg_database):
+    server = Server(tmp_path, empty_pg_database, free_port(), workers=2)
     try:
         server.wait_started(time.monotonic() + START_DEADLINE)
         _assert_clean_start(server)
@@ -157,7 +163,7 @@ def _start_together_cleanly(servers: list[Server]) -> None:
 
 @pytest.mark.slow
 def test_two_serve_commands_started_together_on_one_empty_postgresql_database(tmp_path, empty_pg_database):
-    _start_together_cleanly([Server(tmp_path, empty_pg_database, port, workers=2) for port in (18410, 18411)])
+    _start_together_cleanly([Server(tmp_path, empty_pg_database, free_port(), workers=1) for _ in range(2)])
     _assert_set_up_once(empty_pg_database)
 
 
@@ -165,7 +171,7 @@ def test_two_serve_commands_started_together_on_one_empty_postgresql_database(tm
 def test_two_serve_commands_started_together_on_one_new_sqlite_file(tmp_path):
     database_file = tmp_path / "data" / "dutyflow.db"
     url = f"sqlite:///{database_file}"
-    _start_together_cleanly([Server(tmp_path, url, port, workers=1) for port in (18412, 18413)])
+    _start_together_cleanly([Server(tmp_path, url, free_port(), workers=1) for _ in range(2)])
     engine = create_engine(url)
     try:
         with engine.connect() as conn:

@@ -23,6 +23,9 @@ from engine.errors import InvalidInput
 from tests.auth_helpers import bearer_headers
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 
+# One process runs the module (pytest-xdist): the zip bomb (870 MB deflated, ~10 s) is built once.
+pytestmark = pytest.mark.xdist_group("uploads")
+
 SHEET = "xl/worksheets/sheet1.xml"
 MAX_SHEET_ROWS = MAX_ROWS + MAX_TITLE_ROWS  # 200,020: a catalog's rows plus title rows
 
