@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -95,12 +96,19 @@ def city(client, database, clock, settings, tmp_path, monkeypatch, password_hash
 
 
 class Cell:
-    """One cell's set-up and call: a fresh case, then the action as `username` (None: anonymous)."""
+    """One cell's set-up and call: a fresh case (started when the action first names it, so
+    actions decided by role alone run without one), then the action as `username` (None: anonymous)."""
 
     def __init__(self, city: Scenario):
         self.city = city
-        self.case = city.start("chenjing", "time_limited_case", LOW_INCOME)
-        self.task = city.step(self.case["id"], "accept_application")["id"]
+
+    @cached_property
+    def case(self) -> dict:
+        return self.city.start("chenjing", "time_limited_case", LOW_INCOME)
+
+    @cached_property
+    def task(self) -> int:
+        return self.city.step(self.case["id"], "accept_application")["id"]
 
     def headers(self, username: str | None) -> dict[str, str]:
         return self.city.headers(username) if username else {}
