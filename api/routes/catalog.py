@@ -303,8 +303,8 @@ def post(
     raise NotFound(f"找不到岗位 '{code}'", [f"post: 未知岗位 '{code}'"])
 
 
-def _staff_out(session: Session, version_id: int, info: service.StaffInfo) -> StaffOut:
-    roles = sorted(service.staff_roles(session, version_id, info.staff_id))
+def _staff_out(info: service.StaffInfo, posts_by_role: dict[str, set[str]]) -> StaffOut:
+    roles = sorted(service.roles_of_posts(info.posts, posts_by_role))
     return StaffOut(staff_id=info.staff_id, name=info.name, posts=info.posts, roles=roles)
 
 
@@ -315,7 +315,8 @@ def staff(
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
-    return [_staff_out(session, version_id, info) for info in service.list_staff(session, version_id)]
+    posts_by_role = service.role_posts(session, version_id)  # once, not per person
+    return [_staff_out(info, posts_by_role) for info in service.list_staff(session, version_id)]
 
 
 @router.get("/staff/{staff_id}", response_model=StaffOut, summary="一名人员的岗位与角色")
@@ -328,7 +329,7 @@ def staff_member(
     version_id = _internal_version(session, version).id
     for info in service.list_staff(session, version_id):
         if info.staff_id == staff_id:
-            return _staff_out(session, version_id, info)
+            return _staff_out(info, service.role_posts(session, version_id))
     raise NotFound(f"找不到人员 '{staff_id}'", [f"staff: 未知人员编号 '{staff_id}'"])
 
 

@@ -18,7 +18,6 @@ from engine.auth.passwords import hash_password
 from engine.auth.roles import ADMIN, ROLES, STAFF
 from engine.catalog import service as catalog_service
 from engine.models.auth import UserAccount
-from engine.models.catalog import CatalogRoleBinding
 
 DEMO_PASSWORD = "dutyflow-demo"
 ADMIN_USERNAME = "admin"
@@ -41,13 +40,9 @@ def _demo_staff(session: Session) -> list[tuple[str, str, list[str]]]:
     version = catalog_service.current_version(session)
     if version is None:
         return []
-    role_names = session.scalars(
-        select(CatalogRoleBinding.role).where(CatalogRoleBinding.version_id == version.id).distinct()
-    )
-    role_posts = {role: set(catalog_service.resolve_posts(session, version.id, role)) for role in role_names}
+    posts_by_role = catalog_service.role_posts(session, version.id)
     return [
-        (person.staff_id, person.name,
-         sorted({STAFF, *(role for role, posts in role_posts.items() if posts & set(person.posts))}))
+        (person.staff_id, person.name, sorted({STAFF, *catalog_service.roles_of_posts(person.posts, posts_by_role)}))
         for person in catalog_service.list_staff(session, version.id)
     ]
 

@@ -1,4 +1,7 @@
-"""Who may do what in the runtime: the one permission policy routes, pages, CLI and engine ask.
+"""Who may do what: the one permission policy routes, pages, CLI and engine ask.
+
+It is longer than other modules on purpose: every "may this person do this" lives here and nowhere
+else (issue 15), so a reader checks one file against docs/permissions.md.
 
 Every question "may this actor do this?" about processes, cases, tasks and case clocks is
 answered here and nowhere else. Each action of `Action` has one `require_*` function; a refusal

@@ -2,6 +2,10 @@
 
 Every function takes the caller's Session (one transaction per change, see engine.db) and, when it
 changes something, the moment `now`. A published version is frozen: any change to it → Conflict.
+
+At ~575 lines it holds two jobs that should part: version commands (import, publish, diff) and
+the look-ups the runtime asks (posts, heads, duties of a post); the look-ups are the next to move,
+next to engine/catalog/in_force.py.
 """
 
 from __future__ import annotations
@@ -563,13 +567,24 @@ def duties_of_post(session: Session, version_id: int, post_code: str) -> list[Po
     return [PostDuty(code, name, role) for code, name, role in rows]
 
 
+def role_posts(session: Session, version_id: int) -> dict[str, set[str]]:
+    """The posts behind each coordinating role of a version (`roles:` extension), resolved once:
+    listing everyone's roles then costs a fixed number of queries, not several per person."""
+    names = session.scalars(
+        select(col(CatalogRoleBinding.role)).where(col(CatalogRoleBinding.version_id) == version_id).distinct()
+    )
+    return {role: set(resolve_posts(session, version_id, role)) for role in names}
+
+
+def roles_of_posts(held: set[str] | list[str], posts_by_role: dict[str, set[str]]) -> set[str]:
+    """The coordinating roles bound to any of the `held` posts."""
+    held = set(held)
+    return {role for role, posts in posts_by_role.items() if held & posts}
+
+
 def staff_roles(session: Session, version_id: int, staff_id: str) -> set[str]:
     """The coordinating roles (`roles:` extension) bound to any post the person holds."""
     held = set(posts_of_staff(session, version_id, staff_id))
     if not held:
         return set()
-    roles = set(
-        session.scalars(select(col(CatalogRoleBinding.role)).where(col(CatalogRoleBinding.version_id) == version_id))
-    )
-    return {role for role in roles if held & set(resolve_posts(session, version_id, role))}
-
+    return roles_of_posts(held, role_posts(session, version_id))
