@@ -24,10 +24,8 @@ import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins import ManualTaskMixin as ManualTask
 from SpiffWorkflow.bpmn.specs.mixins import ScriptTaskMixin as ScriptTask
 from SpiffWorkflow.bpmn.specs.mixins import ServiceTaskMixin
-from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin as UserTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -43,6 +41,7 @@ from engine.runtime.clocks.limits import check_step_properties
 from engine.runtime.forms import form_problems
 from engine.runtime.scripting import MAX_CARDINALITY, check_code
 from engine.runtime.serializer import SPEC_CACHE, serialize_spec
+from engine.runtime.workflow_tasks import is_human_task
 
 ROLE_LANES = (LEGAL_OFFICE, ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
 _ISO_LITERAL = re.compile(r"^(R\d*/)?P(\d|T)|^\d{4}-\d{2}-\d{2}T")
@@ -77,10 +76,6 @@ class ParsedProcess:
     subprocess_specs: dict[str, Any]
     spec_json: str
     content_hash: str
-
-
-def is_human_task(task_spec: Any) -> bool:
-    return isinstance(task_spec, (UserTask, ManualTask))
 
 
 def task_properties(task_spec: Any) -> dict[str, str]:

@@ -17,6 +17,7 @@ from engine.graphviz_text import TextDigraph
 from engine.runtime.bpmn_graph import EVENT_KINDS, GATEWAY_KINDS, Node, ProcessGraph, read_graph
 from engine.runtime.definitions import get_definition, latest_definition
 from engine.runtime.instances import load_workflow
+from engine.runtime.workflow_tasks import all_tasks
 
 FONT = "Noto Sans CJK SC"
 ACTIVE, DONE, IDLE = "active", "done", "idle"
@@ -121,10 +122,7 @@ def workflow_states(workflow) -> dict[str, str]:
     """BPMN element id → active (ready, waiting, started) or done (completed), over the whole
     task tree including multi-instance children; an element both done and active shows active."""
     states: dict[str, str] = {}
-    tasks = list(workflow.tasks.values())
-    for sub in workflow.subprocesses.values():
-        tasks += list(sub.tasks.values())
-    for task in tasks:
+    for task in all_tasks(workflow):
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if not bpmn_id:
             continue

@@ -55,7 +55,7 @@ from engine.runtime.instances import (
 )
 from engine.runtime.scripting import provided_names, workflow_inputs
 from engine.runtime.serializer import SPEC_CACHE
-from engine.runtime.workflow_tasks import find_task
+from engine.runtime.workflow_tasks import find_task, is_human_task
 
 
 @dataclass(frozen=True)
@@ -328,7 +328,7 @@ def _earlier_step(current, spec_name: str):
     """The nearest completed ancestor of `current` whose spec is the human step `spec_name`."""
     node = current.parent if current is not None else None
     while node is not None:
-        if node.task_spec.name == spec_name and node.state == TaskState.COMPLETED and defs.is_human_task(node.task_spec):
+        if node.task_spec.name == spec_name and node.state == TaskState.COMPLETED and is_human_task(node.task_spec):
             return node
         node = node.parent
     return None

@@ -1,6 +1,6 @@
 """The workflow side of tasks: SpiffWorkflow's task objects of a workflow, found one way.
 
-No database here: tasks, timers and clocks all look at a restored workflow through these, so
+No database and no other runtime module here: tasks, timers and clocks all look at a restored workflow through these, so
 "the task with this SpiffWorkflow id" and "every task, subprocesses included" have one answer.
 """
 
@@ -10,9 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins import ManualTaskMixin as ManualTask
+from SpiffWorkflow.bpmn.specs.mixins import UserTaskMixin as UserTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine.runtime.definitions import is_human_task
+
+def is_human_task(task_spec: Any) -> bool:
+    """A step people do (user or manual task): it gets a task row at a post."""
+    return isinstance(task_spec, (UserTask, ManualTask))
 
 
 def all_tasks(workflow: Any) -> Iterator[Any]:

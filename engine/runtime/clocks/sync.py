@@ -42,6 +42,7 @@ from engine.runtime.clocks.limits import (
     step_properties,
     tracked,
 )
+from engine.runtime.workflow_tasks import all_tasks
 
 # A warning row to insert: (instance id, subject, kind, spec name, due at).
 TimerRow = tuple[int, str, str, str, datetime]
@@ -196,13 +197,6 @@ def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[C
 def _stage(row: Any) -> StageClock:
     return StageClock(id=row.stage_id, task_id=row.task_id, task_spec=row.task_spec, stage=row.stage,
                       clock_mode=row.clock_mode, due_at=row.stage_due_at)
-
-
-def all_tasks(workflow: Any) -> Any:
-    """Every task of the workflow and of its subprocesses."""
-    yield from workflow.tasks.values()
-    for subprocess in getattr(workflow, "subprocesses", {}).values():
-        yield from subprocess.tasks.values()
 
 
 def start_case(session: Session, instance_id: int, resolved: CaseLimit, calendar: LazyCalendar,
