@@ -83,8 +83,12 @@ def test_rates_and_matters_at_risk_by_department(coordinator, database, clock):
     page = coordinator.get("/dashboard")
     warnings = page.text.split('id="warnings"')[1].split("</section>")[0]
     assert "市民政局" in warnings and "红牌超期" in warnings
-    rates = page.text.split('id="rates-departments"')[1].split("</section>")[0]
-    assert "市民政局" in rates and "0%" in rates
+    # One case received, none finished: 办结率 0 % per case; its 受理 step waits: 0 % per step too.
+    cases = page.text.split('id="rates-case-departments"')[1].split("</section>")[0]
+    assert "办件（按案件）" in cases and "市民政局" in cases and "0.0%" in cases
+    assert "未计时的办件" in cases  # and how many cases have no clock (none here)
+    steps = page.text.split('id="rates-step-departments"')[1].split("</section>")[0]
+    assert "环节（按步骤）" in steps and "市民政局" in steps and "没有环节时限的步骤不计入按时办结率" in steps
 
 
 def test_staff_cannot_see_the_dashboard(client, database, clock):

@@ -147,14 +147,29 @@ def test_metrics_per_post_unit_department(api, clock):
     clock.advance(hours=2)
     api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
     assert api.get("/api/metrics", headers=api.as_("chenjing")).status_code == 403
-    by_post = {m["group"]: m for m in api.get("/api/metrics?by=post", headers=api.as_("xiaoneng")).json()}
+
+    def figures(query: str) -> dict:
+        answer = api.get(f"/api/metrics?{query}", headers=api.as_("xiaoneng"))
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    steps = figures("scope=step&by=post")
+    assert (steps["scope"], steps["scope_label"], steps["by"]) == ("step", "环节（按步骤）", "post")
+    by_post = {m["group"]: m for m in steps["rows"]}
     assert by_post["MZ-SHJZ-01"]["completed"] == 1 and by_post["MZ-SHJZ-01"]["completion_rate"] == 1.0
     assert by_post["MZ-SHJZ-01"]["mean_working_seconds"] == 7200 and by_post["MZ-SHJZ-02"]["open"] == 1
-    by_unit = {m["group"]: m for m in api.get("/api/metrics?by=unit", headers=api.as_("xiaoneng")).json()}
+    by_unit = {m["group"]: m for m in figures("scope=step&by=unit")["rows"]}
     assert by_unit["MZ-SHJZ"]["total"] == 2 and by_unit["MZ-SHJZ"]["completion_rate"] == 0.5
-    by_department = api.get("/api/metrics?by=department", headers=api.as_("xiaoneng")).json()
-    assert [m["group"] for m in by_department] == ["MZ"]
-    assert api.get("/api/metrics?by=team", headers=api.as_("xiaoneng")).status_code == 422
+    assert [m["group"] for m in figures("scope=step&by=department")["rows"]] == ["MZ"]
+    # The case was started without a duty or a limit: no case clock, so no case figures — said so.
+    cases = figures("")
+    assert (cases["scope"], cases["scope_label"], cases["by"]) == ("case", "办件（按案件）", "department")
+    assert cases["rows"] == [] and cases["untimed_cases"] == 1 and any("1 件" in n for n in cases["notes"])
+    for query, word in (("by=team", "by"), ("scope=step&by=team", "by"), ("scope=task", "scope"),
+                        ("scope=case&by=post", "scope=step"),
+                        ("since=2026-10-02T00:00&until=2026-10-01T00:00", "since/until")):
+        refused = api.get(f"/api/metrics?{query}", headers=api.as_("xiaoneng"))
+        assert refused.status_code == 422 and any(word in p for p in refused.json()["problems"]), (query, refused.text)
 
 
 def test_processes_directory_is_deployed_at_startup(api, settings):

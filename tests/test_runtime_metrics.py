@@ -1,4 +1,6 @@
-"""Efficiency metrics from task rows, the timing log and the timers' deadline rows."""
+"""Step figures (环节（按步骤）) from task rows, the timing log and the stage clocks' rows.
+
+Case figures (办件（按案件）) and the issue's worked example: tests/test_metrics_by_case.py."""
 
 from __future__ import annotations
 
@@ -9,13 +11,13 @@ import pytest
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 from engine.runtime import service
-from engine.runtime.metrics import efficiency_metrics
+from engine.runtime.metrics import step_figures
 from tests.runtime_helpers import CHEN, ZHAO, deploy, load_demo_catalog, open_task, start
 
 
 def _metrics(database, clock, by="post"):
     with database.session() as session:
-        return {m.group: m for m in efficiency_metrics(session, clock, by)}
+        return {m.group: m for m in step_figures(session, clock, by).rows}
 
 
 def test_completion_on_time_working_time_and_red_counts(database, clock, demo_catalog_path):
@@ -35,16 +37,18 @@ def test_completion_on_time_working_time_and_red_counts(database, clock, demo_ca
     # Far past the 5-working-day limit (due 2026-10-13): the open tasks are red.
     clock.set(datetime(2026, 10, 20, 10, 0, tzinfo=BEIJING))
 
+    # None of these steps has a stage limit of its own: they are neither on time nor late, and an
+    # open one has no colour, whatever the case clock says (the case is red: case figures).
     by_post = _metrics(database, clock)
     accept = by_post["MZ-SHJZ-01"]
     assert (accept.total, accept.completed, accept.completion_rate) == (2, 2, 1.0)
-    assert (accept.on_time, accept.with_deadline, accept.on_time_rate) == (2, 2, 1.0)
+    assert (accept.on_time, accept.with_stage_limit, accept.without_stage_limit, accept.on_time_rate) == (0, 0, 2, None)
     assert accept.mean_working_seconds == 7200 and accept.p90_working_seconds == 7200
     review = by_post["MZ-SHJZ-02"]
     assert (review.total, review.completed, review.open, review.completion_rate) == (2, 1, 1, 0.5)
-    assert review.open_red == 1 and review.mean_working_seconds == 3600
+    assert review.open_red == 0 and review.mean_working_seconds == 3600
     decide = by_post["MZ-BGS-01"]
-    assert decide.open == 1 and decide.open_red == 1 and decide.completion_rate == 0.0
+    assert decide.open == 1 and decide.open_red == 0 and decide.completion_rate == 0.0
 
     by_department = _metrics(database, clock, "department")
     assert list(by_department) == ["MZ"] and by_department["MZ"].total == 5
@@ -52,7 +56,7 @@ def test_completion_on_time_working_time_and_red_counts(database, clock, demo_ca
 
 def test_unknown_grouping_is_refused(database, clock):
     with database.session() as session, pytest.raises(InvalidInput):
-        efficiency_metrics(session, clock, "team")
+        step_figures(session, clock, "team")
 
 
 def test_a_step_sent_back_and_redone_is_judged_by_each_attempts_own_stage_limit(database, clock, demo_catalog_path):
@@ -77,4 +81,4 @@ def test_a_step_sent_back_and_redone_is_judged_by_each_attempts_own_stage_limit(
         service.complete_task(session, clock, open_task(database, instance.id, "accept").id, {"accepted": True}, CHEN)
 
     accept = _metrics(database, clock)["MZ-SHJZ-01"]
-    assert (accept.completed, accept.with_deadline, accept.on_time) == (2, 2, 1)
+    assert (accept.completed, accept.with_stage_limit, accept.on_time, accept.late) == (2, 2, 1, 1)

@@ -65,8 +65,18 @@ def test_pause_and_resume_by_hand(client, case, settings, clock):
     assert body["due_at"] == at(2026, 10, 14, 17, 30).isoformat()
 
 
-def test_restart_by_hand_validates_the_arrival_time(client, case, settings, clock):
+def test_restart_by_hand_only_after_a_notice_and_validates_the_arrival_time(client, case, settings, clock, database):
     headers = auth(settings, "liuyang")
+    # No one-time notice was given: the count is not reset by anyone (else any clock could be).
+    clock.set(at(2026, 10, 9, 9, 0))
+    refused = client.post(f"/api/instances/{case}/clock/restart", json={"reason": "补正材料已收到"}, headers=headers)
+    assert refused.status_code == 409 and "一次性告知" in refused.json()["detail"]
+    # The notice on 10-09, within 5 working days of receipt on 09-30 (10-09, 10, 12, 13, 14 — the
+    # National Day holiday skipped, Saturday 10-10 a 调休 working day): the clock waits for 补正.
+    clock.set(at(2026, 10, 9, 10, 0))
+    complete(database, clock, case, "accept", {"complete": False})
+    waiting = client.get(f"/api/instances/{case}/clock", headers=headers).json()
+    assert waiting["state"] == "paused" and waiting["pause_reason"] == "correction" and waiting["due_at"] is None
     clock.set(at(2026, 10, 12, 16, 0))
     future = client.post(f"/api/instances/{case}/clock/restart",
                          json={"received_at": "2026-10-13T09:00:00+08:00"}, headers=headers)

@@ -3,7 +3,7 @@ here registers them all on the one Typer application (api.cli.app)."""
 
 from __future__ import annotations
 
-from api.cli import analysis, calendar, catalog, processes, runtime, serve, worker  # noqa: F401  (register commands)
+from api.cli import analysis, calendar, catalog, clock, processes, runtime, serve, worker  # noqa: F401  (register commands)
 from api.cli.app import app
 
 

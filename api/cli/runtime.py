@@ -21,7 +21,15 @@ from engine.clock import BEIJING, SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError, InvalidInput, NotFound
 from engine.runtime import service
-from engine.runtime.metrics import GROUPINGS, efficiency_metrics
+from engine.runtime.clocks import views as clock_views
+from engine.runtime.metrics import (
+    GROUPING_LABELS,
+    SCOPES,
+    STEP,
+    CaseMetricRow,
+    StepMetricRow,
+    efficiency_figures,
+)
 
 TASK_ACTIONS = ("claim", "complete", "transfer", "accept", "refuse", "delegate", "send-back", "withdraw", "urge",
                 "copy", "comment")
@@ -135,6 +143,7 @@ def timeline_command(instance_id: int = typer.Argument(..., help="流程实例�
         with database.session() as session:
             instance = service.get_instance(session, instance_id)
             events = service.timeline(session, instance_id)
+            clock = clock_views.case_clock(session, instance_id, SystemClock())
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     console.print(f"流程实例 {instance.id} {instance.process_id}（{STATUS_TEXT.get(instance.status, instance.status)}）",
@@ -147,6 +156,10 @@ def timeline_command(instance_id: int = typer.Argument(..., help="流程实例�
         table.add_row(_time(e.at), e.kind, str(e.task_id or ""), e.actor or "", e.post_code or "", e.target_post or "",
                       hours, json.dumps(e.detail, ensure_ascii=False) if e.detail else "")
     console.print(table)
+    if clock["state"] != "none" or instance.duty_code:  # a process outside the catalog has no clock to explain
+        console.print("计时明细：", highlight=False)
+        for entry in clock["explanation"]:
+            console.print(f"  {entry['at'] or '':16}  {entry['text']}", highlight=False, markup=False)
 
 
 @app.command("tasks")
@@ -248,26 +261,53 @@ def _instance_action(fn, user: str) -> None:
 
 
 @app.command("metrics")
-def metrics_command(by: str = typer.Option("post", "--by", help=" / ".join(GROUPINGS)),
-                    process_id: str | None = typer.Option(None, "--process")) -> None:
-    """效能指标：办结率、按时办结率、平均与 P90 工作时长、黄牌红牌数。"""
+def metrics_command(
+    by: str | None = typer.Option(None, "--by", help="部门 department / 内设机构 unit / 岗位 post（岗位只用于环节统计）"),
+    scope: str = typer.Option("both", "--scope", help="case 办件（按案件）/ step 环节（按步骤）/ both 两者"),
+    process_id: str | None = typer.Option(None, "--process"),
+) -> None:
+    """效能指标，分两种口径标明：办件（按案件，每件计一次）与环节（按步骤，每个步骤计一次）。"""
+    if scope not in (*SCOPES, "both"):
+        fail("统计范围有误", [f"--scope: {scope!r} 应为 case（办件）、step（环节）或 both"])
+    scopes = list(SCOPES) if scope == "both" else [scope]
+    skipped = None
+    if scope == "both" and by == "post":
+        # Cases are counted per department or unit of their duty: by post there are steps only.
+        scopes, skipped = [STEP], "办件（按案件）按部门或内设机构统计，没有按岗位的办件统计；以下只列环节（按步骤）。"
     try:
         database = open_database()
         with database.session() as session:
-            rows = efficiency_metrics(session, SystemClock(), by, process_id=process_id)
+            figures = [efficiency_figures(session, SystemClock(), s, by, process_id=process_id) for s in scopes]
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
-    table = Table("口径", "任务", "办结", "在办", "办结率", "按时办结率", "平均(时)", "P90(时)", "黄牌", "红牌")
-    for m in rows:
-        table.add_row(
-            m.group, str(m.total), str(m.completed), str(m.open), _pct(m.completion_rate), _pct(m.on_time_rate),
-            _hours(m.mean_working_seconds), _hours(m.p90_working_seconds), str(m.open_yellow), str(m.open_red),
-        )
-    console.print(table)
+    if skipped:
+        console.print(skipped, highlight=False)
+    for fig in figures:
+        title = f"{fig.scope_label}，按{GROUPING_LABELS[fig.by]}"
+        if fig.scope == "case":
+            table = Table(GROUPING_LABELS[fig.by], "收件", "办结", "在办", "办结率", "按时", "超期", "按时办结率", "黄牌", "红牌",
+                          "暂停", title=title)
+            for c in fig.rows:
+                assert isinstance(c, CaseMetricRow)
+                table.add_row(c.group, str(c.received), str(c.finished), str(c.open), _pct(c.completion_rate),
+                              str(c.on_time), str(c.late), _pct(c.on_time_rate), str(c.open_yellow), str(c.open_red),
+                              str(c.open_paused))
+        else:
+            table = Table(GROUPING_LABELS[fig.by], "步骤", "办结", "在办", "办结率", "有环节时限", "按时", "超时", "按时办结率",
+                          "平均(时)", "P90(时)", "黄牌", "红牌", "暂停", title=title)
+            for m in fig.rows:
+                assert isinstance(m, StepMetricRow)
+                table.add_row(m.group, str(m.total), str(m.completed), str(m.open), _pct(m.completion_rate),
+                              str(m.with_stage_limit), str(m.on_time), str(m.late), _pct(m.on_time_rate),
+                              _hours(m.mean_working_seconds), _hours(m.p90_working_seconds), str(m.open_yellow),
+                              str(m.open_red), str(m.open_paused))
+        console.print(table)
+        for note in fig.notes:
+            console.print(note, highlight=False)
 
 
 def _pct(value: float | None) -> str:
-    return f"{value:.0%}" if value is not None else "—"
+    return f"{value:.1%}" if value is not None else "—"
 
 
 def _hours(seconds: float | None) -> str:

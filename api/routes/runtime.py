@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, UploadFile
 from pydantic import BaseModel, Field
@@ -24,7 +24,7 @@ from engine.clock import BEIJING, Clock
 from engine.errors import DutyflowError
 from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
 from engine.runtime import service
-from engine.runtime.metrics import GROUPINGS, efficiency_metrics
+from engine.runtime.metrics import GROUPINGS, efficiency_figures
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -139,19 +139,54 @@ class InstanceDetailOut(InstanceOut):
     tasks: list[TaskOut]
 
 
-class MetricOut(BaseModel):
-    group: str
-    total: int
+class CaseMetricOut(BaseModel):
+    group: str = Field(description="部门或内设机构代码（办件所属事项的承办单位）")
+    received: int = Field(description="收件数：本期受理的计时办件")
+    finished: int = Field(description="已办结件数")
+    open: int = Field(description="在办件数")
+    completion_rate: float | None = Field(description="办结率 = 办结件数 ÷ 收件数")
+    on_time: int = Field(description="按时办结件数（在办结时限内办结，含批准的延期、扣除暂停）")
+    late: int = Field(description="超期办结件数")
+    on_time_rate: float | None = Field(description="按时办结率 = 按时办结件数 ÷ 办结件数")
+    open_yellow: int
+    open_red: int
+    open_paused: int = Field(description="暂停计时中的在办件（不算黄牌红牌）")
+
+
+class CaseMetricsOut(BaseModel):
+    scope: Literal["case"]
+    scope_label: str = Field(description="办件（按案件）")
+    by: str
+    rows: list[CaseMetricOut]
+    untimed_cases: int | None = Field(description="本期未计时（无办结时限）的办件数，不计入统计")
+    notes: list[str]
+
+
+class StepMetricOut(BaseModel):
+    group: str = Field(description="岗位、内设机构或部门代码")
+    total: int = Field(description="本期到达的步骤数")
     completed: int
     open: int
-    completion_rate: float | None = Field(description="办结率")
-    on_time: int
-    with_deadline: int
-    on_time_rate: float | None = Field(description="按时办结率")
+    completion_rate: float | None = Field(description="办结率 = 办结步骤 ÷ 步骤数")
+    with_stage_limit: int = Field(description="有环节时限的办结步骤")
+    without_stage_limit: int = Field(description="无环节时限的办结步骤（不计入按时办结率）")
+    on_time: int = Field(description="在自身环节时限内办结的步骤")
+    late: int = Field(description="超出自身环节时限办结的步骤")
+    on_time_rate: float | None = Field(description="按时办结率 = 按时步骤 ÷ 有环节时限的办结步骤")
     mean_working_seconds: float | None
     p90_working_seconds: float | None
     open_yellow: int
     open_red: int
+    open_paused: int
+
+
+class StepMetricsOut(BaseModel):
+    scope: Literal["step"]
+    scope_label: str = Field(description="环节（按步骤）")
+    by: str
+    rows: list[StepMetricOut]
+    untimed_cases: int | None = None
+    notes: list[str]
 
 
 # ---------------------------------------------------------------- request models
@@ -432,11 +467,14 @@ def comment(task_id: TaskId, body: CommentIn, session: Session = Depends(get_ses
 # ---------------------------------------------------------------- metrics
 
 
-@router.get("/metrics", summary="效能指标：办结率、按时办结率、平均与 P90 办理时间、黄红牌数", response_model=list[MetricOut])
+@router.get("/metrics", summary="效能指标：办件（按案件）或环节（按步骤）的办结率、按时办结率、黄红牌数",
+            response_model=CaseMetricsOut | StepMetricsOut)
 def metrics(
-    by: str = Query("post", description=f"统计口径：{' / '.join(GROUPINGS)}"),
-    since: datetime | None = Query(None, description="任务到达时间起（含）"),
-    until: datetime | None = Query(None, description="任务到达时间止（不含）"),
+    scope: str = Query("case", description="case：办件（按案件，每件计一次）；step：环节（按步骤，每个步骤计一次）"),
+    by: str | None = Query(None, description=f"统计口径：{' / '.join(GROUPINGS)}；办件只能按 department / unit"
+                                             "（默认 department），环节默认 post"),
+    since: datetime | None = Query(None, description="期间起（含）：办件按收件时间，环节按到达时间"),
+    until: datetime | None = Query(None, description="期间止（不含）"),
     process_id: str | None = None,
     session: Session = Depends(get_session, scope="function"),
     clock: Clock = Depends(get_clock),
@@ -445,7 +483,7 @@ def metrics(
     policy.require_metrics(actor)
     since = since.replace(tzinfo=BEIJING) if since is not None and since.tzinfo is None else since
     until = until.replace(tzinfo=BEIJING) if until is not None and until.tzinfo is None else until
-    return [m.as_dict() for m in efficiency_metrics(session, clock, by, since, until, process_id)]
+    return efficiency_figures(session, clock, scope, by, since, until, process_id).as_dict()
 
 
 # ---------------------------------------------------------------- lifecycle

@@ -17,7 +17,7 @@ from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
 from engine.models.timers import RuntimeTimer, TimerStatus
-from engine.runtime import service, timers
+from engine.runtime import extension_requests, service, timers
 from engine.runtime.clocks import commands as clock_commands
 from engine.runtime.clocks import views as clock_views
 from engine.runtime.clocks import warnings as clock_warnings
@@ -87,6 +87,9 @@ class CaseClockOut(BaseModel):
     stage: str | None
     stages: list[StageOut]
     escalations: list[EscalationOut]
+    explanation: list[dict[str, str | None]] = Field(
+        default_factory=list,
+        description="计时明细：每行 {at: 北京时间“YYYY-MM-DD HH:MM”或空, text: 说明}，按时间先后，最后一行（at 为空）为当前计时情况")
 
 
 class PauseIn(BaseModel):
@@ -177,8 +180,16 @@ def restart_clock(instance_id: InstanceId, body: RestartIn, session: Session = D
     return clock_views.case_clock(session, instance_id, clock)
 
 
+@router.post("/instances/{instance_id}/clock/extension-request", response_model=CaseClockOut,
+             summary="申请延期（承办人，须在期限届满前；由部门负责人在“延期审批”环节决定）")
+def request_extension(instance_id: InstanceId, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
+                      clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    extension_requests.request_extension(session, clock, instance_id, body.limit, body.reason, actor)
+    return clock_views.case_clock(session, instance_id, clock)
+
+
 @router.post("/instances/{instance_id}/clock/extend", response_model=CaseClockOut,
-             summary="批准延期（承办单位负责人或效能办，须在期限届满前）")
+             summary="批准延期（部门负责人，须在期限届满前；仅用于没有“延期审批”环节的流程）")
 def extend_clock(instance_id: InstanceId, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
                  clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     clock_commands.extend_case(session, clock, instance_id, body.limit, body.reason, actor)

@@ -73,6 +73,7 @@ class Action(StrEnum):
     COMMENT = "comment"  # 发表意见
     ADJUST_CLOCK = "adjust_clock"  # 暂停、恢复、重新计时
     EXTEND = "extend"  # 批准延期
+    REQUEST_EXTENSION = "request_extension"  # 申请延期
     DEPLOY = "deploy"  # 部署流程定义
     READ_METRICS = "read_metrics"  # 效能指标
     READ_TIMER_QUEUE = "read_timer_queue"  # 定时器队列概况
@@ -103,6 +104,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.COMMENT: "发表意见",
     Action.ADJUST_CLOCK: "暂停、恢复或重新计时",
     Action.EXTEND: "批准延期",
+    Action.REQUEST_EXTENSION: "申请延期",
     Action.DEPLOY: "部署流程定义",
     Action.READ_METRICS: "查看效能指标",
     Action.READ_TIMER_QUEUE: "查看定时器队列",
@@ -150,14 +152,17 @@ def unit_head_posts(session: Session, unit_code: str | None) -> list[str]:
     ))
 
 
-def escalation_posts(session: Session, unit_code: str | None, department_code: str | None) -> list[str]:
+def escalation_posts(session: Session, unit_code: str | None, department_code: str | None,
+                     exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Where an overdue matter is escalated (督办): the unit's head posts, else the department's
-    head post, else nowhere (the efficiency office sees it in the warning lists regardless)."""
-    heads = unit_head_posts(session, unit_code)
+    head post, else nowhere (the efficiency office sees it in the warning lists regardless).
+    Posts in `exclude` (the late handler's) are never escalated to: a unit head late on their
+    own step goes up to the department head."""
+    heads = [post for post in unit_head_posts(session, unit_code) if post not in exclude]
     if heads:
         return heads
     head = department_head_post(session, department_code)
-    return [head] if head else []
+    return [head] if head and head not in exclude else []
 
 
 # The look-ups of every start and step, built once on the tables: a Core statement through
@@ -518,7 +523,7 @@ def handled_case(session: Session, actor: Actor, instance_id: int) -> bool:
     if started == actor.username:
         return True
     touched = session.scalar(select(func.count()).select_from(WorkTask).where(
-        col(WorkTask.instance_id) == instance_id,
+        col(WorkTask.instance_id) == instance_id, HANDLING_STEP,
         or_(col(WorkTask.completed_by) == actor.username, col(WorkTask.claimed_by) == actor.username)))
     if touched:
         return True
@@ -527,12 +532,18 @@ def handled_case(session: Session, actor: Actor, instance_id: int) -> bool:
         return False
     return bool(session.scalar(
         select(func.count()).select_from(TaskAssignment).join(WorkTask, col(WorkTask.id) == col(TaskAssignment.task_id))
-        .where(col(WorkTask.instance_id) == instance_id, col(TaskAssignment.post_code).in_(held),
+        .where(col(WorkTask.instance_id) == instance_id, HANDLING_STEP, col(TaskAssignment.post_code).in_(held),
                col(TaskAssignment.kind).in_((HANDLER, BACKUP, TRANSFER)))
     )) or bool(session.scalar(
         select(func.count()).select_from(WorkTask)
-        .where(col(WorkTask.instance_id) == instance_id, col(WorkTask.post_code).in_(held))
+        .where(col(WorkTask.instance_id) == instance_id, HANDLING_STEP, col(WorkTask.post_code).in_(held))
     ))
+
+
+# Steps that oversee a case rather than handle it: deciding an extension (延期审批) makes nobody
+# the case's handler, else the head deciding it would be barred by their own step.
+OVERSIGHT_STAGES = ("延期审批",)
+HANDLING_STEP = or_(col(WorkTask.stage).is_(None), col(WorkTask.stage).not_in(OVERSIGHT_STAGES))
 
 
 def require_signed_in(actor: Actor | None, action: Action) -> Actor:
@@ -557,6 +568,20 @@ def require_adjust_clock(session: Session, actor: Actor, case: CaseDeadline) -> 
         return
     raise Refused(Action.ADJUST_CLOCK, "无权调整该事项的计时",
                   [f"{actor.username}：不是承办岗位、承办单位负责人、部门负责人或效能办"])
+
+
+def require_request_extension(session: Session, actor: Actor, case: CaseDeadline) -> None:
+    """Asking for an extension (申请延期): someone who handles the case (started it, acted on a
+    step, or holds a post a step was assigned to), and only where the catalog names the
+    department head who would decide it."""
+    department = _department_name(session, case.department_code)
+    if department_head_post(session, case.department_code) is None:
+        raise Refused(Action.REQUEST_EXTENSION,
+                      f"权责清单没有指定{department}的负责人岗位（head_post），无人可以审批延期，因此不能申请",
+                      [f"departments.{case.department_code or '?'}.head_post: 未指定；请在清单中指定部门负责人岗位"])
+    if not handled_case(session, actor, case.instance_id):
+        raise Refused(Action.REQUEST_EXTENSION, "只有本件的承办人可以申请延期",
+                      [f"{actor.username}：没有经办本件"])
 
 
 def require_extension(session: Session, actor: Actor, case: CaseDeadline) -> None:

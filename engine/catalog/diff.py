@@ -30,6 +30,8 @@ FIELD_LABELS: dict[str, str] = {
     "accountability": "追责情形",
     "statutory_limit": "法定时限",
     "committed_limit": "承诺时限",
+    "notice_limit": "补正告知期限",
+    "extension_limit": "延期上限",
     "fee": "收费标准",
     "phone": "监督电话",
     "process": "办理流程",

@@ -120,6 +120,11 @@ class Duty(_Item):
     accountability: list[str] = Field(default_factory=list)
     statutory_limit: TimeLimit | None = None
     committed_limit: TimeLimit | None = None
+    # dutyflow extensions (issue 14): how long after receipt 一次性告知 may still be given (default
+    # 5个工作日, 行政许可法 §32), and how much time an extension may add in all (default for
+    # 行政许可 10个工作日, §42; none for other categories unless given here).
+    notice_limit: TimeLimit | None = None
+    extension_limit: TimeLimit | None = None
     fee: str | None = None
     phone: str | None = None
     process: str | None = None

@@ -42,7 +42,7 @@ DUTIES = (
     "权责事项",
     ("事项编码", "事项名称", "事项类型", "实施主体", "主办方式", "协同部门", "管理对象", "行为", "不含对象",
      "实施依据", "承办机构", "承办岗位", "责任事项", "追责情形", "法定时限", "承诺时限", "收费标准", "监督电话",
-     "办理流程"),
+     "办理流程", "补正告知期限", "延期上限"),
 )
 ROLES = ("角色", ("角色", "绑定对象"))
 SHEETS = (INFO, DEPARTMENTS, UNITS, POSTS, OBJECTS, SYNONYMS, MANDATES, DUTIES, ROLES)
@@ -279,6 +279,8 @@ class _WorkbookReader:
                 "fee": cells.text(row.get("收费标准")),
                 "phone": cells.text(row.get("监督电话")),
                 "process": cells.text(row.get("办理流程")),
+                "notice_limit": self.cell(sheet, number, row, "补正告知期限", lambda v, c=category: cells.parse_limit_cell(v, c)),
+                "extension_limit": self.cell(sheet, number, row, "延期上限", lambda v, c=category: cells.parse_limit_cell(v, c)),
             }))
         return items
 
@@ -356,6 +358,7 @@ def write_xlsx(document: CatalogDocument) -> bytes:
             cells.format_stages(duty.stages), cells.join_lines(duty.accountability),
             cells.format_limit_cell(duty.statutory_limit), cells.format_limit_cell(duty.committed_limit),
             duty.fee, duty.phone, duty.process,
+            cells.format_limit_cell(duty.notice_limit), cells.format_limit_cell(duty.extension_limit),
         ])
     roles = _sheet(workbook, ROLES)
     for role, targets in document.roles.items():

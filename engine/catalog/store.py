@@ -131,6 +131,10 @@ def _store_duties(session, version_id, document, department_ids, unit_ids, post_
             committed_limit_unit=duty.committed_limit.unit.value if duty.committed_limit else None,
             statutory_limit_note=duty.statutory_limit.note if duty.statutory_limit else None,
             committed_limit_note=duty.committed_limit.note if duty.committed_limit else None,
+            notice_limit_value=duty.notice_limit.value if duty.notice_limit else None,
+            notice_limit_unit=duty.notice_limit.unit.value if duty.notice_limit else None,
+            extension_limit_value=duty.extension_limit.value if duty.extension_limit else None,
+            extension_limit_unit=duty.extension_limit.unit.value if duty.extension_limit else None,
             fee=duty.fee, phone=duty.phone, process=duty.process,
         )
         for i, duty in enumerate(document.duties)
@@ -231,6 +235,8 @@ def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: l
         stages=[doc.StageText(**s) for s in row.stages], accountability=list(row.accountability),
         statutory_limit=_limit(row.statutory_limit_value, row.statutory_limit_unit, row.statutory_limit_note),
         committed_limit=_limit(row.committed_limit_value, row.committed_limit_unit, row.committed_limit_note),
+        notice_limit=_limit(row.notice_limit_value, row.notice_limit_unit, None),
+        extension_limit=_limit(row.extension_limit_value, row.extension_limit_unit, None),
         fee=row.fee, phone=row.phone, process=row.process,
     )
 

@@ -230,6 +230,10 @@ def _check_duties(document: CatalogDocument) -> list[str]:
         problem = _check_limits(duty.statutory_limit, duty.committed_limit)
         if problem:
             problems.append(f"{at}.committed_limit: {problem}")
+        for name, label, limit in (("notice_limit", "补正告知期限", duty.notice_limit),
+                                   ("extension_limit", "延期上限", duty.extension_limit)):
+            if limit is not None and limit.value is None:
+                problems.append(f"{at}.{name}: {label}须写明天数（如“5个工作日”），不能是 {limit_text(limit)}")
     return problems
 
 

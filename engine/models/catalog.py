@@ -174,6 +174,11 @@ class CatalogDuty(SQLModel, table=True):
     # months / same_day / none (value empty for the last two), see engine.catalog.document.LimitUnit.
     statutory_limit_note: str | None = Field(default=None, max_length=200)
     committed_limit_note: str | None = Field(default=None, max_length=200)
+    # 补正告知期限 and 延期上限 (dutyflow extensions; no note, 即办/无 not meaningful here).
+    notice_limit_value: int | None = None
+    notice_limit_unit: str | None = Field(default=None, max_length=20)
+    extension_limit_value: int | None = None
+    extension_limit_unit: str | None = Field(default=None, max_length=20)
     fee: str | None = Field(default=None, max_length=500)
     phone: str | None = Field(default=None, max_length=100)
     process: str | None = Field(default=None, max_length=200)

@@ -30,7 +30,8 @@ from engine.runtime.calendars import calendar_for
 EVENT_KINDS = frozenset((
     "instance_started", "task_ready", "claimed", "transferred", "accepted", "refused", "delegated",
     "sent_back", "withdrawn", "urged", "copied", "commented", "completed", "cancelled", "paused",
-    "resumed", "restarted", "extended", "warned", "overdue", "escalated", "suspended", "reactivated",
+    "resumed", "restarted", "extended", "extension_requested", "extension_refused", "notice_late", "warned",
+    "overdue", "escalated", "suspended", "reactivated",
     "instance_ended", "failed",
 ))
 # session.info key: the events of the session's transaction not written yet; lives until they are

@@ -71,6 +71,9 @@ def catalog_with_unit_head(tmp_path: Path) -> Path:
     unit = next(u for d in data["departments"] for u in d.get("units", []) if u["code"] == "MZ-SHJZ")
     unit["posts"].insert(0, {"code": "MZ-SHJZ-00", "name": "科长岗", "holders": [{"id": "S008", "name": "李科长"}],
                              "head": True})
+    # 最低生活保障审批 (行政给付) may be extended only because the catalog says so (extension_limit).
+    duty = next(d for d in data["duties"] if d["code"] == "MZ-GF-001")
+    duty["extension_limit"] = {"value": 15, "unit": "working_days"}
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -137,6 +140,23 @@ def _receive_transfer(cell: Cell, username):
     return cell.post(username, f"/api/tasks/{cell.task}/accept")
 
 
+def request_extension(city: Scenario, case_id: int, username: str, limit: str):
+    return city.client.post(f"/api/instances/{case_id}/clock/extension-request", headers=city.headers(username),
+                            json={"limit": limit, "reason": "需补充调查"})
+
+
+def decide_extension(city: Scenario, case_id: int, username: str | None, decision: str = "approve"):
+    task = city.step(case_id, "approve_extension")["id"]
+    return city.client.post(f"/api/tasks/{task}/complete", headers=city.headers(username) if username else {},
+                            json={"data": {"extension_decision": decision, "applicant_notice": "书面"}})
+
+
+def _extend(cell: Cell, username):
+    # The handler asks; the cell's user decides in 延期审批.
+    assert request_extension(cell.city, cell.case["id"], "chenjing", "5个工作日").status_code == 200
+    return decide_extension(cell.city, cell.case["id"], username)
+
+
 def _withdraw(cell: Cell, username):
     cell.as_starter("post", f"/api/tasks/{cell.task}/complete", {"data": {"decision": "accept"}})
     return cell.post(username, f"/api/tasks/{cell.task}/withdraw")
@@ -167,7 +187,9 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "receive_transfer": _receive_transfer,
     "withdraw": _withdraw,
     "adjust_clock": lambda c, u: c.post(u, _instance(c, "/clock/pause"), {"reason": "专家评审"}),
-    "extend": lambda c, u: c.post(u, _instance(c, "/clock/extend"), {"limit": "5个工作日", "reason": "需补充调查"}),
+    "request_extension": lambda c, u: c.post(u, _instance(c, "/clock/extension-request"),
+                                             {"limit": "5个工作日", "reason": "需补充调查"}),
+    "extend": _extend,
     "deploy": lambda c, u: c.city.client.post("/api/definitions", headers=c.headers(u),
                                                files={"file": ("x.bpmn", b"<not-bpmn/>", "text/xml")}),
     "read_metrics": lambda c, u: c.get(u, "/api/metrics"),
@@ -249,45 +271,47 @@ def test_extension_is_refused_when_the_catalog_names_no_head(client, database, c
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     city = Scenario(client, database, clock, settings, path)
     case = city.start("chenjing", "time_limited_case", LOW_INCOME)
-    # Nobody: not 王芳 (whose post is marked head of 办公室), not the efficiency office, not admin.
-    for username in ("wangfang", "pengliang", "admin", "chenjing"):
-        response = client.post(f"/api/instances/{case['id']}/clock/extend", headers=city.headers(username),
-                               json={"limit": "5个工作日", "reason": "需补充调查"})
-        assert response.status_code == 403, (username, response.text)
-        assert "没有指定市民政局（MZ）的负责人岗位" in response.json()["detail"], response.text
+    # Nobody could decide, so the handler cannot even ask: the 延期审批 step would have no post.
+    response = request_extension(city, case["id"], "chenjing", "5个工作日")
+    assert response.status_code == 403, response.text
+    assert "没有指定市民政局（MZ）的负责人岗位" in response.json()["detail"], response.text
+    # Nor does anyone approve by hand: this process decides extensions in its step.
+    direct = client.post(f"/api/instances/{case['id']}/clock/extend", headers=city.headers("wangfang"),
+                         json={"limit": "5个工作日", "reason": "需补充调查"})
+    assert direct.status_code == 409 and "延期审批" in direct.json()["detail"]
 
 
 def test_the_head_may_not_extend_a_case_they_handle(city):
     case = city.start("chenjing", "time_limited_case", LOW_INCOME)
     task = city.step(case["id"], "accept_application")["id"]
-    url = f"/api/instances/{case['id']}/clock/extend"
-    body = {"limit": "5个工作日", "reason": "需补充调查"}
     # 王芳 takes the step over: the case is now hers to handle, and hers no longer to extend.
     sent = city.client.post(f"/api/tasks/{task}/transfer", json={"to_post": "MZ-BGS-01", "reason": "请负责人受理"},
                             headers=city.headers("chenjing"))
     assert sent.status_code == 200, sent.text
     assert city.client.post(f"/api/tasks/{task}/accept", headers=city.headers("wangfang")).status_code == 200
-    response = city.client.post(url, json=body, headers=city.headers("wangfang"))
+    assert request_extension(city, case["id"], "chenjing", "5个工作日").status_code == 200
+    response = decide_extension(city, case["id"], "wangfang")
     assert response.status_code == 403 and "自己经办" in response.json()["detail"]
 
 
 def test_extensions_are_capped(city):
-    case = city.start("chenjing", "time_limited_case", LOW_INCOME)  # 15 working days (committed)
-    url = f"/api/instances/{case['id']}/clock/extend"
+    case = city.start("chenjing", "time_limited_case", LOW_INCOME)  # 15 working days; extension_limit 15
 
     def extend(limit: str):
-        return city.client.post(url, json={"limit": limit, "reason": "需补充调查"}, headers=city.headers("wangfang"))
+        asked = request_extension(city, case["id"], "chenjing", limit)
+        return asked if asked.status_code != 200 else decide_extension(city, case["id"], "wangfang")
 
     huge = extend("500个工作日")
     assert huge.status_code == 422 and "上限" in huge.json()["detail"]
-    assert extend("16个工作日").status_code == 422  # more than the duty's own limit
-    assert extend("10日").status_code == 422  # calendar days against a working-day limit
+    assert extend("16个工作日").status_code == 422  # more than the catalog's extension_limit
+    assert extend("10日").status_code == 422  # calendar days against a working-day allowance
     assert extend("10个工作日").status_code == 200
     assert extend("6个工作日").status_code == 422  # 10 + 6 > 15
-    granted = extend("5个工作日")
-    assert granted.status_code == 200
+    assert extend("5个工作日").status_code == 200
     clock = city.client.get(f"/api/instances/{case['id']}/clock", headers=city.headers("wangfang")).json()
     assert clock["extensions"] == ["10个工作日", "5个工作日"]
+    # A refusal is recorded and changes nothing.
+    assert request_extension(city, case["id"], "chenjing", "1个工作日").status_code == 422
 
 
 def test_a_licence_is_extended_by_ten_working_days_at_most(client, database, clock, settings, demo_catalog_path):
@@ -299,11 +323,11 @@ def test_a_licence_is_extended_by_ten_working_days_at_most(client, database, clo
         create_user(session, "zhujun", "secret-pass-1", clock.now(), roles=["staff"], staff_id="S030")
     city.tokens.update({name: issue_token(settings, name) for name in ("guomin", "zhujun")})
     case = city.start("guomin", "time_limited_case", {"duty_code": "AJ-XK-001", "applicant": "某化工公司"})
-    url = f"/api/instances/{case['id']}/clock/extend"
-    over = client.post(url, json={"limit": "11个工作日", "reason": "x"}, headers=city.headers("zhujun"))
+    over = request_extension(city, case["id"], "guomin", "11个工作日")
     assert over.status_code == 422 and "第四十二条" in over.json()["detail"]
-    assert client.post(url, json={"limit": "10个工作日", "reason": "x"}, headers=city.headers("zhujun")).status_code == 200
-    assert client.post(url, json={"limit": "1个工作日", "reason": "x"}, headers=city.headers("zhujun")).status_code == 422
+    assert request_extension(city, case["id"], "guomin", "10个工作日").status_code == 200
+    assert decide_extension(city, case["id"], "zhujun").status_code == 200
+    assert request_extension(city, case["id"], "guomin", "1个工作日").status_code == 422
 
 
 def test_start_data_cannot_move_a_case_to_another_department(city):

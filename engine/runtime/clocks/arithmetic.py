@@ -1,7 +1,8 @@
 """Due and yellow arithmetic of a clock on a working calendar: pure functions, no database.
 
 - due: the calendar's due moment of the limit counted from the day after the start (close of
-  office of the last day), extended by approved extensions and shifted by finished pauses;
+  office of the last day), extended by approved extensions and shifted by finished pauses
+  (yellow moves with it: only counted time is "used");
 - yellow (黄牌): the earlier of "`days_before` working day(s) before due" and "`fraction_used` of
   the limit's office time used" (defaults 1 and 2/3; DUTYFLOW_YELLOW_DAYS_BEFORE /
   DUTYFLOW_YELLOW_FRACTION), never at the moment the clock starts: for a limit so short that
@@ -81,9 +82,6 @@ def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: T
     for text in extensions:
         deadline = calendar.due(deadline.at, read_limit(text))
         provisional = provisional or deadline.provisional
-    if paused_seconds:
-        deadline = calendar.add_working_time(deadline.at, timedelta(seconds=paused_seconds))
-        provisional = provisional or deadline.provisional
     due = deadline.at
     # Office time of the whole limit, counted from the close of the first (uncounted) day.
     count_start = calendar.close_of(counting_from.astimezone(calendar.tz).date())
@@ -103,20 +101,34 @@ def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: T
             if counting_from < point <= due:
                 candidates.append(point)
     yellow = min(candidates or [due])
+    if paused_seconds:
+        # Time paused is not counted (§45 special procedures): due and yellow both move by the
+        # office time the clock stood still, so yellow's "share used" counts counted time only and
+        # a case does not resume already yellow. A pause that began after yellow moves it to a
+        # moment before the resume, so a case yellow before its pause is yellow after it.
+        shift = timedelta(seconds=paused_seconds)
+        moved_due = calendar.add_working_time(due, shift)
+        moved_yellow = calendar.add_working_time(yellow, shift)
+        due, yellow = moved_due.at, moved_yellow.at
+        provisional = provisional or moved_due.provisional
     return Moments(due.astimezone(BEIJING), yellow.astimezone(BEIJING), provisional)
 
 
 def clock_state(due_at: datetime | None, yellow_at: datetime | None, now: datetime, finished: bool = False,
-                paused: bool = False) -> str:
-    """green / yellow / red (or done / paused) of a clock at `now`."""
+                paused_since: datetime | None = None) -> str:
+    """green / yellow / red (or done / paused) of a clock at `now`.
+
+    A paused clock is `paused` — never yellow or red while it stands still — unless it was
+    already overdue when it stopped: then it stays red, as the time counted was over the limit.
+    """
     if finished:
         return "done"
+    if paused_since is not None:
+        return "red" if due_at is not None and paused_since >= due_at else "paused"
     if due_at is None:
         return "green"
     if now >= due_at:
         return "red"
-    if paused:
-        return "paused"
     if yellow_at is not None and now >= yellow_at:
         return "yellow"
     return "green"

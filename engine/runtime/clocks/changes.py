@@ -9,7 +9,7 @@ escalated, engine.runtime.events) and moves the case's pending yellow/red rows
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -20,13 +20,12 @@ from sqlmodel import Session, col
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
 from engine.models.runtime import WorkTask
-from engine.models.timers import CASE_SUBJECT, CaseDeadline, TimerKind
+from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
 from engine.runtime import events, timers
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks.arithmetic import beijing_iso, compute_moments
+from engine.runtime.clocks.limits import CORRECTION_MODES, MANUAL_PAUSE_PREFIX, PAUSE
 
-# A pause asked for through the API is ended only through the API, never by a step closing.
-MANUAL_PAUSE_PREFIX = "人工暂停："
 CASE_SUBJECT_NAME = "办结时限"  # the spec_name of a case's warning rows
 
 
@@ -43,6 +42,9 @@ class CaseClock:
     finished_at: datetime | None
     due_at: datetime
     yellow_at: datetime
+    counting_from: datetime
+    restarts: int
+    duty_code: str | None
 
 
 def held_case(session: Session, case: CaseClock | CaseDeadline) -> CaseDeadline:
@@ -77,24 +79,58 @@ def schedule_case_warnings(session: Session, case: CaseDeadline, now: datetime) 
 
 def pause(session: Session, case: CaseDeadline, now: datetime, reason: str, task_id: str | None = None,
           actor: Any = None) -> None:
+    """The case clock stands still from `now`, and so do the clocks of its open steps: every
+    pending yellow/red row of the case goes (a step's card while its case waits would be wrong)."""
     case.paused_since = now
     case.pause_reason = reason[:200]
-    timers.unschedule(session, case.instance_id, CASE_SUBJECT, (TimerKind.case_yellow, TimerKind.case_red), now)
+    timers.unschedule(session, case.instance_id, None, TimerKind.warnings, now)
     log_clock_event(session, case.instance_id, "paused", now, task_id=task_id, actor=actor, detail={"reason": reason})
 
 
 def resume(session: Session, case: CaseDeadline, calendar: LazyCalendar, now: datetime, actor: Any = None) -> None:
+    """The case clock runs again: the office time it stood still moves its due and yellow, and
+    the open steps' clocks move by the part of the pause they lived through."""
     assert case.paused_since is not None, "only a paused clock resumes"
-    paused = calendar.get().working_time_between(case.paused_since, now)
+    paused_since = case.paused_since
+    paused = calendar.get().working_time_between(paused_since, now)
     case.paused_seconds += max(int(paused.total_seconds()), 0)
     reason = case.pause_reason
     case.paused_since = None
     case.pause_reason = None
     recompute(case, calendar.get())
     schedule_case_warnings(session, case, now)
+    shift_open_stages(session, case.instance_id, calendar.get(), paused_since, now)
     log_clock_event(session, case.instance_id, "resumed", now, actor=actor,
                     detail={"reason": reason, "paused_working_seconds": int(paused.total_seconds()),
                             "due_at": beijing_iso(case.due_at)})
+
+
+OPEN_TIMED_STAGES = select(StageDeadline).where(
+    col(StageDeadline.instance_id) == bindparam("instance_id"), col(StageDeadline.status) == "open",
+    col(StageDeadline.due_at).is_not(None))
+
+
+def shift_open_stages(session: Session, instance_id: int, calendar: WorkingCalendar, paused_since: datetime,
+                      now: datetime) -> None:
+    """Move each open step clock by the office time its case stood still while the step was open,
+    and give it its warning rows again (pausing cancelled them)."""
+    for stage in session.execute(OPEN_TIMED_STAGES, {"instance_id": instance_id}).scalars():
+        assert stage.due_at is not None and stage.yellow_at is not None, "a timed stage has both moments"
+        lived = calendar.working_time_between(max(as_aware(stage.started_at), as_aware(paused_since)), now)
+        if lived > timedelta(0):
+            stage.due_at = calendar.add_working_time(stage.due_at, lived).at
+            stage.yellow_at = calendar.add_working_time(stage.yellow_at, lived).at
+            session.add(stage)
+        if stage.clock_mode in (PAUSE, *CORRECTION_MODES):
+            continue  # the step that stops the clock has no cards of its own
+        subject = stage.stage or stage.task_spec
+        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_yellow, stage.yellow_at, now, subject)
+        timers.schedule(session, instance_id, stage.task_id, TimerKind.stage_red, stage.due_at, now, subject)
+
+
+def as_aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC; compare aware moments only."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def restart(session: Session, case: CaseDeadline, calendar: LazyCalendar, now: datetime, reason: str,
@@ -115,8 +151,12 @@ def restart(session: Session, case: CaseDeadline, calendar: LazyCalendar, now: d
 
 
 def finish(session: Session, case: CaseClock | CaseDeadline, now: datetime) -> None:
-    """The case is done: the clock stops, on time or not, and every pending warning row goes."""
-    values: dict[str, Any] = {"finished_at": now, "on_time": now < case.due_at}
+    """The case is done: the clock stops, on time or not, and every pending warning row goes.
+
+    A case that ends while its clock stands still (withdrawn while waiting for 补正) is judged by
+    the time counted, which ended when it stopped."""
+    counted_until = case.paused_since if case.paused_since is not None else now
+    values: dict[str, Any] = {"finished_at": now, "on_time": as_aware(counted_until) < as_aware(case.due_at)}
     if case.paused_since is not None:
         values.update(paused_since=None, pause_reason=None)
     update_case(session, case, values)

@@ -18,12 +18,20 @@ from engine.calendar.limits import format_limit, parse_limit, read_limit
 from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import BEIJING, Clock
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models.runtime import ProcessInstance
+from engine.models.runtime import ProcessDefinition, ProcessInstance
 from engine.models.timers import CaseDeadline
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks import changes
 from engine.runtime.clocks.arithmetic import beijing_iso
-from engine.runtime.clocks.limits import CASE_OF_INSTANCE, counted, duty_category, untimed_reason
+from engine.runtime.clocks.limits import (
+    CASE_OF_INSTANCE,
+    MANUAL_PAUSE_PREFIX,
+    counted,
+    duty_in_force,
+    pause_reason_name,
+    untimed_reason,
+    waiting_for_correction,
+)
 
 UNTIMED = "该办件不计时"
 
@@ -76,9 +84,11 @@ def pause_case(session: Session, clock: Clock, instance_id: int, reason: str, ac
     if not (reason or "").strip():
         raise InvalidInput("暂停计时需要说明理由", ["reason：不能为空（如“专家评审”“听证”）"])
     require_running_clock(case)
+    if waiting_for_correction(case):
+        raise Conflict("计时已因等待补正材料而停止", [f"instance_id={instance_id}：一次性告知后等待申请人补正"])
     if case.paused_since is not None:
         raise Conflict("计时已处于暂停状态", [f"instance_id={instance_id}：自 {case.paused_since.astimezone(BEIJING):%Y-%m-%d %H:%M} 起暂停"])
-    changes.pause(session, case, clock.now(), changes.MANUAL_PAUSE_PREFIX + reason.strip(), actor=actor)
+    changes.pause(session, case, clock.now(), MANUAL_PAUSE_PREFIX + reason.strip(), actor=actor)
     return case
 
 
@@ -88,6 +98,12 @@ def resume_case(session: Session, clock: Clock, instance_id: int, actor: Actor |
     require_running_clock(case)
     if case.paused_since is None:
         raise Conflict("计时未暂停", [f"instance_id={instance_id}：计时正在进行"])
+    if waiting_for_correction(case):
+        raise Conflict("等待补正期间不能恢复计时：补正材料收到后自次日起重新计时",
+                       [f"instance_id={instance_id}：请登记“补正材料已收到”"])
+    if not changes.manual_pause(case):
+        raise Conflict(f"计时因{pause_reason_name(case.pause_reason)}暂停，由该环节办结时恢复",
+                       [f"instance_id={instance_id}：请办理特别程序环节"])
     changes.resume(session, case, LazyCalendar(session), clock.now(), actor=actor)
     return case
 
@@ -95,9 +111,16 @@ def resume_case(session: Session, clock: Clock, instance_id: int, actor: Actor |
 def record_correction(session: Session, clock: Clock, instance_id: int, received_at: datetime | None, reason: str,
                       actor: Actor | None) -> CaseDeadline:
     """补正: the corrected materials arrived at `received_at` (else now); the count restarts from
-    the day after (HTTP `…/clock/restart`, timing event `restarted`)."""
+    the day after (HTTP `…/clock/restart`, timing event `restarted`).
+
+    Only a case waiting for 补正 restarts: one whose one-time notice came in time (engine.runtime
+    .clocks.sync.notice_given). Without a notice, or after a late one (行政许可法 §32: the
+    application counts as accepted on receipt), the count is not reset — else any clock could be."""
     case = adjustable_case(session, instance_id, actor)
     require_running_clock(case)
+    if not waiting_for_correction(case):
+        raise Conflict("该办件没有在一次性告知后等待补正，不能重新计时", [
+            f"instance_id={instance_id}：只有在受理期限内一次性告知需补正材料的办件，补正材料收到后才重新计时"])
     now = clock.now()
     if received_at is not None:
         if received_at.tzinfo is None:
@@ -113,30 +136,84 @@ def record_correction(session: Session, clock: Clock, instance_id: int, received
 
 def extend_case(session: Session, clock: Clock, instance_id: int, limit_text: str, reason: str,
                 actor: Actor | None) -> CaseDeadline:
-    """Approve an extension (延期): whom the policy lets (`require_extension`: the head of the case's
-    department as the catalog names it, never for a case they handle); bounded by
-    `check_extension`; and only before the deadline passes: an approval after expiry is refused
-    and the case stays overdue."""
+    """Approve an extension (延期) by hand (`POST …/clock/extend`), for a process that has no
+    extension step of its own; a process with one (time_limited_case's 延期审批) is refused: there
+    the handler requests and the head decides in the step, so the request and the applicant's
+    notice are on record."""
     signed_in = policy.require_signed_in(actor, policy.Action.EXTEND)
     case = timed_case(session, instance_id, signed_in, for_update=True)
-    require_running_clock(case)
-    policy.require_extension(session, signed_in, case)
+    if extension_step_of(session, instance_id):
+        raise Conflict("本流程的延期须经“延期审批”环节：由承办人申请，部门负责人在该环节决定",
+                       [f"instance_id={instance_id}：请承办人使用“申请延期”（…/clock/extension-request）"])
     limit = parse_limit(limit_text)
+    return approve_extension(session, clock.now(), case, limit, reason, signed_in, notice=None)
+
+
+def approve_extension(session: Session, now: datetime, case: CaseDeadline, limit: TimeLimit, reason: str,
+                      actor: Actor, notice: str | None, decision_reason: str | None = None) -> CaseDeadline:
+    """Grant an extension: whom the policy lets (`require_extension`: the head of the case's
+    department as the catalog names it, never for a case they handle); bounded by the duty's
+    allowance (`check_extension`); and only before the deadline passes: an approval after expiry
+    is refused and the case stays overdue."""
+    require_running_clock(case)
+    policy.require_extension(session, actor, case)
     if not (reason or "").strip():
         raise InvalidInput("延期需要说明理由", ["reason：不能为空"])
     check_extension(session, case, limit)
-    now = clock.now()
-    if now >= case.due_at:
+    if case.paused_since is None and now >= case.due_at:
         raise Conflict("已超过办结时限，不能再批准延期（延期须在期限届满前批准）",
                        [f"办结时限 {case.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M} 已过；该事项仍按超期处理"])
     case.extensions = [*case.extensions, format_limit(limit)]
     changes.recompute(case, LazyCalendar(session).get())
     session.add(case)
     changes.schedule_case_warnings(session, case, now)
-    changes.log_clock_event(session, instance_id, "extended", now, actor=actor,
+    changes.log_clock_event(session, case.instance_id, "extended", now, actor=actor,
                             detail={"limit": format_limit(limit), "reason": reason.strip(),
-                                    "due_at": beijing_iso(case.due_at)})
+                                    "approved_by": actor.display_name or actor.username,
+                                    "decision_reason": (decision_reason or "").strip() or None,
+                                    "applicant_notice": notice, "due_at": beijing_iso(case.due_at)})
     return case
+
+
+def refuse_extension(session: Session, now: datetime, case: CaseDeadline, limit_text: str, reason: str,
+                     actor: Actor, decision_reason: str | None) -> None:
+    """The head refuses an extension: recorded; the clock is unchanged."""
+    policy.require_extension(session, actor, case)
+    changes.log_clock_event(session, case.instance_id, "extension_refused", now, actor=actor,
+                            detail={"limit": limit_text, "reason": reason,
+                                    "refused_by": actor.display_name or actor.username,
+                                    "decision_reason": (decision_reason or "").strip() or None})
+
+
+def check_extension_request(session: Session, now: datetime, case: CaseDeadline, limit_text: str,
+                            reason: str, actor: Actor) -> TimeLimit:
+    """A handler's request for more time (申请延期), before the step decides it: by someone who
+    handles the case, with a reason, before the due moment, within the allowance, and only where
+    the catalog names the head who would decide."""
+    require_running_clock(case)
+    policy.require_request_extension(session, actor, case)
+    limit = parse_limit(limit_text)
+    if not (reason or "").strip():
+        raise InvalidInput("申请延期需要说明理由", ["reason：不能为空"])
+    if waiting_for_correction(case):
+        raise Conflict("等待补正期间不计时，无需申请延期", [f"instance_id={case.instance_id}：补正材料收到后重新计时"])
+    if case.paused_since is None and now >= case.due_at:
+        raise Conflict("已超过办结时限，不能再申请延期（延期须在期限届满前申请并批准）",
+                       [f"办结时限 {case.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M} 已过"])
+    check_extension(session, case, limit)
+    return limit
+
+
+# The BPMN message a process waits for when it decides extensions in a step of its own.
+EXTENSION_MESSAGE = "extension_requested"
+
+
+def extension_step_of(session: Session, instance_id: int) -> bool:
+    """Whether the instance's process decides extensions in a step of its own (it catches the
+    message `extension_requested`, as time_limited_case's 延期审批 does)."""
+    instance = session.get(ProcessInstance, instance_id)
+    definition = session.get(ProcessDefinition, instance.definition_id) if instance is not None else None
+    return definition is not None and f'name="{EXTENSION_MESSAGE}"' in definition.bpmn_xml
 
 
 # 《行政许可法》第四十二条: a decision not made within twenty days may, with the approval of the
@@ -145,21 +222,34 @@ LICENSING = "行政许可"
 LICENSING_EXTENSION = TimeLimit(value=10, unit=LimitUnit.working_days)
 
 
-def check_extension(session: Session, case: CaseDeadline, limit: TimeLimit) -> None:
-    """How far a case may be extended (422 otherwise). Kept simple until extensions become a BPMN
-    step: an extension is counted in the unit of the case's own limit, and all extensions of the
-    case together may add at most that limit again; for a 行政许可 duty at most ten working days
-    in all (《行政许可法》第四十二条)."""
+def extension_allowance(session: Session, case: CaseDeadline) -> tuple[TimeLimit | None, str]:
+    """How much time extensions may add to the case in all, and the rule that says so.
+
+    The duty's `extension_limit` when the catalog gives one; else for 行政许可 ten working days
+    (§42); else none for a duty of another category. A case without a duty (a limit from its
+    start data, a process outside the catalog) may add at most its own limit again."""
+    duty = duty_in_force(session, case.duty_code)
+    if duty is not None and duty.extension_limit is not None:
+        return duty.extension_limit, f"清单规定该事项延期总计不得超过 {format_limit(duty.extension_limit)}"
+    category = duty.category if duty is not None else None
+    if category == LICENSING:
+        return LICENSING_EXTENSION, "行政许可事项依《行政许可法》第四十二条，经负责人批准只能延长十个工作日"
+    if duty is not None:
+        return None, f"清单未规定{category or ''}事项“{duty.name}”可以延期（可在清单中为事项写明 extension_limit）"
     own = counted(read_limit(case.limit_text))
     if own is None:
-        raise InvalidInput("即办事项不能延期", [f"办结时限 {case.limit_text}：当日办结的事项没有可延长的天数"])
-    cap, basis = own, f"延期总计不得超过该事项本身的办结时限 {format_limit(own)}"
-    if duty_category(session, case.duty_code) == LICENSING:
-        cap = LICENSING_EXTENSION if own.unit != LICENSING_EXTENSION.unit else min(
-            own, LICENSING_EXTENSION, key=lambda t: t.value or 0)
-        basis = "行政许可事项依《行政许可法》第四十二条，经负责人批准只能延长十个工作日"
+        return None, f"办结时限 {case.limit_text} 当日办结，没有可延长的天数"
+    return own, f"延期总计不得超过该事项本身的办结时限 {format_limit(own)}"
+
+
+def check_extension(session: Session, case: CaseDeadline, limit: TimeLimit) -> None:
+    """How far a case may be extended (422 otherwise): all extensions together within the
+    allowance, in its unit."""
+    cap, basis = extension_allowance(session, case)
+    if cap is None:
+        raise InvalidInput(f"该事项不得延期：{basis}", [f"limit：{format_limit(limit)}"])
     if limit.unit != cap.unit:
-        raise InvalidInput("延长的时限与办结时限的计量单位不同",
+        raise InvalidInput("延长的时限与可延期的上限计量单位不同",
                            [f"limit：{format_limit(limit)}；请以与 {format_limit(cap)} 相同的单位填写"])
     # A counted limit always has a value (TimeLimit refuses a count without one).
     cap_value, asked = cap.value or 0, limit.value or 0

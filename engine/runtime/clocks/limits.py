@@ -6,8 +6,12 @@ Step properties (spiffworkflow properties on a user task, `task_spec.extensions[
   case limit's unit that add up to more than it are scaled down to add up to it exactly, so one
   process serves duties with different limits; `无` gives the step no clock;
 - `clock`: `pause` — the case clock stands still while the step is open (hearing, testing,
-  expert review; 行政许可法 §45); `restart` — when the step completes (corrected materials
-  arrived, 补正) the count restarts and runs from the day after.
+  expert review; 行政许可法 §45), for the reason `pause_reason` gives (`$field`: the value of
+  that data field, e.g. `$special_procedure` = `hearing`); `correction` — the step waits for the
+  applicant's corrected materials (补正): if the one-time notice before it came within the duty's
+  notice limit (5个工作日 from receipt unless the catalog says otherwise, 行政许可法 §32) the case
+  clock stands still while it is open and the count starts afresh from the day after it
+  completes; a later notice is recorded (`notice_late`) and neither stops nor restarts the clock.
 
 The case limit is the duty's committed limit in the catalog version in force (`data["duty_code"]`),
 else its statutory limit, else `data["limit"]` ("5个工作日"). Limits are read as real tables
@@ -30,14 +34,50 @@ from engine.catalog import service as catalog
 from engine.catalog.cells import parsed_limit
 from engine.catalog.in_force import catalog_version_id
 from engine.errors import InvalidInput, NotFound
-from engine.models.catalog import CatalogDuty
 from engine.models.runtime import ProcessInstance
 from engine.models.timers import CaseDeadline
 from engine.runtime.clocks.arithmetic import DeclaredLimit, allocate_stage_limits
 
 PAUSE = "pause"
-RESTART = "restart"  # the BPMN value of a 补正 step: the count restarts after it (重新计时)
-CLOCK_MODES = (PAUSE, RESTART)
+# The BPMN value of the step that waits for 补正: after a timely 一次性告知 the case clock stands
+# still while it is open (pause reason `correction`), and when it completes the count starts
+# afresh (重新计时). `restart` is how definitions deployed before issue 14 spell it.
+CORRECTION = "correction"
+RESTART = "restart"
+CORRECTION_MODES = (CORRECTION, RESTART)
+CLOCK_MODES = (PAUSE, CORRECTION, RESTART)
+# A step that pauses may name the data field that says why (`pause_reason="$special_procedure"`).
+PAUSE_REASON = "pause_reason"
+
+# pause_reason of a case clock waiting for 补正 (set only after a timely notice).
+CORRECTION_REASON = "correction"
+# The reasons a clock stands still, as people read them.
+PAUSE_REASON_NAMES = {
+    CORRECTION_REASON: "等待补正材料",
+    "hearing": "听证",
+    "expert_review": "专家评审",
+    "testing": "检验检测",
+    "appraisal": "鉴定",
+    "tender": "招标拍卖",
+}
+# 行政许可法 §32: missing materials are told on the spot or within five days (working days, §82).
+DEFAULT_NOTICE_LIMIT = ParsedLimit(LimitKind.working_days, 5, text="5个工作日")
+
+
+def waiting_for_correction(case: Any) -> bool:
+    """Whether a case clock stands still waiting for the applicant's corrected materials."""
+    return case.paused_since is not None and case.pause_reason == CORRECTION_REASON
+
+
+def pause_reason_name(reason: str | None) -> str | None:
+    """A pause reason as people read it (the stored code, or free text given by a person)."""
+    if reason is None:
+        return None
+    return PAUSE_REASON_NAMES.get(reason, reason.removeprefix(MANUAL_PAUSE_PREFIX))
+
+
+# A pause asked for through the API is ended only through the API, never by a step closing.
+MANUAL_PAUSE_PREFIX = "人工暂停："
 
 # case_deadline.limit_text / stage_deadline.limit_text hold at most this many characters.
 LIMIT_TEXT_LENGTH = 40
@@ -67,7 +107,8 @@ def check_step_properties(task_spec: Any, where: str) -> list[str]:
         except InvalidInput:
             problems.append(f"{where}：stage_limit {props['stage_limit']!r} 不是有效的时限（如“2个工作日”）")
     if props.get("clock") and props["clock"] not in CLOCK_MODES:
-        problems.append(f"{where}：clock 只能是 pause（暂停计时）或 restart（重新计时），而不是 {props['clock']!r}")
+        problems.append(f"{where}：clock 只能是 pause（暂停计时）或 correction（等待补正、补正后重新计时），"
+                        f"而不是 {props['clock']!r}")
     return problems
 
 
@@ -194,17 +235,23 @@ def duty_limits(session: Session, duty_code: str) -> DutyLimits | None:
     return duty.committed_limit, duty.statutory_limit, list(duty.units), duty.department
 
 
-DUTY_CATEGORY = select(col(CatalogDuty.category)).where(
-    col(CatalogDuty.version_id) == bindparam("version_id"), col(CatalogDuty.code) == bindparam("code"))
+def notice_limit(session: Session, duty_code: str | None) -> ParsedLimit:
+    """How long after receipt the one-time notice may come: the duty's `notice_limit`, else 5个工作日."""
+    duty = duty_in_force(session, duty_code)
+    if duty is not None and duty.notice_limit is not None:
+        return parsed_limit(duty.notice_limit)
+    return DEFAULT_NOTICE_LIMIT
 
 
-def duty_category(session: Session, duty_code: str | None) -> str | None:
-    """The category (行政许可 …) of a duty in the catalog version in force."""
+def duty_in_force(session: Session, duty_code: str | None) -> Any:
+    """The duty (engine.catalog.document.Duty) in the catalog version in force, or None."""
     version_id = catalog_version_id(session)
     if not duty_code or version_id is None:
         return None
-    category: str | None = session.execute(DUTY_CATEGORY, {"version_id": version_id, "code": duty_code}).scalar()
-    return category
+    try:
+        return catalog.get_duty(session, version_id, duty_code)
+    except NotFound:
+        return None
 
 
 def counted(limit: ParsedLimit) -> TimeLimit | None:

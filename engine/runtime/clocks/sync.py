@@ -22,25 +22,29 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
-from engine.calendar.limits import ParsedLimit, read_limit
+from engine.calendar.limits import ParsedLimit, format_limit, read_limit
 from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
 from engine.runtime import timers
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks import changes
-from engine.runtime.clocks.arithmetic import compute_moments
+from engine.runtime.clocks.arithmetic import beijing_iso, compute_moments
 from engine.runtime.clocks.changes import CaseClock
 from engine.runtime.clocks.limits import (
     CLOCK_MODES,
+    CORRECTION_MODES,
+    CORRECTION_REASON,
     PAUSE,
-    RESTART,
+    PAUSE_REASON,
     CaseLimit,
     case_data,
     clock_limit_text,
     has_tracked_steps,
+    notice_limit,
     resolve_case_limit,
     stage_limits,
     step_properties,
     tracked,
+    waiting_for_correction,
 )
 from engine.runtime.workflow_tasks import all_tasks
 
@@ -67,7 +71,8 @@ class StageClock:
 _CASE = CaseDeadline.__table__  # type: ignore[attr-defined]
 _STAGE = StageDeadline.__table__  # type: ignore[attr-defined]
 _CASE_COLUMNS = (_CASE.c.id, _CASE.c.instance_id, _CASE.c.limit_text, _CASE.c.paused_since, _CASE.c.pause_reason,
-                 _CASE.c.finished_at, _CASE.c.due_at, _CASE.c.yellow_at)
+                 _CASE.c.finished_at, _CASE.c.due_at, _CASE.c.yellow_at, _CASE.c.counting_from, _CASE.c.restarts,
+                 _CASE.c.duty_code)
 _STAGE_COLUMNS = (_STAGE.c.id.label("stage_id"), _STAGE.c.task_id, _STAGE.c.task_spec, _STAGE.c.stage,
                   _STAGE.c.clock_mode, _STAGE.c.due_at.label("stage_due_at"))
 # Every step of an instance with a clock reads its case row and open stage rows, in one query.
@@ -136,6 +141,9 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
             stages[task_id] = open_stage(instance_id, task, limits, calendar, now, new_rows, new_stages)
     if new_stages:
         session.execute(INSERT_STAGES, new_stages)
+    correction_opened = [stages[row["task_id"]] for row in new_stages if row["clock_mode"] in CORRECTION_MODES]
+    if correction_opened and case is not None and case.finished_at is None:
+        case = notice_given(session, case, correction_opened[0], calendar, now)
 
     restarted = False
     closed: list[str] = []
@@ -149,10 +157,12 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
         closing.append(close_stage(stage, "completed" if completed else "cancelled", now))
         if stage.due_at is not None:  # a stage without a limit never had warning rows
             closed.append(task_id)
-        if completed and stage.clock_mode == RESTART and case is not None:
+        if (completed and stage.clock_mode in CORRECTION_MODES and case is not None
+                and waiting_for_correction(case) and not workflow.is_completed()):
+            # The corrected materials arrived: the count starts afresh from the next day. After a
+            # late notice the clock never stopped and nothing restarts (§32: accepted on receipt).
             case = held = changes.held_case(session, case)
-            changes.restart(session, held, calendar, now, reason=f"{stage.stage or stage.task_spec} 完成，重新计时",
-                            task_id=task_id)
+            changes.restart(session, held, calendar, now, reason="补正材料已收到，重新计时", task_id=task_id)
             restarted = True
     if closing:
         write_closed_stages(session, closing)
@@ -162,9 +172,10 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
         pausing = [s for s in stages.values() if s.status == "open" and s.clock_mode == PAUSE]
         if pausing and case.paused_since is None:
             case = held = changes.held_case(session, case)
-            changes.pause(session, held, now, reason=pausing[0].stage or pausing[0].task_spec,
+            changes.pause(session, held, now, reason=pause_reason(pausing[0], tasks_by_id),
                           task_id=pausing[0].task_id)
-        elif not pausing and case.paused_since is not None and not changes.manual_pause(case):
+        elif (not pausing and case.paused_since is not None and not changes.manual_pause(case)
+              and not waiting_for_correction(case)):
             case = held = changes.held_case(session, case)
             changes.resume(session, held, calendar, now)
         if workflow.is_completed():
@@ -179,6 +190,40 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
     timers.add_timer_rows(session, new_rows, now)
 
 
+def pause_reason(stage: StageClock, tasks_by_id: dict[str, Any]) -> str:
+    """Why a pausing step stops the clock: its `pause_reason` property (`$field`: that data
+    field's value, e.g. `hearing`), else its stage or name."""
+    task = tasks_by_id.get(stage.task_id)
+    given = step_properties(task.task_spec).get(PAUSE_REASON, "") if task is not None else ""
+    if given.startswith("$") and task is not None:
+        given = str(task.data.get(given[1:]) or "")
+    return given.strip() or stage.stage or stage.task_spec
+
+
+def notice_given(session: Session, case: CaseClock | CaseDeadline, stage: StageClock, calendar: LazyCalendar,
+                 now: datetime) -> CaseClock | CaseDeadline:
+    """A one-time notice (一次性告知) was just given and the case now waits for 补正.
+
+    In time — within the duty's notice limit from receipt (5个工作日, 行政许可法 §32), on a count
+    never restarted — the case clock stands still until the materials arrive. Late, the notice
+    stands (the applicant must learn what is missing) but it is a violation of the one-time
+    notice rule, recorded for the efficiency office as a `notice_late` event, and the clock keeps
+    running: the application counts as accepted on the day it was received."""
+    limit = notice_limit(session, case.duty_code)
+    received = case.counting_from
+    notice_due = calendar.get().due(received, limit)
+    if case.restarts == 0 and now <= notice_due.at and case.paused_since is None:
+        held = changes.held_case(session, case)
+        changes.pause(session, held, now, reason=CORRECTION_REASON, task_id=stage.task_id)
+        return held
+    changes.log_clock_event(session, case.instance_id, "notice_late", now, task_id=stage.task_id, detail={
+        "received_at": beijing_iso(received), "notice_limit": limit.text or format_limit(limit),
+        "notice_due": beijing_iso(notice_due.at),
+        "rule": "《行政许可法》第三十二条：逾期不告知的，自收到申请材料之日起即为受理；计时不因补正暂停或重新计算",
+    })
+    return case
+
+
 def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[CaseClock | None,
                                                                                 dict[str, StageClock]]:
     """The case row and the open stage rows (by task id) of an instance; in one query when it has a case."""
@@ -187,7 +232,8 @@ def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[C
         first = rows[0]
         case = CaseClock(id=first.id, instance_id=first.instance_id, limit_text=first.limit_text,
                          paused_since=first.paused_since, pause_reason=first.pause_reason,
-                         finished_at=first.finished_at, due_at=first.due_at, yellow_at=first.yellow_at)
+                         finished_at=first.finished_at, due_at=first.due_at, yellow_at=first.yellow_at,
+                         counting_from=first.counting_from, restarts=first.restarts, duty_code=first.duty_code)
         return case, {row.task_id: _stage(row) for row in rows if row.stage_id is not None}
     if not has_stages:
         return None, {}
@@ -212,7 +258,8 @@ def start_case(session: Session, instance_id: int, resolved: CaseLimit, calendar
         "provisional": moments.provisional, "finished_at": None, "on_time": None, "created_at": now,
     }).scalar_one()
     return CaseClock(id=case_id, instance_id=instance_id, limit_text=limit_text, paused_since=None,
-                     pause_reason=None, finished_at=None, due_at=moments.due_at, yellow_at=moments.yellow_at)
+                     pause_reason=None, finished_at=None, due_at=moments.due_at, yellow_at=moments.yellow_at,
+                     counting_from=now, restarts=0, duty_code=resolved.duty_code)
 
 
 def open_stage(instance_id: int, task: Any, limits: dict[str, ParsedLimit], calendar: LazyCalendar,
@@ -235,7 +282,7 @@ def open_stage(instance_id: int, task: Any, limits: dict[str, ParsedLimit], cale
         "started_at": now, "due_at": stage.due_at, "yellow_at": yellow_at, "provisional": provisional,
         "status": "open", "ended_at": None, "overran": False,
     })
-    if stage.due_at is not None and yellow_at is not None and clock_mode != PAUSE:
+    if stage.due_at is not None and yellow_at is not None and clock_mode not in (PAUSE, *CORRECTION_MODES):
         # Rows of an earlier readiness of the same task (sent back) were cancelled when it closed.
         subject = stage.stage or stage.task_spec
         new_rows += [(instance_id, stage.task_id, TimerKind.stage_yellow, subject, yellow_at),

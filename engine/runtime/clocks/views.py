@@ -18,7 +18,13 @@ from engine.models.timers import CaseDeadline, Escalation, StageDeadline
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks.arithmetic import beijing_iso, clock_state, state_rank
 from engine.runtime.clocks.commands import get_case
-from engine.runtime.clocks.limits import CASE_OF_INSTANCE, clock_limit_text, untimed_reason
+from engine.runtime.clocks.explanation import explain_case, untimed_explanation
+from engine.runtime.clocks.limits import (
+    CASE_OF_INSTANCE,
+    clock_limit_text,
+    untimed_reason,
+    waiting_for_correction,
+)
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,19 @@ def task_deadline(session: Session, task_row: WorkTask, clock: Clock) -> Deadlin
     if stage is None or stage.due_at is None:
         return case_view
     finished = stage.status != "open"
-    state = clock_state(stage.due_at, stage.yellow_at, stage.ended_at if finished and stage.ended_at else now)
+    case_paused = case is not None and case.paused_since is not None and not finished
     if finished:
         state = "red" if stage.overran else "done"
+    elif case_paused:
+        # A step's clock stands still with its case (§45, 补正): paused, never yellow or red.
+        state = "paused"
+    else:
+        state = clock_state(stage.due_at, stage.yellow_at, now)
     if case_view is not None and state_rank(case_view.state) > state_rank(state):
         state = case_view.state
-    left = time_left(calendar, stage.due_at, now) if not finished else None
+    left = None
+    if not finished:
+        left = time_left(calendar, stage.due_at, case.paused_since if case_paused and case is not None else now)
     return DeadlineView("stage", stage.due_at, stage.yellow_at, left, state, stage.provisional, stage.stage, stage.limit_text)
 
 
@@ -93,12 +106,15 @@ def case_view(session: Session, instance_id: int, clock: Clock) -> DeadlineView:
 
 
 def view_of_case(case: CaseDeadline, calendar: LazyCalendar, now: datetime) -> DeadlineView:
+    """The case clock at `now`. While it waits for 补正 there is no due moment: the count starts
+    afresh when the materials arrive, so due, yellow and time left are None."""
     finished = case.finished_at is not None
-    paused = case.paused_since is not None
-    reference = case.paused_since if case.paused_since is not None else now
-    state = clock_state(case.due_at, case.yellow_at, now, finished=finished, paused=paused)
+    state = clock_state(case.due_at, case.yellow_at, now, finished=finished, paused_since=case.paused_since)
     if finished and not case.on_time:
         state = "red"
+    if waiting_for_correction(case) and not finished:
+        return DeadlineView("case", None, None, None, state, case.provisional, None, case.limit_text)
+    reference = case.paused_since if case.paused_since is not None else now
     left = None if finished else time_left(calendar, case.due_at, reference)
     return DeadlineView("case", case.due_at, case.yellow_at, left, state, case.provisional, None, case.limit_text)
 
@@ -139,12 +155,15 @@ def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, An
         "finished_at": beijing_iso(case.finished_at),
         "on_time": case.on_time,
         **view.as_dict(),
-        "stages": [stage_dict(s, now) for s in stages],
+        "stages": [stage_dict(s, now, case.paused_since) for s in stages],
         "escalations": [escalation_dict(e) for e in escalations],
+        "explanation": explain_case(session, case, now),
     }
 
 
-def stage_dict(s: StageDeadline, now: datetime) -> dict[str, Any]:
+def stage_dict(s: StageDeadline, now: datetime, paused_since: datetime | None = None) -> dict[str, Any]:
+    """A stage as the API shows it; `paused_since`: the case clock stands still, and so does an
+    open stage's."""
     return {
         "task_id": s.task_id,
         "task_spec": s.task_spec,
@@ -157,7 +176,8 @@ def stage_dict(s: StageDeadline, now: datetime) -> dict[str, Any]:
         "status": s.status,
         "ended_at": beijing_iso(s.ended_at),
         "overran": s.overran,
-        "state": ("red" if s.overran else "done") if s.status != "open" else clock_state(s.due_at, s.yellow_at, now),
+        "state": ("red" if s.overran else "done") if s.status != "open" else clock_state(
+            s.due_at, s.yellow_at, now, paused_since=paused_since),
         "provisional": s.provisional,
     }
 
@@ -195,6 +215,7 @@ def untimed_clock(session: Session, instance_id: int) -> dict[str, Any]:
         "stage": None,
         "stages": [],
         "escalations": [],
+        "explanation": untimed_explanation(reason),
     }
 
 

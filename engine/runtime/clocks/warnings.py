@@ -25,6 +25,7 @@ from engine.auth import policy
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
 from engine.clock import Clock
+from engine.models.runtime import TASK_READY, WorkTask
 from engine.models.timers import CaseDeadline, Escalation, RuntimeTimer, StageDeadline, TimerKind, TimerStatus
 from engine.runtime import timers
 from engine.runtime.calendars import LazyCalendar
@@ -58,6 +59,9 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
     stage = session.execute(LATEST_STAGE, {"instance_id": row.instance_id, "task_id": row.task_id}).scalar_one_or_none()
     if stage is None or stage.status != "open":
         return TimerStatus.noop
+    case = session.execute(CASE_OF_INSTANCE, {"instance_id": row.instance_id}).scalar_one_or_none()
+    if case is not None and case.paused_since is not None:
+        return TimerStatus.noop  # a step's clock stands still with its case (pausing cancels its rows too)
     stage_moment = stage.yellow_at if row.kind == TimerKind.stage_yellow else stage.due_at
     if stage_moment is None or as_utc(stage_moment) != as_utc(row.due_at):
         return TimerStatus.noop
@@ -68,7 +72,6 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
     else:
         changes.log_clock_event(session, row.instance_id, "overdue", now, task_id=stage.task_id,
                                 detail={"level": "red", **detail})
-        case = session.execute(CASE_OF_INSTANCE, {"instance_id": row.instance_id}).scalar_one_or_none()
         escalate(session, row, case, stage, now)
     return TimerStatus.fired
 
@@ -80,7 +83,11 @@ def escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, sta
     runs a step, which is the instances module's job, above the clocks."""
     unit_code = case.unit_code if case is not None else None
     department_code = case.department_code if case is not None else None
-    to_posts = policy.escalation_posts(session, unit_code, department_code)
+    # Up to the heads, never back to whoever is late: the posts holding the late step (a stage's
+    # task, or every open step of a late case) are left out, so a unit head who handles the case
+    # themself is escalated past, to the department's head.
+    late_posts = open_task_posts(session, row.instance_id, stage.task_id if stage is not None else None)
+    to_posts = policy.escalation_posts(session, unit_code, department_code, exclude=late_posts)
     escalation = Escalation(
         instance_id=row.instance_id,
         subject=row.task_id,
@@ -97,6 +104,19 @@ def escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, sta
     changes.log_clock_event(session, row.instance_id, "escalated", now, task_id=stage.task_id if stage else None,
                             detail={"to_posts": to_posts, "unit_code": unit_code, "kind": row.kind,
                                     "escalation_id": escalation.id})
+
+
+OPEN_TASK_POSTS = select(col(WorkTask.post_code)).where(
+    col(WorkTask.instance_id) == bindparam("instance_id"), col(WorkTask.state) == TASK_READY,
+    col(WorkTask.post_code).is_not(None))
+
+
+def open_task_posts(session: Session, instance_id: int, spiff_task_id: str | None) -> set[str]:
+    """The posts holding a late matter: the step's own task, or every open step of the case."""
+    query = OPEN_TASK_POSTS
+    if spiff_task_id is not None:
+        query = query.where(col(WorkTask.spiff_task_id) == spiff_task_id)
+    return {post for post in session.execute(query, {"instance_id": instance_id}).scalars() if post}
 
 
 # ---------------------------------------------------------------- open lists

@@ -35,6 +35,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     # time_limited_case
     "open_case": cases.open_case,
     "one_time_notice": cases.one_time_notice,
+    "decide_extension": cases.decide_extension,
     # first_inquiry
     "register_inquiry": inquiries.register_inquiry,
     "transfer_target": inquiries.transfer_target,
