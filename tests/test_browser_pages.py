@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from sqlmodel import select
 
 from engine.auth.demo import DEMO_PASSWORD
 from engine.auth.roles import Actor
-from engine.clock import ControlledClock
+from engine.clock import BEIJING, ControlledClock
 from engine.db import Database
 from engine.models.analysis import Alert
 from engine.models.runtime import WorkTask
@@ -188,3 +189,40 @@ def test_legal_office_import_shows_the_errors(page, site, tmp_path):
     assert any("XX" in p for p in problems), problems
     assert "未导入任何内容" in page.inner_text("#import-problems")
     screenshot(page, f"legal-import-errors-{site.backend}")
+
+
+def test_a_case_waiting_for_correction_shows_paused_not_red(page, site):
+    # 最低生活保障审批 received 2026-09-30 09:00 with 15 working days: due in October. The handler
+    # gives the one-time notice the same day (in time, 行政许可法 §32), so the count stops while the
+    # applicant fetches the materials. Weeks later, far past the original due moment, the inbox,
+    # the task page and the case page all show the clock paused (计时暂停), never red.
+    first = site.start_case("王五低保申请")
+    sign_in(page, site, "s003")
+    page.goto(f"{site.url}/tasks/{first}")
+    page.select_option("select[name=f_decision]", "notify_missing")
+    page.fill("[name=f_missing_materials]", "户口簿复印件；收入证明")
+    page.click("button:has-text('办结此步')")
+    page.wait_for_url(re.compile(r".*/inbox"))
+    saved = site.clock.now()
+    site.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=BEIJING))
+    try:
+        with site.database.session() as session:
+            waiting = session.exec(select(WorkTask).where(WorkTask.task_spec == "receive_correction",
+                                                          WorkTask.state == "ready")).all()
+            [correction] = [t for t in waiting if t.instance_id == session.get(WorkTask, first).instance_id]
+        page.goto(f"{site.url}/inbox")
+        card = page.locator(f"[data-task='{correction.id}']")
+        assert card.get_attribute("data-state") == "paused"
+        assert "计时暂停" in card.inner_text() and "红牌" not in card.inner_text()
+        screenshot(page, f"inbox-paused-{site.backend}")
+        page.goto(f"{site.url}/tasks/{correction.id}")
+        assert page.locator("section.task").first.get_attribute("data-state") == "paused"
+        assert "等待补正材料" in page.inner_text("main")
+        assert page.locator("button:has-text('重新计时')").count() == 1
+        screenshot(page, f"task-paused-{site.backend}")
+        page.goto(f"{site.url}/cases/{correction.instance_id}")
+        facts = page.inner_text("dl.facts")
+        assert "计时暂停" in facts and "红牌" not in facts
+        screenshot(page, f"case-paused-{site.backend}")
+    finally:
+        site.clock.set(saved)

@@ -153,13 +153,24 @@ def test_transfer_to_an_unknown_post_is_refused(client, task_id, database):
     assert task_row(database, task_id).transfer_to_post is None
 
 
-def test_pause_for_correction_and_resume(client, task_id):
+def test_pause_for_a_hearing_and_resume(client, task_id):
     sign_in(client, "s003")
-    page = client.post(f"/tasks/{task_id}/pause", data={"reason": "补正"})
-    assert "已暂停计时（补正）" in flashed(page)
-    assert "计时暂停" in page.text
+    page = client.post(f"/tasks/{task_id}/pause", data={"reason": "听证"})
+    assert "已暂停计时（听证）" in flashed(page)
+    assert "计时暂停：听证" in page.text and 'data-state="paused"' in page.text
     page = client.post(f"/tasks/{task_id}/resume")
     assert "已恢复计时" in flashed(page)
+
+
+def test_no_restart_by_hand_without_a_one_time_notice(client, task_id):
+    # 补正 restarts the count only after a timely 一次性告知 (行政许可法 §32): the page offers no
+    # restart, and asking anyway is refused by name.
+    sign_in(client, "s003")
+    page = client.get(f"/tasks/{task_id}")
+    assert f'action="/tasks/{task_id}/restart"' not in page.text
+    refused = client.post(f"/tasks/{task_id}/restart", data={"reason": "补正材料已收到"},
+                          headers={"referer": f"http://testserver/tasks/{task_id}"})
+    assert "一次性告知" in flashed(refused)
 
 
 def test_comment_appears_in_the_timeline(client, task_id):

@@ -16,8 +16,9 @@ from engine.calendar.units import TimeLimit
 from engine.calendar.working import WorkingCalendar
 from engine.catalog.cells import format_limit_cell
 from engine.clock import BEIJING
+from engine.runtime.clocks.limits import pause_reason_name
 
-STATE_LABELS = {"green": "正常", "yellow": "黄牌预警", "red": "红牌超期"}
+STATE_LABELS = {"green": "正常", "yellow": "黄牌预警", "red": "红牌超期", "paused": "计时暂停"}
 # How far ahead the countdown schedule reaches; a page left open longer simply stops counting.
 SCHEDULE_DAYS = 14
 
@@ -90,6 +91,7 @@ def install(env: Environment) -> None:
         "working_span": working_span,
         "limit_text": limit_text,
         "state_label": state_label,
+        "pause_reason": pause_reason_name,
     }
     env.filters.update(filters)
     # Case data shown as JSON keeps Chinese readable instead of \uXXXX escapes.

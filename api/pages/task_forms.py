@@ -12,6 +12,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER
+from engine.runtime.clocks.limits import pause_reason_name
 
 FIELD_PREFIX = "f_"
 
@@ -31,6 +32,7 @@ EVENT_LABELS = {
     "accepted": "接收转办", "refused": "退回转办", "delegated": "委派B角", "sent_back": "退回上一步",
     "withdrawn": "撤回", "urged": "催办", "copied": "抄送", "commented": "意见", "completed": "办结",
     "paused": "暂停计时", "resumed": "恢复计时", "restarted": "重新计时", "extended": "延期",
+    "extension_requested": "申请延期", "extension_refused": "不批准延期", "notice_late": "一次性告知逾期（违规）",
     "warned": "黄牌预警", "overdue": "红牌超期", "escalated": "升级督办", "suspended": "挂起", "reactivated": "激活",
     "instance_ended": "流程结束", "failed": "流程出错",
 }
@@ -78,6 +80,9 @@ def event_text(event: Any) -> str:
         parts.append(f"→ {event.target_post}")
     for key in ("reason", "text", "comment", "message", "limit"):
         if detail.get(key):
-            parts.append(f"：{detail[key]}")
+            value = detail[key]
+            if key == "reason" and event.kind in ("paused", "resumed"):
+                value = pause_reason_name(str(value))  # a code (correction, hearing …) as people read it
+            parts.append(f"：{value}")
             break
     return " ".join(parts)
