@@ -33,6 +33,7 @@ EVENT_LABELS = {
     "withdrawn": "撤回", "urged": "催办", "copied": "抄送", "commented": "意见", "completed": "办结",
     "paused": "暂停计时", "resumed": "恢复计时", "restarted": "重新计时", "extended": "延期",
     "extension_requested": "申请延期", "extension_refused": "不批准延期", "notice_late": "一次性告知逾期（违规）",
+    "application_withdrawn": "申请人撤回",
     "warned": "黄牌预警", "overdue": "红牌超期", "escalated": "升级督办", "suspended": "挂起", "reactivated": "激活",
     "instance_ended": "流程结束", "failed": "流程出错",
 }

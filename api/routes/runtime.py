@@ -23,7 +23,7 @@ from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
 from engine.errors import DutyflowError
 from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
-from engine.runtime import service
+from engine.runtime import service, withdrawals
 from engine.runtime.metrics import GROUPINGS, efficiency_figures
 
 router = APIRouter()
@@ -353,6 +353,14 @@ def instance_timeline(instance_id: InstanceId, session: Session = Depends(get_se
 def suspend_instance(instance_id: InstanceId, body: ReasonIn | None = None, session: Session = Depends(get_session, scope="function"),
                      clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     return _instance(service.suspend_instance(session, clock, instance_id, actor, (body or ReasonIn()).reason))
+
+
+@router.post("/instances/{instance_id}/withdraw-application", response_model=InstanceOut,
+             summary="登记申请人撤回申请（本件的承办人；办件终止，计时停止）")
+def withdraw_application(instance_id: InstanceId, body: ReasonIn, session: Session = Depends(get_session, scope="function"),
+                         clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
+    withdrawals.withdraw_application(session, clock, instance_id, body.reason, actor)
+    return _instance(service.get_instance(session, instance_id, actor))
 
 
 @router.post("/instances/{instance_id}/resume", summary="激活已挂起的流程实例（效能办）", response_model=InstanceOut)

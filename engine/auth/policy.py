@@ -74,6 +74,7 @@ class Action(StrEnum):
     ADJUST_CLOCK = "adjust_clock"  # 暂停、恢复、重新计时
     EXTEND = "extend"  # 批准延期
     REQUEST_EXTENSION = "request_extension"  # 申请延期
+    WITHDRAW_APPLICATION = "withdraw_application"  # 登记申请人撤回
     DEPLOY = "deploy"  # 部署流程定义
     READ_METRICS = "read_metrics"  # 效能指标
     READ_TIMER_QUEUE = "read_timer_queue"  # 定时器队列概况
@@ -105,6 +106,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ADJUST_CLOCK: "暂停、恢复或重新计时",
     Action.EXTEND: "批准延期",
     Action.REQUEST_EXTENSION: "申请延期",
+    Action.WITHDRAW_APPLICATION: "登记申请人撤回",
     Action.DEPLOY: "部署流程定义",
     Action.READ_METRICS: "查看效能指标",
     Action.READ_TIMER_QUEUE: "查看定时器队列",
@@ -581,6 +583,15 @@ def require_request_extension(session: Session, actor: Actor, case: CaseDeadline
                       [f"departments.{case.department_code or '?'}.head_post: 未指定；请在清单中指定部门负责人岗位"])
     if not handled_case(session, actor, case.instance_id):
         raise Refused(Action.REQUEST_EXTENSION, "只有本件的承办人可以申请延期",
+                      [f"{actor.username}：没有经办本件"])
+
+
+def require_withdraw_application(session: Session, actor: Actor, instance: ProcessInstance) -> None:
+    """Recording the applicant's withdrawal (申请人撤回): someone who handles the case — it ends
+    the case, so neither a reader nor a coordinator records it for the handler."""
+    assert instance.id is not None
+    if not handled_case(session, actor, instance.id):
+        raise Refused(Action.WITHDRAW_APPLICATION, "只有本件的承办人可以登记申请人撤回",
                       [f"{actor.username}：没有经办本件"])
 
 

@@ -31,6 +31,7 @@ EVENT_KINDS = frozenset((
     "instance_started", "task_ready", "claimed", "transferred", "accepted", "refused", "delegated",
     "sent_back", "withdrawn", "urged", "copied", "commented", "completed", "cancelled", "paused",
     "resumed", "restarted", "extended", "extension_requested", "extension_refused", "notice_late", "warned",
+    "application_withdrawn",
     "overdue", "escalated", "suspended", "reactivated",
     "instance_ended", "failed",
 ))

@@ -31,7 +31,7 @@ from engine.clock import BEIJING, ControlledClock
 from engine.db import Database
 from engine.errors import DutyflowError, InvalidInput
 from engine.models.runtime import TASK_READY, WorkTask
-from engine.runtime import extension_requests, instance_service, task_service
+from engine.runtime import extension_requests, instance_service, task_service, withdrawals
 from engine.runtime.clocks import views
 from engine.runtime.clocks.limits import CORRECTION_REASON, MANUAL_PAUSE_PREFIX, PAUSE_REASON_NAMES
 from engine.runtime.deployment import deploy_definition
@@ -188,6 +188,13 @@ def apply(session: Session, clock: ControlledClock, scenario: Scenario, event: E
         return row.id
     if instance_id is None:
         raise InvalidInput("尚未收到申请", [f"{event.do}：请先有 receive 事件"])
+    if event.do == "withdraw" and open_task(session, instance_id, "receive_correction") is None:
+        # Not waiting for 补正: the applicant's withdrawal is recorded by the case's handler.
+        task = open_task(session, instance_id, None)
+        handler = actor_for(session, task.post_code if task else first_post_of_duty(session, scenario.duty),
+                            event.as_staff)
+        withdrawals.withdraw_application(session, clock, instance_id, event.reason or "申请人撤回申请", handler)
+        return instance_id
     if event.do == "request_extension":
         task = open_task(session, instance_id, None)
         requester = actor_for(session, task.post_code if task else first_post_of_duty(session, scenario.duty),

@@ -187,6 +187,8 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "receive_transfer": _receive_transfer,
     "withdraw": _withdraw,
     "adjust_clock": lambda c, u: c.post(u, _instance(c, "/clock/pause"), {"reason": "专家评审"}),
+    "withdraw_application": lambda c, u: c.post(u, _instance(c, "/withdraw-application"),
+                                                {"reason": "申请人书面申请撤回"}),
     "request_extension": lambda c, u: c.post(u, _instance(c, "/clock/extension-request"),
                                              {"limit": "5个工作日", "reason": "需补充调查"}),
     "extend": _extend,
