@@ -8,6 +8,7 @@ after due), 即办, 无, months, §82, provisional years."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from typer.testing import CliRunner
 
 from api.cli import clock as clock_cli  # noqa: F401  (registers the command)
 from api.cli.app import app
+from engine.clock import BEIJING, ControlledClock
 from engine.config import get_settings
 from engine.runtime import simulation
+from engine.runtime.clocks.explanation import explain_clock
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "docs" / "clock-scenarios"
 NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
@@ -61,3 +64,18 @@ def test_an_invalid_file_exits_2_with_a_placed_message(tmp_path, content, proble
     result = CliRunner().invoke(app, ["clock", "simulate", str(path)])
     assert result.exit_code == 2
     assert problem in result.stderr and result.stdout == ""
+
+
+def test_the_clock_explained_names_the_request_and_the_head_who_approved(database):
+    # extension-licensing: 郭敏 (AJ-WH-01, the handler) asks on 10-27 for 10个工作日; 朱军 (AJ-FM-01,
+    # 市安监局's head post) approves at 11:00 and the applicant is told in writing (书面); the due
+    # moment moves from 10-29 17:30 to 11-12 17:30 (10-30, 11-02..06, 11-09..12).
+    settings = get_settings()
+    scenario = simulation.read_scenario(SCENARIOS / "extension-licensing.yaml")
+    list(simulation.replay(database, scenario, settings.processes_dir, settings.demo_catalog))
+    clock = ControlledClock(datetime(2026, 11, 2, 16, 0, tzinfo=BEIJING))
+    with database.session() as session:
+        lines = {line["at"]: line["text"] for line in explain_clock(session, 1, clock)}
+    assert lines["2026-10-27 10:00"] == "郭敏申请延期 10个工作日（理由：需现场核查），待部门负责人审批"
+    assert lines["2026-10-27 11:00"].startswith("延期 10个工作日，朱军批准，已书面告知申请人")
+    assert lines["2026-10-27 11:00"].endswith("办结时限延至 2026-11-12 17:30")
