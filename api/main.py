@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from api import offline_docs
+from api import messages, offline_docs
 from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
 from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
 from api.same_origin import SameOriginMiddleware
@@ -79,7 +80,14 @@ def create_app(
 
     @app.exception_handler(DutyflowError)
     async def dutyflow_error(_request: Request, exc: DutyflowError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "problems": exc.problems})
+        return JSONResponse(status_code=exc.status_code,
+                            content={"detail": exc.message, "problems": exc.problems, "code": messages.error_code(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # pydantic's English (`Field required` …) becomes Chinese naming the field (api.messages).
+        return JSONResponse(status_code=422, content={"detail": messages.VALIDATION_MESSAGE, "code": "invalid_input",
+                                                      "problems": messages.validation_problems(exc.errors())})
 
     # Bad input any text parameter can carry, answered 422 rather than 500 (api.input_guard).
     app.add_exception_handler(DataError, data_error_answer)

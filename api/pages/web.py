@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
+from api import messages
 from api.deps import get_session
 from api.input_guard import DATA_REFUSED
 from api.pages import formatting
@@ -172,11 +173,7 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def _validation_problems(exc: RequestValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        place = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "form"))
-        problems.append(f"{place}: {'必填' if error.get('type') == 'missing' else error.get('msg')}")
-    return problems
+    return messages.validation_problems(exc.errors())
 
 
 def _actor_or_none(request: Request) -> Actor | None:
@@ -216,7 +213,7 @@ class PageRoute(APIRoute):
                 return await error_page(request, exc.status_code, exc.message, exc.problems)
             except RequestValidationError as exc:
                 _rollback(request)
-                return await error_page(request, 422, "提交的内容不完整或格式不对", _validation_problems(exc))
+                return await error_page(request, 422, messages.VALIDATION_MESSAGE, _validation_problems(exc))
             except DataError:
                 # The database refused a submitted value (NUL, out of range, too long): the
                 # visitor's input, shown as a page like any other refusal (api.input_guard).

@@ -100,7 +100,9 @@ def test_alert_ids_and_offsets_past_the_column_are_422_naming_the_parameter(clie
         answers[f"alert_id ({action})"] = client.post(f"/api/alerts/{number}/{action}", headers=coordinator, json={})
     for what, response in answers.items():
         assert response.status_code == 422, (what, response.text)
-        assert response.json()["detail"][0]["loc"][-1] == what.split(" ")[0], (what, response.text)
+        # Named by its label, in Chinese (api.messages): 起始位置 (offset) or the alert's id.
+        label = {"offset": "起始位置", "alert_id": "预警编号"}[what.split(" ")[0]]
+        assert response.json()["problems"][0].startswith(f"{label}：应不大于"), (what, response.text)
 
 
 def test_the_largest_alert_id_is_simply_not_found(client, published, coordinator):
@@ -149,7 +151,8 @@ def test_a_start_outside_the_calendar_years_is_refused(client, start):
     # 9999-12-31 + 5 working days overflowed datetime: a 500 before.
     response = client.get("/api/calendar/due", params={"start": start, "limit": "5个工作日"})
     assert response.status_code == 422, response.text
-    assert response.json() == {"detail": f"开始时间超出范围：{start}", "problems": ["start: 年份应在 2000 至 2100 之间"]}
+    assert response.json() == {"detail": f"开始时间超出范围：{start}", "problems": ["start: 年份应在 2000 至 2100 之间"],
+                               "code": "invalid_input"}
 
 
 @pytest.mark.parametrize(("limit", "longest"), [
@@ -160,7 +163,8 @@ def test_a_start_outside_the_calendar_years_is_refused(client, start):
 def test_a_limit_longer_than_ten_years_is_refused_at_once(client, limit, longest):
     response = client.get("/api/calendar/due", params={"start": "2026-09-30T10:00", "limit": limit})
     assert response.status_code == 422, response.text
-    assert response.json() == {"detail": f"时限过长：{limit}", "problems": [f"limit: 不得超过 {longest}"]}
+    assert response.json() == {"detail": f"时限过长：{limit}", "problems": [f"limit: 不得超过 {longest}"],
+                               "code": "invalid_input"}
 
 
 def test_a_limit_past_the_integer_column_is_refused_by_the_parser(client):
@@ -169,7 +173,7 @@ def test_a_limit_past_the_integer_column_is_refused_by_the_parser(client):
     response = client.get("/api/calendar/due", params={"start": "2026-09-30T10:00", "limit": limit})
     assert response.status_code == 422, response.text
     assert response.json() == {"detail": f"时限数值过大：{limit!r}",
-                               "problems": [f"时限 {limit!r}：数值不能大于 {DB_INT_MAX}"]}
+                               "problems": [f"时限 {limit!r}：数值不能大于 {DB_INT_MAX}"], "code": "invalid_input"}
 
 
 def test_the_longest_limits_are_still_counted(client):

@@ -1,0 +1,116 @@
+"""One message catalogue for what a person meets when a request is refused.
+
+FastAPI answers malformed input with pydantic's English (`Field required`, `Input should be a
+valid integer`, `JSON decode error`, `String should have at most 200 characters`). Here each of
+pydantic's error types becomes a Chinese sentence naming the field by its label, for the API and
+the pages alike; every answer also carries a stable machine `code` next to the Chinese `detail`,
+so clients branch on the code, never on the wording. pydantic has no Chinese locale and
+FastAPI none to plug in, hence this small table rather than a library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from engine.errors import Conflict, DutyflowError, Forbidden, InvalidInput, NotFound
+
+VALIDATION_MESSAGE = "提交的内容不完整或格式不对"
+
+# The labels people know the fields by (form fields of the pages and bodies/queries of the API).
+FIELD_LABELS: dict[str, str] = {
+    "q": "查询词", "page": "页码", "size": "每页条数", "offset": "起始位置", "limit": "时限",
+    "reason": "理由", "text": "内容", "message": "内容", "data": "表单数据", "file": "文件",
+    "process_id": "流程", "duty_code": "事项编码", "applicant": "申请人", "subject": "事由",
+    "to_post": "转办岗位", "posts": "岗位", "post": "岗位", "department": "部门", "unit": "科室",
+    "region": "区划", "version": "版本", "version_id": "版本", "username": "用户名", "password": "密码",
+    "roles": "角色", "staff_id": "人员编号", "received_at": "材料接收时间", "start": "开始时间",
+    "year": "年度", "holidays": "放假日期", "workdays": "调休上班日期", "by": "统计口径",
+    "scope": "统计范围", "since": "起始日期", "until": "截止日期", "status": "状态", "category": "类别",
+    "kind": "种类", "format": "格式", "matter": "事项", "citizen": "群众姓名", "contact": "联系方式",
+    "diff": "对比版本", "next": "跳转地址", "open_only": "只看未办结", "alert_id": "预警编号", "instance_id": "办件编号",
+    "task_id": "任务编号", "definition_id": "流程定义编号",
+}
+
+CODES: tuple[tuple[type[DutyflowError], str], ...] = (
+    (InvalidInput, "invalid_input"), (NotFound, "not_found"), (Conflict, "conflict"), (Forbidden, "forbidden"),
+)
+
+
+def error_code(exc: DutyflowError) -> str:
+    """The stable machine code of a refusal (the API's `code`)."""
+    for cls, code in CODES:
+        if isinstance(exc, cls):
+            return code
+    return "unauthorized" if exc.status_code == 401 else "refused"
+
+
+def field_label(loc: Iterable[Any]) -> str:
+    """`body.data.reason` → 理由; list positions → 第 N 项; unknown names stay as written."""
+    parts = [p for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]
+    words: list[str] = []
+    for part in parts:
+        if isinstance(part, int):
+            words.append(f"第 {part + 1} 项")
+        else:
+            words.append(FIELD_LABELS.get(str(part), str(part)))
+    return "·".join(words) or "请求"
+
+
+def _choices(ctx: Mapping[str, Any]) -> str:
+    return str(ctx.get("expected", "")).replace("' or '", "、").replace("', '", "、").replace("'", "")
+
+
+def problem_text(error: Mapping[str, Any]) -> str:
+    """One pydantic error as a Chinese sentence: the field's label and what it should be."""
+    kind = str(error.get("type", ""))
+    ctx: Mapping[str, Any] = error.get("ctx") or {}
+    label = field_label(error.get("loc", ()))
+    messages = {
+        "missing": "必填",
+        "string_too_long": f"最多 {ctx.get('max_length')} 个字符",
+        "string_too_short": f"至少 {ctx.get('min_length')} 个字符",
+        "too_long": f"最多 {ctx.get('max_length')} 项",
+        "too_short": f"至少 {ctx.get('min_length')} 项",
+        "int_parsing": "应为整数",
+        "int_type": "应为整数",
+        "int_from_float": "应为整数",
+        "float_parsing": "应为数字",
+        "float_type": "应为数字",
+        "bool_parsing": "应为是或否（true/false）",
+        "bool_type": "应为是或否（true/false）",
+        "string_type": "应为文字",
+        "list_type": "应为列表",
+        "dict_type": "应为对象（键值对）",
+        "model_type": "应为对象（键值对）",
+        "model_attributes_type": "应为对象（键值对）",
+        "date_parsing": "应为日期，如 2026-10-09",
+        "date_from_datetime_parsing": "应为日期，如 2026-10-09",
+        "datetime_parsing": "应为时间，如 2026-10-09T09:30:00+08:00",
+        "datetime_from_date_parsing": "应为时间，如 2026-10-09T09:30:00+08:00",
+        "greater_than": f"应大于 {ctx.get('gt')}",
+        "greater_than_equal": f"应不小于 {ctx.get('ge')}",
+        "less_than": f"应小于 {ctx.get('lt')}",
+        "less_than_equal": f"应不大于 {ctx.get('le')}",
+        "literal_error": f"应为 {_choices(ctx)} 之一",
+        "enum": f"应为 {_choices(ctx)} 之一",
+        "extra_forbidden": "不是可接受的字段",
+        "string_pattern_mismatch": "格式不对",
+        "uuid_parsing": "格式不对",
+    }
+    if kind == "json_invalid":  # its place is a character position in the body, not a field
+        position = next((p for p in reversed(list(error.get("loc", ()))) if isinstance(p, int)), None)
+        return "请求体不是有效的 JSON" + (f"（第 {position} 个字符附近）" if position is not None else "")
+    if kind in messages:
+        return f"{label}：{messages[kind]}"
+    # Our own validators raise Chinese (`value_error`); pydantic prefixes them with "Value error, ".
+    text = str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"{label}：{text if _is_chinese(text) else '格式不对'}"
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [problem_text(error) for error in errors]

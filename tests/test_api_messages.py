@@ -1,0 +1,49 @@
+"""Refusals speak Chinese and name the field by its label; every answer carries a stable `code`
+(issue 13 item 2). pydantic's English (`Field required`, `Input should be a valid integer`,
+`JSON decode error`, `String should have at most 200 characters`) never reaches a person."""
+
+from __future__ import annotations
+
+import re
+
+from engine.auth.service import create_user
+from tests.auth_helpers import issue_token
+
+ENGLISH = re.compile(r"\b(?!JSON\b)[A-Za-z]{4,}")  # an English word; JSON is the format's name
+
+
+def no_english(body: dict) -> bool:
+    return not ENGLISH.search(body["detail"] + " ".join(body["problems"]))
+
+
+def test_query_parameters_are_refused_in_chinese(client):
+    not_a_number = client.get("/api/public/duties", params={"offset": "abc"})
+    assert not_a_number.status_code == 422
+    body = not_a_number.json()
+    assert body["code"] == "invalid_input" and body["problems"] == ["起始位置：应为整数"] and no_english(body)
+    too_big = client.get("/api/public/duties", params={"offset": "-1"}).json()
+    assert too_big["problems"] == ["起始位置：应不小于 0"] and no_english(too_big)
+
+
+def test_a_page_names_the_field_too(client):
+    page = client.get("/catalog", params={"q": "低" * 201})
+    assert page.status_code == 422
+    assert "查询词：最多 200 个字符" in page.text and "String should" not in page.text
+
+
+def test_bodies_missing_fields_and_broken_json_are_refused_in_chinese(client, settings, database, clock):
+    with database.session() as session:
+        create_user(session, "admin", "secret-pass-1", clock.now(), roles=["admin"])
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'admin')}"}
+    missing = client.post("/api/instances/1/clock/pause", json={}, headers=headers)
+    assert missing.status_code == 422
+    assert missing.json()["problems"] == ["理由：必填"] and no_english(missing.json())
+    broken = client.post("/api/instances/1/clock/pause", content=b"{not json", headers={
+        **headers, "Content-Type": "application/json"})
+    assert broken.status_code == 422
+    assert any("不是有效的 JSON" in p for p in broken.json()["problems"]) and no_english(broken.json())
+
+
+def test_domain_refusals_carry_a_stable_code(client):
+    missing = client.get("/api/public/duties/NO-SUCH-DUTY")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
