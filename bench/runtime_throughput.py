@@ -196,7 +196,7 @@ BREAKDOWN = (
     ("engine.runtime.tasks", "sync_tasks", "task rows: open ones read, new ones with assignments"),
     ("engine.runtime.task_service", "load_task", "reading the task and instance rows"),
     ("engine.runtime.task_service", "policy.require_act", "checking the actor's posts"),
-    ("engine.runtime.instances", "bump_version", "optimistic instance update (version_id_col flush)"),
+    ("engine.runtime.instances", "bump_version", "optimistic instance update (version_id_col, bulk update by key)"),
     ("engine.runtime.instances", "write_events", "writing the timing events (one insert a step)"),
 )
 EVENT_MODULES = ("engine.runtime.events", "engine.runtime.instance_service", "engine.runtime.task_service",

@@ -17,7 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -45,6 +45,18 @@ def database_key(session: Session) -> str:
     if key is None:
         key = _DATABASE_KEYS[engine] = str(engine.url)
     return key
+
+
+def core_connection(session: Session) -> Connection:
+    """The session's connection (its transaction) for a pre-built Core statement on tables.
+
+    What `session.execute` does first for such a statement — autoflush pending ORM changes — and
+    then the statement without the ORM's per-statement work (an ORMExecuteState, `do_orm_execute`
+    events, the bind look-up): about 10 µs less a statement, for hot statements that load no ORM
+    object. The flush costs nothing when nothing is pending."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
 
 
 def normalise_url(url: str) -> str:

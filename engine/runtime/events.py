@@ -24,6 +24,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from engine.db import core_connection
 from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.calendars import calendar_for
 
@@ -87,7 +88,7 @@ def write_events(session: Session) -> None:
     """Write the transaction's pending events in one multi-row insert (nothing when there are none)."""
     pending = session.info.pop(PENDING_EVENTS, None)
     if pending:
-        session.execute(_INSERT_EVENTS, pending)
+        core_connection(session).execute(_INSERT_EVENTS, pending)  # Core on the table: no ORM work due
 
 
 def _values(session: Session, instance_id: int, kind: str, at: datetime, task_id: int | None, actor: Any,

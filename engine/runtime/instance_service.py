@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
+from engine.db import core_connection
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.runtime import (
     RUNNING,
@@ -29,6 +30,7 @@ from engine.models.runtime import (
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
 from engine.runtime import timers
+from engine.runtime.calendars import FINGERPRINT_COLUMNS, note_fingerprint
 from engine.runtime.forms import check_data_keys
 from engine.runtime.instances import bump_version, create_workflow, load_workflow, run_step, save_workflow
 from engine.runtime.scripting import (
@@ -101,7 +103,7 @@ def start_instance(session: Session, clock: Any, process_id: str, data: dict[str
     assert definition.id is not None
     # A Core insert and the row read back (half what constructing a model object and flushing it
     # costs); its id goes into the case data.
-    instance_id = session.execute(_INSERT_INSTANCE, {
+    instance_id = core_connection(session).execute(_INSERT_INSTANCE, {
         "definition_id": definition.id, "process_id": definition.process_id, "status": RUNNING,
         "duty_code": duty_code, "subject": str(data.get("subject") or data.get("applicant") or "")[:300],
         "start_data": data, "state_json": "{}", "version": 1, "started_at": now, "started_by": actor.username,
@@ -122,9 +124,10 @@ _INSTANCE_TABLE = ProcessInstance.__table__  # type: ignore[attr-defined]
 _INSERT_INSTANCE = insert(_INSTANCE_TABLE).returning(_INSTANCE_TABLE.c.id)
 
 # The newest version of a process with only the columns a start needs (not the BPMN text and the
-# serialized spec) when its parsed spec is in memory; built once.
+# serialized spec) when its parsed spec is in memory, and the calendar's fingerprint (the start's
+# first timing event would ask for it alone); built once.
 _LATEST_DEFINITION = (
-    select(ProcessDefinition)
+    select(ProcessDefinition, *FINGERPRINT_COLUMNS)
     .options(load_only(*(getattr(ProcessDefinition, name) for name in ("id", "process_id", "version", "content_hash"))))
     .where(ProcessDefinition.process_id == bindparam("p_process"))
     .order_by(col(ProcessDefinition.version).desc()).limit(1)
@@ -134,8 +137,11 @@ _LATEST_DEFINITION = (
 def _definition_for(session: Session, process_id: str, version: int | None) -> ProcessDefinition:
     if version is None:
         found = session.exec(_LATEST_DEFINITION, params={"p_process": process_id}).first()
-        if found is not None and SPEC_CACHE.get(found.content_hash) is not None:
-            return found
+        if found is not None:
+            latest, years, newest, days = found
+            note_fingerprint(session, years, newest, days)
+            if SPEC_CACHE.get(latest.content_hash) is not None:
+                return latest
         return defs.latest_definition(session, process_id)
     row = session.exec(
         select(ProcessDefinition).where(ProcessDefinition.process_id == process_id, ProcessDefinition.version == version)

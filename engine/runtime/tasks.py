@@ -25,7 +25,8 @@ from sqlmodel import Session, col, select
 
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
-from engine.catalog.in_force import catalog_version_id, staff_posts
+from engine.catalog.in_force import catalog_version_id, lane_targets, staff_posts
+from engine.db import core_connection
 from engine.errors import Conflict, NotFound
 from engine.models.catalog import (
     CatalogPost,
@@ -75,16 +76,19 @@ def resolve_lane(session: Session, instance: ProcessInstance, task: Any) -> list
             raise LaneError(f"{label}没有泳道，且发起人不在任何岗位上")
         return held
     targets = _lane_targets(lane, task.data, label)
+    known = lane_targets(session)  # this transaction's answers: tasks of one lane ask once
     posts: list[str] = []
     for target in targets:
-        if session.execute(_IS_POST, {"p_version": version_id, "p_code": target}).first() is not None:
-            if target not in posts:  # a post code, the usual lane: one look-up
-                posts.append(target)
-            continue
-        try:
-            resolved = catalog.resolve_posts(session, version_id, target)
-        except NotFound as exc:
-            raise LaneError(f"{label}的泳道 '{lane}' 无法解析：{exc.message}") from None
+        resolved = known.get((version_id, target))
+        if resolved is None:
+            if core_connection(session).execute(_IS_POST, {"p_version": version_id, "p_code": target}).first():
+                resolved = [target]  # a post code, the usual lane: one look-up
+            else:
+                try:
+                    resolved = catalog.resolve_posts(session, version_id, target)
+                except NotFound as exc:
+                    raise LaneError(f"{label}的泳道 '{lane}' 无法解析：{exc.message}") from None
+            known[(version_id, target)] = resolved
         posts += [p for p in resolved if p not in posts]
     if not posts:
         raise LaneError(f"{label}的泳道 '{lane}' 没有对应的岗位")
@@ -113,7 +117,8 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
     # An instance inserted in this transaction has no task rows yet: nothing to look for.
     kept: set[str] = set()
     if not timers.is_new_instance(session, instance.id):
-        for task_id, spiff_task_id, post_code, ready_at in session.execute(_OPEN_TASK_KEYS, {"p_instance": instance.id}):
+        open_rows = core_connection(session).execute(_OPEN_TASK_KEYS, {"p_instance": instance.id}).all()
+        for task_id, spiff_task_id, post_code, ready_at in open_rows:
             kept.add(spiff_task_id)
             if spiff_task_id not in ready:
                 update_task(session, task_id, state=TASK_CANCELLED, closed_reason=closing_reason, completed_at=now)
@@ -124,11 +129,12 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
         return []
     # One insert for the new rows (RETURNING their ids, in order), one for their assignments.
     rows = [_new_row(instance.id, task, posts, now) for task, posts in new]
+    connection = core_connection(session)
     if len(rows) == 1:  # the usual step: a plain insert (the many-rows form sorts by a sentinel)
-        ids = [session.execute(_INSERT_TASK, rows[0]).scalar_one()]
+        ids = [connection.execute(_INSERT_TASK, rows[0]).scalar_one()]
     else:
-        ids = list(session.execute(_INSERT_TASKS, rows).scalars())
-    session.execute(_INSERT_ASSIGNMENTS, [
+        ids = list(connection.execute(_INSERT_TASKS, rows).scalars())
+    connection.execute(_INSERT_ASSIGNMENTS, [
         {"task_id": task_id, "post_code": post, "kind": HANDLER, "created_at": now}
         for task_id, (_, posts) in zip(ids, new, strict=True) for post in posts
     ])
@@ -143,8 +149,11 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
 
 
 # The statements of every step, built once on the tables (SQLAlchemy caches their compiled form;
-# a Core statement costs half of the same one through the ORM, a flush ten times). A row an ORM
-# object of the session holds gets the values written (`update_task`), as a flush would leave it.
+# a Core statement costs half of the same one through the ORM, a flush ten times). They run on the
+# session's connection (`engine.db.core_connection`, after the autoflush `session.execute` would
+# do): the same transaction, without the ORM's per-statement work, which a statement that loads no
+# ORM object needs none of. A row an ORM object of the session holds gets the
+# values written (`update_task`), as a flush would leave it.
 _TASK_TABLE = WorkTask.__table__  # type: ignore[attr-defined]
 _OPEN_TASK_KEYS = (
     core_select(_TASK_TABLE.c.id, _TASK_TABLE.c.spiff_task_id, _TASK_TABLE.c.post_code, _TASK_TABLE.c.ready_at)
@@ -167,7 +176,7 @@ def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
 def update_task(session: Session, task_id: int, **values: Any) -> None:
     """Write these columns of a task row now; an ORM object of the row in the session holds them
     as loaded state afterwards (no pending change)."""
-    session.execute(_UPDATE_TASK, {"p_task": task_id, **values})
+    core_connection(session).execute(_UPDATE_TASK, {"p_task": task_id, **values})
     held = session.identity_map.get(identity_key(WorkTask, task_id))
     if held is not None:
         for name, value in values.items():
