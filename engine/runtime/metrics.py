@@ -32,15 +32,19 @@ completed the step, else the post it waits at; unit and department through the c
   has no colour.
 
 How it is computed: each scope is one GROUP BY query of SUM(CASE …) counts, and Python receives one
-row per group, never the case or task rows. A task row's stage attempt and working time are
-correlated subqueries on indexed columns (`stage_deadline (instance_id, task_id)`,
-`timing_event.task_id`); unit and department are outer joins to the catalog's post and unit
-tables. The 90th percentile is exact, by nearest rank (the smallest value with at least 90 % of the
+row per group, never the case or task rows. A task row's stage attempt is a correlated subquery on
+the index `stage_deadline (instance_id, task_id)`, its working time an outer join to its
+`completed` event; unit and department are outer joins to the catalog's post and unit tables.
+The 90th percentile is exact, by nearest rank (the smallest value with at least 90 % of the
 values at or below it): a second query numbers each group's working times with window functions
 (ROW_NUMBER and COUNT OVER PARTITION BY the group, which SQLite ≥ 3.25 and PostgreSQL both have) and
 keeps the row whose rank r is ceil(0.9·n), written without division as 10·r ≥ 9·n > 10·(r − 1).
 The sort runs in the database; one value per group comes back, so memory in Python is bounded by the
-number of posts, units or departments, not by the number of cases.
+number of posts, units or departments, not by the number of cases. Measured on 100,000 cases
+(280,000 steps, SQLite and PostgreSQL): the case figures in ~0.15 s, the step figures in ~2 s, at
+~110 MB resident for the whole process. PostgreSQL needs table statistics for these plans
+(autovacuum keeps them; run ANALYZE after a bulk load): on never-analysed tables it may join each
+step to its `completed` event through the index on the event kind, which is quadratic.
 """
 
 from __future__ import annotations
@@ -266,17 +270,20 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
                                before_end.c.task_id == _TASK.c.spiff_task_id,
                                before_end.c.started_at <= func.coalesce(_TASK.c.completed_at, now))
                         .scalar_subquery())
-    # The last `completed` event of the task row carries its working time.
-    worked = (select(_EVENT.c.working_seconds)
-              .where(_EVENT.c.task_id == _TASK.c.id, _EVENT.c.kind == "completed")
-              .order_by(_EVENT.c.id.desc()).limit(1)
-              .scalar_subquery())
-    query = select(_TASK.c.instance_id, _TASK.c.state, _TASK.c.completed_at, post.label("post"),
-                   func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
-                   case((completed, worked), else_=None).label("worked"))
-    query = query.where(_TASK.c.state.in_((TASK_READY, TASK_COMPLETED)))
+    # The `completed` event of the task row carries its working time. A task row is completed once
+    # (only a ready row can be, under its row lock; a withdrawn step comes back as a new row), so an
+    # outer join adds no rows — and unlike a correlated "latest event" subquery it gives PostgreSQL
+    # no reason to plan a scan of every `completed` event per task row.
+    completion = _EVENT.alias("completion")
+    tables = _TASK.outerjoin(completion, and_(completion.c.task_id == _TASK.c.id, completion.c.kind == "completed",
+                                              completed))
     if process_id:
-        query = query.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
+        tables = tables.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
+    query = (select(_TASK.c.instance_id, _TASK.c.state, _TASK.c.completed_at, post.label("post"),
+                    func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
+                    completion.c.working_seconds.label("worked"))
+             .select_from(tables)
+             .where(_TASK.c.state.in_((TASK_READY, TASK_COMPLETED))))
     return _in_period(query, _TASK.c.ready_at, since, until, process_id).subquery("steps")
 
 
