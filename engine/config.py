@@ -43,6 +43,7 @@ EXPECTED: dict[str, str] = {
                   f"print(secrets.token_urlsafe(32))' 的输出），不能是公开过的开发密钥",
     "office_hours": "办公时段，如 09:00-12:00,13:30-17:30（每段开始早于结束）",
     "demo": "1 或 0（true/false）",
+    "region": "本服务器服务的区划名称，与清单的区划（catalog.region）一致，如 示例市；不设则不限",
     "embedded_worker": "auto、on 或 off",
     "yellow_days_before": "不小于 0 的整数（工作日数）",
     "yellow_fraction": "0 到 1 之间的比例，如 2/3 或 0.7",
@@ -91,6 +92,10 @@ class Settings(BaseSettings):
     office_hours: str = "09:00-12:00,13:30-17:30"
     # Load the demo catalog, publish it and create demo users at start-up when the database is empty.
     demo: bool = False
+    # The region this server serves (its catalog's `region`): the runtime runs on that region's
+    # version in force and the public catalog shows it first. Unset: the newest published version
+    # of any region (one region per database, as most deployments have).
+    region: str | None = Field(default=None, max_length=200)
     # Run the timer worker inside the server process: "auto" = only on SQLite (single process).
     embedded_worker: Literal["auto", "on", "off"] = "auto"
     # A time limit turns yellow this many working days before it ends, or once this share of it

@@ -174,10 +174,10 @@ def test_the_graph_and_figures_come_before_the_list(coordinator, database, clock
 
 @pytest.mark.parametrize("params, problem", [
     ({"status": "gone"}, "预警状态无效"),
-    ({"page": "0"}, "page"),
-    ({"page": str(2**31)}, "page"),
-    ({"kind": "x" * 41}, "kind"),
-    ({"department": "x" * 101}, "department"),
+    ({"page": "0"}, "页码：应不小于 1"),
+    ({"page": str(2**31)}, "页码：应不大于"),
+    ({"kind": "x" * 41}, "种类：最多 40 个字符"),
+    ({"department": "x" * 101}, "部门：最多 100 个字符"),
 ])
 def test_bad_filters_are_refused_in_chinese(coordinator, params, problem):
     page = coordinator.get("/dashboard", params=params)

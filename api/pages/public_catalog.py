@@ -17,6 +17,7 @@ from api.pages.web import PageRoute, current_actor, page_session, render
 from engine.auth.roles import Actor
 from engine.catalog import document as doc
 from engine.catalog import service as catalog
+from engine.config import setting
 from engine.errors import NotFound
 from engine.models.catalog import CatalogVersion
 
@@ -52,11 +53,13 @@ class Organisation:
         return department.name if department else code
 
 
-def published_version(session: Session, version_id: int | None = None) -> CatalogVersion | None:
-    """The version the public sees: the given published one, or the newest published one."""
+def published_version(session: Session, version_id: int | None = None,
+                      region: str | None = None) -> CatalogVersion | None:
+    """The version the public sees: the given published one, or the newest published one of the
+    region asked for, else of the region the server serves (DUTYFLOW_REGION), else of any."""
     if version_id is None:
         try:
-            return catalog.find_version(session, "published")
+            return catalog.find_version(session, "published", region or setting("region"))
         except NotFound:
             return None
     version = catalog.get_version(session, version_id)
@@ -71,13 +74,17 @@ def search(
     q: str = Query("", max_length=200),
     department: str = Query("", max_length=200),
     category: str = Query("", max_length=50),
+    region: str = Query("", max_length=200),
     page: int = Query(1, ge=1, le=DB_INT_MAX // PAGE_SIZE),
     session: Session = Depends(page_session),
     actor: Actor | None = Depends(current_actor),
 ) -> Response:
-    version = published_version(session)
+    version = published_version(session, region=region or None)
+    # Regions with a published catalog: a province's server offers each region's own list.
+    regions = catalog.published_regions(session)
     context: dict = {"title": "权责清单查询", "version": version, "q": q, "department": department,
-                     "category": category, "categories": doc.CATEGORIES, "role_labels_duty": ROLE_LABELS}
+                     "category": category, "categories": doc.CATEGORIES, "role_labels_duty": ROLE_LABELS,
+                     "regions": regions, "region": version.region if version is not None else region}
     if version is not None:
         departments = catalog.list_departments(session, version.id)
         found = catalog.search_duties(session, version.id, q=q or None, department=department or None,

@@ -36,6 +36,7 @@ from engine.catalog.document import Department, Duty, Holder
 from engine.catalog.io import MEDIA_TYPES, WRITE_FORMATS, write_catalog
 from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
 from engine.clock import Clock
+from engine.config import setting
 from engine.errors import InvalidInput, NotFound
 from engine.models.catalog import CatalogVersion
 
@@ -113,8 +114,9 @@ def _internal_version(session: Session, ref: str | None) -> CatalogVersion:
 
 
 def _public_version(session: Session, ref: str | None, region: str | None = None) -> CatalogVersion:
-    """Only published versions exist for the public; a draft answers as unknown."""
-    version = service.find_version(session, ref or "published", region)
+    """Only published versions exist for the public; a draft answers as unknown. Without a region:
+    the region the server serves (DUTYFLOW_REGION), else any."""
+    version = service.find_version(session, ref or "published", region or setting("region"))
     if not version.is_published:
         raise NotFound(f"找不到已发布的清单版本 '{ref}'", [f"version: '{ref}' 不是已发布的版本"])
     return version
@@ -386,29 +388,33 @@ def public_duties(
     category: str | None = CATEGORY_Q,
     object: str | None = OBJECT_Q,
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
+    region: str | None = REGION_Q,
     limit: int = LIMIT_Q,
     offset: int = OFFSET_Q,
     session: Session = Depends(get_session, scope="function"),
 ):
-    return _duty_page(session, _public_version(session, version), q, department, category, object, limit, offset)
+    return _duty_page(session, _public_version(session, version, region), q, department, category, object, limit,
+                      offset)
 
 
 @router.get("/public/duties/{code}", response_model=DutyOut, summary="公开：权责事项详情")
 def public_duty(
     code: str,
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
+    region: str | None = REGION_Q,
     session: Session = Depends(get_session, scope="function"),
 ):
-    return _duty_out(session, _public_version(session, version), code)
+    return _duty_out(session, _public_version(session, version, region), code)
 
 
 @router.get("/public/export", summary="公开：下载已发布的清单（yaml / json / xlsx）")
 def public_export(
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
     format: str = Query("yaml", description="yaml / json / xlsx"),
+    region: str | None = REGION_Q,
     session: Session = Depends(get_session, scope="function"),
 ):
-    return _download(session, _public_version(session, version), format)
+    return _download(session, _public_version(session, version, region), format)
 
 
 # ---------------------------------------------------------------- lifecycle

@@ -20,7 +20,7 @@ from engine import hooks
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
-from engine.catalog.in_force import published_duties
+from engine.catalog.in_force import catalog_version_id, published_duties
 from engine.catalog.validation import validate_document
 from engine.db import INT_COLUMN_MAX
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -166,7 +166,11 @@ def _newest(session: Session, status: str | None, region: str | None = None) -> 
 
 def current_version(session: Session, region: str | None = None) -> CatalogVersion | None:
     """The version in force: the newest published one, else the newest draft; None when there is none.
-    `region`: of that region only."""
+    `region`: of that region only; none given: the one answer of engine.catalog.in_force (the
+    region the server serves, else any)."""
+    if region is None:
+        version_id = catalog_version_id(session)
+        return session.get(CatalogVersion, version_id) if version_id is not None else None
     return _newest(session, PUBLISHED, region) or _newest(session, DRAFT, region)
 
 
@@ -182,6 +186,12 @@ def list_regions(session: Session) -> list[str]:
         .order_by(func.min(col(CatalogVersion.id)))
     ).all()
     return [region for region, _ in rows]
+
+
+def published_regions(session: Session) -> list[str]:
+    """The regions with a published version, by name (one query)."""
+    return list(session.scalars(select(col(CatalogVersion.region)).where(col(CatalogVersion.status) == PUBLISHED)
+                                .distinct().order_by(col(CatalogVersion.region))))
 
 
 def in_force_versions(session: Session) -> list[CatalogVersion]:
