@@ -15,7 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import messages, offline_docs
 from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
-from api.routes import analysis, auth, calendar, catalog, pages, process_diagrams, runtime, timers
+from api.routes import analysis, auth, calendar, catalog, evaluation, pages, process_diagrams, runtime, timers
 from api.same_origin import SameOriginMiddleware
 from api.security import SessionCookieMiddleware, SignInLimiter
 from api.security_headers import SecurityHeadersMiddleware
@@ -26,7 +26,7 @@ from engine.db import Database
 from engine.errors import DutyflowError
 
 SESSION_COOKIE = "dutyflow_session"
-AREAS = (catalog, calendar, runtime, timers, analysis, auth, pages)
+AREAS = (catalog, calendar, runtime, timers, analysis, evaluation, auth, pages)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -118,6 +118,7 @@ def create_app(
     app.include_router(timers.router, prefix="/api", tags=["timers 计时与预警"])
     app.include_router(process_diagrams.router, prefix="/api", tags=["processes 流程图"])
     app.include_router(analysis.router, prefix="/api", tags=["analysis 交叉与空缺"])
+    app.include_router(evaluation.router, prefix="/api", tags=["evaluation 绩效考评"])
     app.include_router(auth.router, tags=["auth 登录"])
     app.include_router(pages.router, include_in_schema=False)
     return app

@@ -3,7 +3,17 @@ here registers them all on the one Typer application (api.cli.app)."""
 
 from __future__ import annotations
 
-from api.cli import analysis, calendar, catalog, clock, processes, runtime, serve, worker  # noqa: F401  (register commands)
+from api.cli import (  # noqa: F401  (register commands)
+    analysis,
+    calendar,
+    catalog,
+    clock,
+    evaluation,
+    processes,
+    runtime,
+    serve,
+    worker,
+)
 from api.cli.app import app
 
 

@@ -85,6 +85,9 @@ class Action(StrEnum):
     READ_ALERTS = "read_alerts"  # 查看预警、分析报告与监督看板（/dashboard）
     HANDLE_ALERTS = "handle_alerts"  # 运行分析、确认、办结预警，就交叉预警发起争议
     MANAGE_ACCOUNTS = "manage_accounts"  # 管理账号：使某人的登录失效
+    READ_EVALUATION = "read_evaluation"  # 查看绩效考评：年度、指标体系、客观指标、评分与结果
+    MANAGE_EVALUATION = "manage_evaluation"  # 管理绩效考评：创建年度、调整指标、目标计划书、处分记录、计算、发布
+    ENTER_EVALUATION_SCORES = "enter_evaluation_scores"  # 录入绩效考评评分
 
     @property
     def label(self) -> str:
@@ -117,6 +120,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.READ_ALERTS: "查看职责交叉与空缺预警",
     Action.HANDLE_ALERTS: "处理预警（分析、确认、办结、发起争议）",
     Action.MANAGE_ACCOUNTS: "管理账号",
+    Action.READ_EVALUATION: "查看绩效考评",
+    Action.MANAGE_EVALUATION: "管理绩效考评（创建年度、调整指标、计算和发布结果）",
+    Action.ENTER_EVALUATION_SCORES: "录入绩效考评评分",
 }
 
 
@@ -628,6 +634,11 @@ OFFICE_ACTIONS: dict[Action, tuple[tuple[str, ...], str]] = {
     Action.READ_ALERTS: (COORDINATOR_ROLES, "编办、效能办或系统管理员"),
     Action.HANDLE_ALERTS: (COORDINATOR_ROLES, "编办、效能办或系统管理员"),
     Action.READ_TIMER_QUEUE: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
+    # 绩效考评 (docs/evaluation.md): the efficiency office runs the year and, for now, enters the
+    # scores; the evaluation processes (issue 12 item 3) will let raters score through their steps.
+    Action.READ_EVALUATION: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
+    Action.MANAGE_EVALUATION: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
+    Action.ENTER_EVALUATION_SCORES: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
 }
 
 

@@ -205,6 +205,10 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "read_alerts": lambda c, u: c.get(u, "/api/alerts"),
     "handle_alerts": lambda c, u: c.post(u, "/api/alerts/999/acknowledge"),
     "manage_accounts": lambda c, u: c.post(u, "/api/users/chenjing/revoke-sessions"),
+    "read_evaluation": lambda c, u: c.get(u, "/api/evaluation/years"),
+    "manage_evaluation": lambda c, u: c.post(u, "/api/evaluation/years", {"year": 2026, "department": "MZ"}),
+    "enter_evaluation_scores": lambda c, u: c.post(u, "/api/evaluation/years/999/scores", {"scores": [
+        {"subject": "unit", "code": "MZ-SHJZ", "indicator": "FUNC.Q1.KEY", "value": 90}]}),
 }
 
 # The same cells on the pages that offer the action: public → the sign-in page, ✗ → a 403 page in

@@ -1,0 +1,199 @@
+"""Objective indicators computed from the record, in SQL (counts and sums; no table is read into
+Python). Each value comes with its formula in words, the figures it used, and the cases behind it
+(a bounded list of instance ids and their count).
+
+A case belongs to a unit by its case clock (`case_deadline.unit_code`; for a region's year, whose
+units are departments, by `department_code`) and to a period by when its clock started
+(`case_deadline.created_at`, Beijing time). Cases without a clock have no limit to be late on and
+are left out of 高效履职.
+
+高效履职 (`efficiency`), for the period, as of the moment it is computed:
+    judged   = cases finished + cases still open past their due moment
+    on time  = cases finished within their limit (`on_time`)
+    红牌     = cases finished late + cases open past due
+    延期     = extensions granted (timing events `extended`)
+    告知违规 = late one-time notices (timing events `notice_late`)
+    value    = 100 × on time / judged − 5 × 红牌 − 2 × 告知违规 − 1 × 延期, at least 0
+    (nothing judged yet: the share counts as 100). Cases open and not yet due are not judged.
+
+常规工作 (`routine_work`), for the period: the duties the unit carries in the catalog version
+of the year (三定, `catalog_duty_unit`; a department's own duties for a region's year), and the
+cases started for each in the period (`process_instance.duty_code`; a case whose clock names
+another unit carrying the same duty counts for that unit):
+    value    = 100 × duties with at least one case / duties carried
+    (a unit carrying no duty scores 0: a 三定 gap, noted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
+from sqlmodel import Session, col
+
+from engine.clock import BEIJING
+from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogDutyUnit, CatalogUnit
+from engine.models.runtime import ProcessInstance, TimingEvent
+from engine.models.timers import CaseDeadline
+
+EFFICIENCY = "efficiency"
+ROUTINE_WORK = "routine_work"
+FORMULAS: dict[str, str] = {EFFICIENCY: "高效履职（办件计时）", ROUTINE_WORK: "常规工作（三定职责办件）"}
+FORMULA_TEXTS: dict[str, str] = {
+    EFFICIENCY: "100 × 按时办结件数 ÷ 已判定件数（已办结 + 未办结已超期） − 5 × 红牌件数 − 2 × 一次性告知违规次数"
+                " − 1 × 延期次数，最低 0 分；尚无已判定办件时按时率计 100",
+    ROUTINE_WORK: "100 × 期间内有办件的三定职责事项数 ÷ 承担的职责事项数；未承担任何事项计 0 分",
+}
+RED_POINTS = 5
+NOTICE_POINTS = 2
+EXTENSION_POINTS = 1
+MAX_IDS = 50  # cases listed next to a value; the count says how many there are
+
+
+@dataclass
+class CaseList:
+    count: int
+    ids: list[int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "ids": self.ids}
+
+
+@dataclass
+class IndicatorValue:
+    formula: str
+    value: Fraction
+    figures: dict[str, int]
+    cases: CaseList
+    breakdown: dict[str, CaseList] = field(default_factory=dict)
+    details: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def formula_text(self) -> str:
+        return FORMULA_TEXTS[self.formula]
+
+
+def period(year: int, quarter: int | None) -> tuple[datetime, datetime]:
+    """[start, end) of a year or one of its quarters, Beijing time."""
+    if quarter is None:
+        return datetime(year, 1, 1, tzinfo=BEIJING), datetime(year + 1, 1, 1, tzinfo=BEIJING)
+    start = datetime(year, 3 * quarter - 2, 1, tzinfo=BEIJING)
+    end = datetime(year + 1, 1, 1, tzinfo=BEIJING) if quarter == 4 else datetime(year, 3 * quarter + 1, 1, tzinfo=BEIJING)
+    return start, end
+
+
+def _ids(session: Session, statement, total: int) -> CaseList:
+    return CaseList(total, list(session.execute(statement.limit(MAX_IDS)).scalars()))
+
+
+def _case_scope(code: str, by_department: bool, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    owner = col(CaseDeadline.department_code) if by_department else col(CaseDeadline.unit_code)
+    return [owner == code, col(CaseDeadline.created_at) >= start, col(CaseDeadline.created_at) < end]
+
+
+def efficiency(session: Session, code: str, start: datetime, end: datetime, as_of: datetime,
+               by_department: bool = False) -> IndicatorValue:
+    """高效履职 of one unit (or department) for [start, end), as of `as_of` (module docstring)."""
+    scope = _case_scope(code, by_department, start, end)
+    finished = col(CaseDeadline.finished_at).is_not(None)
+    late = and_(finished, col(CaseDeadline.on_time).is_(False))
+    open_overdue = and_(col(CaseDeadline.finished_at).is_(None), col(CaseDeadline.due_at) < as_of)
+    red = or_(late, open_overdue)
+
+    def count_if(condition) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = session.execute(select(
+        func.count(), count_if(finished), count_if(col(CaseDeadline.on_time).is_(True)), count_if(late),
+        count_if(open_overdue),
+    ).where(*scope)).one()
+    cases, done, on_time, late_count, overdue_count = (int(v) for v in row)
+    case_ids = select(col(CaseDeadline.instance_id)).where(*scope)
+
+    def events(kind: str) -> tuple[int, CaseList]:
+        where = (col(TimingEvent.kind) == kind, col(TimingEvent.instance_id).in_(case_ids.scalar_subquery()))
+        times = int(session.execute(select(func.count()).where(*where)).scalar_one())
+        instances = int(session.execute(select(func.count(distinct(col(TimingEvent.instance_id)))).where(*where)).scalar_one())
+        listed = _ids(session, select(col(TimingEvent.instance_id)).where(*where).distinct()
+                      .order_by(col(TimingEvent.instance_id)), instances)
+        return times, listed
+
+    extensions, extended_cases = events("extended")
+    notices, notice_cases = events("notice_late")
+    judged = done + overdue_count
+    reds = late_count + overdue_count
+    share = Fraction(100 * on_time, judged) if judged else Fraction(100)
+    value = max(Fraction(0), share - RED_POINTS * reds - NOTICE_POINTS * notices - EXTENSION_POINTS * extensions)
+    notes = [] if judged else ["期间内尚无已办结或已超期的办件：按时率计 100"]
+    return IndicatorValue(
+        formula=EFFICIENCY, value=value,
+        figures={"cases": cases, "judged": judged, "finished": done, "on_time": on_time, "red": reds,
+                 "finished_late": late_count, "open_overdue": overdue_count, "extensions": extensions,
+                 "notice_violations": notices},
+        cases=_ids(session, case_ids.order_by(col(CaseDeadline.instance_id)), cases),
+        breakdown={
+            "red": _ids(session, select(col(CaseDeadline.instance_id)).where(*scope, red)
+                        .order_by(col(CaseDeadline.instance_id)), reds),
+            "extended": extended_cases, "notice_late": notice_cases,
+        },
+        notes=notes,
+    )
+
+
+def routine_work(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
+                 by_department: bool = False) -> IndicatorValue:
+    """常规工作 of one unit (or department) for [start, end) (module docstring)."""
+    if by_department:
+        duties = (select(col(CatalogDuty.code), col(CatalogDuty.name))
+                  .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogDuty.department_id))
+                  .where(col(CatalogDuty.version_id) == version_id, col(CatalogDepartment.code) == code))
+        owner_matches = or_(col(CaseDeadline.department_code).is_(None), col(CaseDeadline.department_code) == code)
+    else:
+        duties = (select(col(CatalogDuty.code), col(CatalogDuty.name))
+                  .join(CatalogDutyUnit, col(CatalogDutyUnit.duty_id) == col(CatalogDuty.id))
+                  .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogDutyUnit.unit_id))
+                  .where(col(CatalogDuty.version_id) == version_id, col(CatalogUnit.code) == code))
+        owner_matches = or_(col(CaseDeadline.unit_code).is_(None), col(CaseDeadline.unit_code) == code)
+    duty_codes = duties.with_only_columns(col(CatalogDuty.code)).scalar_subquery()
+    in_scope = (col(ProcessInstance.duty_code).in_(duty_codes), col(ProcessInstance.started_at) >= start,
+                col(ProcessInstance.started_at) < end, owner_matches)
+    joined = select(col(ProcessInstance.duty_code), func.count().label("cases")) \
+        .select_from(ProcessInstance).outerjoin(CaseDeadline, col(CaseDeadline.instance_id) == col(ProcessInstance.id)) \
+        .where(*in_scope).group_by(col(ProcessInstance.duty_code))
+    per_duty = {duty: int(n) for duty, n in session.execute(joined).all()}
+    carried = session.execute(duties.order_by(col(CatalogDuty.position)).limit(1000)).all()
+    total_carried = int(session.execute(select(func.count()).select_from(duties.subquery())).scalar_one())
+    active = len(per_duty)  # only duties the unit carries, each with at least one case
+    case_count = sum(per_duty.values())
+    case_ids = (select(col(ProcessInstance.id)).select_from(ProcessInstance)
+                .outerjoin(CaseDeadline, col(CaseDeadline.instance_id) == col(ProcessInstance.id))
+                .where(*in_scope).order_by(col(ProcessInstance.id)))
+    notes = []
+    if not total_carried:
+        notes.append("本单位在清单中没有承担任何职责事项（职责空缺），计 0 分")
+    idle = [f"{duty_code} {name}" for duty_code, name in carried if not per_duty.get(duty_code)]
+    if idle:
+        shown = "、".join(idle[:20]) + ("等" if len(idle) > 20 else "")
+        notes.append(f"期间内没有办件的职责事项 {len(idle)} 项：{shown}")
+    return IndicatorValue(
+        formula=ROUTINE_WORK,
+        value=Fraction(100 * active, total_carried) if total_carried else Fraction(0),
+        figures={"duties": total_carried, "active_duties": active, "idle_duties": total_carried - active,
+                 "cases": case_count},
+        cases=_ids(session, case_ids, case_count),
+        details=[{"duty_code": duty_code, "duty_name": name, "cases": per_duty.get(duty_code, 0)}
+                 for duty_code, name in carried[:200]],
+        notes=notes,
+    )
+
+
+def compute(session: Session, formula: str, code: str, year: int, quarter: int | None, as_of: datetime,
+            version_id: int | None, by_department: bool = False) -> IndicatorValue:
+    start, end = period(year, quarter)
+    if formula == EFFICIENCY:
+        return efficiency(session, code, start, end, as_of, by_department)
+    return routine_work(session, code, start, end, version_id, by_department)
