@@ -14,6 +14,8 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from api.cli import runtime as runtime_cli  # noqa: F401  (registers the commands)
+from api.cli.app import app, console
 from engine.auth.roles import STAFF, Actor
 from engine.calendar.limits import parse_limit
 from engine.models.runtime import WorkTask
@@ -248,9 +250,6 @@ def test_case_page_and_api_show_the_clock_explained(client, database, clock, set
 
 # ---------------------------------------------------------------- dutyflow timeline
 def test_timeline_command_prints_the_clock_explained(database, clock, timed, monkeypatch):
-    from api.cli import runtime as runtime_cli  # noqa: F401  (registers the commands)
-    from api.cli.app import app, console
-
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", database.url)
     monkeypatch.setattr(console, "width", 250)
     # 5个工作日 from 09-30 09:00 (due 10-13 17:30), decided 10-09 10:00: counted from the close of
