@@ -256,3 +256,20 @@ def test_a_change_is_committed_before_the_redirect_is_sent(client, app, task_id,
     }
     asyncio.run(app(scope, receive, send))
     assert seen == {"status": 303, "state": "completed"}
+
+
+def test_case_information_speaks_the_clerks_language(client, task_id):
+    # 办件信息 shows the case's data by the labels people know: the duty by name, posts by name,
+    # choices in words — no keys, codes to decode or counters (issue 13 item 1).
+    sign_in(client, "s003")
+    page = client.post(f"/tasks/{task_id}/complete", data={
+        "f_decision": "notify_missing", "f_missing_materials": "户口簿复印件；收入证明"})
+    assert "已办结" in flashed(page)
+    with_notice = client.get(f"/tasks/{task_id}").text
+    facts = with_notice.split('id="case-data"')[1].split("</dl>")[0]
+    assert "<dt>事项</dt><dd>最低生活保障审批（MZ-GF-001）</dd>" in facts
+    assert "<dt>承办岗位</dt><dd>市民政局 · 社会救助科 · 低保审核岗</dd>" in facts
+    assert "<dt>受理决定</dt><dd>一次性告知补正</dd>" in facts
+    assert "<dt>需补正的全部材料（一次性告知）</dt><dd>户口簿复印件；收入证明</dd>" in facts
+    for raw in ("duty_code", "handler_post", "notice_count", "instance_id", "notify_missing", "MZ-SHJZ-01"):
+        assert raw not in facts, raw

@@ -39,6 +39,59 @@ def post_names(groups: list[dict[str, Any]]) -> dict[str, str]:
     return {p["code"]: f"{group['label']} · {p['name']}" for group in groups for p in group["posts"]}
 
 
+# The case data people read (start data and what the process library sets), with the label each is
+# known by; a form field's own label comes from its declaration. Anything else — ids, counters,
+# the library's working variables — is the engine's, not the clerk's, and is not shown.
+DATA_LABELS = {
+    "duty_code": "事项", "duty_name": "事项名称", "applicant": "申请人", "subject": "事由", "matter": "事项内容",
+    "citizen": "群众", "contact": "联系方式", "complainant": "投诉人", "limit": "办结时限",
+    "handler_post": "承办岗位", "backup_post": "B角岗位", "unit_head": "决定岗位（单位负责人）",
+    "department_head": "延期审批岗位（部门负责人）", "first_post": "首问岗位", "units": "科室", "duties": "事项",
+}
+POST_KEYS = {"handler_post", "backup_post", "unit_head", "department_head", "first_post", "to_post"}
+
+
+def readable_data(session: Session, instance: Any, data: dict[str, Any], names: dict[str, str]) -> list[tuple[str, str]]:
+    """The case data as (label, value) a clerk reads: labelled fields only, posts by name, choices
+    in words, yes/no for flags, lists joined."""
+    fields = runtime.process_form_fields(session, instance)
+    shown: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if value in (None, "", []) or isinstance(value, dict):
+            continue
+        field = fields.get(key)
+        label = DATA_LABELS.get(key) or (field.label if field is not None else "")
+        if not label:
+            continue
+        text = readable_value(key, value, names)
+        if key == "duty_code":
+            text = duty_title(session, str(value))
+        shown.append((label, text))
+    return shown
+
+
+def duty_title(session: Session, code: str) -> str:
+    """A duty as people name it: 最低生活保障审批（MZ-GF-001）."""
+    version = catalog.current_version(session)
+    if version is None:
+        return code
+    try:
+        return f"{catalog.get_duty(session, version.id, code).name}（{code}）"
+    except NotFound:
+        return code
+
+
+def readable_value(key: str, value: Any, names: dict[str, str]) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(readable_value(key, item, names) for item in value)
+    text = str(value)
+    if key in POST_KEYS or key.endswith("_post"):
+        return names.get(text, text)
+    return task_forms.choice_label(text)
+
+
 def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, Any] | None:
     """The case's clock (limit, due, paused …); state `none` (不计时) when the instance has none.
     None only when the instance itself is gone."""
@@ -82,5 +135,5 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "post_names": post_names(groups),
         "choice_label": task_forms.choice_label,
         "diagram": diagram_svg(session, instance.id),
-        "data": runtime.instance_data(session, instance.id),
+        "data": readable_data(session, instance, runtime.instance_data(session, instance.id), post_names(groups)),
     }

@@ -41,6 +41,7 @@ from engine.runtime.task_service import (
     delegate_to_backup,
     get_task,
     inbox,
+    process_form_fields,
     refuse_transfer,
     send_back,
     task_deadline,
@@ -61,6 +62,6 @@ __all__ = [
     "claim_task", "comment", "complete_task", "copy_to", "definition_tasks", "delegate_to_backup",
     "deploy_definition", "deploy_directory", "ev", "get_definition", "get_instance", "get_task", "inbox",
     "instance_data", "instance_tasks", "list_definitions", "list_instances", "refuse_transfer", "resume_instance",
-    "send_back", "start_instance", "suspend_instance", "task_deadline", "task_form", "task_item", "task_items",
+    "send_back", "start_instance", "suspend_instance", "task_deadline", "process_form_fields", "task_form", "task_item", "task_items",
     "task_posts", "timeline", "transfer_task", "urge", "withdraw",
 ]

@@ -97,6 +97,17 @@ def task_form(session: Session, row: WorkTask) -> list[dict[str, Any]]:
     return []
 
 
+def process_form_fields(session: Session, instance: ProcessInstance) -> dict[str, FormField]:
+    """Every form field the instance's process declares, by name (the first declaration of a name
+    wins): what pages label a case's data with."""
+    definition = defs.get_definition(session, instance.definition_id)
+    fields: dict[str, FormField] = {}
+    for spec in defs.human_task_specs(definition):
+        for field in form_of(defs.task_properties(spec)):
+            fields.setdefault(field.name, field)
+    return fields
+
+
 def task_items(session: Session, rows: list[WorkTask]) -> dict[int, dict[str, Any]]:
     """Task id → {"name", "value"} of the multi-instance item each task is about (e.g. which
     problem a rectification check concerns); tasks of ordinary steps are absent."""
