@@ -139,6 +139,17 @@ def test_instance_diagram_highlights_the_current_step(city):
     response = city.client.get(f"/api/instances/{case['id']}/diagram.svg", headers=city.headers("chenjing"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("image/svg+xml")
     assert "受理" in response.text and "#ffd54f" in response.text  # the open step is filled
+    svg = response.text
+    # Only what happened is highlighted: the 受理 step at work, not the red-card event every open
+    # case waits for (it has not fired), nor the extension request nobody made.
+    def node(bpmn_id: str) -> str:
+        start = svg.index(f"<title>{bpmn_id}</title>")
+        return svg[start:svg.index("</g>", start)]
+    assert "#ffd54f" in node("accept_application")
+    assert "#ffd54f" not in node("case_red") and "#ffd54f" not in node("extension_request")
+    # Lanes are named in Chinese, by the post this case resolved them to; no `$variable` or role code.
+    assert "承办岗位（事项的A角岗位）：市民政局 · 社会救助科 · 低保审核岗" in svg
+    assert "$handler_post" not in svg and "efficiency_office" not in svg
     definition = city.client.get("/api/definitions/time_limited_case/diagram.svg", headers=city.headers("chenjing"))
     assert definition.status_code == 200 and "限时办结" in definition.text
     assert city.client.get(f"/api/instances/{case['id']}/diagram.svg", headers=city.headers("sunwei")).status_code == 403

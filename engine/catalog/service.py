@@ -519,6 +519,17 @@ def posts_of_staff(session: Session, version_id: int, staff_id: str) -> list[str
     )
 
 
+def post_name(session: Session, version_id: int, post_code: str) -> str | None:
+    """A post as people name it — 市民政局 · 社会救助科 · 低保审核岗 — or None when unknown."""
+    row = session.execute(
+        select(col(CatalogDepartment.name), col(CatalogUnit.name), col(CatalogPost.name))
+        .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+        .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
+        .where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code) == post_code)
+    ).first()
+    return " · ".join(row) if row is not None else None
+
+
 def post_holders(session: Session, version_id: int, post_code: str) -> list[doc.Holder]:
     """The people in a post, in catalog order ([] = vacant). Unknown post → NotFound."""
     post = _post_row(session, version_id, post_code)

@@ -13,6 +13,8 @@ from pathlib import Path
 import graphviz
 from SpiffWorkflow.util.task import TaskState
 
+from engine.catalog.in_force import catalog_version_id
+from engine.catalog.service import post_name
 from engine.graphviz_text import TextDigraph
 from engine.runtime.bpmn_graph import EVENT_KINDS, GATEWAY_KINDS, Node, ProcessGraph, read_graph
 from engine.runtime.definitions import get_definition, latest_definition
@@ -73,9 +75,12 @@ def _node_attrs(node: Node, state: str) -> dict[str, str]:
     return attrs
 
 
-def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None) -> graphviz.Digraph:
-    """The graphviz graph of a process; `states` maps BPMN element ids to active/done."""
+def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None,
+                lane_titles: dict[str, str] | None = None) -> graphviz.Digraph:
+    """The graphviz graph of a process; `states` maps BPMN element ids to active/done;
+    `lane_titles` names a lane for one instance (the post its variable resolved to)."""
     states = states or {}
+    lane_titles = lane_titles or {}
     # Names, lanes and ids come from deployed BPMN files: every one is escaped as text (engine.graphviz_text).
     dot = TextDigraph(name=graph.process_id, format="svg")
     dot.attr(rankdir="LR", fontname=FONT, label=f"{graph.name}（{graph.process_id}）", labelloc="t",
@@ -93,7 +98,9 @@ def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None) -> gr
                 dot.node(node.id, **_node_attrs(node, states.get(node.id, IDLE)))
             continue
         shown = lanes[lane_id]
-        title = shown.label if shown.label == shown.name else f"{shown.label}  [{shown.name}]"
+        # People read a lane by its Chinese documentation (承办岗位, 效能办), never by the variable
+        # or role code it resolves from ($handler_post, efficiency_office).
+        title = lane_titles.get(lane_id) or shown.label
         with dot.subgraph(name=f"cluster_{lane_id}") as cluster:
             cluster.attr(label=title, style="rounded,filled", fillcolor="#f5f8fc", color="#9fb3c8",
                          fontname=FONT, fontsize="13", labeljust="l")
@@ -113,20 +120,23 @@ def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None) -> gr
     return dot
 
 
-def render_svg(graph: ProcessGraph, states: dict[str, str] | None = None) -> bytes:
+def render_svg(graph: ProcessGraph, states: dict[str, str] | None = None,
+               lane_titles: dict[str, str] | None = None) -> bytes:
     """SVG bytes of the process (with instance states when given)."""
-    return build_graph(graph, states).pipe(format="svg")
+    return build_graph(graph, states, lane_titles).pipe(format="svg")
 
 
 def workflow_states(workflow) -> dict[str, str]:
-    """BPMN element id → active (ready, waiting, started) or done (completed), over the whole
-    task tree including multi-instance children; an element both done and active shows active."""
+    """BPMN element id → active (a step at work: ready or started) or done (completed), over the
+    whole task tree including multi-instance children; an element both done and active shows
+    active. A catch event that is only waiting (the red card of every open case, a request that
+    may never come) has not happened and is not highlighted."""
     states: dict[str, str] = {}
     for task in all_tasks(workflow):
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if not bpmn_id:
             continue
-        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+        if task.state in (TaskState.READY, TaskState.STARTED):
             states[bpmn_id] = ACTIVE
         elif task.state == TaskState.COMPLETED and states.get(bpmn_id) != ACTIVE:
             states[bpmn_id] = DONE
@@ -160,8 +170,30 @@ def definition_svg(session, process_id: str) -> bytes:
 
 
 def instance_svg(session, instance_id: int) -> bytes:
-    """SVG of an instance's process version with its current steps highlighted."""
+    """SVG of an instance's process version with its current steps highlighted and its lanes
+    named by the posts they resolved to (承办岗位：低保审核岗)."""
     instance, workflow = load_workflow(session, instance_id)
     definition = get_definition(session, instance.definition_id)
     graph = read_graph(definition.bpmn_xml.encode("utf-8"), definition.process_id)
-    return render_svg(graph, workflow_states(workflow))
+    return render_svg(graph, workflow_states(workflow), lane_titles(session, graph, workflow))
+
+
+def lane_titles(session, graph: ProcessGraph, workflow) -> dict[str, str]:
+    """`$variable` lanes named by the post the instance's data gives them, in the catalog in force."""
+    version_id = catalog_version_id(session)
+    data = workflow.data if isinstance(workflow.data, dict) else {}
+    values: dict[str, str] = {}
+    for task in all_tasks(workflow):  # lane variables are set by the first steps' scripts
+        for key, value in (task.data or {}).items():
+            if isinstance(value, str):
+                values.setdefault(key, value)
+    values.update({k: v for k, v in data.items() if isinstance(v, str)})
+    titles: dict[str, str] = {}
+    for lane in graph.lanes:
+        if not lane.name.startswith("$") or version_id is None:
+            continue
+        code = values.get(lane.name[1:])
+        name = post_name(session, version_id, code) if code else None
+        if name:
+            titles[lane.id] = f"{lane.label}：{name}"
+    return titles
