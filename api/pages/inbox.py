@@ -21,6 +21,7 @@ from api.pages.task_view import task_context
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
 from engine.auth.roles import ADMIN, Actor
 from engine.calendar.working import WorkingCalendar
+from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import Forbidden
 from engine.runtime import service as runtime
@@ -86,12 +87,15 @@ def inbox(
 ) -> Response:
     open_tasks, copies, done = split_inbox(runtime.inbox(session, clock, actor, include_done=True))
     calendar = calendar_for(session)
+    version = catalog.current_version(session)
+    codes = [e.task.post_code for e in open_tasks + copies] + [e.task.completed_post for e in done]
+    post_names = catalog.post_names_of(session, version.id, codes) if version is not None else {}
     return render(request, "inbox.html", {
         "title": "我的待办", "open_tasks": open_tasks, "copies": copies, "done": done,
         "relation_labels": task_forms.RELATION_LABELS, "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
         "margins": {e.task.id: yellow_margin(calendar, e.deadline) for e in open_tasks},
-        "case_duties": intake.case_duties(session, actor),
+        "case_duties": intake.case_duties(session, actor), "post_names": post_names,
     }, actor=actor)
 
 

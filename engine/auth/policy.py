@@ -313,7 +313,7 @@ def _require_publication_start(session: Session, actor: Actor, data: dict[str, A
     headed = headed_departments(session, actor)
     if not headed:
         raise Refused(Action.START, "只有法制办或起草部门的负责人可以发起权责清单发布流程",
-                      ["actor: 需要 legal_office 角色，或持有清单指定的部门负责人岗位（head_post）"])
+                      ["当前账号需要法制办角色，或持有清单为部门指定的负责人岗位"])
     drafter = data.get("drafter_post")
     if drafter and not departments_of_posts(session, [drafter]) & headed:
         raise Refused(Action.START, f"起草岗位 {drafter} 不属于您负责的部门",

@@ -10,6 +10,7 @@ next to engine/catalog/in_force.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -521,13 +522,21 @@ def posts_of_staff(session: Session, version_id: int, staff_id: str) -> list[str
 
 def post_name(session: Session, version_id: int, post_code: str) -> str | None:
     """A post as people name it — 市民政局 · 社会救助科 · 低保审核岗 — or None when unknown."""
-    row = session.execute(
-        select(col(CatalogDepartment.name), col(CatalogUnit.name), col(CatalogPost.name))
+    return post_names_of(session, version_id, [post_code]).get(post_code)
+
+
+def post_names_of(session: Session, version_id: int, post_codes: Iterable[str]) -> dict[str, str]:
+    """Each known post's name as people say it (department · unit · post), in one query."""
+    codes = sorted({code for code in post_codes if code})
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(col(CatalogPost.code), col(CatalogDepartment.name), col(CatalogUnit.name), col(CatalogPost.name))
         .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
         .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
-        .where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code) == post_code)
-    ).first()
-    return " · ".join(row) if row is not None else None
+        .where(col(CatalogPost.version_id) == version_id, col(CatalogPost.code).in_(codes))
+    ).all()
+    return {code: f"{department} · {unit} · {post}" for code, department, unit, post in rows}
 
 
 def post_holders(session: Session, version_id: int, post_code: str) -> list[doc.Holder]:
