@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from api.deps import get_clock, get_session
 from api.security import require_action
+from api.times import BeijingTime
 from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.calendar.limits import MAX_LIMIT, ParsedLimit, format_limit, parse_limit, parse_moment
@@ -28,8 +29,8 @@ class LimitOut(BaseModel):
 
 
 class DueOut(BaseModel):
-    start: datetime
-    due: datetime = Field(description="北京时间（+08:00）")
+    start: BeijingTime
+    due: BeijingTime = Field(description="北京时间（+08:00）")
     weekday: str
     provisional: bool = Field(description="为真时该期限依赖尚未公布节假日安排的年度，仅按周末推算")
     limit: LimitOut
@@ -47,7 +48,7 @@ class YearOut(BaseModel):
     year: int
     source: str = Field(description="official / entered / provisional（尚未公布，仅按周末推算）")
     entered_by: str | None = None
-    entered_at: datetime | None = None
+    entered_at: BeijingTime | None = None
     notice: str | None = None
     days: list[DayOut]
 

@@ -8,7 +8,7 @@ and serves published versions only: a draft is "not found" there, never shown.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_action, require_actor
+from api.times import BeijingTime
 from api.uploads import UPLOAD_TOO_LARGE, UploadRoute
 from engine.auth.policy import Action
 from engine.auth.roles import Actor
@@ -58,9 +59,9 @@ class VersionOut(BaseModel):
     status: str = Field(description="draft（草稿）/ published（已发布）")
     source: str | None
     created_by: str | None
-    created_at: datetime
+    created_at: BeijingTime
     published_by: str | None
-    published_at: datetime | None
+    published_at: BeijingTime | None
 
 
 class VersionDetailOut(VersionOut):

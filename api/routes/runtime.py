@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_action, require_actor
+from api.times import BeijingTime
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.clock import BEIJING, Clock
@@ -46,7 +47,7 @@ class DefinitionOut(BaseModel):
     name: str = Field(description="流程中文名称")
     filename: str
     content_hash: str
-    deployed_at: datetime
+    deployed_at: BeijingTime
     deployed_by: str
 
 
@@ -71,14 +72,14 @@ class TaskOut(BaseModel):
     stage: str | None
     state: str = Field(description="ready（待办）/ completed（已办结）/ cancelled（已关闭）")
     post_code: str | None = Field(description="承办岗位")
-    ready_at: datetime
+    ready_at: BeijingTime
     claimed_by: str | None
-    claimed_at: datetime | None
+    claimed_at: BeijingTime | None
     transfer_to_post: str | None = Field(description="待接收的转办岗位")
     transfer_reason: str | None
     delegated_post: str | None = Field(description="已委派的 B角岗位")
     urge_count: int
-    completed_at: datetime | None
+    completed_at: BeijingTime | None
     completed_by: str | None
     completed_post: str | None
     closed_reason: str | None
@@ -100,7 +101,7 @@ class EventOut(BaseModel):
     instance_id: int
     task_id: int | None
     kind: str
-    at: datetime
+    at: BeijingTime
     actor: str | None
     staff_id: str | None
     post_code: str | None
@@ -125,10 +126,10 @@ class InstanceOut(BaseModel):
     duty_code: str | None
     subject: str
     version: int
-    started_at: datetime
+    started_at: BeijingTime
     started_by: str
-    updated_at: datetime
-    ended_at: datetime | None
+    updated_at: BeijingTime
+    ended_at: BeijingTime | None
     error: str | None = Field(description="失败原因（status=failed 时）")
 
 
