@@ -271,4 +271,4 @@ def test_timeline_command_prints_the_clock_explained(database, clock, timed, mon
         "                    办结于 2026-10-09 10:00，按时（办结时限 2026-10-13 17:30，共计 1 个工作日 1 小时）",
     ]
     # The explanation comes after the timeline's table.
-    assert result.output.index("instance_ended") < result.output.index("计时明细：")
+    assert result.output.index("流程结束") < result.output.index("计时明细：")

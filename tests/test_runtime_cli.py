@@ -37,7 +37,9 @@ def test_deploy_start_inbox_complete_timeline(cli):
     done = cli("task", "complete", "1", "--user", "chenjing", "--data", '{"accepted": true}')
     assert done.exit_code == 0, done.output
     timeline = cli("timeline", "1")
-    assert "completed" in timeline.output and "task_ready" in timeline.output
+    # Events by their Chinese words (api.labels), not their codes.
+    assert "办结" in timeline.output and "到达" in timeline.output
+    assert "completed" not in timeline.output and "task_ready" not in timeline.output
 
 
 def test_errors_exit_non_zero_with_problems(cli):

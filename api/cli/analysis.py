@@ -12,7 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.app import app, console, err_console, fail, open_database
+from api.cli.app import app, cell_text, console, err_console, fail, open_database
+from api.labels import severity_label
 from engine.analysis import alerts, diagrams
 from engine.analysis.findings import GAP_LABELS, OVERLAP_LABELS
 from engine.analysis.report import AnalysisReport, analyze
@@ -227,10 +228,13 @@ def alerts_list(
     finally:
         database.dispose()
     table = Table(title=f"预警（{len(found)}）")
-    for column in ("编号", "状态", "级别", "摘要"):
-        table.add_column(column)
+    table.add_column("编号", no_wrap=True, justify="right")
+    table.add_column("状态", no_wrap=True)
+    table.add_column("级别", no_wrap=True)
+    table.add_column("摘要", overflow="fold", ratio=1)  # Chinese text wraps at the width, codes in it are not cut
     for alert in found:
-        table.add_row(str(alert.id), STATUS_LABELS.get(alert.status, alert.status), alert.severity, alert.summary)
+        table.add_row(str(alert.id), STATUS_LABELS.get(alert.status, alert.status), severity_label(alert.severity),
+                      cell_text(alert.summary))
     console.print(table)
 
 

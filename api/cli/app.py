@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.console import Console
+from sqlmodel import Session, col, select
 
+from api.cli.frame import ChineseGroup
 from engine.application import wire
 from engine.config import get_settings
 from engine.db import Database
+from engine.models.auth import UserAccount
 
 app = typer.Typer(
     name="dutyflow",
     help="dutyflow：权责清单、效能制度流程与职责分析。数据库由环境变量 DUTYFLOW_DATABASE_URL 选择。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ChineseGroup,  # the frame (usage, panels, --help, parser errors) in Chinese: api.cli.frame
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -39,3 +45,25 @@ def fail(message: str, problems: list[str] | None = None, code: int = 1) -> None
     for problem in problems or []:
         err_console.print(f"  - {problem}", highlight=False, markup=False)
     raise typer.Exit(code)
+
+
+def user_names(session: Session, usernames) -> dict[str, str]:
+    """Username → the account's display name, in one query (api.labels.person_label prints them)."""
+    wanted = sorted({name for name in usernames if name})
+    if not wanted:
+        return {}
+    rows = session.exec(select(UserAccount.username, UserAccount.display_name)
+                        .where(col(UserAccount.username).in_(wanted)))
+    return {username: display for username, display in rows if display}
+
+
+# A Chinese character next to an ASCII word (a code, a number, a date).
+_CJK_ASCII = re.compile(r"(?<=[\u3400-\u9fff\uff00-\uffef\u3000-\u303f])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])")
+
+
+def cell_text(text: str) -> str:
+    """Text for a table cell that may wrap: a space between Chinese and an ASCII word (as Chinese
+    typesetting spaces them), so rich wraps there and folds only the Chinese, never inside a code
+    like MZ-SHJZ-01 (rich breaks lines at spaces, and folds a word only when it is longer than the
+    column)."""
+    return _CJK_ASCII.sub(" ", text)

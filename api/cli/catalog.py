@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail, open_database, user_names
+from api.labels import person_label
 from engine.catalog import service
 from engine.catalog.diff import render_value
 from engine.catalog.io import WRITE_FORMATS, read_catalog, write_catalog
@@ -106,11 +107,12 @@ def publish_command(
         with database.session() as session:
             found = service.find_version(session, version)
             published = service.publish_version(session, found.id, _who(by), SystemClock().now())
+            publisher = person_label(published.published_by, user_names(session, [published.published_by]))
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     console.print(
         f"已发布 {published.region}「{published.name}」版本 {published.version}（编号 {published.id}），"
-        f"发布人 {published.published_by}，时间 {published.published_at.astimezone(SystemClock().tz):%Y-%m-%d %H:%M}",
+        f"发布人 {publisher}，时间 {published.published_at.astimezone(SystemClock().tz):%Y-%m-%d %H:%M}",
         highlight=False,
     )
 
@@ -161,6 +163,7 @@ def versions_command() -> None:
         with database.session() as session:
             versions = service.list_versions(session)
             counts = {v.id: service.version_counts(session, v.id)["duties"] for v in versions}
+            people = user_names(session, [name for v in versions for name in (v.created_by, v.published_by)])
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     if not versions:
@@ -173,7 +176,7 @@ def versions_command() -> None:
     for v in versions:
         table.add_row(
             str(v.id), v.region, v.name, v.version, STATUS_TEXT.get(v.status, v.status), str(counts[v.id]),
-            v.created_by or "", v.published_by or "",
+            person_label(v.created_by, people), person_label(v.published_by, people),
             f"{v.published_at.astimezone(tz):%Y-%m-%d %H:%M}" if v.published_at else "",
         )
     console.print(table)

@@ -13,13 +13,17 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from sqlmodel import col, select
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, cell_text, console, fail, open_database, user_names
+from api.labels import event_detail_text, event_label, person_label, relation_label, state_label
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, get_user
+from engine.catalog import service as catalog
 from engine.clock import BEIJING, SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError, InvalidInput, NotFound
+from engine.models.runtime import WorkTask
 from engine.runtime import service
 from engine.runtime.clocks import views as clock_views
 from engine.runtime.metrics import (
@@ -39,6 +43,19 @@ STATUS_TEXT = {"running": "办理中", "suspended": "已挂起", "completed": "�
 
 def _time(moment) -> str:
     return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _post_names(session, codes) -> dict[str, str]:
+    """Post code → 部门 · 科室 · 岗位 from the catalog in force, in one query (codes it lacks stay codes)."""
+    version = catalog.current_version(session)
+    return catalog.post_names_of(session, version.id, codes) if version is not None else {}
+
+
+def _task_names(session, task_ids) -> dict[int, str]:
+    wanted = sorted({task_id for task_id in task_ids if task_id})
+    if not wanted:
+        return {}
+    return dict(session.exec(select(WorkTask.id, WorkTask.name).where(col(WorkTask.id).in_(wanted))).all())
 
 
 def _actor(session, username: str) -> Actor:
@@ -93,9 +110,11 @@ def definitions_command(all_versions: bool = typer.Option(False, "--all", help="
     database = open_database()
     with database.session() as session:
         rows = service.list_definitions(session, all_versions=all_versions)
+        people = user_names(session, [d.deployed_by for d in rows])
     table = Table("编号", "流程", "版本", "名称", "文件", "部署时间", "部署人")
     for d in rows:
-        table.add_row(str(d.id), d.process_id, str(d.version), d.name, d.filename, _time(d.deployed_at), d.deployed_by)
+        table.add_row(str(d.id), d.process_id, str(d.version), d.name, d.filename, _time(d.deployed_at),
+                      person_label(d.deployed_by, people))
     console.print(table)
 
 
@@ -112,13 +131,15 @@ def start_command(
             instance = service.start_instance(session, SystemClock(), process_id, _json(data, "--data"),
                                               _actor(session, user))
             tasks = service.instance_tasks(session, instance.id, open_only=True)
+            posts = _post_names(session, [t.post_code for t in tasks])
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     if instance.status == "failed":
         fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])
     console.print(f"已发起流程实例 {instance.id}（{STATUS_TEXT.get(instance.status, instance.status)}）", highlight=False)
     for t in tasks:
-        console.print(f"  待办任务 {t.id}「{t.name}」→ 岗位 {t.post_code}", highlight=False)
+        console.print(f"  待办任务 {t.id}「{t.name}」→ 岗位 {posts.get(t.post_code or '', t.post_code)}（{t.post_code}）",
+                      highlight=False)
 
 
 @app.command("instances")
@@ -128,10 +149,11 @@ def instances_command(status: str | None = typer.Option(None, "--status", help="
     database = open_database()
     with database.session() as session:
         rows = service.list_instances(session, status=status, limit=limit)
+        people = user_names(session, [i.started_by for i in rows])
     table = Table("编号", "流程", "状态", "事项", "标题", "发起人", "发起时间")
     for i in rows:
         table.add_row(str(i.id), i.process_id, STATUS_TEXT.get(i.status, i.status), i.duty_code or "", i.subject,
-                      i.started_by, _time(i.started_at))
+                      person_label(i.started_by, people), _time(i.started_at))
     console.print(table)
 
 
@@ -144,17 +166,38 @@ def timeline_command(instance_id: int = typer.Argument(..., help="流程实例�
             instance = service.get_instance(session, instance_id)
             events = service.timeline(session, instance_id)
             clock = clock_views.case_clock(session, instance_id, SystemClock())
+            detail_posts = [code for e in events for key in ("posts", "to_posts") for code in (e.detail or {}).get(key) or []]
+            detail_posts += [(e.detail or {}).get(key) for e in events for key in ("from_post", "dropped_transfer_to")]
+            posts = _post_names(session, [e.post_code for e in events] + [e.target_post for e in events] + detail_posts)
+            people = user_names(session, [e.actor for e in events] + [instance.started_by])
+            steps = _task_names(session, [e.task_id for e in events])
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     console.print(f"流程实例 {instance.id} {instance.process_id}（{STATUS_TEXT.get(instance.status, instance.status)}）",
                   highlight=False)
     if instance.error:
         console.print(f"失败原因：{instance.error}", highlight=False)
-    table = Table("时间", "事件", "任务", "人员", "岗位", "目标岗位", "工作时长(时)", "说明")
+    # Columns of codes and numbers never break inside a word; the Chinese ones wrap (fold) to the width.
+    table = Table(expand=False)
+    table.add_column("时间", min_width=10)
+    table.add_column("事件", overflow="fold")
+    table.add_column("步骤", overflow="fold")
+    table.add_column("人员", overflow="fold")
+    table.add_column("岗位", overflow="fold")
+    table.add_column("工作时长(时)", no_wrap=True, justify="right")
+    table.add_column("说明", overflow="fold", ratio=1)
+
+    def post(code: str | None) -> str:
+        return posts.get(code or "", code or "")
+
     for e in events:
         hours = f"{e.working_seconds / 3600:.1f}" if e.working_seconds is not None else ""
-        table.add_row(_time(e.at), e.kind, str(e.task_id or ""), e.actor or "", e.post_code or "", e.target_post or "",
-                      hours, json.dumps(e.detail, ensure_ascii=False) if e.detail else "")
+        step = f"{steps.get(e.task_id, '')}（任务 {e.task_id}）" if e.task_id else ""
+        text = event_detail_text(e.kind, e.detail, post)
+        if e.target_post and e.kind in ("transferred", "refused", "delegated", "urged"):
+            text = f"→ {post(e.target_post)}" + (f"；{text}" if text else "")
+        table.add_row(_time(e.at), event_label(e.kind), step, person_label(e.actor, people), post(e.post_code), hours,
+                      cell_text(text))
     console.print(table)
     if clock["state"] != "none" or instance.duty_code:  # a process outside the catalog has no clock to explain
         console.print("计时明细：", highlight=False)
@@ -170,14 +213,23 @@ def tasks_command(user: str = typer.Option(..., "--user", help="用户名"),
         database = open_database()
         with database.session() as session:
             entries = service.inbox(session, SystemClock(), _actor(session, user), include_done=done)
+            posts = _post_names(session, [e.task.post_code for e in entries])
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
-    table = Table("任务", "名称", "状态", "关系", "岗位", "实例", "标题", "到期", "预警")
+    table = Table()
+    table.add_column("任务", overflow="fold")
+    table.add_column("状态", no_wrap=True)
+    table.add_column("关系", no_wrap=True)
+    table.add_column("岗位", overflow="fold")
+    table.add_column("办件", overflow="fold")
+    table.add_column("到期", min_width=10)
+    table.add_column("预警", no_wrap=True)
     for e in entries:
         due = e.deadline.due_at if e.deadline is not None else None
-        table.add_row(str(e.task.id), e.task.name, STATUS_TEXT.get(e.task.state, e.task.state), e.relation,
-                      e.task.post_code or "", str(e.instance.id), e.instance.subject, _time(due),
-                      e.deadline.state if e.deadline is not None else "不计时")
+        table.add_row(f"{e.task.id} {e.task.name}", STATUS_TEXT.get(e.task.state, e.task.state),
+                      relation_label(e.relation), posts.get(e.task.post_code or "", e.task.post_code or ""),
+                      cell_text(f"{e.instance.id} {e.instance.subject}"), _time(due),
+                      state_label(e.deadline.state if e.deadline is not None else "none"))
     console.print(table)
 
 
@@ -204,9 +256,10 @@ def task_command(
             _run_action(session, clock, action, task_id, actor, data, to_post, to_step, reason, posts or [], text)
             row = service.get_task(session, task_id)
             instance = service.get_instance(session, row.instance_id)
+            post_name = _post_names(session, [row.post_code]).get(row.post_code or "", row.post_code)
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
-    console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.state, row.state)}，岗位 {row.post_code}",
+    console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.state, row.state)}，岗位 {post_name}",
                   highlight=False)
     if instance.status == "failed":
         fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])

@@ -12,13 +12,14 @@ from typing import Any
 
 from jinja2 import Environment
 
+from api.labels import STATE_LABELS, state_label  # noqa: F401  (the pages' names)
 from engine.calendar.units import TimeLimit
 from engine.calendar.working import WorkingCalendar
 from engine.catalog.cells import format_limit_cell
 from engine.clock import BEIJING
 from engine.runtime.clocks.limits import pause_reason_name
 
-STATE_LABELS = {"green": "正常", "yellow": "黄牌预警", "red": "红牌超期", "paused": "计时暂停"}
+# The words for clock states live in api.labels, one catalogue with the CLI.
 # How far ahead the countdown schedule reaches; a page left open longer simply stops counting.
 SCHEDULE_DAYS = 14
 
@@ -62,10 +63,6 @@ def limit_text(limit: TimeLimit | dict | None) -> str:
     if isinstance(limit, dict):
         limit = TimeLimit(**limit)
     return format_limit_cell(limit) or ""
-
-
-def state_label(state: str | None) -> str:
-    return STATE_LABELS.get(state or "", state or "")
 
 
 def office_schedule(calendar: WorkingCalendar, now: datetime, days: int = SCHEDULE_DAYS) -> list[list[int]]:
