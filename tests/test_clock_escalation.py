@@ -46,3 +46,29 @@ def test_a_late_unit_head_is_escalated_past_to_the_department_head(database, tmp
         steps = {t.task_spec: t.post_code for t in session.exec(select(WorkTask)).all()}
     assert steps["accept_application"] == "MZ-SHJZ-01"
     assert steps["escalate_to_head"] == "MZ-BGS-01"
+
+
+def test_a_restart_after_a_red_card_closes_the_steps_it_opened(database, tmp_path):
+    # 即办 received 2026-10-12 10:00 is due at the close, 17:30; at 17:31 it is red: the worker
+    # gives the card, a 督办 record and the BPMN 超期督促 and 督办 steps. The one-time notice the
+    # next morning is within §32's 5 working days, so when the materials arrive on 10-14 the count
+    # starts afresh (due 10-14 17:30): the overdue those steps answer no longer stands, and they
+    # close with their 督办 records.
+    (tmp_path / "red.yaml").write_text(
+        "duty: MZ-QR-001\nlimit: 即办\nevents:\n"
+        "  - {at: '2026-10-12 10:00', do: receive}\n"
+        "  - {at: '2026-10-12 17:31', do: check}\n"
+        "  - {at: '2026-10-13 09:00', do: notify_missing, materials: 户口簿}\n"
+        "  - {at: '2026-10-14 10:00', do: correction_received}\n", encoding="utf-8")
+    settings = get_settings()
+    scenario = simulation.read_scenario(tmp_path / "red.yaml")
+    lines = list(simulation.replay(database, scenario, settings.processes_dir, settings.demo_catalog))
+    assert [line["clock"]["state"] for line in lines] == ["green", "red", "red", "green"]
+    assert lines[2]["clock"]["pause_reason"] == "correction"  # waiting, and it was overdue when it stopped
+    assert lines[3]["clock"]["due"] == "2026-10-14 17:30"
+    with database.session() as session:
+        steps = {t.task_spec: (t.state, t.closed_reason) for t in session.exec(select(WorkTask)).all()}
+        escalations = session.exec(select(Escalation)).all()
+    assert steps["escalate_to_head"][0] != "ready" and steps["supervision_order"][0] != "ready"
+    assert steps["accept_application"][0] == "ready"  # the case itself goes on, from 受理
+    assert escalations and all(e.resolved_at is not None for e in escalations)

@@ -104,7 +104,7 @@ def import_catalog(
         raise Conflict(
             PUBLISHED_IS_FROZEN,
             [f"catalog.version: {info.region} {info.name} 版本 '{info.version}' 已于 "
-             f"{ensure_aware(version.published_at).astimezone(BEIJING):%Y-%m-%d %H:%M} 发布"],
+             f"{ensure_aware(version.published_at or version.created_at).astimezone(BEIJING):%Y-%m-%d %H:%M} 发布"],
         )
     if version is None:
         version = CatalogVersion(region=info.region, name=info.name, version=info.version, created_at=now)
@@ -273,7 +273,7 @@ def publish_version(session: Session, version_id: int, actor: str | None, now: d
         raise Conflict(
             "该版本已发布，不能重复发布",
             [f"version: 版本 '{version.version}'（编号 {version.id}）已由 {version.published_by or '未知'} "
-             f"于 {ensure_aware(version.published_at).astimezone(BEIJING):%Y-%m-%d %H:%M} 发布"],
+             f"于 {ensure_aware(version.published_at or version.created_at).astimezone(BEIJING):%Y-%m-%d %H:%M} 发布"],
         )
     version.status = PUBLISHED
     version.published_by = actor

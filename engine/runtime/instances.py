@@ -34,7 +34,7 @@ from engine.errors import Conflict, DutyflowError, NotFound
 from engine.models.runtime import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance, WorkTask
 from engine.runtime import timers, workflow_cache
 from engine.runtime.calendars import FINGERPRINT_COLUMNS, note_fingerprint
-from engine.runtime.clocks.sync import sync_clocks
+from engine.runtime.clocks.sync import cancel_overdue_followups, sync_clocks
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event, write_events
 from engine.runtime.scripting import UnsafeScript, script_context
@@ -247,13 +247,21 @@ def save_workflow(session: Session, instance: ProcessInstance, workflow: Any, cl
         workflow_cache.keep_after_commit(session, instance.id, state, workflow)
     if finished:
         log_event(session, instance.id, "instance_ended", now, actor=actor, since=instance.started_at)
-    after_step(session, instance, workflow, now)
+    restarted = after_step(session, instance, workflow, now)
+    if restarted and not finished and cancel_overdue_followups(workflow):
+        # 补正 restarted the count: the red card that opened 超期督促 and 督办 no longer stands, so
+        # those steps close (their rows follow) and the workflow is saved once more.
+        sync_tasks(session, instance, workflow, now, "cancelled")
+        state = serialize_workflow(workflow)
+        bump_version(session, instance, state_json=state)
+        workflow_cache.keep_after_commit(session, instance.id, state, workflow)
     write_events(session)
 
 
-def after_step(session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> None:
-    """Timer, deadline and warning rows follow the saved workflow (same transaction)."""
+def after_step(session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> bool:
+    """Timer, deadline and warning rows follow the saved workflow (same transaction). Returns
+    whether the case's count restarted in this step."""
     assert instance.id is not None
     new_instance = timers.take_new_instance(session, instance.id)
     timers.sync_bpmn_timers(session, instance.id, workflow, now, new_instance)
-    sync_clocks(session, instance, workflow, now, new_instance)
+    return sync_clocks(session, instance, workflow, now, new_instance)

@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
 from engine.models.runtime import WorkTask
-from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
+from engine.models.timers import CASE_SUBJECT, CaseDeadline, Escalation, StageDeadline, TimerKind
 from engine.runtime import events, timers
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks.arithmetic import beijing_iso, compute_moments
@@ -145,6 +145,9 @@ def restart(session: Session, case: CaseDeadline, calendar: LazyCalendar, now: d
     case.extensions = []
     recompute(case, calendar.get())
     schedule_case_warnings(session, case, now)
+    # The overdue that earlier 督办 records answer no longer stands once the count starts afresh.
+    session.execute(update(Escalation).where(col(Escalation.instance_id) == case.instance_id,
+                                             col(Escalation.resolved_at).is_(None)).values(resolved_at=now))
     log_clock_event(session, case.instance_id, "restarted", now, task_id=task_id, actor=actor,
                     detail={"reason": reason, "counting_from": beijing_iso(case.counting_from),
                             "due_at": beijing_iso(case.due_at)})

@@ -12,6 +12,7 @@ with the workflow (called in the step's transaction, after the workflow state is
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,9 @@ from engine.runtime.clocks.limits import (
     waiting_for_correction,
 )
 from engine.runtime.workflow_tasks import all_tasks
+
+# The BPMN message a process catches to react to a red case (delivered by engine.runtime.worker).
+OVERDUE_MESSAGE = "case_overdue"
 
 # A warning row to insert: (instance id, subject, kind, spec name, due at).
 TimerRow = tuple[int, str, str, str, datetime]
@@ -94,11 +98,12 @@ CLOSE_STAGES = (update(_STAGE).where(_STAGE.c.id == bindparam("p_id"))
                 .values(status=bindparam("p_status"), ended_at=bindparam("p_ended"), overran=bindparam("p_overran")))
 
 
-def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetime, new_instance: bool = False) -> None:
+def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetime, new_instance: bool = False) -> bool:
     """Bring the case clock, stage clocks and their warning rows in line with the workflow.
 
     `new_instance`: the instance was inserted in this transaction and this is its first step, so
-    it has no case or stage row yet and none is looked for.
+    it has no case or stage row yet and none is looked for. Returns whether the count restarted
+    (补正): the caller then closes the steps a red card opened (`cancel_overdue_followups`).
     """
     instance_id: int = instance_row.id
     calendar = LazyCalendar(session)
@@ -110,7 +115,7 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
     else:
         case, stages = load_clocks(session, instance_id, has_stages)
     if case is None and not has_stages:
-        return  # a process without limits: at most one query per step, nothing else
+        return False  # a process without limits: at most one query per step, nothing else
     new_case = False
     untimed = False  # the duty's limit is 无: no case clock and no stage clocks
     if case is None:
@@ -188,6 +193,33 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
     if closed and not finished:  # finishing the case cancelled every warning row already
         timers.unschedule(session, instance_id, closed, (TimerKind.stage_yellow, TimerKind.stage_red), now)
     timers.add_timer_rows(session, new_rows, now)
+    return restarted
+
+
+def cancel_overdue_followups(workflow: Any) -> bool:
+    """Cancel the open steps a red card opened (超期督促, 督办: whatever follows the process's catch of
+    `case_overdue`) once the count has restarted: the overdue they answer no longer stands. Returns
+    whether any was cancelled (the workflow must then be saved again)."""
+    cancelled = False
+    for task in list(all_tasks(workflow)):
+        if task.state not in (TaskState.READY, TaskState.STARTED, TaskState.WAITING):
+            continue
+        if any(caught_overdue(ancestor) for ancestor in ancestors(task)):
+            task.cancel()
+            cancelled = True
+    return cancelled
+
+
+def ancestors(task: Any) -> Iterator[Any]:
+    parent = task.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def caught_overdue(task: Any) -> bool:
+    definition = getattr(task.task_spec, "event_definition", None)
+    return task.state == TaskState.COMPLETED and getattr(definition, "name", None) == OVERDUE_MESSAGE
 
 
 def pause_reason(stage: StageClock, tasks_by_id: dict[str, Any]) -> str:

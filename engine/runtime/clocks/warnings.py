@@ -29,13 +29,13 @@ from engine.models.runtime import TASK_READY, WorkTask
 from engine.models.timers import CaseDeadline, Escalation, RuntimeTimer, StageDeadline, TimerKind, TimerStatus
 from engine.runtime import timers
 from engine.runtime.calendars import LazyCalendar
-from engine.runtime.clocks import changes
+from engine.runtime.clocks import changes, sync
 from engine.runtime.clocks.arithmetic import as_utc, beijing_iso, compute_moments, state_rank
 from engine.runtime.clocks.limits import CASE_OF_INSTANCE, PAUSE
 from engine.runtime.clocks.views import LATEST_STAGE, escalation_dict, view_of_case
 
 # BPMN message a process may catch to react to a red case (e.g. a 督办 task for the unit head).
-OVERDUE_MESSAGE = "case_overdue"
+OVERDUE_MESSAGE = sync.OVERDUE_MESSAGE
 
 
 # ---------------------------------------------------------------- firing (the worker)
