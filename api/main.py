@@ -15,7 +15,18 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import messages, offline_docs
 from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
-from api.routes import analysis, auth, calendar, catalog, evaluation, pages, process_diagrams, runtime, timers
+from api.routes import (
+    accountability,
+    analysis,
+    auth,
+    calendar,
+    catalog,
+    evaluation,
+    pages,
+    process_diagrams,
+    runtime,
+    timers,
+)
 from api.same_origin import SameOriginMiddleware
 from api.security import SessionCookieMiddleware, SignInLimiter
 from api.security_headers import SecurityHeadersMiddleware
@@ -119,6 +130,7 @@ def create_app(
     app.include_router(process_diagrams.router, prefix="/api", tags=["processes 流程图"])
     app.include_router(analysis.router, prefix="/api", tags=["analysis 交叉与空缺"])
     app.include_router(evaluation.router, prefix="/api", tags=["evaluation 绩效考评"])
+    app.include_router(accountability.router, prefix="/api")
     app.include_router(auth.router, tags=["auth 登录"])
     app.include_router(pages.router, include_in_schema=False)
     return app

@@ -11,7 +11,9 @@ it again.
 from __future__ import annotations
 
 from engine import hooks
+from engine.accountability import functions as accountability_functions
 from engine.analysis.alerts import refresh_alerts
+from engine.evaluation import process_functions as evaluation_functions
 from engine.runtime.clocks.warnings import recompute_provisional
 
 
@@ -21,3 +23,7 @@ def wire() -> None:
     hooks.version_published.connect(refresh_alerts)
     # A calendar year entered → provisional deadlines are recomputed with the official days.
     hooks.calendar_year_entered.connect(recompute_provisional)
+    # The script functions of the accountability and evaluation processes (they call packages above
+    # the runtime, so they are registered from here rather than by engine.runtime.library).
+    accountability_functions.register_script_functions()
+    evaluation_functions.register_script_functions()

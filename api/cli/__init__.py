@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.cli import (  # noqa: F401  (register commands)
     analysis,
+    audit,
     calendar,
     catalog,
     clock,

@@ -88,6 +88,8 @@ class Action(StrEnum):
     READ_EVALUATION = "read_evaluation"  # 查看绩效考评：年度、指标体系、客观指标、评分与结果
     MANAGE_EVALUATION = "manage_evaluation"  # 管理绩效考评：创建年度、调整指标、目标计划书、处分记录、计算、发布
     ENTER_EVALUATION_SCORES = "enter_evaluation_scores"  # 录入绩效考评评分
+    READ_ACCOUNTABILITY = "read_accountability"  # 查看问责台账
+    CAST_BALLOT = "cast_ballot"  # 满意度测评：填写本人的测评表、查看本人的票
 
     @property
     def label(self) -> str:
@@ -123,6 +125,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.READ_EVALUATION: "查看绩效考评",
     Action.MANAGE_EVALUATION: "管理绩效考评（创建年度、调整指标、计算和发布结果）",
     Action.ENTER_EVALUATION_SCORES: "录入绩效考评评分",
+    Action.READ_ACCOUNTABILITY: "查看问责台账",
+    Action.CAST_BALLOT: "填写满意度测评表",
 }
 
 
@@ -255,6 +259,10 @@ def is_supervisor(actor: Actor) -> bool:
 OFFICE_PROCESSES: dict[str, tuple[str, str]] = {
     "self_inspection_campaign": (EFFICIENCY_OFFICE, "效能办"),
     "efficiency_complaint": (EFFICIENCY_OFFICE, "效能办"),
+    # 问责 and the evaluation processes (docs/accountability.md, docs/evaluation.md)
+    "accountability": (EFFICIENCY_OFFICE, "效能办"),
+    "evaluation_quarterly_report": (EFFICIENCY_OFFICE, "效能办"),
+    "evaluation_survey": (EFFICIENCY_OFFICE, "效能办"),
     "duty_dispute": (ESTABLISHMENT_OFFICE, "编办"),
 }
 PUBLICATION = "catalog_publication"
@@ -264,7 +272,8 @@ FIRST_INQUIRY = "first_inquiry"
 
 def require_start(session: Session, actor: Actor, process_id: str, data: dict[str, Any]) -> None:
     """Who may start which process:
-    - self_inspection_campaign, efficiency_complaint: the efficiency office;
+    - self_inspection_campaign, efficiency_complaint, accountability, evaluation_quarterly_report,
+      evaluation_survey: the efficiency office;
     - duty_dispute: the establishment office;
     - catalog_publication: the legal office, or a department head for their own department
       (`drafter_post`, when given, must be a post of that department);
@@ -639,7 +648,18 @@ OFFICE_ACTIONS: dict[Action, tuple[tuple[str, ...], str]] = {
     Action.READ_EVALUATION: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
     Action.MANAGE_EVALUATION: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
     Action.ENTER_EVALUATION_SCORES: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
+    # 问责台账 (docs/accountability.md): names, grounds, statements and decisions of people.
+    Action.READ_ACCOUNTABILITY: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
 }
+
+
+def require_ballot(actor: Actor) -> None:
+    """满意度测评: only a person (an account bound to a staff id) fills a ballot, and only their own;
+    whether they are a rater of the survey is the survey's question (403 there too). An admin
+    account without a staff id is nobody and may not vote."""
+    if not actor.staff_id:
+        raise Refused(Action.CAST_BALLOT, "只有参加测评的工作人员本人可以填写满意度测评表",
+                      [f"当前账号 {actor.username} 没有对应的工作人员"])
 
 
 def may(actor: Actor | None, action: Action) -> bool:

@@ -10,9 +10,9 @@ A department's year evaluates its 内设机构 (units) and the holders of their 
 the unit of their first post); a region's year evaluates the region's departments as units and no
 staff. Both are taken from the catalog version in force when the year is created and kept.
 
-`sanctions_for` is the one place the downgrade rules' input is read: today from
-`evaluation_sanction` rows the efficiency office records; the accountability ledger (issue 12
-item 4) will write those rows (or replace this function) from its decisions.
+`sanctions_for` is the one place the downgrade rules' input is read: the `evaluation_sanction`
+rows the efficiency office records, and the decisions of the accountability ledger
+(`accountability_action`, docs/accountability.md) that count as 处分.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
+from engine import audit
 from engine.auth import policy
 from engine.auth.policy import Action
 from engine.auth.roles import Actor
@@ -34,6 +35,7 @@ from engine.catalog.in_force import catalog_version_id
 from engine.catalog.service import current_version
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.evaluation import indicators, scheme, scoring
+from engine.models.accountability import AccountabilityAction
 from engine.models.catalog import CatalogDepartment, CatalogPost, CatalogPostHolder, CatalogStaff, CatalogUnit
 from engine.models.evaluation import (
     COMPUTED,
@@ -110,6 +112,7 @@ def create_year(session: Session, actor: Actor, year: int, now: datetime, *, dep
                          catalog_version_id=version_id, created_by=actor.username, created_at=now)
     session.add(row)
     session.flush()
+    audit.record(session, "evaluation_year", row.id)
     _add_subjects(session, row, version_id)
     for subject in SUBJECTS:
         _store_tree(session, row.id, subject, scheme.default_tree(subject))
@@ -158,6 +161,7 @@ def open_year(session: Session, actor: Actor, year_id: int, now: datetime) -> Ev
     year = get_year(session, year_id)
     _require_status(year, YEAR_DRAFT, "开始考评")
     year.status, year.opened_at = YEAR_OPEN, now
+    audit.record(session, "evaluation_year", year.id)
     return year
 
 
@@ -253,6 +257,7 @@ def record_sanction(session: Session, actor: Actor, year_id: int, kind: str, cod
                              recorded_by=actor.username, recorded_at=now)
     session.add(row)
     session.flush()
+    audit.record(session, "evaluation_sanction", row.id)
     return row
 
 
@@ -265,6 +270,18 @@ def sanctions_for(session: Session, year_id: int) -> scoring.Sanctions:
                            .where(col(EvaluationSanction.year_id) == year_id).order_by(col(EvaluationSanction.id)))
     for kind, code, reason in rows:
         (punished if kind == PUNISHED else accidents).setdefault(code, []).append(reason)
+    # The accountability ledger (docs/accountability.md): a sanction that counts as 处分, decided in
+    # the year's calendar year, of a person evaluated in the year.
+    year_number = session.scalar(select(col(EvaluationYear.year)).where(col(EvaluationYear.id) == year_id))
+    ledger = session.execute(
+        select(col(AccountabilityAction.id), col(AccountabilityAction.staff_id), col(AccountabilityAction.grounds))
+        .join(EvaluationSubject, (col(EvaluationSubject.year_id) == year_id)
+              & (col(EvaluationSubject.subject) == SUBJECT_STAFF)
+              & (col(EvaluationSubject.code) == col(AccountabilityAction.staff_id)))
+        .where(col(AccountabilityAction.counts_for_evaluation).is_(True), col(AccountabilityAction.year) == year_number)
+        .order_by(col(AccountabilityAction.id)))
+    for action_id, code, grounds in ledger:
+        punished.setdefault(code, []).append(f"问责台账第 {action_id} 号：{grounds}")
     return scoring.Sanctions(punished=punished, major_accidents=accidents)
 
 
@@ -281,7 +298,12 @@ class ScoreEntry:
 
 
 def parse_score(value: Any, where: str) -> Fraction:
-    """0–100 with at most two decimals → an exact fraction."""
+    """0–100 with at most two decimals → an exact fraction. An exact `Fraction` from the engine
+    (a survey's average, engine.evaluation.survey) is taken as it is, within 0–100."""
+    if isinstance(value, Fraction):
+        if not 0 <= value <= 100:
+            raise InvalidInput("分数应为 0–100 的数", [f"{where}: {value}"])
+        return value
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -328,15 +350,16 @@ def enter_scores(session: Session, actor: Actor, year_id: int, entries: Sequence
             parsed.append((entry, value, scheme.quarter_of(*leaf)))
     if problems:
         raise InvalidInput(f"评分有 {len(problems)} 处问题，均未保存", problems)
-    for entry, value, quarter in parsed:
-        _put_score(session, year_id, entry.subject, entry.code, entry.indicator, quarter, value, ENTERED,
-                   actor.username, now, entry.note)
+    rows = [_put_score(session, year_id, entry.subject, entry.code, entry.indicator, quarter, value, ENTERED,
+                       actor.username, now, entry.note) for entry, value, quarter in parsed]
     session.flush()
+    for row in rows:
+        audit.record(session, "evaluation_score", row.id)
     return len(parsed)
 
 
 def _put_score(session: Session, year_id: int, subject: str, code: str, indicator: str, quarter: int | None,
-               value: Fraction, source: str, by: str, now: datetime, note: str | None = None) -> None:
+               value: Fraction, source: str, by: str, now: datetime, note: str | None = None) -> EvaluationScore:
     row = session.scalars(select(EvaluationScore).where(
         col(EvaluationScore.year_id) == year_id, col(EvaluationScore.subject) == subject,
         col(EvaluationScore.subject_code) == code, col(EvaluationScore.indicator_code) == indicator)).first()
@@ -346,6 +369,7 @@ def _put_score(session: Session, year_id: int, subject: str, code: str, indicato
         session.add(row)
     row.value_num, row.value_den = value.numerator, value.denominator
     row.source, row.entered_by, row.entered_at, row.note = source, by, now, note
+    return row
 
 
 def scores(session: Session, year_id: int, subject: str) -> dict[str, dict[str, Fraction]]:
@@ -401,11 +425,15 @@ def compute_results(session: Session, actor: Actor, year_id: int, now: datetime)
     year = get_year(session, year_id)
     _require_status(year, YEAR_OPEN, "计算结果")
     people = subjects(session, year_id)
+    computed = []
     for unit in (s for s in people if s.subject == SUBJECT_UNIT):
         for node, path, value in objective_values(session, year, unit.code, now):
-            _put_score(session, year_id, SUBJECT_UNIT, unit.code, node.code, scheme.quarter_of(node, path),
-                       value.value, COMPUTED, "system", now, "；".join(value.notes) or None)
+            computed.append(_put_score(session, year_id, SUBJECT_UNIT, unit.code, node.code,
+                                       scheme.quarter_of(node, path), value.value, COMPUTED, "system", now,
+                                       "；".join(value.notes) or None))
     session.flush()
+    for row in computed:
+        audit.record(session, "evaluation_score", row.id)
     scored: dict[str, list[scoring.Scored]] = {SUBJECT_UNIT: [], SUBJECT_STAFF: []}
     missing: list[str] = []
     for subject in SUBJECTS:
@@ -422,6 +450,8 @@ def compute_results(session: Session, actor: Actor, year_id: int, now: datetime)
     if missing:
         raise Conflict(f"尚有 {len(missing)} 项未评分，不能计算结果", missing[:200])
     decision = scoring.decide(scored[SUBJECT_UNIT], scored[SUBJECT_STAFF], sanctions_for(session, year_id))
+    audit.record_removed(session, "evaluation_result", session.scalars(
+        select(col(EvaluationResult.id)).where(col(EvaluationResult.year_id) == year_id)))
     session.execute(delete(EvaluationResult).where(col(EvaluationResult.year_id) == year_id))
     for subject, outcomes in ((SUBJECT_UNIT, decision.units), (SUBJECT_STAFF, decision.staff)):
         session.add_all([EvaluationResult(
@@ -431,6 +461,10 @@ def compute_results(session: Session, actor: Actor, year_id: int, now: datetime)
             rank=o.rank, computed_at=now) for o in outcomes])
     year.computed_at = now
     session.flush()
+    for row_id in session.scalars(select(col(EvaluationResult.id)).where(col(EvaluationResult.year_id) == year_id)
+                                  .order_by(col(EvaluationResult.id))):
+        audit.record(session, "evaluation_result", row_id)
+    audit.record(session, "evaluation_year", year.id)
     return decision
 
 
@@ -443,12 +477,15 @@ def publish(session: Session, actor: Actor, year_id: int, now: datetime) -> Eval
         col(EvaluationScore.year_id) == year_id, col(EvaluationScore.source) == ENTERED)).scalar()
     last_sanction = session.execute(select(func.max(col(EvaluationSanction.recorded_at))).where(
         col(EvaluationSanction.year_id) == year_id)).scalar()
+    last_ledger = session.execute(select(func.max(col(AccountabilityAction.decided_at))).where(
+        col(AccountabilityAction.year) == year.year, col(AccountabilityAction.counts_for_evaluation).is_(True))).scalar()
     if year.computed_at is None:
         raise Conflict("尚未计算结果，不能发布", ["请先计算结果（compute）"])
-    changed = [moment for moment in (last_entry, last_sanction) if moment is not None and moment > year.computed_at]
+    changed = [moment for moment in (last_entry, last_sanction, last_ledger) if moment is not None and moment > year.computed_at]
     if changed:
         raise Conflict("结果计算之后评分或处分记录有变动，请重新计算后再发布", ["请重新计算结果（compute）"])
     year.status, year.published_by, year.published_at = YEAR_CLOSED, actor.username, now
+    audit.record(session, "evaluation_year", year.id)
     return year
 
 

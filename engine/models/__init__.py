@@ -1,5 +1,5 @@
 """Every table of dutyflow, one module per aggregate (catalog, calendar, runtime, timers,
-analysis, auth, evaluation).
+analysis, auth, evaluation, audit, accountability).
 
 The tables live below every service package rather than inside each one because the layers read
 across aggregates: the permission policy (engine.auth) reads tasks and case clocks, the analysis
@@ -13,4 +13,14 @@ been flushed or loaded. Typed `int | None`, each of the hundreds of uses of an i
 check that can never fail.
 """
 
-from engine.models import analysis, auth, calendar, catalog, evaluation, runtime, timers  # noqa: F401
+from engine.models import (  # noqa: F401
+    accountability,
+    analysis,
+    audit,
+    auth,
+    calendar,
+    catalog,
+    evaluation,
+    runtime,
+    timers,
+)

@@ -11,7 +11,8 @@ Events are batched: `log_event` computes the row and keeps it with the session; 
 transaction are written in one multi-row insert (`write_events`) at the end of an engine step,
 before any query of `timing_event` through the session, and at the latest before the commit. A
 rolled-back transaction drops them with everything else. Their ids follow the order they were
-logged in, as one statement per event gave them.
+logged in, as one statement per event gave them. Each row is chained in the tamper-evident record
+(engine.audit, docs/audit.md) as the insert hands it back; the links are sealed at the commit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
+from engine import audit
 from engine.db import core_connection
 from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
 from engine.runtime.calendars import calendar_for
@@ -41,9 +43,10 @@ EVENT_KINDS = frozenset((
 PENDING_EVENTS = "dutyflow_pending_events"
 # Core, on the table: the log's rows are not read back as ORM objects in the step that writes them.
 # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT on every backend
-# ("insertmanyvalues"), not an executemany the database runs row by row.
+# ("insertmanyvalues"), not an executemany the database runs row by row; it returns every column,
+# as stored, for the audit chain's links.
 _EVENT_TABLE = TimingEvent.__table__  # type: ignore[attr-defined]
-_INSERT_EVENTS = insert(_EVENT_TABLE).returning(_EVENT_TABLE.c.id)
+_INSERT_EVENTS = insert(_EVENT_TABLE).returning(*_EVENT_TABLE.c)
 _EVENT_MAPPER = TimingEvent.__mapper__  # type: ignore[attr-defined]
 
 
@@ -81,6 +84,7 @@ def record_event(
     row = TimingEvent(**_values(session, instance_id, kind, at, task_id, actor, None, post_code, None, detail, None))
     session.add(row)
     session.flush()
+    audit.record(session, "timing_event", row.id)  # type: ignore[arg-type]
     return row
 
 
@@ -88,7 +92,8 @@ def write_events(session: Session) -> None:
     """Write the transaction's pending events in one multi-row insert (nothing when there are none)."""
     pending = session.info.pop(PENDING_EVENTS, None)
     if pending:
-        core_connection(session).execute(_INSERT_EVENTS, pending)  # Core on the table: no ORM work due
+        written = core_connection(session).execute(_INSERT_EVENTS, pending)  # Core on the table: no ORM work due
+        audit.record_rows(session, "timing_event", sorted(written.mappings(), key=lambda row: row["id"]))
 
 
 def _values(session: Session, instance_id: int, kind: str, at: datetime, task_id: int | None, actor: Any,
@@ -129,6 +134,7 @@ def _write_before_reading_the_log(state: ORMExecuteState) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _write_before_commit(session: OrmSession) -> None:
     write_events(session)  # type: ignore[arg-type]
+    audit.seal(session)  # type: ignore[arg-type]  # engine.audit's own listener ran before this one
 
 
 @event.listens_for(OrmSession, "after_transaction_end")

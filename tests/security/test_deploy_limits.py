@@ -139,5 +139,6 @@ def test_the_shipped_processes_pass_every_limit(database, clock):
     with database.session() as session:
         deployed = service.deploy_directory(session, clock, PROCESSES_DIR, ADMIN)
     assert sorted(d.definition.process_id for d in deployed) == [
-        "catalog_publication", "duty_dispute", "efficiency_complaint", "first_inquiry",
-        "self_inspection_campaign", "time_limited_case"]
+        "accountability", "catalog_publication", "duty_dispute", "efficiency_complaint",
+        "evaluation_quarterly_report", "evaluation_survey", "first_inquiry", "self_inspection_campaign",
+        "time_limited_case"]

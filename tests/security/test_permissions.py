@@ -171,6 +171,10 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
                                                       {"version_id": c.city.catalog_version_id}),
     "start_time_limited_case": lambda c, u: c.start(u, "time_limited_case", {"duty_code": "MZ-GF-001"}),
     "start_first_inquiry": lambda c, u: c.start(u, "first_inquiry", {"matter": "咨询低保申请"}),
+    "start_accountability": lambda c, u: c.start(u, "accountability", {"staff_id": "S003"}),
+    "start_evaluation_quarterly_report": lambda c, u: c.start(u, "evaluation_quarterly_report",
+                                                              {"year_id": 999, "unit": "MZ-SHJZ", "quarter": 1}),
+    "start_evaluation_survey": lambda c, u: c.start(u, "evaluation_survey", {"year_id": 999}),
     "read_instance": lambda c, u: c.get(u, _instance(c)),
     "read_timeline": lambda c, u: c.get(u, _instance(c, "/timeline")),
     "read_clock": lambda c, u: c.get(u, _instance(c, "/clock")),
@@ -209,6 +213,8 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "manage_evaluation": lambda c, u: c.post(u, "/api/evaluation/years", {"year": 2026, "department": "MZ"}),
     "enter_evaluation_scores": lambda c, u: c.post(u, "/api/evaluation/years/999/scores", {"scores": [
         {"subject": "unit", "code": "MZ-SHJZ", "indicator": "FUNC.Q1.KEY", "value": 90}]}),
+    "read_accountability": lambda c, u: c.get(u, "/api/accountability"),
+    "cast_ballot": lambda c, u: c.get(u, "/api/evaluation/surveys/999"),
 }
 
 # The same cells on the pages that offer the action: public → the sign-in page, ✗ → a 403 page in

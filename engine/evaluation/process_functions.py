@@ -1,0 +1,140 @@
+"""Script functions of the evaluation processes (docs/evaluation.md, "考评流程"), registered with
+the restricted script engine by `register_script_functions()` (engine.application.wire()). They
+live here, not in engine.runtime.library, because they call this package's services, which sit
+above the runtime (docs/architecture.md).
+
+- evaluation_quarterly_report: `plan_quarter_report` (who reports, who reviews, the due date:
+  10 days after the quarter ends), `note_report` (when, late or not), `enter_quarter_scores`
+  (the efficiency office's scores into the year, service.enter_scores);
+- evaluation_survey: `open_survey`, `tally_survey` (engine.evaluation.survey).
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.auth import policy
+from engine.catalog import service as catalog
+from engine.catalog.in_force import catalog_version_id
+from engine.errors import InvalidInput, NotFound
+from engine.evaluation import service, survey
+from engine.models.evaluation import SCOPE_DEPARTMENT, SUBJECT_UNIT, YEAR_OPEN
+from engine.runtime.scripting import ScriptContext, current_script_context, register_script_function
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+REPORT_DAYS_AFTER_QUARTER = 10
+
+
+def _context() -> ScriptContext:
+    context = current_script_context()
+    if context is None:
+        raise RuntimeError("process functions run only inside an engine step")
+    return context
+
+
+def _int(value: Any, field: str) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{field} 应为整数", [f"{field}: {value!r}"]) from None
+
+
+def report_due(year: int, quarter: int) -> date:
+    """The last day a quarter's report is due: 10 days after the quarter's last day."""
+    last_month = 3 * quarter
+    end = date(year, last_month, month_calendar.monthrange(year, last_month)[1])
+    return end + timedelta(days=REPORT_DAYS_AFTER_QUARTER)
+
+
+def plan_quarter_report(year_id: Any, unit: Any, quarter: Any, report_post: Any = None) -> dict[str, Any]:
+    """The unit's quarterly 工作考核 report: who writes it (the given post of the unit, else its first
+    post that is not a head post), who reviews it (the unit's head, else the department's head,
+    never the reporting post) and when it is due."""
+    session = _context().session
+    year = service.get_year(session, _int(year_id, "year_id"))
+    if year.status != YEAR_OPEN or year.scope_kind != SCOPE_DEPARTMENT:
+        raise InvalidInput(f"{year.scope_name} {year.year} 年度考评不是进行中的部门考评",
+                           [f"year_id: 状态 {year.status}，需要 open（部门考评）"])
+    number = _int(quarter, "quarter")
+    if number not in (1, 2, 3, 4):
+        raise InvalidInput("季度应为 1–4", [f"quarter: {quarter!r}"])
+    code = str(unit or "").strip()
+    if code not in {s.code for s in service.subjects(session, year.id, SUBJECT_UNIT)}:
+        raise InvalidInput(f"本年度考评中没有单位 {code}", [f"unit: {code!r}"])
+    version_id = catalog_version_id(session)
+    assert version_id is not None  # the year was created from a catalog in force
+    posts = catalog.resolve_posts(session, version_id, code)  # the unit's posts, in order
+    heads = set(policy.unit_head_posts(session, code))
+    if report_post:
+        reporter = str(report_post).strip()
+        if reporter not in posts:
+            raise InvalidInput(f"岗位 {reporter} 不属于单位 {code}", [f"report_post: 应为 {'、'.join(posts)} 之一"])
+    else:
+        plain = [p for p in posts if p not in heads] or posts
+        if not plain:
+            raise InvalidInput(f"单位 {code} 没有岗位", [f"unit: {code}"])
+        reporter = plain[0]
+    reviewers = policy.escalation_posts(session, code, year.scope_code, exclude={reporter})
+    if not reviewers:
+        raise InvalidInput(f"单位 {code} 没有可以审核季度报告的负责人岗位",
+                           ["catalog: 请在清单中标明科室负责人岗（head）或部门负责人岗位（head_post）"])
+    return {"year": year.year, "unit": code, "quarter": number, "report_post": reporter, "review_post": reviewers[0],
+            "due": report_due(year.year, number).isoformat()}
+
+
+def note_report(due: str) -> dict[str, Any]:
+    """When the report was handed in and whether after its due day (Beijing calendar)."""
+    context = _context()
+    now = context.clock.now()
+    day = now.astimezone(BEIJING).date()
+    return {"by": getattr(context.actor, "username", None), "at": now.isoformat(),
+            "late": day > date.fromisoformat(str(due))}
+
+
+def enter_quarter_scores(year_id: Any, unit: Any, quarter: Any, key_score: Any, other_score: Any,
+                         routine_score: Any = None, note: Any = None) -> dict[str, Any]:
+    """The scores of the quarter's subjective leaves (FUNC.Qn.KEY, FUNC.Qn.OTHER, and FUNC.Qn.ROUTINE
+    when the year scores 常规工作 by hand) entered into the year by the acting efficiency office."""
+    context = _context()
+    number = _int(quarter, "quarter")
+    given = {"KEY": key_score, "OTHER": other_score, "ROUTINE": routine_score}
+    text = str(note).strip()[:1000] if note else None
+    entries = [service.ScoreEntry(SUBJECT_UNIT, str(unit), f"FUNC.Q{number}.{part}", value, text)
+               for part, value in given.items() if value is not None and value != ""]
+    saved = service.enter_scores(context.session, context.actor, _int(year_id, "year_id"), entries, context.clock.now())
+    return {"saved": saved, "indicators": [e.indicator for e in entries]}
+
+
+def open_survey(year_id: Any, subject: Any, leaders: Any, leader_indicator: Any, staff_indicator: Any) -> int:
+    context = _context()
+    row = survey.open_survey(context.session, context.actor, _int(year_id, "year_id"), str(subject), leaders,
+                             str(leader_indicator), str(staff_indicator), context.clock.now(),
+                             getattr(context.instance, "id", None))
+    return row.id
+
+
+def tally_survey(survey_id: Any) -> dict[str, Any]:
+    context = _context()
+    try:
+        return survey.tally(context.session, context.actor, _int(survey_id, "survey_id"), context.clock.now())
+    except NotFound as exc:  # the process's own survey is gone: a broken instance, not user input
+        raise RuntimeError(exc.message) from None
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "plan_quarter_report": plan_quarter_report,
+    "note_report": note_report,
+    "enter_quarter_scores": enter_quarter_scores,
+    "open_survey": open_survey,
+    "tally_survey": tally_survey,
+}
+
+
+def register_script_functions() -> None:
+    for name, fn in FUNCTIONS.items():
+        register_script_function(name, fn)
+
