@@ -42,6 +42,14 @@ def test_due_in_an_unpublished_year_says_provisional(cli_env):
     assert "办理期限：2027-03-08 17:30（星期一）（暂定：该年度节假日安排尚未公布）" in result.output
 
 
+def test_one_working_day_from_new_years_eve_is_the_fourth_marked_provisional(cli_env):
+    # Issue 14's check, as the command is written there: 2027-01-01 元旦 (《全国年节及纪念日放假办法》)
+    # and the weekend 01-02/03 are rest days even without the State Council's notice for 2027.
+    result = runner.invoke(app, ["calendar", "due", "--start", "2026-12-31T10:00", "--limit", "1个工作日"])
+    assert result.exit_code == 0, _output(result)
+    assert "办理期限：2027-01-04 17:30（星期一）（暂定：该年度节假日安排尚未公布）" in result.output
+
+
 def test_bad_limit_exits_non_zero_naming_it(cli_env):
     result = runner.invoke(app, ["calendar", "due", "--start", "2026-09-30T10:00", "--limit", "五周"])
     assert result.exit_code != 0
