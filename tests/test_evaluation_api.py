@@ -4,12 +4,16 @@ computed, published; Chinese 4xx for bad input and wrong states. Both backends."
 
 from __future__ import annotations
 
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from api.cli import evaluation as evaluation_cli  # noqa: F401  (registers the commands)
 from api.cli.app import app as cli_app
+from engine.auth.roles import Actor
 from engine.auth.service import create_user
 from engine.evaluation import scheme
+from engine.models.runtime import ProcessInstance, WorkTask
+from engine.runtime import service as runtime
 from tests.process_helpers import Scenario
 
 UNITS = ["MZ-BGS", "MZ-SHJZ", "MZ-HYDJ", "MZ-YLFW"]
@@ -134,6 +138,21 @@ def test_a_year_through_the_api(client, database, clock, settings, demo_catalog_
     closed = client.post(f"/api/evaluation/years/{year_id}/scores", headers=office, json={"scores": [
         {"subject": "staff", "code": "S001", "indicator": "INTERNAL", "value": 90}]})
     assert closed.status_code == 409 and "已发布" in closed.json()["detail"]
+
+    # Use of results: 周勇 (S007, 婚姻登记处's MZ-HYDJ-02) is 诫勉, so publishing opened his 诫勉整改:
+    # he writes the report at his own post, then 市民政局's head post (王芳, MZ-BGS-01) holds the talk.
+    with database.session() as session:
+        [report] = session.exec(select(WorkTask).where(WorkTask.task_spec == "written_report")).all()
+        assert report.post_code == "MZ-HYDJ-02"
+        runtime.complete_task(session, clock, report.id, {"report": "对办件超期负有责任", "measures": ["每周自查"]},
+                              Actor("zhouyong", "S007", frozenset({"staff"})))
+    with database.session() as session:
+        [talk] = session.exec(select(WorkTask).where(WorkTask.task_spec == "admonition_talk")).all()
+        assert talk.post_code == "MZ-BGS-01"
+        runtime.complete_task(session, clock, talk.id, {"talk_date": "2026-12-01", "talk_record": "已谈话"},
+                              Actor("wangfang", "S001", frozenset({"staff"}), "王芳"))
+        instance = session.get(ProcessInstance, talk.instance_id)
+        assert instance.status == "completed"
 
 
 def test_unknown_year_and_department_are_chinese_404(client, database, clock, settings, demo_catalog_path):

@@ -23,7 +23,7 @@ from engine.runtime.library.catalog_lookup import match_duties, name_score
 from engine.runtime.scripting import script_context
 
 PROCESSES = PROJECT_ROOT / "processes"
-PROCESS_IDS = ["accountability", "catalog_publication", "duty_dispute", "efficiency_complaint",
+PROCESS_IDS = ["accountability", "catalog_publication", "duty_dispute", "efficiency_complaint", "evaluation_admonition",
                "evaluation_quarterly_report", "evaluation_survey", "first_inquiry", "self_inspection_campaign",
                "time_limited_case"]
 DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"

@@ -133,7 +133,7 @@ def modeler_page():
 
 def test_every_process_file_is_checked():
     assert [p.stem for p in PROCESS_FILES] == [
-        "accountability", "catalog_publication", "duty_dispute", "efficiency_complaint", "evaluation_quarterly_report",
+        "accountability", "catalog_publication", "duty_dispute", "efficiency_complaint", "evaluation_admonition", "evaluation_quarterly_report",
         "evaluation_survey", "first_inquiry", "self_inspection_campaign", "time_limited_case"]
 
 

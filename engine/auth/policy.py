@@ -263,6 +263,7 @@ OFFICE_PROCESSES: dict[str, tuple[str, str]] = {
     "accountability": (EFFICIENCY_OFFICE, "效能办"),
     "evaluation_quarterly_report": (EFFICIENCY_OFFICE, "效能办"),
     "evaluation_survey": (EFFICIENCY_OFFICE, "效能办"),
+    "evaluation_admonition": (EFFICIENCY_OFFICE, "效能办"),
     "duty_dispute": (ESTABLISHMENT_OFFICE, "编办"),
 }
 PUBLICATION = "catalog_publication"
@@ -273,7 +274,7 @@ FIRST_INQUIRY = "first_inquiry"
 def require_start(session: Session, actor: Actor, process_id: str, data: dict[str, Any]) -> None:
     """Who may start which process:
     - self_inspection_campaign, efficiency_complaint, accountability, evaluation_quarterly_report,
-      evaluation_survey: the efficiency office;
+      evaluation_survey, evaluation_admonition: the efficiency office;
     - duty_dispute: the establishment office;
     - catalog_publication: the legal office, or a department head for their own department
       (`drafter_post`, when given, must be a post of that department);

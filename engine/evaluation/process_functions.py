@@ -17,12 +17,21 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from engine.auth import policy
 from engine.catalog import service as catalog
 from engine.catalog.in_force import catalog_version_id
 from engine.errors import InvalidInput, NotFound
-from engine.evaluation import service, survey
-from engine.models.evaluation import SCOPE_DEPARTMENT, SUBJECT_UNIT, YEAR_OPEN
+from engine.evaluation import scoring, service, survey
+from engine.models.evaluation import (
+    SCOPE_DEPARTMENT,
+    SUBJECT_STAFF,
+    SUBJECT_UNIT,
+    YEAR_OPEN,
+    EvaluationResult,
+)
 from engine.runtime.scripting import ScriptContext, current_script_context, register_script_function
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -125,7 +134,47 @@ def tally_survey(survey_id: Any) -> dict[str, Any]:
         raise RuntimeError(exc.message) from None
 
 
+def plan_admonition(year_id: Any, subject: Any, code: Any) -> dict[str, Any]:
+    """诫勉整改: who writes the report (a 诫勉 unit's head post, else its first post; a 诫勉
+    person's own post) and who holds the 诫勉谈话 (the department's head post, never the
+    reporting post). Only a 诫勉 result of a published year opens one."""
+    session = _context().session
+    year = service.get_year(session, _int(year_id, "year_id"))
+    if str(subject) not in (SUBJECT_UNIT, SUBJECT_STAFF):
+        raise InvalidInput("诫勉对象应为单位或个人", [f"subject: 应为 {SUBJECT_UNIT}（单位）或 {SUBJECT_STAFF}（个人）"])
+    result = session.execute(select(EvaluationResult).where(
+        col(EvaluationResult.year_id) == year.id, col(EvaluationResult.subject) == str(subject),
+        col(EvaluationResult.subject_code) == str(code))).scalar_one_or_none()
+    if result is None or result.grade != scoring.WARNING:
+        raise InvalidInput(f"{year.scope_name} {year.year} 年度考评中 {code} 不是诫勉", [f"code: {code}"])
+    version_id = year.catalog_version_id or catalog_version_id(session)
+    if version_id is None:
+        raise InvalidInput("尚无权责清单，无法确定报告和谈话岗位", ["catalog: 请先发布权责清单"])
+    if str(subject) == SUBJECT_UNIT:
+        heads = policy.unit_head_posts(session, str(code))
+        report_post = heads[0] if heads else next(iter(catalog.head_posts(session, version_id, str(code))), None)
+    else:
+        report_post = next(iter(catalog.posts_of_staff(session, version_id, str(code))), None)
+    leader_post = policy.department_head_post(session, year.scope_code)
+    if not report_post:
+        raise InvalidInput(f"{code} 没有在岗岗位，无法提交书面报告", [f"code: {code} 在清单中没有岗位"])
+    if not leader_post or leader_post == report_post:
+        raise InvalidInput(f"{year.scope_name}没有可进行诫勉谈话的部门负责人岗位",
+                           ["departments.head_post: 请在清单中为部门指定负责人岗位（不能是诫勉对象本人的岗位）"])
+    return {"report_post": report_post, "leader_post": leader_post, "grade": result.grade}
+
+
+def record_admonition(year_id: Any, subject: Any, code: Any, talk_date: Any) -> dict[str, Any]:
+    """The 诫勉谈话 was held: what the instance keeps as the record (its timeline names who did it)."""
+    context = _context()
+    actor = context.actor
+    return {"year_id": _int(year_id, "year_id"), "subject": str(subject), "code": str(code),
+            "talk_date": str(talk_date), "talked_by": getattr(actor, "display_name", None) or getattr(actor, "username", None)}
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "plan_admonition": plan_admonition,
+    "record_admonition": record_admonition,
     "plan_quarter_report": plan_quarter_report,
     "note_report": note_report,
     "enter_quarter_scores": enter_quarter_scores,

@@ -33,6 +33,7 @@ from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.catalog.in_force import catalog_version_id
 from engine.catalog.service import current_version
+from engine.clock import ControlledClock
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.evaluation import indicators, scheme, scoring
 from engine.models.accountability import AccountabilityAction
@@ -59,6 +60,8 @@ from engine.models.evaluation import (
     EvaluationSubject,
     EvaluationYear,
 )
+from engine.runtime.definitions import latest_definition
+from engine.runtime.instance_service import start_instance
 
 STATUS_NAMES = {YEAR_DRAFT: "草稿（可调整指标）", YEAR_OPEN: "进行中（录入评分）", YEAR_CLOSED: "已发布"}
 SANCTION_NAMES = {PUNISHED: "因违纪违法受到处分", MAJOR_ACCIDENT: "发生造成严重影响的重大事故"}
@@ -486,7 +489,28 @@ def publish(session: Session, actor: Actor, year_id: int, now: datetime) -> Eval
         raise Conflict("结果计算之后评分或处分记录有变动，请重新计算后再发布", ["请重新计算结果（compute）"])
     year.status, year.published_by, year.published_at = YEAR_CLOSED, actor.username, now
     audit.record(session, "evaluation_year", year.id)
+    open_admonitions(session, actor, year, now)
     return year
+
+
+ADMONITION_PROCESS = "evaluation_admonition"
+
+
+def open_admonitions(session: Session, actor: Actor, year: EvaluationYear, now: datetime) -> int:
+    """A 诫勉 unit or person submits a written report and receives a 诫勉谈话 (the scheme's use of
+    results): one `evaluation_admonition` case each, started as the year is published. Nothing
+    is started where the process is not deployed (a database without the shipped processes)."""
+    try:
+        latest_definition(session, ADMONITION_PROCESS)
+    except NotFound:
+        return 0
+    admonished = session.scalars(select(EvaluationResult).where(
+        col(EvaluationResult.year_id) == year.id, col(EvaluationResult.grade) == scoring.WARNING)
+        .order_by(col(EvaluationResult.subject).desc(), col(EvaluationResult.rank))).all()
+    for result in admonished:
+        start_instance(session, ControlledClock(now), ADMONITION_PROCESS,
+                       {"year_id": year.id, "subject": result.subject, "code": result.subject_code}, actor)
+    return len(admonished)
 
 
 def results(session: Session, actor: Actor, year_id: int) -> dict[str, Any]:

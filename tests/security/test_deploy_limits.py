@@ -140,5 +140,5 @@ def test_the_shipped_processes_pass_every_limit(database, clock):
         deployed = service.deploy_directory(session, clock, PROCESSES_DIR, ADMIN)
     assert sorted(d.definition.process_id for d in deployed) == [
         "accountability", "catalog_publication", "duty_dispute", "efficiency_complaint",
-        "evaluation_quarterly_report", "evaluation_survey", "first_inquiry", "self_inspection_campaign",
+        "evaluation_admonition", "evaluation_quarterly_report", "evaluation_survey", "first_inquiry", "self_inspection_campaign",
         "time_limited_case"]

@@ -175,6 +175,8 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "start_evaluation_quarterly_report": lambda c, u: c.start(u, "evaluation_quarterly_report",
                                                               {"year_id": 999, "unit": "MZ-SHJZ", "quarter": 1}),
     "start_evaluation_survey": lambda c, u: c.start(u, "evaluation_survey", {"year_id": 999}),
+    "start_evaluation_admonition": lambda c, u: c.start(u, "evaluation_admonition",
+                                                        {"year_id": 999, "subject": "unit", "code": "MZ-SHJZ"}),
     "read_instance": lambda c, u: c.get(u, _instance(c)),
     "read_timeline": lambda c, u: c.get(u, _instance(c, "/timeline")),
     "read_clock": lambda c, u: c.get(u, _instance(c, "/clock")),
