@@ -110,7 +110,7 @@ def test_suspend_resume_and_visibility(api):
     assert suspended.json()["status"] == "suspended"
     blocked = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
     assert blocked.status_code == 409
-    assert api.post(f"/api/instances/{instance['id']}/resume", headers=api.as_("xiaoneng")).json()["status"] == "running"
+    assert api.post(f"/api/instances/{instance['id']}/activate", headers=api.as_("xiaoneng")).json()["status"] == "running"
     # Staff see their own cases only; the efficiency office sees all.
     assert [i["id"] for i in api.get("/api/instances", headers=api.as_("chenjing")).json()] == [instance["id"]]
     assert api.get("/api/instances", headers=api.as_("wumin")).json() == []

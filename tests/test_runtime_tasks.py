@@ -266,7 +266,7 @@ def test_suspend_blocks_every_operation_until_resumed(ready, clock):
     with pytest.raises(Conflict):
         in_session(ready, service.suspend_instance, clock, instance.id, XIAO)
     assert snapshot(ready, instance.id) == before
-    in_session(ready, service.resume_instance, clock, instance.id, XIAO)
+    in_session(ready, service.activate_instance, clock, instance.id, XIAO)
     in_session(ready, service.complete_task, clock, task.id, {"accepted": True}, CHEN)
     assert kinds(ready, instance.id)[2:5] == ["suspended", "reactivated", "completed"]
 

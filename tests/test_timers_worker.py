@@ -114,7 +114,7 @@ def test_suspended_instance_timer_waits_until_resumed(database, clock, processes
     [row] = timer_rows(database, instance_id=instance)
     assert row.status == TimerStatus.pending and row.lock_owner is None
     with database.session() as session:
-        service.resume_instance(session, clock, instance, EFFICIENCY)
+        service.activate_instance(session, clock, instance, EFFICIENCY)
     clock.advance(seconds=timers.DEFER_SECONDS + 1)
     assert worker.run_once() == 1
     assert list(open_tasks(database, instance)) == ["after_wait"]

@@ -297,10 +297,10 @@ def suspend_command(instance_id: int = typer.Argument(...), user: str = typer.Op
     _instance_action(lambda s, c, a: service.suspend_instance(s, c, instance_id, a, reason), user)
 
 
-@app.command("resume")
-def resume_command(instance_id: int = typer.Argument(...), user: str = typer.Option(..., "--user")) -> None:
+@app.command("activate")
+def activate_command(instance_id: int = typer.Argument(...), user: str = typer.Option(..., "--user")) -> None:
     """激活已挂起的流程实例（效能办）。"""
-    _instance_action(lambda s, c, a: service.resume_instance(s, c, instance_id, a), user)
+    _instance_action(lambda s, c, a: service.activate_instance(s, c, instance_id, a), user)
 
 
 def _instance_action(fn, user: str) -> None:

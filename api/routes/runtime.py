@@ -364,10 +364,10 @@ def withdraw_application(instance_id: InstanceId, body: ReasonIn, session: Sessi
     return _instance(service.get_instance(session, instance_id, actor))
 
 
-@router.post("/instances/{instance_id}/resume", summary="激活已挂起的流程实例（效能办）", response_model=InstanceOut)
-def resume_instance(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
+@router.post("/instances/{instance_id}/activate", summary="激活已挂起的流程实例（效能办）", response_model=InstanceOut)
+def activate_instance(instance_id: InstanceId, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                     actor: Actor = Depends(require_actor)):
-    return _instance(service.resume_instance(session, clock, instance_id, actor))
+    return _instance(service.activate_instance(session, clock, instance_id, actor))
 
 
 # ---------------------------------------------------------------- tasks

@@ -205,7 +205,7 @@ def suspend_instance(session: Session, clock: Any, instance_id: int, actor: Acto
     return instance
 
 
-def resume_instance(session: Session, clock: Any, instance_id: int, actor: Actor) -> ProcessInstance:
+def activate_instance(session: Session, clock: Any, instance_id: int, actor: Actor) -> ProcessInstance:
     policy.require_suspend(actor)
     instance = get_instance(session, instance_id)
     if instance.status != SUSPENDED:

@@ -20,11 +20,11 @@ from engine.runtime.deployment import (
 )
 from engine.runtime.instance_service import (
     MAX_DATA_BYTES,
+    activate_instance,
     get_instance,
     instance_data,
     instance_tasks,
     list_instances,
-    resume_instance,
     start_instance,
     suspend_instance,
     timeline,
@@ -61,7 +61,7 @@ __all__ = [
     "ACTING_KINDS", "MAX_DATA_BYTES", "SYSTEM_ACTOR", "Deployed", "InboxEntry", "accept_transfer", "bpmn_id",
     "claim_task", "comment", "complete_task", "copy_to", "definition_tasks", "delegate_to_backup",
     "deploy_definition", "deploy_directory", "ev", "get_definition", "get_instance", "get_task", "inbox",
-    "instance_data", "instance_tasks", "list_definitions", "list_instances", "refuse_transfer", "resume_instance",
+    "instance_data", "instance_tasks", "list_definitions", "list_instances", "refuse_transfer", "activate_instance",
     "send_back", "start_instance", "suspend_instance", "task_deadline", "process_form_fields", "task_form", "task_item", "task_items",
     "task_posts", "timeline", "transfer_task", "urge", "withdraw",
 ]
