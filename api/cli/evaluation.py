@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.table import Table
 
@@ -11,7 +13,7 @@ from engine.auth.roles import Actor
 from engine.auth.service import actor_for, get_user
 from engine.clock import SystemClock
 from engine.errors import DutyflowError, NotFound
-from engine.evaluation import scheme, service
+from engine.evaluation import export, scheme, service
 from engine.models.evaluation import SUBJECT_STAFF, SUBJECT_UNIT
 
 evaluation_app = typer.Typer(help="绩效考评：考评年度、指标体系、评分、计算结果。", no_args_is_help=True)
@@ -158,3 +160,23 @@ def publish(year_id: int = typer.Argument(..., help="考评年度编号"), user:
     except DutyflowError as exc:
         fail(exc.message, exc.problems)
     console.print(text, highlight=False)
+
+
+@evaluation_app.command("export")
+def export_command(year_id: int = typer.Argument(..., help="考评年度编号"),
+                   out: Path = typer.Option(..., "--out", help="输出文件（.xlsx）"),
+                   user: str = USER) -> None:
+    """导出考评结果为 xlsx：单位考评结果、个人考评结果、指标三张表。"""
+    if out.suffix.lower() != ".xlsx":
+        fail(f"输出文件应以 .xlsx 结尾：{out}", [f"--out: {out}"], code=2)
+    try:
+        database = open_database()
+        with database.session() as session:
+            content, _name = export.write_xlsx(session, actor_of(session, user), year_id)
+    except DutyflowError as exc:
+        fail(exc.message, exc.problems)
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        fail(f"无法写入文件 {out}", [f"--out: {exc.strerror or exc}"])
+    console.print(f"已导出到 {out}（{len(content)} 字节）：单位考评结果、个人考评结果、指标", highlight=False)

@@ -124,6 +124,8 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
         items.append(("/inbox", "我的待办"))
     if policy.may(actor, policy.Action.READ_ALERTS):
         items.append(("/dashboard", "监督看板"))
+    if policy.may(actor, policy.Action.READ_EVALUATION):
+        items.append(("/evaluation", "绩效考评"))
     if policy.may(actor, policy.Action.IMPORT_CATALOG):
         items.append(("/legal", "清单管理"))
     return items

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock, get_session
-from api.security import require_action
+from api.security import require_action, require_actor
+from engine.auth import policy
 from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.clock import Clock
-from engine.evaluation import scheme, service
+from engine.evaluation import export, scheme, service
+from engine.models.evaluation import SCOPE_REGION
 
 router = APIRouter(prefix="/evaluation")
 
@@ -131,6 +135,30 @@ def get_results(year_id: int = YearId, session: Session = Depends(get_session, s
 def publish(year_id: int = YearId, session: Session = Depends(get_session, scope="function"),
             clock: Clock = Depends(get_clock), actor: Actor = Depends(manage)) -> dict[str, Any]:
     return service.year_to_json(service.publish(session, actor, year_id, clock.now()))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/years/{year_id}/export.xlsx", summary="导出考评结果（xlsx：单位考评结果、个人考评结果、指标）",
+            response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def export_xlsx(year_id: int = YearId, session: Session = Depends(get_session, scope="function"),
+                actor: Actor = Depends(read)) -> Response:
+    content, filename = export.write_xlsx(session, actor, year_id)
+    # The ASCII name serves old clients; filename* (RFC 5987) carries the Chinese name.
+    disposition = f"attachment; filename=\"evaluation-{year_id}.xlsx\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(content=content, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.get("/years/{year_id}/units/{unit_code}", summary="一个单位的考评：各指标得分、总分、等次及本单位人员（单位负责人可看本单位）")
+def get_unit(unit_code: str = Path(..., max_length=100), year_id: int = YearId,
+             session: Session = Depends(get_session, scope="function"),
+             actor: Actor = Depends(require_actor)) -> dict[str, Any]:
+    year = service.get_year(session, year_id)
+    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION)
+    found = export.report(session, year_id, unit_code)
+    return {"year": service.year_to_json(year), "unit": export.scored_to_json(found.units[0]),
+            "staff": [export.scored_to_json(person) for person in found.ranked("staff")]}
 
 
 def on_startup(app: FastAPI) -> None:

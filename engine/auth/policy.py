@@ -88,6 +88,7 @@ class Action(StrEnum):
     READ_EVALUATION = "read_evaluation"  # 查看绩效考评：年度、指标体系、客观指标、评分与结果
     MANAGE_EVALUATION = "manage_evaluation"  # 管理绩效考评：创建年度、调整指标、目标计划书、处分记录、计算、发布
     ENTER_EVALUATION_SCORES = "enter_evaluation_scores"  # 录入绩效考评评分
+    READ_UNIT_EVALUATION = "read_unit_evaluation"  # 查看本单位的绩效考评（单位负责人）
     READ_ACCOUNTABILITY = "read_accountability"  # 查看问责台账
     CAST_BALLOT = "cast_ballot"  # 满意度测评：填写本人的测评表、查看本人的票
 
@@ -125,6 +126,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.READ_EVALUATION: "查看绩效考评",
     Action.MANAGE_EVALUATION: "管理绩效考评（创建年度、调整指标、计算和发布结果）",
     Action.ENTER_EVALUATION_SCORES: "录入绩效考评评分",
+    Action.READ_UNIT_EVALUATION: "查看本单位的绩效考评",
     Action.READ_ACCOUNTABILITY: "查看问责台账",
     Action.CAST_BALLOT: "填写满意度测评表",
 }
@@ -652,6 +654,19 @@ OFFICE_ACTIONS: dict[Action, tuple[tuple[str, ...], str]] = {
     # 问责台账 (docs/accountability.md): names, grounds, statements and decisions of people.
     Action.READ_ACCOUNTABILITY: ((EFFICIENCY_OFFICE,), "效能办或系统管理员"),
 }
+
+
+def require_unit_evaluation(session: Session, actor: Actor, unit_code: str, by_department: bool = False) -> None:
+    """One unit's evaluation (its scores, grade, staff and the cases behind its objective
+    indicators): whoever may read every evaluation (efficiency office, admin), or the unit's own
+    head — the holder of a `head: true` post of the unit, or, when the units evaluated are
+    departments (a region's year, `by_department`), the holder of the department's `head_post`."""
+    if may(actor, Action.READ_EVALUATION):
+        return
+    headed = headed_departments(session, actor) if by_department else headed_units_of(session, actor)
+    if unit_code not in headed:
+        raise Refused(Action.READ_UNIT_EVALUATION, "只有效能办、系统管理员或本单位负责人可以查看本单位的绩效考评",
+                      [f"{actor.username}：不是 {unit_code} 的负责人"])
 
 
 def require_ballot(actor: Actor) -> None:

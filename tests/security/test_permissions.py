@@ -19,13 +19,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlmodel import select
 
 from engine.auth import service as auth_service
 from engine.auth.passwords import hash_password
+from engine.auth.roles import Actor
 from engine.auth.service import create_user
 from engine.catalog.validation import validate_document
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
+from engine.evaluation import service as evaluation
+from engine.models.evaluation import EvaluationYear
 from tests.auth_helpers import issue_token
 from tests.process_helpers import Scenario
 
@@ -112,6 +116,17 @@ class Cell:
     @cached_property
     def task(self) -> int:
         return self.city.step(self.case["id"], "accept_application")["id"]
+
+    @cached_property
+    def evaluation_year(self) -> int:
+        """市民政局's 2026 evaluation year (created once per test, by the engine as an admin)."""
+        with self.city.database.session() as session:
+            found = session.scalars(select(EvaluationYear).where(EvaluationYear.scope_code == "MZ",
+                                                                 EvaluationYear.year == 2026)).first()
+            if found is None:
+                found = evaluation.create_year(session, Actor("admin", roles=frozenset({"admin"})), 2026,
+                                               self.city.clock.now(), department="MZ")
+            return found.id
 
     def headers(self, username: str | None) -> dict[str, str]:
         return self.city.headers(username) if username else {}
@@ -215,6 +230,7 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "manage_evaluation": lambda c, u: c.post(u, "/api/evaluation/years", {"year": 2026, "department": "MZ"}),
     "enter_evaluation_scores": lambda c, u: c.post(u, "/api/evaluation/years/999/scores", {"scores": [
         {"subject": "unit", "code": "MZ-SHJZ", "indicator": "FUNC.Q1.KEY", "value": 90}]}),
+    "read_unit_evaluation": lambda c, u: c.get(u, f"/api/evaluation/years/{c.evaluation_year}/units/MZ-SHJZ"),
     "read_accountability": lambda c, u: c.get(u, "/api/accountability"),
     "cast_ballot": lambda c, u: c.get(u, "/api/evaluation/surveys/999"),
 }
@@ -226,6 +242,8 @@ PAGES: dict[str, Callable[[Cell], str]] = {
     "read_task": lambda c: f"/tasks/{c.task}",
     "import_catalog": lambda c: "/legal",
     "read_alerts": lambda c: "/dashboard",
+    "read_evaluation": lambda c: f"/evaluation/{c.evaluation_year}",
+    "read_unit_evaluation": lambda c: f"/evaluation/{c.evaluation_year}/units/MZ-SHJZ",
 }
 
 

@@ -1,0 +1,279 @@
+"""绩效考评 pages: the efficiency office's view of a year and each unit head's view of their unit.
+
+- `/evaluation`: the years (the efficiency office: all; a unit head: the years evaluating their unit,
+  each linking to the unit's view);
+- `/evaluation/{year_id}`: progress of the scoring, the indicator trees with weights, units and
+  staff with totals and grades (优秀/良好/达标/诫勉, 重点整改单位, 先进 and 优秀个人 proposals),
+  a chart of scores by indicator per unit and a trend by quarter (efficiency office, admin);
+- `/evaluation/{year_id}/units/{unit_code}`: one unit — its scores over the whole tree, the
+  evidence of each objective indicator (formula, figures, the cases behind it linking to
+  /cases/{id}), its staff (the unit's head, or the efficiency office).
+
+Everything comes from engine.evaluation (export.report, service); charts are server-rendered SVG
+whose geometry is computed here (the pages' CSP forbids inline script and style).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from api.deps import DB_INT_MAX, get_clock
+from api.pages.web import PageRoute, page_session, render, require_page_action, signed_in
+from engine.auth import policy
+from engine.auth.policy import Action, Refused
+from engine.auth.roles import Actor
+from engine.clock import Clock
+from engine.evaluation import export, indicators, scheme, scoring, service
+from engine.models.evaluation import (
+    OBJECTIVE,
+    SCOPE_REGION,
+    SUBJECT_STAFF,
+    SUBJECT_UNIT,
+    EvaluationPlan,
+    EvaluationSubject,
+    EvaluationYear,
+)
+
+router = APIRouter(route_class=PageRoute)
+reader = require_page_action(Action.READ_EVALUATION)
+YearId = Path(..., ge=1, le=DB_INT_MAX, description="考评年度编号")
+
+COLOURS = ("#1d4ed8", "#1e7d32", "#b45309", "#7c3aed", "#0f766e", "#be185d", "#475569", "#b91c1c")
+GRADE_CLASSES = {scoring.EXCELLENT: "state-green", scoring.GOOD: "state-paused", scoring.PASS: "state-yellow",
+                 scoring.WARNING: "state-red"}
+FIGURE_NAMES = {
+    "cases": "期间办件数", "judged": "已判定（已办结 + 未办结已超期）", "finished": "已办结", "on_time": "按时办结",
+    "red": "红牌", "finished_late": "超期办结", "open_overdue": "未办结已超期", "extensions": "延期次数",
+    "notice_violations": "一次性告知违规次数", "duties": "承担的职责事项", "active_duties": "有办件的事项",
+    "idle_duties": "没有办件的事项",
+}
+BREAKDOWN_NAMES = {"red": "红牌办件", "extended": "延期的办件", "notice_late": "一次性告知违规的办件"}
+
+
+def shown(value: Fraction | None) -> str:
+    return "—" if value is None else scoring.display(value)
+
+
+# ---------------------------------------------------------------- charts (SVG geometry)
+
+BAR_LEFT, BAR_WIDTH, BAR_HEIGHT, BAR_GAP, GROUP_GAP, TOP = 150, 480, 13, 3, 14, 24
+
+
+def bar_chart(rows: Sequence[export.Scored], parts: Sequence[scheme.Node]) -> dict[str, Any] | None:
+    """Scores by first-level indicator, one group of bars per unit (or person), 0–100."""
+    if not rows or not parts:
+        return None
+    groups, y = [], TOP
+    for item in rows:
+        bars = []
+        for index, (node, value) in enumerate(item.parts):
+            width = float(value) * BAR_WIDTH / 100 if value is not None else 0
+            bars.append({"y": y, "width": round(width, 2), "colour": COLOURS[index % len(COLOURS)],
+                         "label": f"{item.name} · {node.name}：{shown(value)}", "value": shown(value),
+                         "text_x": BAR_LEFT + round(width, 2) + 4, "indicator": node.code})
+            y += BAR_HEIGHT + BAR_GAP
+        groups.append({"name": item.name, "code": item.code, "bars": bars,
+                       "label_y": bars[0]["y"] + (len(bars) * (BAR_HEIGHT + BAR_GAP)) / 2 if bars else y})
+        y += GROUP_GAP
+    ticks = [{"value": v, "x": BAR_LEFT + v * BAR_WIDTH / 100} for v in (0, 60, 70, 80, 90, 100)]
+    return {"groups": groups, "height": y, "width": BAR_LEFT + BAR_WIDTH + 60, "left": BAR_LEFT,
+            "bar_height": BAR_HEIGHT, "ticks": ticks, "axis_y": y - GROUP_GAP + 4,
+            "legend": [{"name": node.name, "colour": COLOURS[i % len(COLOURS)]} for i, node in enumerate(parts)]}
+
+
+TREND_LEFT, TREND_TOP, TREND_STEP, TREND_HEIGHT = 50, 20, 150, 220
+
+
+def trend_chart(rows: Sequence[export.Scored]) -> dict[str, Any] | None:
+    """Each unit's (or person's) score of each quarter as a line; the axis starts at 50 or lower."""
+    quarters = sorted({q for item in rows for q in item.quarters})
+    values = [v for item in rows for v in item.quarters.values() if v is not None]
+    if not quarters or not values:
+        return None
+    low = min(50, int(min(values)) // 10 * 10)
+
+    def y_of(value: Fraction) -> float:
+        return round(TREND_TOP + float(100 - value) * TREND_HEIGHT / (100 - low), 2)
+
+    x_of = {q: TREND_LEFT + 40 + i * TREND_STEP for i, q in enumerate(quarters)}
+    lines = []
+    for index, item in enumerate(rows):
+        points = [{"x": x_of[q], "y": y_of(v), "label": f"{item.name} {scheme.QUARTER_NAMES.get(q, q)}：{shown(v)}"}
+                  for q, v in sorted(item.quarters.items()) if v is not None]
+        if points:
+            lines.append({"name": item.name, "code": item.code, "colour": COLOURS[index % len(COLOURS)],
+                          "points": points, "path": " ".join(f"{p['x']},{p['y']}" for p in points)})
+    grid = [{"value": v, "y": y_of(Fraction(v))} for v in range(low, 101, 10)]
+    return {"lines": lines, "grid": grid, "width": TREND_LEFT + 80 + (len(quarters) - 1) * TREND_STEP + 40,
+            "height": TREND_TOP + TREND_HEIGHT + 30, "left": TREND_LEFT, "right": x_of[quarters[-1]] + 40,
+            "axis": [{"x": x_of[q], "name": scheme.QUARTER_NAMES.get(q, f"Q{q}")} for q in quarters],
+            "label_y": TREND_TOP + TREND_HEIGHT + 22}
+
+
+# ---------------------------------------------------------------- trees
+
+
+def percent_text(part: Fraction) -> str:
+    """A share of 1 as a percent without trailing zeros: 1/20 → "5", 3/80 → "3.75"."""
+    value = part * 100
+    text = f"{Decimal(value.numerator) / Decimal(value.denominator):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def tree_rows(nodes: tuple[scheme.Node, ...], scores: dict[str, Fraction] | None = None) -> list[dict[str, Any]]:
+    """The tree as indented rows: weight, share of the total, kind, formula, and a score when given."""
+    share = export.shares(nodes)
+    rows = []
+    for node, path in scheme.walk(nodes):
+        rows.append({
+            "code": node.code, "name": node.name, "depth": len(path), "weight": scheme.percent(node.weight_bp),
+            "share": percent_text(share[node.code]),
+            "kind": node.kind, "kind_name": scheme.KIND_NAMES.get(node.kind, node.kind),
+            "formula_name": indicators.FORMULAS.get(node.formula or ""),
+            "formula_text": indicators.FORMULA_TEXTS.get(node.formula or "") if node.kind == OBJECTIVE else None,
+            "quarter": node.quarter, "objective": node.kind == OBJECTIVE,
+            "score": shown(export.node_score(node, scores)) if scores is not None else None,
+        })
+    return rows
+
+
+def progress(found: export.Report) -> dict[str, Any]:
+    per = {}
+    for subject, items in ((SUBJECT_UNIT, found.units), (SUBJECT_STAFF, found.staff)):
+        leaves = found.subjective_leaves[subject]
+        entered = sum(leaves - len(item.missing) for item in items)
+        per[subject] = {"total": len(items), "complete": sum(1 for item in items if item.complete),
+                        "entered": entered, "expected": leaves * len(items),
+                        "missing": [f"{item.name}：{name}" for item in items for name in item.missing]}
+    pending = sum(item.pending_objective for item in found.units)
+    return {"units": per[SUBJECT_UNIT], "staff": per[SUBJECT_STAFF], "pending_objective": pending,
+            "missing_count": len(per[SUBJECT_UNIT]["missing"]) + len(per[SUBJECT_STAFF]["missing"])}
+
+
+def result_row(item: export.Scored) -> dict[str, Any]:
+    r = item.result
+    return {"code": item.code, "name": item.name, "unit_code": item.unit_code, "unit_name": item.unit_name,
+            "parts": [{"code": node.code, "name": node.name, "score": shown(v), "objective": _has_objective(node)}
+                      for node, v in item.parts],
+            "quarters": {q: shown(v) for q, v in item.quarters.items()},
+            "complete": item.complete, "missing": len(item.missing),
+            "total": r.total_display if r else None, "grade_by_score": r.grade_by_score if r else None,
+            "grade": r.grade if r else None, "grade_class": GRADE_CLASSES.get(r.grade, "") if r else "",
+            "rank": r.rank if r else None, "advanced": bool(r and r.advanced),
+            "key_rectification": bool(r and r.key_rectification), "reasons": list(r.reasons) if r else []}
+
+
+def _has_objective(node: scheme.Node) -> bool:
+    return any(leaf.kind == OBJECTIVE for leaf, _ in scheme.leaves((node,)))
+
+
+def year_head(year: EvaluationYear) -> dict[str, Any]:
+    return {**service.year_to_json(year), "scope_label": "区划（考评各部门）" if year.scope_kind == SCOPE_REGION
+            else "部门（考评内设机构和人员）"}
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _headed(session: Session, actor: Actor) -> tuple[set[str], set[str]]:
+    return policy.headed_units_of(session, actor), policy.headed_departments(session, actor)
+
+
+@router.get("/evaluation")
+def years_page(request: Request, session: Session = Depends(page_session),
+               actor: Actor = Depends(signed_in)) -> Response:
+    if policy.may(actor, Action.READ_EVALUATION):
+        years = [{**year_head(y), "units": []} for y in service.list_years(session, actor)]
+        return render(request, "evaluation_years.html", {"title": "绩效考评", "years": years, "office": True},
+                      actor=actor)
+    units, departments = _headed(session, actor)
+    rows = session.execute(
+        select(EvaluationYear, col(EvaluationSubject.code), col(EvaluationSubject.name))
+        .join(EvaluationSubject, col(EvaluationSubject.year_id) == col(EvaluationYear.id))
+        .where(col(EvaluationSubject.subject) == SUBJECT_UNIT,
+               ((col(EvaluationYear.scope_kind) != SCOPE_REGION) & col(EvaluationSubject.code).in_(sorted(units)))
+               | ((col(EvaluationYear.scope_kind) == SCOPE_REGION) & col(EvaluationSubject.code).in_(sorted(departments))))
+        .order_by(col(EvaluationYear.year).desc(), col(EvaluationYear.id), col(EvaluationSubject.position))).all()
+    if not rows:
+        raise Refused(Action.READ_UNIT_EVALUATION, "只有效能办、系统管理员或参加考评单位的负责人可以查看绩效考评",
+                      [f"{actor.username}：不是效能办，也不是参加考评单位的负责人"])
+    by_year: dict[int, dict[str, Any]] = {}
+    for year, code, name in rows:
+        by_year.setdefault(year.id, {**year_head(year), "units": []})["units"].append({"code": code, "name": name})
+    return render(request, "evaluation_years.html", {"title": "绩效考评", "years": list(by_year.values()),
+                                                     "office": False}, actor=actor)
+
+
+@router.get("/evaluation/{year_id}")
+def year_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
+              actor: Actor = Depends(reader)) -> Response:
+    found = export.report(session, year_id)
+    year = found.year
+    units = found.ranked(SUBJECT_UNIT)
+    staff = found.ranked(SUBJECT_STAFF)
+    unit_rows = [result_row(item) for item in units]
+    staff_rows = [result_row(item) for item in staff]
+    sanctions = service.sanctions_for(session, year_id)
+    names = {item.code: item.name for item in (*found.units, *found.staff)}
+    return render(request, "evaluation.html", {
+        "title": f"{year.scope_name} {year.year} 年度绩效考评",
+        "year": year_head(year), "computed": found.computed, "stale": found.entered_after_compute,
+        "progress": progress(found),
+        "unit_tree": tree_rows(found.trees[SUBJECT_UNIT]), "staff_tree": tree_rows(found.trees[SUBJECT_STAFF]),
+        "unit_parts": [n.name for n in found.trees[SUBJECT_UNIT]],
+        "staff_parts": [n.name for n in found.trees[SUBJECT_STAFF]],
+        "units": unit_rows, "staff": staff_rows,
+        "advanced": [r for r in unit_rows if r["advanced"]],
+        "candidates": [r for r in staff_rows if r["advanced"]],
+        "rectification": [r for r in unit_rows if r["key_rectification"]],
+        "advanced_cap": found.advanced_cap, "unit_count": len(units),
+        "unit_chart": bar_chart(units, found.trees[SUBJECT_UNIT]),
+        "unit_trend": trend_chart(units), "staff_trend": trend_chart(staff),
+        "sanctions": [{"name": names.get(code, code), "reasons": reasons}
+                      for code, reasons in (*sanctions.punished.items(), *sanctions.major_accidents.items())],
+        "grade_classes": GRADE_CLASSES,
+    }, actor=actor)
+
+
+@router.get("/evaluation/{year_id}/units/{unit_code}")
+def unit_page(request: Request, unit_code: str = Path(..., max_length=100), year_id: int = YearId,
+              session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
+              actor: Actor = Depends(signed_in)) -> Response:
+    year = service.get_year(session, year_id)
+    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION)
+    found = export.report(session, year_id, unit_code)
+    unit = found.units[0]
+    staff = found.ranked(SUBJECT_STAFF)
+    proofs = []
+    for node, path, value in export.evidence(session, year, unit_code, clock.now()):
+        proofs.append({
+            "code": node.code, "name": scheme.path_name(node, path), "formula_name": indicators.FORMULAS[value.formula],
+            "formula_text": value.formula_text, "value": scoring.display(value.value),
+            "stored": shown(unit.scores.get(node.code)),
+            "figures": [(FIGURE_NAMES.get(k, k), v) for k, v in value.figures.items()],
+            "cases": value.cases, "breakdown": [(BREAKDOWN_NAMES.get(k, k), v) for k, v in value.breakdown.items()
+                                                if v.count],
+            "details": value.details, "notes": value.notes,
+        })
+    plan = session.scalars(select(EvaluationPlan).where(col(EvaluationPlan.year_id) == year_id,
+                                                        col(EvaluationPlan.unit_code) == unit_code)).first()
+    return render(request, "evaluation_unit.html", {
+        "title": f"{unit.name} · {year.scope_name} {year.year} 年度绩效考评",
+        "year": year_head(year), "office": policy.may(actor, Action.READ_EVALUATION),
+        "unit": result_row(unit),
+        "tree": tree_rows(found.trees[SUBJECT_UNIT], unit.scores), "missing": unit.missing,
+        "pending_objective": unit.pending_objective,
+        "chart": bar_chart([unit], found.trees[SUBJECT_UNIT]), "trend": trend_chart([unit]),
+        "staff": [result_row(person) for person in staff], "staff_parts": [n.name for n in found.trees[SUBJECT_STAFF]],
+        "staff_chart": bar_chart(staff, found.trees[SUBJECT_STAFF]),
+        "evidence": proofs, "as_of": year.computed_at or clock.now(), "computed": year.computed_at is not None,
+        "plan": plan,
+    }, actor=actor)

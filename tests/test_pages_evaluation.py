@@ -1,0 +1,226 @@
+"""绩效考评 pages and the export (issue 12 item 7): the efficiency office's /evaluation, a unit
+head's view of their own unit, refusals, and the xlsx of the year's results read back with
+openpyxl. The year and its hand-computed totals: tests/evaluation_helpers.py. Both backends."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from api.cli import evaluation as evaluation_cli  # noqa: F401  (registers the commands)
+from api.cli.app import app as cli_app
+from tests.browser_helpers import load_demo, sign_in
+from tests.evaluation_helpers import create_year
+
+
+@pytest.fixture
+def year(client, database, clock):
+    load_demo(database, clock)
+    return create_year(database, clock)
+
+
+def section(html: str, anchor: str) -> str:
+    return html.split(f'id="{anchor}"', 1)[1].split("</section>", 1)[0]
+
+
+def row(html: str, attribute: str, code: str) -> str:
+    return html.split(f'{attribute}="{code}"', 1)[1].split("</tr>", 1)[0]
+
+
+def text(fragment: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
+
+
+def test_the_office_sees_the_year(client, year):
+    year_id, case_id = year
+    sign_in(client, "s090")  # 彭亮, 效能办
+    listing = client.get("/evaluation")
+    assert listing.status_code == 200
+    assert f'href="/evaluation/{year_id}"' in listing.text and "市民政局" in listing.text
+    assert 'href="/evaluation">绩效考评</a>' in listing.text.replace(' class="active" aria-current="page"', "")
+
+    page = client.get(f"/evaluation/{year_id}")
+    assert page.status_code == 200
+    html = page.text
+    # Progress: everything scored (29 subjective unit leaves after 常规工作 was made subjective:
+    # 4 quarters × 3 + 3 + 2 + 2 = 19 → 4 units × 19 = 76; staff 4 + 1 + 2 = 7 leaves × 7 = 49).
+    progress = text(section(html, "progress"))
+    assert "4 / 4 个单位已评完" in progress and "7 / 7 名人员已评完" in progress
+    assert "主观评分已录入 76 / 76 项" in progress and "主观评分已录入 49 / 49 项" in progress
+    assert "主观评分已全部录入" in progress
+
+    # Units in rank order with totals, grades and flags (hand-computed in tests/evaluation_helpers.py).
+    units = section(html, "units")
+    assert [m for m in re.findall(r'data-unit="([^"]+)"', units)] == ["MZ-BGS", "MZ-YLFW", "MZ-SHJZ", "MZ-HYDJ"]
+    office = text(row(units, "data-unit", "MZ-BGS"))
+    assert "办公室" in office and "95.30" in office and "优秀" in office and "先进" in office
+    assert "95.00" in office and "96.00" in office  # 职能工作 95, 管理工作 0.8×95 + 20 = 96
+    relief = text(row(units, "data-unit", "MZ-SHJZ"))
+    assert "81.20" in relief and "良好" in relief and 'data-grade="达标"' in row(units, "data-unit", "MZ-SHJZ")
+    assert "赵磊因违纪违法受到处分" in relief and "降一个等次（良好 → 达标）" in relief
+    marriage = row(units, "data-unit", "MZ-HYDJ")
+    assert "62.40" in marriage and 'data-grade="诫勉"' in marriage and 'data-flag="rectification"' in marriage
+    elderly = row(units, "data-unit", "MZ-YLFW")
+    assert "92.48" in elderly and 'data-grade="优秀"' in elderly and 'data-flag="advanced"' not in elderly
+    # The score containing an objective indicator (管理工作: 高效履职) links to the unit's evidence.
+    assert f'href="/evaluation/{year_id}/units/MZ-SHJZ#evidence"' in units
+    assert "MZ-SHJZ" not in text(units)  # names, not codes
+
+    use = text(section(html, "use"))
+    assert "名额 1 个：4 个单位 × 30%，向下取整" in use
+    assert re.search(r"先进处室/单位.*办公室 ?（95.30 分）", use)
+    assert "婚姻登记处（62.40 分）" in use
+    candidates = text(section(html, "use").split('id="candidates"')[1].split("</ul>")[0])
+    assert [n for n in ("王芳", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "周勇") if n in candidates] == \
+        ["王芳", "刘洋", "陈静", "杨帆"]
+
+    staff = section(html, "staff")
+    assert 'data-grade="诫勉"' in row(staff, "data-staff", "S005") and "当年考评为诫勉" in row(staff, "data-staff", "S005")
+    huang = row(staff, "data-staff", "S006")
+    assert 'data-grade="良好"' in huang and "所在单位婚姻登记处考评为诫勉，其人员不能评为优秀" in huang
+    assert "60.00" in row(staff, "data-staff", "S007")
+
+    # Charts: one bar per unit and first-level indicator, one line per unit over four quarters.
+    chart = section(html, "unit-chart")
+    assert chart.count("<rect x=") == 4 * 4 and "办公室 · 职能工作：95.00" in chart
+    trend = section(html, "trend")
+    assert "社会救助科 第一季度：70.00" in trend and "社会救助科 第四季度：90.00" in trend
+    assert trend.count("<polyline") == 4 + 7  # units, then staff
+    # The tree with weights and shares of the total: 重点工作 = 40 % × 25 % × 50 % = 5 %.
+    tree = section(html, "tree")
+    assert "职能工作 40% 40%" in text(row(tree, "data-indicator", "FUNC"))
+    assert "重点工作 50% 5%" in text(row(tree, "data-indicator", "FUNC.Q1.KEY"))
+    efficiency = text(row(tree, "data-indicator", "MGMT.EFFICIENCY"))
+    assert "公式：100 × 按时办结件数" in efficiency and "20% 6% 客观 · 高效履职（办件计时）" in efficiency
+    assert f'href="/api/evaluation/years/{year_id}/export.xlsx"' in html
+
+
+def test_the_unit_view_shows_evidence_and_cases(client, year):
+    year_id, case_id = year
+    sign_in(client, "s090")
+    page = client.get(f"/evaluation/{year_id}/units/MZ-SHJZ")
+    assert page.status_code == 200
+    html = page.text
+    result = text(section(html, "result"))
+    assert "81.20" in result and "达标" in result and "按分数为良好" in result
+    evidence = section(html, "evidence")
+    assert 'id="evidence-MGMT.EFFICIENCY"' in evidence and "管理工作 · 高效履职" in evidence
+    # The one case of 社会救助科, open and not due: counted, not judged; value 100.
+    assert f'href="/cases/{case_id}"' in evidence and "所依据的办件（1 件）" in text(evidence)
+    assert "期间内尚无已办结或已超期的办件：按时率计 100" in evidence
+    assert re.search(r"期间办件数\s*</dt>\s*<dd>1</dd>", evidence.replace("</dt><dd>", "</dt> <dd>").replace(" <dd>", "<dd>")) \
+        or "期间办件数</dt><dd>1</dd>" in evidence
+    scores = section(html, "scores")
+    assert 'href="#evidence-MGMT.EFFICIENCY">100.00</a>' in scores
+    assert "陈静" in section(html, "staff") and "王芳" not in section(html, "staff")  # only this unit's staff
+    assert "全年低保审批按时办结率 100%" in section(html, "plan")
+
+
+def test_a_unit_head_sees_only_their_unit(client, year):
+    year_id, _case = year
+    sign_in(client, "s001")  # 王芳, 综合文秘岗 MZ-BGS-01, head: true of 办公室
+    listing = client.get("/evaluation")
+    assert listing.status_code == 200
+    assert f'href="/evaluation/{year_id}/units/MZ-BGS"' in listing.text
+    assert f'href="/evaluation/{year_id}"' not in listing.text and "社会救助科" not in listing.text
+    own = client.get(f"/evaluation/{year_id}/units/MZ-BGS")
+    assert own.status_code == 200 and "95.30" in own.text and "先进处室/单位" in own.text
+    assert 'href="/evaluation">绩效考评' not in own.text  # no menu entry: the office's page is not theirs
+    other = client.get(f"/evaluation/{year_id}/units/MZ-SHJZ")
+    assert other.status_code == 403 and "只有效能办、系统管理员或本单位负责人可以查看本单位的绩效考评" in other.text
+    office_page = client.get(f"/evaluation/{year_id}")
+    assert office_page.status_code == 403 and "只有效能办或系统管理员可以查看绩效考评" in office_page.text
+    api = client.get(f"/api/evaluation/years/{year_id}/units/MZ-BGS")
+    assert api.status_code == 200 and api.json()["unit"]["result"]["total"] == "95.30"
+    assert [s["name"] for s in api.json()["staff"]] == ["刘洋", "王芳"]  # tie at 95 → by name: 刘 U+5218 < 王 U+738B
+
+
+def test_staff_and_the_public_are_refused(client, year):
+    year_id, _case = year
+    anonymous = client.get(f"/evaluation/{year_id}", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    sign_in(client, "s003")  # 陈静, staff of 社会救助科, not its head
+    for path in ("/evaluation", f"/evaluation/{year_id}", f"/evaluation/{year_id}/units/MZ-SHJZ"):
+        refused = client.get(path)
+        assert refused.status_code == 403 and re.search(r"[\u4e00-\u9fff]", refused.text), path
+    assert client.get(f"/api/evaluation/years/{year_id}/export.xlsx").status_code == 403
+
+
+def test_unknown_year_and_unit_are_chinese_404(client, year):
+    year_id, _case = year
+    sign_in(client, "s090")
+    missing = client.get("/evaluation/999")
+    assert missing.status_code == 404 and "考评年度 999 不存在" in missing.text
+    unit = client.get(f"/evaluation/{year_id}/units/NO-SUCH")
+    assert unit.status_code == 404 and "本年度考评中没有单位 NO-SUCH" in unit.text
+    assert client.get("/evaluation/0").status_code == 422
+
+
+def read_sheets(content: bytes) -> dict[str, list[tuple]]:
+    workbook = load_workbook(BytesIO(content))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets}
+
+
+def test_export_xlsx_through_the_api(client, year):
+    year_id, _case = year
+    sign_in(client, "s090")
+    response = client.get(f"/api/evaluation/years/{year_id}/export.xlsx")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    assert "filename*=UTF-8''" in response.headers["content-disposition"]
+    sheets = read_sheets(response.content)
+    assert list(sheets) == ["单位考评结果", "个人考评结果", "指标"]
+    units = sheets["单位考评结果"]
+    assert units[0] == ("名次", "单位", "职能工作", "管理工作", "创新创优", "工作满意度", "总分", "按分数等次", "考评等次",
+                        "先进处室/单位", "重点整改单位", "说明")
+    # Hand-computed (tests/evaluation_helpers.py): totals truncated to two decimals.
+    assert [r[:11] for r in units[1:]] == [
+        (1, "办公室", 95, 96, 95, 95, 95.3, "优秀", "优秀", "是", None),
+        (2, "养老服务科", 92, 93.6, 92, 92, 92.48, "优秀", "优秀", None, None),
+        (3, "社会救助科", 80, 84, 80, 80, 81.2, "良好", "达标", None, None),
+        (4, "婚姻登记处", 60, 68, 60, 60, 62.4, "诫勉", "诫勉", None, "是"),
+    ]
+    assert "先进名额为单位总数的 30%" in units[2][11]
+    staff = sheets["个人考评结果"]
+    assert staff[0] == ("名次", "姓名", "所在单位", "工作考核", "内部管理", "工作满意度", "总分", "按分数等次", "考评等次",
+                        "优秀个人人选", "说明")
+    by_name = {r[1]: r for r in staff[1:]}
+    assert by_name["黄丽"][2:10] == ("婚姻登记处", 95, 95, 95, 95, "优秀", "良好", None)
+    assert by_name["赵磊"][8] == "诫勉" and by_name["周勇"][6] == 60 and by_name["王芳"][9] == "是"
+    indicators = sheets["指标"]
+    assert indicators[0] == ("考评对象", "指标", "权重（%）", "占总分（%）", "类型", "计算方法", "指标编码")
+    efficiency = next(r for r in indicators if r[6] == "MGMT.EFFICIENCY")
+    assert efficiency[:5] == ("单位（处室）", "管理工作 · 高效履职", 20, 6, "客观指标")  # 30 % × 20 % = 6 %
+    assert efficiency[5].startswith("100 × 按时办结件数")
+    assert next(r for r in indicators if r[6] == "FUNC.Q1.KEY")[3] == 5  # 40 % × 25 % × 50 %
+
+
+def test_export_before_computing_is_409(client, database, clock):
+    load_demo(database, clock)
+    year_id, _case = create_year(database, clock, compute=False)
+    sign_in(client, "s090")
+    response = client.get(f"/api/evaluation/years/{year_id}/export.xlsx")
+    assert response.status_code == 409 and response.json()["detail"] == "市民政局 2026 年度考评尚未计算结果，不能导出"
+    page = client.get(f"/evaluation/{year_id}")
+    assert "export.xlsx" not in page.text and "尚未计算结果" in page.text
+
+
+def test_export_command(client, database, year, tmp_path, monkeypatch):
+    year_id, _case = year
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", database.url)
+    runner = CliRunner()
+    out = tmp_path / "考评结果.xlsx"
+    done = runner.invoke(cli_app, ["evaluation", "export", str(year_id), "--out", str(out), "--user", "s090"])
+    assert done.exit_code == 0, done.output
+    assert "已导出到" in done.stdout
+    sheets = read_sheets(out.read_bytes())
+    assert [r[1] for r in sheets["单位考评结果"][1:]] == ["办公室", "养老服务科", "社会救助科", "婚姻登记处"]
+    refused = runner.invoke(cli_app, ["evaluation", "export", str(year_id), "--out", str(out), "--user", "s003"])
+    assert refused.exit_code == 1 and "只有效能办或系统管理员可以查看绩效考评" in refused.stderr
+    wrong = runner.invoke(cli_app, ["evaluation", "export", str(year_id), "--out", str(tmp_path / "x.csv"),
+                                    "--user", "s090"])
+    assert wrong.exit_code == 2 and "输出文件应以 .xlsx" in wrong.stderr
