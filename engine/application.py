@@ -15,6 +15,7 @@ from engine.accountability import functions as accountability_functions
 from engine.analysis.alerts import refresh_alerts
 from engine.evaluation import process_functions as evaluation_functions
 from engine.runtime.clocks.warnings import recompute_provisional
+from engine.runtime.library.publication import refuse_replacing_under_review
 
 
 def wire() -> None:
@@ -23,6 +24,8 @@ def wire() -> None:
     hooks.version_published.connect(refresh_alerts)
     # A calendar year entered → provisional deadlines are recomputed with the official days.
     hooks.calendar_year_entered.connect(recompute_provisional)
+    # A draft re-imported → refused while a catalog_publication case reviews it.
+    hooks.draft_replacing.connect(refuse_replacing_under_review)
     # The script functions of the accountability and evaluation processes (they call packages above
     # the runtime, so they are registered from here rather than by engine.runtime.library).
     accountability_functions.register_script_functions()

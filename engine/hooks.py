@@ -1,9 +1,10 @@
-"""Named hooks: the two places where a lower package makes something happen in a higher one.
+"""Named hooks: the three places where a lower package makes something happen in a higher one.
 
 Packages import only downwards (docs/architecture.md): the catalog may not import the analysis,
 the calendar may not import the runtime. Yet publishing a catalog version must refresh that
 region's alerts (engine.analysis), and entering a calendar year must recompute the provisional
-deadlines (engine.runtime's clocks). So the lower package fires a hook named here, and
+deadlines (engine.runtime's clocks), and re-importing a draft must be refused while a publication
+case (engine.runtime) reviews it. So the lower package fires a hook named here, and
 `engine.application.wire()` — called by every entry point (the app, the CLI, the worker, the
 tests) — connects each hook to its handler in the upper package. The lower package never names
 the upper one, and the handler runs in the caller's transaction, exactly as a direct call would.
@@ -64,3 +65,8 @@ version_published: Hook[[Session, int, datetime], object] = Hook("version_publis
 # engine.calendar.working.WorkingCalendar, typed Any because a base module may not import the
 # calendar package above it.
 calendar_year_entered: Hook[[Session, Any, datetime], int] = Hook("calendar_year_entered")
+
+# Fired by engine.catalog.service.import_catalog before a re-import replaces a draft's contents:
+# (session, version_id). The handler raises engine.errors.Conflict when the draft may not be
+# replaced (a catalog_publication case is reviewing it); returning means it may.
+draft_replacing: Hook[[Session, int], None] = Hook("draft_replacing")

@@ -1,5 +1,7 @@
 """The coordinators' dashboard (编办、效能办): alerts with the overlap graph, disputes, matters at risk,
-completion and on-time rates. Everything shown comes from the analysis and runtime services."""
+completion and on-time rates, and the efficiency office's forms to start a 自查 campaign
+(self_inspection_campaign) and register a 投诉 (efficiency_complaint). Everything shown comes from
+the analysis and runtime services."""
 
 from __future__ import annotations
 
@@ -25,11 +27,12 @@ from engine.analysis.findings import (
 from engine.analysis.report import analyze
 from engine.analysis.sources import latest_version_id, load_version
 from engine.auth import policy
-from engine.auth.roles import Actor
+from engine.auth.roles import EFFICIENCY_OFFICE, Actor
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import InvalidInput, NotFound
 from engine.models.analysis import ACKNOWLEDGED, CLOSED, OPEN, RESOLVED
+from engine.runtime import service as runtime
 
 router = APIRouter(route_class=PageRoute)
 coordinator = require_page_action(policy.Action.READ_ALERTS)
@@ -156,7 +159,70 @@ def dashboard(
         "overlap_svg": overlap_svg(session),
         "runtime": metrics_view.dashboard_figures(session, clock),
         "department_names": {**metrics_view.names_of_current_catalog(session), **names},
+        "office_forms": office_forms(session) if actor.has_role(EFFICIENCY_OFFICE) else None,
     }, actor=actor)
+
+
+# ---------------------------------------------------------------- the efficiency office's forms
+
+CAMPAIGN = "self_inspection_campaign"
+COMPLAINT = "efficiency_complaint"
+TEXT_MAX = 200
+
+
+def office_forms(session: Session) -> dict:
+    """What the 自查 and 投诉 forms offer: the current catalog's departments and their units."""
+    version = catalog.current_version(session)
+    departments = catalog.list_departments(session, version.id) if version is not None else []
+    return {"departments": [{"code": d.code, "name": d.name,
+                             "units": [{"code": u.code, "name": u.name} for u in d.units]} for d in departments]}
+
+
+def _started(request: Request, instance, what: str) -> Response:
+    if instance.status == "failed":
+        raise InvalidInput(f"{what}未能启动", [instance.error or "流程出错"])
+    flash(request, f"已{what}（办件 #{instance.id}）")
+    return redirect(f"/cases/{instance.id}")
+
+
+@router.post("/dashboard/campaigns")
+def start_campaign(
+    request: Request,
+    units: list[str] = Form([]),
+    title: str = Form("", max_length=TEXT_MAX),
+    rectify_limit: str = Form("", max_length=40),
+    session: Session = Depends(page_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(coordinator),
+) -> Response:
+    """Start a 自查 campaign for the units ticked (the process checks each against the catalog)."""
+    chosen = [u.strip() for u in units if u.strip()]
+    if not chosen:
+        raise InvalidInput("请至少选择一个参加自查的内设机构", ["参加单位: 未选择"])
+    data: dict = {"units": chosen, "title": title.strip() or "自查自纠专项活动"}
+    if rectify_limit.strip():
+        data["rectify_limit"] = rectify_limit.strip()
+    data["subject"] = data["title"]
+    return _started(request, runtime.start_instance(session, clock, CAMPAIGN, data, actor), "发起自查活动")
+
+
+@router.post("/dashboard/complaints")
+def register_complaint(
+    request: Request,
+    subject: str = Form("", max_length=TEXT_MAX),
+    complainant: str = Form("", max_length=100),
+    contact: str = Form("", max_length=100),
+    department: str = Form("", max_length=100),
+    duty_code: str = Form("", max_length=100),
+    session: Session = Depends(page_session),
+    clock: Clock = Depends(get_clock),
+    actor: Actor = Depends(coordinator),
+) -> Response:
+    """Register a 投诉; the process checks it is complete and proposes the departments concerned."""
+    data = {key: value.strip() for key, value in (("subject", subject), ("complainant", complainant),
+                                                  ("contact", contact), ("department", department),
+                                                  ("duty_code", duty_code)) if value.strip()}
+    return _started(request, runtime.start_instance(session, clock, COMPLAINT, data, actor), "登记效能投诉")
 
 
 @router.post("/dashboard/analyze")

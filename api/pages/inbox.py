@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from api.deps import DB_INT_MAX, get_clock
 from api.pages import formatting, intake, task_forms
@@ -24,6 +25,7 @@ from engine.calendar.working import WorkingCalendar
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import Forbidden
+from engine.models.runtime import TimingEvent
 from engine.runtime import service as runtime
 from engine.runtime.calendars import calendar_for
 from engine.runtime.clocks import commands as clock_commands
@@ -68,6 +70,23 @@ def _time_left(entry: runtime.InboxEntry) -> float:
     return deadline.time_left_seconds
 
 
+# The events that change where a transfer stands; the newest of them says whether it was refused.
+TRANSFER_EVENTS = ("transferred", "accepted", "refused")
+
+
+def refused_transfers(session: Session, task_ids: list[int]) -> dict[int, TimingEvent]:
+    """{task id: its `refused` event} for the tasks whose last transfer was returned by the post
+    asked to take it over (and not transferred again since): the sender sees the reason.
+    The newest transfer event of each task is found in SQL (max id per task)."""
+    if not task_ids:
+        return {}
+    newest = (select(func.max(col(TimingEvent.id)))
+              .where(col(TimingEvent.task_id).in_(task_ids), col(TimingEvent.kind).in_(TRANSFER_EVENTS))
+              .group_by(col(TimingEvent.task_id)))
+    found = session.exec(select(TimingEvent).where(col(TimingEvent.id).in_(newest), TimingEvent.kind == "refused"))
+    return {event.task_id: event for event in found if event.task_id is not None}
+
+
 def split_inbox(entries: list[runtime.InboxEntry]) -> tuple[list, list, list]:
     """(open tasks by time left, copies to read, done tasks newest first)."""
     open_tasks = [e for e in entries if e.relation not in ("done", "reader") and e.task.state == "ready"]
@@ -88,14 +107,16 @@ def inbox(
     open_tasks, copies, done = split_inbox(runtime.inbox(session, clock, actor, include_done=True))
     calendar = calendar_for(session)
     version = catalog.current_version(session)
-    codes = [e.task.post_code for e in open_tasks + copies] + [e.task.completed_post for e in done]
+    refusals = refused_transfers(session, [e.task.id for e in open_tasks])
+    codes = ([e.task.post_code for e in open_tasks + copies] + [e.task.completed_post for e in done]
+             + [r.post_code for r in refusals.values()])
     post_names = catalog.post_names_of(session, version.id, codes) if version is not None else {}
     return render(request, "inbox.html", {
         "title": "我的待办", "open_tasks": open_tasks, "copies": copies, "done": done,
         "relation_labels": task_forms.RELATION_LABELS, "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
         "margins": {e.task.id: yellow_margin(calendar, e.deadline) for e in open_tasks},
-        "case_duties": intake.case_duties(session, actor), "post_names": post_names,
+        "case_duties": intake.case_duties(session, actor), "post_names": post_names, "refusals": refusals,
     }, actor=actor)
 
 

@@ -1,10 +1,12 @@
 """The legal office's page (法制办): import a draft catalog and see every validation problem, start
-the `catalog_publication` process for a draft, see the diff against the version in force."""
+the `catalog_publication` process for a draft (once: a draft under review shows its case instead),
+see the diff against the version in force, download any version (xlsx / yaml / json)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -25,6 +27,7 @@ from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
 from engine.clock import Clock
 from engine.errors import DutyflowError, InvalidInput
 from engine.runtime import service as runtime
+from engine.runtime.library.publication import publications_under_way
 
 
 class UploadPageRoute(PageRoute, UploadRoute):
@@ -56,6 +59,14 @@ legal_office = require_page_action(policy.Action.IMPORT_CATALOG)
 PUBLICATION_PROCESS = "catalog_publication"
 STATUS_LABELS = {"draft": "草稿", "published": "已发布"}
 REASONS = {"new": "新编清单", "basis_change": "法律依据变化修订"}
+EXPORT_FORMATS = (("Excel", "xlsx"), ("YAML", "yaml"), ("JSON", "json"))
+
+
+def export_links(version_id: int) -> list[tuple[str, str]]:
+    """(label, URL) of the signed-in export API for one version, draft or published; the file keeps
+    the posts' holders (the public download leaves them out)."""
+    return [(label, "/api/export?" + urlencode({"version": version_id, "format": fmt}))
+            for label, fmt in EXPORT_FORMATS]
 
 
 # The preview lists this many findings of each side; the counts are always the true ones.
@@ -82,11 +93,14 @@ def page_context(session: Session, actor: Actor, diff_id: int | None, base_id: i
         if current is None or current.id != chosen.id:
             preview = alerts.preview(session, document, chosen.id)
     processes = runtime.list_instances(session, process_id=PUBLICATION_PROCESS, actor=actor, limit=50)
+    # Draft id → the publication case reviewing it: no second start button for it.
+    under_review = publications_under_way(session, [v.id for v in versions if not v.is_published])
     return {
         "title": "清单管理", "versions": versions, "in_force": in_force, "diff": diff, "diff_id": diff_id,
         "chosen": chosen, "base": base, "preview": preview, "preview_list": PREVIEW_LIST,
         "warnings": warnings,
         "status_labels": STATUS_LABELS, "reasons": REASONS, "processes": processes,
+        "under_review": under_review, "export_links": export_links,
         "post_groups": post_choices(session),
         "formats": "、".join(READ_FORMATS), "accept": ",".join(READ_FORMATS), "value_text": catalog_diff_view.value_text,
     }

@@ -33,7 +33,7 @@ from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.catalog import io as catalog_io
 from engine.catalog import service
-from engine.catalog.document import Department, Duty, Holder
+from engine.catalog.document import Department, Duty, Holder, without_personal_data
 from engine.catalog.io import MEDIA_TYPES, WRITE_FORMATS, write_catalog
 from engine.catalog.limits import MAX_UPLOAD_BYTES, mb
 from engine.clock import Clock
@@ -135,11 +135,14 @@ def _duty_out(session: Session, version: CatalogVersion, code: str) -> DutyOut:
     return DutyOut(version=_version_out(version), duty=duty, department_name=names.get(duty.department))
 
 
-def _download(session: Session, version: CatalogVersion, fmt: str) -> Response:
+def _download(session: Session, version: CatalogVersion, fmt: str, public: bool = False) -> Response:
+    """The version as a file. `public`: without personal data (no post holders' names or ids);
+    a signed-in export keeps them."""
     fmt = fmt.lower()
     if fmt not in WRITE_FORMATS:
         raise InvalidInput(f"不支持的导出格式 '{fmt}'", [f"format: 可选 {', '.join(WRITE_FORMATS)}"])
-    content = write_catalog(service.load_document(session, version.id), fmt)
+    document = service.load_document(session, version.id)
+    content = write_catalog(without_personal_data(document) if public else document, fmt)
     filename = f"{version.name}-{version.version}.{fmt}"
     ascii_name = f"catalog-{version.id}-{quote(version.version, safe='')}.{fmt}"
     # The ASCII name serves old clients; filename* (RFC 5987) carries the Chinese name.
@@ -408,14 +411,14 @@ def public_duty(
     return _duty_out(session, _public_version(session, version, region), code)
 
 
-@router.get("/public/export", summary="公开：下载已发布的清单（yaml / json / xlsx）")
+@router.get("/public/export", summary="公开：下载已发布的清单（yaml / json / xlsx；不含在岗人员姓名和编号）")
 def public_export(
     version: str | None = Query(None, description=PUBLIC_VERSION_HELP),
     format: str = Query("yaml", description="yaml / json / xlsx"),
     region: str | None = REGION_Q,
     session: Session = Depends(get_session, scope="function"),
 ):
-    return _download(session, _public_version(session, version, region), format)
+    return _download(session, _public_version(session, version, region), format, public=True)
 
 
 # ---------------------------------------------------------------- lifecycle

@@ -53,6 +53,10 @@ def _label(meta: dict) -> str:
     return f"版本 '{meta['version']}'{number}"
 
 
+# The 调整说明's part numbers, in order (three parts at most).
+SECTION_NUMBERS = ("一", "二", "三")
+
+
 @dataclass(frozen=True)
 class FieldChange:
     field: str
@@ -93,17 +97,26 @@ class VersionDiff:
     def summary(self) -> str:
         return f"新增 {len(self.added)} 项，取消 {len(self.removed)} 项，变更 {len(self.changed)} 项"
 
+    def headings(self) -> dict[str, str]:
+        """The headings of the parts that have entries, numbered 一、二、三 in the order they are
+        shown (新增, 取消, 变更): an empty part takes no number, so the first shown is always 一."""
+        parts = [(key, title) for key, title, items in (("added", "新增事项", self.added),
+                                                        ("removed", "取消事项", self.removed),
+                                                        ("changed", "变更事项", self.changed)) if items]
+        return {key: f"{SECTION_NUMBERS[i]}、{title}" for i, (key, title) in enumerate(parts)}
+
     def text(self) -> str:
         """The 调整说明 as people read it."""
         lines = [f"调整说明：{self.old['version']} → {self.new['version']}（{self.summary()}）"]
+        headings = self.headings()
         if self.added:
-            lines.append("一、新增事项")
+            lines.append(headings["added"])
             lines += [f"  {d.code} {d.name}（{d.department}）" for d in self.added]
         if self.removed:
-            lines.append("二、取消事项")
+            lines.append(headings["removed"])
             lines += [f"  {d.code} {d.name}（{d.department}）" for d in self.removed]
         if self.changed:
-            lines.append("三、变更事项")
+            lines.append(headings["changed"])
             for duty in self.changed:
                 lines.append(f"  {duty.code} {duty.name}")
                 lines += [f"    {c.label}：{render_value(c.old)} → {render_value(c.new)}" for c in duty.changes]

@@ -161,3 +161,14 @@ class CatalogDocument(_Item):
 
     def duty_by_code(self) -> dict[str, Duty]:
         return {d.code: d for d in self.duties}
+
+
+def without_personal_data(document: CatalogDocument) -> CatalogDocument:
+    """A copy for the public (政务公开 downloads): every post keeps its name, B角 and duties, but
+    not who holds it — staff names and ids are personal data, shown only to signed-in staff."""
+    public = document.model_copy(deep=True)
+    for department in public.departments:
+        for unit in department.units:
+            for post in unit.posts:
+                post.holders = []
+    return public

@@ -83,8 +83,9 @@ def import_catalog(
 ) -> CatalogVersion:
     """Validate and store the whole catalog as a draft version.
 
-    Re-importing the region/name/version of a draft replaces that draft (same id); of a published
-    version → Conflict. Any problem → InvalidInput with every problem and nothing stored.
+    Re-importing the region/name/version of a draft replaces that draft (same id), unless the
+    `draft_replacing` hook's handler refuses (a publication case reviews it → Conflict); of a
+    published version → Conflict. Any problem → InvalidInput with every problem and nothing stored.
     `checked`: the document comes straight from `io.read_catalog`, which validated it before the
     transaction began; validating it again here would hold the transaction (on SQLite the write
     lock) for as long as validation takes.
@@ -109,6 +110,7 @@ def import_catalog(
     if version is None:
         version = CatalogVersion(region=info.region, name=info.name, version=info.version, created_at=now)
     else:
+        hooks.draft_replacing.fire(session, version.id)
         store.delete_contents(session, version.id)
     version.effective_date = info.effective_date
     version.status = DRAFT
