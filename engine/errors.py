@@ -42,3 +42,9 @@ class Forbidden(DutyflowError):
     """The actor may not do this (wrong post, wrong role)."""
 
     status_code = 403
+
+
+class Gone(DutyflowError):
+    """The thing existed and was withdrawn (a duty cancelled in a later published version)."""
+
+    status_code = 410

@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from api.deps import DB_INT_MAX
 from api.pages import catalog_diff_view
+from api.pages.formatting import moment
 from api.pages.web import PageRoute, current_actor, page_session, render
 from engine.auth.roles import Actor
 from engine.catalog import document as doc
 from engine.catalog import service as catalog
 from engine.config import setting
-from engine.errors import NotFound
+from engine.errors import Gone, NotFound
 from engine.models.catalog import CatalogVersion
 
 router = APIRouter(route_class=PageRoute)
@@ -129,7 +130,17 @@ def duty_page(
     shown = published_version(session, version)
     if shown is None:
         raise NotFound("尚未发布权责清单", ["catalog: 还没有已发布的版本"])
-    duty = catalog.get_duty(session, shown.id, code)
+    try:
+        duty = catalog.get_duty(session, shown.id, code)
+    except NotFound:
+        gone = catalog.cancellation_of(session, shown.region, code)
+        if gone is None:
+            raise
+        # A duty an earlier list had: say when and in which version it was cancelled, not 404.
+        when = gone.cancelled_in or shown
+        raise Gone(f"事项「{gone.name}」（{code}）已在{shown.region}权责清单 {when.version} 版本中取消",
+                   [f"最后列入：{gone.last_version.version} 版本（{moment(gone.last_version.published_at)} 发布）",
+                    f"取消于：{when.version} 版本（{moment(when.published_at)} 发布）；调整说明见“版本历史”"]) from None
     org = Organisation.of(catalog.list_departments(session, shown.id))
     return render(request, "catalog/duty.html", {
         "title": duty.name, "duty": duty, "version": shown, "org": org,

@@ -523,6 +523,37 @@ def posts_of_staff(session: Session, version_id: int, staff_id: str) -> list[str
     )
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """A duty no longer in a region's published list: the last version that had it and the one
+    that dropped it (the first published after it)."""
+
+    code: str
+    name: str
+    last_version: CatalogVersion
+    cancelled_in: CatalogVersion | None
+
+
+def cancellation_of(session: Session, region: str, code: str) -> Cancellation | None:
+    """When and where a duty code left the region's published catalog (None: it never was in it)."""
+    found = session.execute(
+        select(CatalogVersion, col(CatalogDuty.name))
+        .join(CatalogDuty, col(CatalogDuty.version_id) == col(CatalogVersion.id))
+        .where(col(CatalogVersion.region) == region, col(CatalogVersion.status) == PUBLISHED,
+               col(CatalogDuty.code) == code)
+        .order_by(col(CatalogVersion.published_at).desc(), col(CatalogVersion.id).desc()).limit(1)
+    ).first()
+    if found is None:
+        return None
+    last, name = found
+    later = session.scalars(
+        select(CatalogVersion).where(col(CatalogVersion.region) == region, col(CatalogVersion.status) == PUBLISHED,
+                                     col(CatalogVersion.published_at) > last.published_at)
+        .order_by(col(CatalogVersion.published_at), col(CatalogVersion.id)).limit(1)
+    ).first()
+    return Cancellation(code=code, name=name, last_version=last, cancelled_in=later)
+
+
 def post_name(session: Session, version_id: int, post_code: str) -> str | None:
     """A post as people name it — 市民政局 · 社会救助科 · 低保审核岗 — or None when unknown."""
     return post_names_of(session, version_id, [post_code]).get(post_code)
