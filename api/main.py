@@ -92,7 +92,8 @@ def create_app(
     @app.exception_handler(DutyflowError)
     async def dutyflow_error(_request: Request, exc: DutyflowError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code,
-                            content={"detail": exc.message, "problems": exc.problems, "code": messages.error_code(exc)})
+                            content={"detail": exc.message, "problems": messages.readable_problems(exc.problems),
+                                     "code": messages.error_code(exc)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

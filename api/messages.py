@@ -10,6 +10,7 @@ FastAPI none to plug in, hence this small table rather than a library.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,7 +30,8 @@ FIELD_LABELS: dict[str, str] = {
     "scope": "统计范围", "since": "起始日期", "until": "截止日期", "status": "状态", "category": "类别",
     "kind": "种类", "format": "格式", "matter": "事项", "citizen": "群众姓名", "contact": "联系方式",
     "diff": "对比版本", "next": "跳转地址", "open_only": "只看未办结", "alert_id": "预警编号", "instance_id": "办件编号",
-    "task_id": "任务编号", "definition_id": "流程定义编号",
+    "task_id": "任务编号", "definition_id": "流程定义编号", "current_password": "当前密码", "new_password": "新密码",
+    "new_password_again": "再次输入新密码",
 }
 
 CODES: tuple[tuple[type[DutyflowError], str], ...] = (
@@ -114,3 +116,27 @@ def _is_chinese(text: str) -> bool:
 
 def validation_problems(errors: Iterable[Mapping[str, Any]]) -> list[str]:
     return [problem_text(error) for error in errors]
+
+
+# A problem the engine words as "field: what is wrong" (`reason：不能为空`, `data.decision: 必填项「受理决定」未填写`).
+_KEYED = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?P<index>\[\d+\])?\s*[:：]\s*(?P<rest>.+)$",
+                    re.DOTALL)
+
+
+def readable_problem(problem: str) -> str:
+    """A problem as people read it: a leading field key becomes its label (理由：不能为空); a form
+    field's key goes when the sentence already names the field (必填项「受理决定」未填写). Problems
+    that name a place in a file (CSV 第2行 …) or carry no key are left as they are."""
+    match = _KEYED.match(problem)
+    if match is None:
+        return problem
+    key, rest = match["key"], match["rest"]
+    last = key.rsplit(".", 1)[-1]
+    if "「" in rest and key.startswith("data."):
+        return rest
+    label = FIELD_LABELS.get(last)
+    return f"{label}：{rest}" if label else problem
+
+
+def readable_problems(problems: Iterable[str]) -> list[str]:
+    return [readable_problem(p) for p in problems]

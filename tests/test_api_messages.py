@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from api.messages import readable_problem
 from engine.auth.service import create_user
 from tests.auth_helpers import issue_token
 
@@ -47,3 +48,13 @@ def test_bodies_missing_fields_and_broken_json_are_refused_in_chinese(client, se
 def test_domain_refusals_carry_a_stable_code(client):
     missing = client.get("/api/public/duties/NO-SUCH-DUTY")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+def test_the_engines_field_keys_become_labels():
+    # The engine words a problem "field: what is wrong"; people read the field's label.
+    assert readable_problem("reason：不能为空") == "理由：不能为空"
+    assert readable_problem("data.decision: 必填项「受理决定」未填写") == "必填项「受理决定」未填写"
+    assert readable_problem("start: 年份应在 2000 至 2100 之间") == "开始时间：年份应在 2000 至 2100 之间"
+    # A place in a file, or a key without a known label, is left as written.
+    assert readable_problem("CSV 第2行 事项类型: x") == "CSV 第2行 事项类型: x"
+    assert readable_problem("departments.MZ.head_post: 未指定") == "departments.MZ.head_post: 未指定"

@@ -74,7 +74,7 @@ def test_case_through_the_api(api):
     assert api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("zhaolei"),
                     json={"data": {"accepted": True}}).status_code == 403
     missing = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {}})
-    assert missing.status_code == 422 and "accepted" in missing.json()["problems"][0]
+    assert missing.status_code == 422 and "「是否受理」" in missing.json()["problems"][0]
     done = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
     assert done.status_code == 200 and done.json()["state"] == "completed"
     again = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
@@ -165,7 +165,8 @@ def test_metrics_per_post_unit_department(api, clock):
     cases = figures("")
     assert (cases["scope"], cases["scope_label"], cases["by"]) == ("case", "办件（按案件）", "department")
     assert cases["rows"] == [] and cases["untimed_cases"] == 1 and any("1 件" in n for n in cases["notes"])
-    for query, word in (("by=team", "by"), ("scope=step&by=team", "by"), ("scope=task", "scope"),
+    # Each refusal names the parameter by its label (api.messages): 统计口径 (by), 统计范围 (scope).
+    for query, word in (("by=team", "统计口径"), ("scope=step&by=team", "统计口径"), ("scope=task", "统计范围"),
                         ("scope=case&by=post", "scope=step"),
                         ("since=2026-10-02T00:00&until=2026-10-01T00:00", "since/until")):
         refused = api.get(f"/api/metrics?{query}", headers=api.as_("xiaoneng"))

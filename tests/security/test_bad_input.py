@@ -151,7 +151,7 @@ def test_a_start_outside_the_calendar_years_is_refused(client, start):
     # 9999-12-31 + 5 working days overflowed datetime: a 500 before.
     response = client.get("/api/calendar/due", params={"start": start, "limit": "5个工作日"})
     assert response.status_code == 422, response.text
-    assert response.json() == {"detail": f"开始时间超出范围：{start}", "problems": ["start: 年份应在 2000 至 2100 之间"],
+    assert response.json() == {"detail": f"开始时间超出范围：{start}", "problems": ["开始时间：年份应在 2000 至 2100 之间"],
                                "code": "invalid_input"}
 
 
@@ -163,7 +163,7 @@ def test_a_start_outside_the_calendar_years_is_refused(client, start):
 def test_a_limit_longer_than_ten_years_is_refused_at_once(client, limit, longest):
     response = client.get("/api/calendar/due", params={"start": "2026-09-30T10:00", "limit": limit})
     assert response.status_code == 422, response.text
-    assert response.json() == {"detail": f"时限过长：{limit}", "problems": [f"limit: 不得超过 {longest}"],
+    assert response.json() == {"detail": f"时限过长：{limit}", "problems": [f"时限：不得超过 {longest}"],
                                "code": "invalid_input"}
 
 
