@@ -89,6 +89,22 @@ def request_session_id(request: Request) -> str | None:
     return None
 
 
+# While an account must change its password (a one-time password from an administrator), only
+# these routes serve it; every other page redirects to the first, every other API route answers 403.
+PASSWORD_PAGE = "/account/password"
+PASSWORD_API = "/api/account/password"
+PASSWORD_CHANGE_ROUTES = frozenset({PASSWORD_PAGE, PASSWORD_API, "/logout", "/api/logout", "/api/me"})
+
+
+class PasswordChangeRequired(HTTPException):
+    """Signed in with a one-time password: the holder must choose their own first (pages turn this
+    into a redirect to PASSWORD_PAGE, api.pages.web.PageRoute)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=403, detail="请先修改密码：管理员设置的一次性密码只能用来修改密码"
+                                                  f"（网页 {PASSWORD_PAGE}，接口 POST {PASSWORD_API}）")
+
+
 def get_actor(request: Request, session: Session = Depends(get_session, scope="function")) -> Actor | None:
     session_id = request_session_id(request)
     if not session_id:
@@ -96,6 +112,8 @@ def get_actor(request: Request, session: Session = Depends(get_session, scope="f
     user = session_user(session, session_id, auth_clock(request).now())
     if user is None:
         return None
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_ROUTES:
+        raise PasswordChangeRequired()
     return actor_for(user)
 
 

@@ -13,6 +13,7 @@ from api.cli import (  # noqa: F401  (register commands)
     processes,
     runtime,
     serve,
+    users,
     worker,
 )
 from api.cli.app import app

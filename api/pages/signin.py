@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from api.pages.web import PageRoute, current_actor, flash, home_for, page_session, redirect, render
 from api.security import (
+    PASSWORD_PAGE,
     SESSION_ID_KEY,
     SignInLimiter,
     TooManyAttempts,
@@ -68,6 +69,10 @@ def login(
         end_session(session, previous, auth_clock(request).now())
     request.session.clear()
     request.session[SESSION_ID_KEY] = sign_in(request, session, user).id
+    if user.must_change_password:
+        # A one-time password from an administrator: nothing else until the holder chooses their own.
+        flash(request, f"欢迎，{user.display_name or user.username}。请先修改管理员设置的一次性密码", "info")
+        return redirect(PASSWORD_PAGE)
     flash(request, f"欢迎，{user.display_name or user.username}")
     return redirect(safe_next(next) or home_for(actor_for(user)))
 

@@ -28,7 +28,7 @@ from api import messages
 from api.deps import get_session
 from api.input_guard import DATA_REFUSED
 from api.pages import formatting
-from api.security import get_actor
+from api.security import PASSWORD_PAGE, PasswordChangeRequired, get_actor
 from engine.auth import policy
 from engine.auth.roles import (
     ADMIN,
@@ -128,6 +128,8 @@ def navigation(actor: Actor | None) -> list[tuple[str, str]]:
         items.append(("/evaluation", "绩效考评"))
     if policy.may(actor, policy.Action.IMPORT_CATALOG):
         items.append(("/legal", "清单管理"))
+    if policy.may(actor, policy.Action.MANAGE_ACCOUNTS):
+        items.append(("/accounts", "账号管理"))
     return items
 
 
@@ -210,9 +212,11 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except LoginRequired:
                 return _login_redirect(request)
+            except PasswordChangeRequired:
+                return redirect(PASSWORD_PAGE)
             except DutyflowError as exc:
                 _rollback(request)
-                return await error_page(request, exc.status_code, exc.message, exc.problems)
+                return await error_page(request, exc.status_code, exc.message, messages.readable_problems(exc.problems))
             except RequestValidationError as exc:
                 _rollback(request)
                 return await error_page(request, 422, messages.VALIDATION_MESSAGE, _validation_problems(exc))

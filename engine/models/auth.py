@@ -22,6 +22,9 @@ class UserAccount(SQLModel, table=True):
     # Space-separated role names from engine.auth.roles.ROLES.
     roles: str = Field(default="staff", max_length=255)
     active: bool = Field(default=True)
+    # A password an administrator gave (new account, reset): the holder must choose their own at
+    # the next sign-in before anything else (api.security: every page and API route but the change).
+    must_change_password: bool = Field(default=False)
     created_at: datetime = Field(sa_column=Column(AwareDateTime(), nullable=False))
 
 

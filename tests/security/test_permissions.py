@@ -226,6 +226,9 @@ ACTIONS: dict[str, Callable[[Cell, str | None], object]] = {
     "read_alerts": lambda c, u: c.get(u, "/api/alerts"),
     "handle_alerts": lambda c, u: c.post(u, "/api/alerts/999/acknowledge"),
     "manage_accounts": lambda c, u: c.post(u, "/api/users/chenjing/revoke-sessions"),
+    # A wrong current password: 422 for anyone signed in (never 403: everyone changes their own).
+    "change_password": lambda c, u: c.post(u, "/api/account/password",
+                                           {"current_password": "not-the-password", "new_password": "new-pass-2026"}),
     "read_evaluation": lambda c, u: c.get(u, "/api/evaluation/years"),
     "manage_evaluation": lambda c, u: c.post(u, "/api/evaluation/years", {"year": 2026, "department": "MZ"}),
     "enter_evaluation_scores": lambda c, u: c.post(u, "/api/evaluation/years/999/scores", {"scores": [
@@ -241,6 +244,7 @@ PAGES: dict[str, Callable[[Cell], str]] = {
     "read_instance": lambda c: f"/cases/{c.case['id']}",
     "read_task": lambda c: f"/tasks/{c.task}",
     "import_catalog": lambda c: "/legal",
+    "manage_accounts": lambda c: "/accounts",
     "read_alerts": lambda c: "/dashboard",
     "read_evaluation": lambda c: f"/evaluation/{c.evaluation_year}",
     "read_unit_evaluation": lambda c: f"/evaluation/{c.evaluation_year}/units/MZ-SHJZ",
