@@ -27,10 +27,11 @@ from engine.auth.passwords import hash_password, verify_password
 from engine.auth.roles import ADMIN, ROLES, STAFF, Actor
 from engine.auth.service import (
     MIN_PASSWORD_LENGTH,
-    _rows_updated,
     create_user,
     get_user,
     revoke_user_sessions,
+    rows_updated,
+    set_active,
 )
 from engine.catalog import service as catalog_service
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -177,12 +178,7 @@ def set_account_active(session: Session, actor: Actor, username: str, active: bo
     user = _user(session, username)
     if not active and user.username == actor.username:
         raise Conflict("不能停用自己的账号", [f"username: {username} 是当前登录的账号"])
-    user.active = active
-    session.add(user)
-    session.flush()
-    if not active:
-        revoke_user_sessions(session, username, now)
-    return user
+    return set_active(session, username, active, now)
 
 
 def create_admin(session: Session, username: str, name: str, now: datetime) -> tuple[UserAccount, str]:
@@ -227,7 +223,7 @@ def change_password(session: Session, username: str, current: str, new: str, now
               col(AuthSession.expires_at) > now]
     if keep_session:
         others.append(col(AuthSession.id) != keep_session)
-    _rows_updated(session, update(AuthSession).where(*others).values(revoked_at=now))
+    rows_updated(session, update(AuthSession).where(*others).values(revoked_at=now))
     return user
 
 

@@ -121,7 +121,7 @@ def session_user(session: Session, session_id: str, now: datetime) -> UserAccoun
     return user
 
 
-def _rows_updated(session: Session, statement: Update) -> int:
+def rows_updated(session: Session, statement: Update) -> int:
     # An UPDATE's result is a CursorResult, which counts the rows; sqlmodel's Session.execute is
     # typed as returning a plain Result for every statement.
     return cast(CursorResult[Any], session.execute(statement)).rowcount
@@ -130,7 +130,7 @@ def _rows_updated(session: Session, statement: Update) -> int:
 def end_session(session: Session, session_id: str, now: datetime) -> bool:
     """Log out: the session's cookie or token stops working, even if replayed. False if it was
     not live."""
-    return _rows_updated(session, update(AuthSession)
+    return rows_updated(session, update(AuthSession)
                          .where(col(AuthSession.id) == session_id, col(AuthSession.revoked_at).is_(None))
                          .values(revoked_at=now)) > 0
 
@@ -140,7 +140,7 @@ def revoke_user_sessions(session: Session, username: str, now: datetime) -> int:
     user = get_user(session, username)
     if user is None:
         raise NotFound(f"用户 '{username}' 不存在", [f"username: {username}"])
-    return _rows_updated(session, update(AuthSession)
+    return rows_updated(session, update(AuthSession)
                          .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None),
                                 col(AuthSession.expires_at) > now)
                          .values(revoked_at=now))
