@@ -273,3 +273,13 @@ def test_case_information_speaks_the_clerks_language(client, task_id):
     assert "<dt>需补正的全部材料（一次性告知）</dt><dd>户口簿复印件；收入证明</dd>" in facts
     for raw in ("duty_code", "handler_post", "notice_count", "instance_id", "notify_missing", "MZ-SHJZ-01"):
         assert raw not in facts, raw
+
+
+def test_the_timeline_names_the_step_the_person_and_the_post(client, task_id):
+    # Issue 13: the timeline showed `s003` and never the step; now 陈静, 「受理」 and the post by name.
+    sign_in(client, "s003")
+    client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"})
+    timeline = client.get(f"/tasks/{task_id}").text.split('id="timeline"')[1].split("</ol>")[0]
+    assert "陈静 · 市民政局 · 社会救助科 · 低保审核岗" in timeline
+    assert "「受理」办结" in timeline
+    assert "s003" not in timeline and "MZ-SHJZ-01" not in timeline

@@ -6,13 +6,11 @@ import re
 
 import typer
 from rich.console import Console
-from sqlmodel import Session, col, select
 
 from api.cli.frame import ChineseGroup
 from engine.application import wire
 from engine.config import get_settings
 from engine.db import Database
-from engine.models.auth import UserAccount
 
 app = typer.Typer(
     name="dutyflow",
@@ -45,16 +43,6 @@ def fail(message: str, problems: list[str] | None = None, code: int = 1) -> None
     for problem in problems or []:
         err_console.print(f"  - {problem}", highlight=False, markup=False)
     raise typer.Exit(code)
-
-
-def user_names(session: Session, usernames) -> dict[str, str]:
-    """Username → the account's display name, in one query (api.labels.person_label prints them)."""
-    wanted = sorted({name for name in usernames if name})
-    if not wanted:
-        return {}
-    rows = session.exec(select(UserAccount.username, UserAccount.display_name)
-                        .where(col(UserAccount.username).in_(wanted)))
-    return {username: display for username, display in rows if display}
 
 
 # A Chinese character next to an ASCII word (a code, a number, a date).

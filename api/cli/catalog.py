@@ -14,8 +14,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.app import app, console, fail, open_database, user_names
+from api.cli.app import app, console, fail, open_database
 from api.labels import person_label
+from engine.auth.service import user_names
 from engine.catalog import service
 from engine.catalog.diff import render_value
 from engine.catalog.io import WRITE_FORMATS, read_catalog, write_catalog

@@ -15,10 +15,10 @@ import typer
 from rich.table import Table
 from sqlmodel import col, select
 
-from api.cli.app import app, cell_text, console, fail, open_database, user_names
+from api.cli.app import app, cell_text, console, fail, open_database
 from api.labels import event_detail_text, event_label, person_label, relation_label, state_label
 from engine.auth.roles import Actor
-from engine.auth.service import actor_for, get_user
+from engine.auth.service import actor_for, get_user, user_names
 from engine.catalog import service as catalog
 from engine.clock import BEIJING, SystemClock
 from engine.config import get_settings

@@ -10,9 +10,15 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock
-from api.pages import task_forms
 from api.pages.inbox import schedule_json, yellow_margin
-from api.pages.task_view import case_clock, diagram_svg, post_choices, post_names, process_name
+from api.pages.task_view import (
+    case_clock,
+    diagram_svg,
+    post_choices,
+    post_names,
+    process_name,
+    timeline_lines,
+)
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
 from engine.auth import policy
 from engine.auth.roles import Actor
@@ -51,13 +57,14 @@ def case_page(
     instance = runtime.get_instance(session, instance_id, actor)
     calendar = calendar_for(session)
     may_urge = policy.may_urge(actor, instance)
+    names = post_names(post_choices(session))
     return render(request, "case.html", {
         "title": f"办件 #{instance.id}", "instance": instance,
         "process_name": process_name(session, instance.definition_id),
         "status_labels": INSTANCE_STATUS, "steps": steps_of(session, clock, instance.id),
         "case": case_clock(session, instance.id, clock), "may_urge": may_urge,
-        "events": [(e, task_forms.event_text(e)) for e in runtime.timeline(session, instance.id)],
-        "post_names": post_names(post_choices(session)), "diagram": diagram_svg(session, instance.id),
+        "events": timeline_lines(session, runtime.timeline(session, instance.id), names),
+        "post_names": names, "diagram": diagram_svg(session, instance.id),
         "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
     }, actor=actor)

@@ -7,11 +7,18 @@ engine reports a missing required field itself). Validation stays in the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import FormData
 
-from api.labels import CHOICE_LABELS, EVENT_LABELS, RELATION_LABELS, choice_label  # noqa: F401  (the pages' names)
+from api.labels import (  # noqa: F401  (the pages' names)
+    CHOICE_LABELS,
+    EVENT_LABELS,
+    RELATION_LABELS,
+    choice_label,
+    event_detail_text,
+)
 from engine.runtime.clocks.limits import pause_reason_name
 
 FIELD_PREFIX = "f_"
@@ -47,12 +54,13 @@ def submitted_data(fields: list[dict[str, Any]], form: FormData) -> dict[str, An
     return data
 
 
-def event_text(event: Any) -> str:
-    """One line for the timeline: what happened, from which post to which, and why."""
+def event_text(event: Any, post: Callable[[str], str] = str, step: str | None = None) -> str:
+    """One line for the timeline: which step, what happened, from which post to which, and why —
+    posts by the name `post` gives them, the detail as a sentence (api.labels)."""
     detail = event.detail or {}
-    parts = [EVENT_LABELS.get(event.kind, event.kind)]
+    parts = [f"「{step}」" if step else "", EVENT_LABELS.get(event.kind, event.kind)]
     if event.target_post and event.kind in ("transferred", "refused", "accepted"):
-        parts.append(f"→ {event.target_post}")
+        parts.append(f"→ {post(event.target_post)}")
     for key in ("reason", "text", "comment", "message", "limit"):
         if detail.get(key):
             value = detail[key]
@@ -60,4 +68,8 @@ def event_text(event: Any) -> str:
                 value = pause_reason_name(str(value))  # a code (correction, hearing …) as people read it
             parts.append(f"：{value}")
             break
-    return " ".join(parts)
+    else:
+        sentence = event_detail_text(event.kind, detail, post)
+        if sentence:
+            parts.append(f"：{sentence}")
+    return " ".join(p for p in parts if p).replace("」 ", "」")

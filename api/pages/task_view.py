@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from api.labels import person_label
 from api.pages import task_forms
 from engine.auth import policy
 from engine.auth.roles import Actor
+from engine.auth.service import user_names
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.models.runtime import ProcessDefinition
+from engine.models.runtime import ProcessDefinition, WorkTask
 from engine.runtime import diagram
 from engine.runtime import service as runtime
 from engine.runtime.clocks import views as clock_views
@@ -92,6 +94,21 @@ def readable_value(key: str, value: Any, names: dict[str, str]) -> str:
     return task_forms.choice_label(text)
 
 
+def timeline_lines(session: Session, events: list[Any], post_names_: dict[str, str]) -> list[dict[str, Any]]:
+    """The timeline as people read it: when, who by name, at which post by name, which step, what."""
+    people = user_names(session, [e.actor for e in events])
+    task_ids = {e.task_id for e in events if e.task_id}
+    steps = dict(session.execute(select(col(WorkTask.id), col(WorkTask.name))
+                                 .where(col(WorkTask.id).in_(sorted(task_ids)))).all()) if task_ids else {}
+
+    def post(code: str) -> str:
+        return post_names_.get(code, code)
+
+    return [{"at": e.at, "who": person_label(e.actor, people) if e.actor else "系统",
+             "post": post(e.post_code) if e.post_code else None,
+             "text": task_forms.event_text(e, post, steps.get(e.task_id) if e.task_id else None)} for e in events]
+
+
 def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, Any] | None:
     """The case's clock (limit, due, paused …); state `none` (不计时) when the instance has none.
     None only when the instance itself is gone."""
@@ -118,6 +135,7 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
     instance = runtime.get_instance(session, row.instance_id)
     relation = policy.relation_of(session, row, actor)
     groups = post_choices(session)
+    names = post_names(groups)
     events = runtime.timeline(session, instance.id)
     return {
         "title": row.name,
@@ -130,7 +148,7 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "is_open": row.state == "ready" and instance.status == "running",
         "deadline": runtime.task_deadline(session, row, clock) if row.state == "ready" else None,
         "case": case_clock(session, instance.id, clock),
-        "events": [(event, task_forms.event_text(event)) for event in events],
+        "events": timeline_lines(session, events, names),
         "post_groups": groups,
         "post_names": post_names(groups),
         "choice_label": task_forms.choice_label,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -56,6 +57,16 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def user_names(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Username → the account's display name, in one query (what pages and the CLI show for people)."""
+    wanted = sorted({name for name in usernames if name})
+    if not wanted:
+        return {}
+    rows = session.execute(select(col(UserAccount.username), col(UserAccount.display_name))
+                           .where(col(UserAccount.username).in_(wanted)))
+    return {username: display for username, display in rows if display}
 
 
 def get_user(session: Session, username: str) -> UserAccount | None:
