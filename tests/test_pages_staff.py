@@ -189,6 +189,12 @@ def test_register_a_first_inquiry_from_the_inbox(client, database, clock):
     with database.session() as session:
         task = session.exec(select(WorkTask)).one()
     assert f'href="/tasks/{task.id}"' in page.text  # the first step waits in the first-asked's inbox
+    # The catalog's proposals are a list to choose from, each with its post, duty and reason — not
+    # raw JSON (issue 13 item 1): 最低生活保障审批 at 市民政局's 低保审核岗 is first.
+    task_page = client.get(f"/tasks/{task.id}").text
+    proposals = task_page.split('id="recommendations"')[1].split("</ol>")[0]
+    assert "<li>市民政局 · 社会救助科 · 低保审核岗 — 事项「最低生活保障审批」（市民政局）：名称与所问事项相近" in proposals
+    assert "proposed_posts" not in task_page and '"score"' not in task_page
 
 
 def test_accept_an_application_for_a_duty_of_my_post(client, database, clock):

@@ -109,6 +109,26 @@ def timeline_lines(session: Session, events: list[Any], post_names_: dict[str, s
              "text": task_forms.event_text(e, post, steps.get(e.task_id) if e.task_id else None)} for e in events]
 
 
+def recommendations(session: Session, proposals: Any, names: dict[str, str]) -> list[dict[str, str]]:
+    """The catalog's proposals for a first inquiry (首问), as a clerk chooses among them: the post by
+    name, the duty by name, its department, and why it was proposed."""
+    if not isinstance(proposals, list):
+        return []
+    version = catalog.current_version(session)
+    departments = {d.code: d.name for d in catalog.list_departments(session, version.id)} if version else {}
+    shown = []
+    for item in proposals:
+        if not isinstance(item, dict) or not item.get("post"):
+            continue
+        score = item.get("score")
+        reason = f"名称与所问事项相近（相近度 {round(float(score) * 100)}%）" if isinstance(score, int | float) \
+            else "清单推荐"
+        shown.append({"post": names.get(str(item["post"]), str(item["post"])), "duty": str(item.get("duty_name") or item.get("duty")),
+                      "department": departments.get(str(item.get("department")), str(item.get("department") or "")),
+                      "reason": reason})
+    return shown
+
+
 def case_clock(session: Session, instance_id: int, clock: Clock) -> dict[str, Any] | None:
     """The case's clock (limit, due, paused …); state `none` (不计时) when the instance has none.
     None only when the instance itself is gone."""
@@ -137,6 +157,7 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
     groups = post_choices(session)
     names = post_names(groups)
     events = runtime.timeline(session, instance.id)
+    data = runtime.instance_data(session, instance.id)
     return {
         "title": row.name,
         "task": row,
@@ -153,5 +174,6 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "post_names": post_names(groups),
         "choice_label": task_forms.choice_label,
         "diagram": diagram_svg(session, instance.id),
-        "data": readable_data(session, instance, runtime.instance_data(session, instance.id), post_names(groups)),
+        "data": readable_data(session, instance, data, names),
+        "recommendations": recommendations(session, data.get("proposed_posts"), names),
     }
