@@ -183,3 +183,12 @@ def test_bad_filters_are_refused_in_chinese(coordinator, params, problem):
     page = coordinator.get("/dashboard", params=params)
     assert page.status_code in (400, 422)
     assert problem in page.text
+
+
+def test_the_graph_legend_names_only_the_lines_drawn(coordinator):
+    # Issue 13: the legend promised dashed 疑似交叉 lines the graph never drew. It names a dashed
+    # line exactly when a suspected overlap edge (labelled 疑似 with its score) is drawn.
+    text = coordinator.get("/dashboard").text
+    graph = text.split('id="overlap-graph"')[1].split("</svg>")[0]
+    legend = text.split('id="overlap-graph"')[1].split("</svg>")[1].split("</p>")[0]
+    assert ("虚线" in legend) == ("疑似 " in graph)

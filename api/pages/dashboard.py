@@ -6,6 +6,7 @@ the analysis and runtime services."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -51,13 +52,21 @@ def svg_markup(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def overlap_svg(session: Session) -> str | None:
+@dataclass(frozen=True)
+class OverlapGraph:
+    svg: str
+    suspected: bool  # whether dashed 疑似交叉 edges are drawn (the legend names only what is there)
+
+
+def overlap_svg(session: Session) -> OverlapGraph | None:
     """The overlap graph of the newest catalog version, or None when no catalog is loaded."""
     try:
         document = load_version(session, latest_version_id(session))
     except NotFound:
         return None
-    return svg_markup(diagrams.render_svg(diagrams.overlap_graph(document, analyze(document))))
+    report = analyze(document)
+    return OverlapGraph(svg_markup(diagrams.render_svg(diagrams.overlap_graph(document, report))),
+                        bool(report.suspected_overlaps))
 
 
 PAGE_SIZE = 50
