@@ -95,7 +95,7 @@ def test_the_office_sees_the_year(client, year):
     assert "职能工作 40% 40%" in text(row(tree, "data-indicator", "FUNC"))
     assert "重点工作 50% 5%" in text(row(tree, "data-indicator", "FUNC.Q1.KEY"))
     efficiency = text(row(tree, "data-indicator", "MGMT.EFFICIENCY"))
-    assert "公式：100 × 按时办结件数" in efficiency and "20% 6% 客观 · 高效履职（办件计时）" in efficiency
+    assert "公式：100 × 按时办结件数" in efficiency and "20% 6% 客观 · 高效履职（办件计时、效能投诉）" in efficiency
     assert f'href="/api/evaluation/years/{year_id}/export.xlsx"' in html
 
 

@@ -13,8 +13,20 @@ are left out of 高效履职.
     红牌     = cases finished late + cases open past due
     延期     = extensions granted (timing events `extended`)
     告知违规 = late one-time notices (timing events `notice_late`)
-    value    = 100 × on time / judged − 5 × 红牌 − 2 × 告知违规 − 1 × 延期, at least 0
+    投诉属实 = efficiency complaints (`efficiency_complaint`) decided in the period as substantiated
+               (`yes`) against the unit; 部分属实 = decided `partly`
+    value    = 100 × on time / judged − 5 × 红牌 − 2 × 告知违规 − 1 × 延期 − 5 × 投诉属实 − 3 × 部分属实,
+               at least 0
     (nothing judged yet: the share counts as 100). Cases open and not yet due are not judged.
+    A complaint counts once, by its last decision (a reopened complaint is decided again: the
+    second decision replaces the first), in the period of that decision's completion (Beijing
+    time), against the unit (department) of the post that investigated it last (the complained
+    department's head post the catalog gave it, or the post a transfer handed it to), looked up
+    in the catalog version of the year. A partly substantiated complaint costs 3 points, less than
+    a substantiated one (5, as much as a red card) because only part of the conduct was found.
+    Runarounds (群众多跑腿, engine.analysis.runaround) are not in the value: finding them walks the
+    whole transfer log in Python (holder paths per task), and its alerts name departments only,
+    from whenever the analysis last ran; nothing per unit and period can be counted in SQL.
 
 常规工作 (`routine_work`), for the period: the duties the unit carries in the catalog version
 of the year (三定, `catalog_duty_unit`; a department's own duties for a region's year), and the
@@ -22,6 +34,18 @@ cases started for each in the period (`process_instance.duty_code`; a case whose
 another unit carrying the same duty counts for that unit):
     value    = 100 × duties with at least one case / duties carried
     (a unit carrying no duty scores 0: a 三定 gap, noted).
+
+自查整改 (`self_inspection`), for the period: the inspector's checks of rectifications in
+self-inspection campaigns (`self_inspection_campaign`, step `check_rectification`, one task per
+open item, the item — unit, problem, times returned so far — recorded in the task's `task_ready`
+event). Each rectification has exactly one first check (its item's `returns` is 0), so:
+    checked  = first checks completed in the period for the unit's items
+    passed   = those with verdict `accept`
+    sent back = checks (any round) with verdict `return`
+    value    = 100 × passed / checked (nothing checked: 100, noted)
+For a region's year the items of every unit of the department count. Not in the default tree (the
+published scheme has no such leaf); an office adds it when adjusting its tree, e.g. as a
+sub-indicator of 依法履职.
 """
 
 from __future__ import annotations
@@ -35,21 +59,31 @@ from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
 from sqlmodel import Session, col
 
 from engine.clock import BEIJING
-from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogDutyUnit, CatalogUnit
-from engine.models.runtime import ProcessInstance, TimingEvent
+from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogDutyUnit, CatalogPost, CatalogUnit
+from engine.models.runtime import TASK_COMPLETED, ProcessInstance, TimingEvent, WorkTask
 from engine.models.timers import CaseDeadline
 
 EFFICIENCY = "efficiency"
 ROUTINE_WORK = "routine_work"
-FORMULAS: dict[str, str] = {EFFICIENCY: "高效履职（办件计时）", ROUTINE_WORK: "常规工作（三定职责办件）"}
+SELF_INSPECTION = "self_inspection"
+FORMULAS: dict[str, str] = {EFFICIENCY: "高效履职（办件计时、效能投诉）", ROUTINE_WORK: "常规工作（三定职责办件）",
+                            SELF_INSPECTION: "自查整改（检查验收）"}
 FORMULA_TEXTS: dict[str, str] = {
     EFFICIENCY: "100 × 按时办结件数 ÷ 已判定件数（已办结 + 未办结已超期） − 5 × 红牌件数 − 2 × 一次性告知违规次数"
-                " − 1 × 延期次数，最低 0 分；尚无已判定办件时按时率计 100",
+                " − 1 × 延期次数 − 5 × 投诉属实件数 − 3 × 投诉部分属实件数，最低 0 分；尚无已判定办件时按时率计 100；"
+                "投诉按期间内最后一次处理决定计，记在最后调查核实的岗位所在单位；群众多跑腿（推诿）未计入",
     ROUTINE_WORK: "100 × 期间内有办件的三定职责事项数 ÷ 承担的职责事项数；未承担任何事项计 0 分",
+    SELF_INSPECTION: "100 × 首次检查验收即通过的整改项数 ÷ 期间内首次检查验收的整改项数；退回次数另列；"
+                     "尚无检查验收计 100 分",
 }
 RED_POINTS = 5
 NOTICE_POINTS = 2
 EXTENSION_POINTS = 1
+UPHELD_POINTS = 5  # 投诉属实
+PARTLY_UPHELD_POINTS = 3  # 投诉部分属实
+COMPLAINT_PROCESS = "efficiency_complaint"
+CAMPAIGN_PROCESS = "self_inspection_campaign"
+CHECK_STEP = "check_rectification [child]"  # one task per open item (engine.runtime.tasks.MULTI_INSTANCE_SUFFIX)
 MAX_IDS = 50  # cases listed next to a value; the count says how many there are
 
 
@@ -95,8 +129,57 @@ def _case_scope(code: str, by_department: bool, start: datetime, end: datetime) 
     return [owner == code, col(CaseDeadline.created_at) >= start, col(CaseDeadline.created_at) < end]
 
 
+def _posts_of(code: str, by_department: bool, version_id: int | None) -> Any:
+    """The codes of the posts of a unit (or of every unit of a department) in a catalog version."""
+    posts = (select(col(CatalogPost.code)).join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+             .where(col(CatalogPost.version_id) == version_id))
+    if by_department:
+        return posts.join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id)) \
+            .where(col(CatalogDepartment.code) == code).scalar_subquery()
+    return posts.where(col(CatalogUnit.code) == code).scalar_subquery()
+
+
+def _units_of(code: str, by_department: bool, version_id: int | None) -> Any:
+    """The unit codes a unit's (or a department's) record is kept under."""
+    if not by_department:
+        return [code]
+    return (select(col(CatalogUnit.code))
+            .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
+            .where(col(CatalogUnit.version_id) == version_id, col(CatalogDepartment.code) == code).scalar_subquery())
+
+
+def complaints(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
+               by_department: bool = False) -> tuple[CaseList, CaseList]:
+    """Efficiency complaints decided in [start, end) as substantiated (`yes`) and as partly
+    substantiated (`partly`) against the unit (department): each complaint by its last decision,
+    against the unit of the post of its last investigation (module docstring)."""
+    last_decision = (select(func.max(col(WorkTask.id)))
+                     .where(col(WorkTask.task_spec) == "decide_complaint", col(WorkTask.state) == TASK_COMPLETED)
+                     .group_by(col(WorkTask.instance_id)).scalar_subquery())
+    last_investigation = (select(func.max(col(WorkTask.id)))
+                          .where(col(WorkTask.task_spec) == "investigate", col(WorkTask.state) == TASK_COMPLETED)
+                          .group_by(col(WorkTask.instance_id)).scalar_subquery())
+    investigated_here = (select(col(WorkTask.instance_id))
+                         .where(col(WorkTask.id).in_(last_investigation),
+                                col(WorkTask.post_code).in_(_posts_of(code, by_department, version_id)))
+                         .scalar_subquery())
+    verdict = col(WorkTask.form_data)["substantiated"].as_string()
+    decided = (col(WorkTask.id).in_(last_decision), col(WorkTask.instance_id).in_(investigated_here),
+               col(WorkTask.completed_at) >= start, col(WorkTask.completed_at) < end,
+               col(WorkTask.instance_id).in_(select(col(ProcessInstance.id))
+                                             .where(col(ProcessInstance.process_id) == COMPLAINT_PROCESS)
+                                             .scalar_subquery()))
+
+    def listed(answer: str) -> CaseList:
+        where = (*decided, verdict == answer)
+        total = int(session.execute(select(func.count()).select_from(WorkTask).where(*where)).scalar_one())
+        return _ids(session, select(col(WorkTask.instance_id)).where(*where).order_by(col(WorkTask.instance_id)), total)
+
+    return listed("yes"), listed("partly")
+
+
 def efficiency(session: Session, code: str, start: datetime, end: datetime, as_of: datetime,
-               by_department: bool = False) -> IndicatorValue:
+               by_department: bool = False, version_id: int | None = None) -> IndicatorValue:
     """高效履职 of one unit (or department) for [start, end), as of `as_of` (module docstring)."""
     scope = _case_scope(code, by_department, start, end)
     finished = col(CaseDeadline.finished_at).is_not(None)
@@ -124,21 +207,25 @@ def efficiency(session: Session, code: str, start: datetime, end: datetime, as_o
 
     extensions, extended_cases = events("extended")
     notices, notice_cases = events("notice_late")
+    upheld, partly = complaints(session, code, start, end, version_id, by_department)
     judged = done + overdue_count
     reds = late_count + overdue_count
     share = Fraction(100 * on_time, judged) if judged else Fraction(100)
-    value = max(Fraction(0), share - RED_POINTS * reds - NOTICE_POINTS * notices - EXTENSION_POINTS * extensions)
+    value = max(Fraction(0), share - RED_POINTS * reds - NOTICE_POINTS * notices - EXTENSION_POINTS * extensions
+                - UPHELD_POINTS * upheld.count - PARTLY_UPHELD_POINTS * partly.count)
     notes = [] if judged else ["期间内尚无已办结或已超期的办件：按时率计 100"]
     return IndicatorValue(
         formula=EFFICIENCY, value=value,
         figures={"cases": cases, "judged": judged, "finished": done, "on_time": on_time, "red": reds,
                  "finished_late": late_count, "open_overdue": overdue_count, "extensions": extensions,
-                 "notice_violations": notices},
+                 "notice_violations": notices, "complaints_upheld": upheld.count,
+                 "complaints_partly_upheld": partly.count},
         cases=_ids(session, case_ids.order_by(col(CaseDeadline.instance_id)), cases),
         breakdown={
             "red": _ids(session, select(col(CaseDeadline.instance_id)).where(*scope, red)
                         .order_by(col(CaseDeadline.instance_id)), reds),
             "extended": extended_cases, "notice_late": notice_cases,
+            "complaint_upheld": upheld, "complaint_partly_upheld": partly,
         },
         notes=notes,
     )
@@ -191,9 +278,49 @@ def routine_work(session: Session, code: str, start: datetime, end: datetime, ve
     )
 
 
+def self_inspection(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
+                    by_department: bool = False) -> IndicatorValue:
+    """自查整改 of one unit (or department) for [start, end) (module docstring)."""
+    item = col(TimingEvent.detail)[("item", "value", "unit")].as_string()
+    returns = col(TimingEvent.detail)[("item", "value", "returns")].as_integer()
+    verdict = col(WorkTask.form_data)["verdict"].as_string()
+    # Each check task with its one `task_ready` event (the item it is about).
+    ready = and_(col(TimingEvent.task_id) == col(WorkTask.id), col(TimingEvent.kind) == "task_ready")
+    every = (col(WorkTask.task_spec) == CHECK_STEP, col(WorkTask.state) == TASK_COMPLETED,
+             col(WorkTask.completed_at) >= start, col(WorkTask.completed_at) < end,
+             col(WorkTask.instance_id).in_(select(col(ProcessInstance.id))
+                                           .where(col(ProcessInstance.process_id) == CAMPAIGN_PROCESS).scalar_subquery()),
+             item.in_(_units_of(code, by_department, version_id)))
+    first = (*every, returns == 0)
+
+    def count(*where) -> int:
+        return int(session.execute(select(func.count()).select_from(WorkTask).join(TimingEvent, ready)
+                                   .where(*where)).scalar_one())
+
+    def campaigns(*where) -> CaseList:
+        total = int(session.execute(select(func.count(distinct(col(WorkTask.instance_id)))).select_from(WorkTask)
+                                    .join(TimingEvent, ready).where(*where)).scalar_one())
+        return _ids(session, select(col(WorkTask.instance_id)).select_from(WorkTask).join(TimingEvent, ready)
+                    .where(*where).distinct().order_by(col(WorkTask.instance_id)), total)
+
+    checked = count(*first)
+    passed = count(*first, verdict == "accept")
+    sent_back = count(*every, verdict == "return")
+    return IndicatorValue(
+        formula=SELF_INSPECTION,
+        value=Fraction(100 * passed, checked) if checked else Fraction(100),
+        figures={"checked": checked, "passed_first_time": passed, "sent_back": sent_back},
+        cases=campaigns(*every),
+        breakdown={"sent_back": campaigns(*every, verdict == "return")},
+        notes=[] if checked else ["期间内没有整改项经首次检查验收：计 100"],
+    )
+
+
 def compute(session: Session, formula: str, code: str, year: int, quarter: int | None, as_of: datetime,
             version_id: int | None, by_department: bool = False) -> IndicatorValue:
     start, end = period(year, quarter)
     if formula == EFFICIENCY:
-        return efficiency(session, code, start, end, as_of, by_department)
+        return efficiency(session, code, start, end, as_of, by_department, version_id)
+    if formula == SELF_INSPECTION:
+        return self_inspection(session, code, start, end, version_id, by_department)
     return routine_work(session, code, start, end, version_id, by_department)

@@ -12,7 +12,8 @@ The default trees (issue 12, "The rules"):
   unit  职能工作 40 % = four quarters × 25 %, each 重点工作 50 % + 常规工作 30 % (objective,
         routine_work) + 其他工作 20 %; 管理工作 30 % = 依法履职 20 % + 高效履职 20 % (objective,
         efficiency) + 廉洁履职 20 % + 其他 40 %; 创新创优 10 % = 成果 60 % + 适时改进 40 %;
-        工作满意度 20 % = 局领导班子评议 40 % + 中层以下人员评议 60 %.
+        工作满意度 20 % = 局领导班子评议 40 % + 中层以下人员评议 60 %. The formula `self_inspection`
+        (自查整改) is in no default leaf (the scheme has none); an office adds it to its tree.
   staff 工作考核 60 % = four quarters × 25 %; 内部管理 20 %; 工作满意度 20 % = 领导班子评价平均分
         40 % + 中层以下人员评价平均分 60 %.
 """
