@@ -92,7 +92,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     city.do("wangfang", publication["id"], "draft", {"draft_summary": "初稿"})
     review = city.step(publication["id"], "establishment_review")
     before = city.snapshot(publication["id"])
-    assert "review" in problems_text(city.complete("hanxue", review["id"], {}, status=422))
+    assert "「审核结论」" in problems_text(city.complete("hanxue", review["id"], {}, status=422))
     city.complete("wangfang", review["id"], {"review": "approve"}, status=403)  # a department cannot approve itself
     city.complete("denghua", review["id"], {"review": "approve"}, status=403)  # nor the legal office for 编办
     assert city.snapshot(publication["id"]) == before

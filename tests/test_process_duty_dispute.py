@@ -77,7 +77,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     dispute = city.start("hanxue", "duty_dispute", GYPSUM)
     negotiate = city.step(dispute["id"], "negotiate")
     before = city.snapshot(dispute["id"])
-    assert "negotiation_result" in problems_text(city.complete("sunwei", negotiate["id"], {}, status=422))
+    assert "「协商结果」" in problems_text(city.complete("sunwei", negotiate["id"], {}, status=422))
     city.complete("zhujun", negotiate["id"], {"negotiation_result": "failed"}, status=403)  # not the lead
     assert city.snapshot(dispute["id"]) == before
 

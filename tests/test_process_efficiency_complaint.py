@@ -71,7 +71,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     city.do("zenglin", complaint["id"], "accept_complaint", {"acceptance": "accept"})
     investigate = city.step(complaint["id"], "investigate")
     before = city.snapshot(complaint["id"])
-    assert "findings" in problems_text(city.complete("wangfang", investigate["id"], {}, status=422))
+    assert "「调查情况」" in problems_text(city.complete("wangfang", investigate["id"], {}, status=422))
     city.complete("zenglin", investigate["id"], {"findings": "替对方写"}, status=403)
     assert city.snapshot(complaint["id"]) == before
 

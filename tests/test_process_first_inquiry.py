@@ -67,7 +67,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     inquiry = city.start("huangli", "first_inquiry", GYPSUM)
     triage = city.step(inquiry["id"], "triage")
     before = city.snapshot(inquiry["id"])
-    assert "action" in problems_text(city.complete("huangli", triage["id"], {"note": "?"}, status=422))
+    assert "「处理方式（自办/转办/直接答复）」" in problems_text(city.complete("huangli", triage["id"], {"note": "?"}, status=422))
     city.complete("machao", triage["id"], {"action": "handle"}, status=403)  # not the first-asked post
     assert city.snapshot(inquiry["id"]) == before
 
@@ -84,5 +84,5 @@ def test_refusal_without_reason_is_refused(city):
 
 def test_inquiry_without_matter_is_refused_at_start(city):
     response = city.start("huangli", "first_inquiry", {"citizen": "李四"}, status=422)
-    assert "首问登记必须写明事项" in problems_text(response) and "matter" in problems_text(response)
+    assert "首问登记必须写明事项" in problems_text(response) and "事项：不能为空" in problems_text(response)
     assert city.client.get("/api/instances", headers=city.headers("admin")).json() == []

@@ -88,7 +88,7 @@ def test_bad_input_and_wrong_post_change_nothing(city):
     task = [t for t in city.steps(campaign["id"], "self_inspect") if t["post_code"] == "MZ-SHJZ-01"][0]
     before = city.snapshot(campaign["id"])
     missing = city.complete("chenjing", task["id"], {"problems": ["x"]}, status=422)
-    assert "inspection_summary" in problems_text(missing)
+    assert "「自查情况」" in problems_text(missing)
     city.complete("huangli", task["id"], {"inspection_summary": "替别的科室自查"}, status=403)
     assert city.snapshot(campaign["id"]) == before
 

@@ -100,9 +100,9 @@ def test_missing_field_wrong_value_and_wrong_post_are_refused_without_change(cit
     task = city.step(case["id"], "accept_application")
     before = city.snapshot(case["id"])
     missing = city.complete("chenjing", task["id"], {}, status=422)
-    assert "decision" in problems_text(missing)
+    assert "「受理决定」" in problems_text(missing)
     wrong = city.complete("chenjing", task["id"], {"decision": "maybe"}, status=422)
-    assert "decision" in problems_text(wrong)
+    assert "「受理决定」" in problems_text(wrong)
     city.complete("huangli", task["id"], {"decision": "accept"}, status=403)  # 婚姻登记处, not the case's post
     assert city.snapshot(case["id"]) == before
 
