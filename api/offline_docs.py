@@ -40,6 +40,7 @@ PAGE = """<!doctype html>
 <title>{title} · 接口文档</title>
 <link rel="icon" href="{root}/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{root}{assets}/swagger-ui.css">
+<link rel="stylesheet" href="{root}/static/docs.css">
 </head>
 <body>
 <div id="swagger-ui" data-openapi-url="{openapi_url}"></div>

@@ -156,3 +156,27 @@ def demo_site(backend: str, tmp_path_factory, admin_url: str,
         database.dispose()
         if pg_name:
             drop_pg_database(admin_url, pg_name)
+
+
+# --- accessibility (axe-core, bundled: no request leaves the machine) --------------------------
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page, impacts: tuple[str, ...] = AXE_BLOCKING) -> list[dict]:
+    """Run axe-core (the copy bundled in axe-playwright-python) on the page as it is now and return
+    the violations of the given impacts (by default serious and critical), each with its nodes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [v for v in results.response["violations"] if v.get("impact") in impacts]
+
+
+def describe_violations(violations: list[dict]) -> str:
+    """One line per violation and node: id, impact, CSS target and axe's summary of the failure."""
+    lines = []
+    for violation in violations:
+        for node in violation["nodes"]:
+            target = " ".join(str(t) for t in node.get("target", []))
+            summary = (node.get("failureSummary") or "").replace("\n", " ")
+            lines.append(f"{violation['id']} ({violation['impact']}) {target}: {summary}")
+    return "\n".join(lines)

@@ -66,7 +66,7 @@ def test_docs_and_everything_it_references_come_from_this_server(client):
     urls = references(page.text)
     # The page itself: the bundle, its stylesheet, the start-up script, the favicon and the description.
     assert {urlsplit(url).path for url in urls} == {
-        "/docs/assets/swagger-ui.css", "/docs/assets/swagger-ui-bundle.js", "/static/docs.js",
+        "/docs/assets/swagger-ui.css", "/docs/assets/swagger-ui-bundle.js", "/static/docs.js", "/static/docs.css",
         "/static/favicon.svg", "/openapi.json"}
     assert [url for url in urls if not same_origin(url)] == []
     assert "<script>" not in page.text  # no inline script: the page policy would refuse it

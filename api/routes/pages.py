@@ -9,12 +9,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.pages import accounts, cases, dashboard, evaluation, inbox, intake, legal, public_catalog, signin
+from api.pages import (
+    accounts,
+    cases,
+    dashboard,
+    evaluation,
+    inbox,
+    intake,
+    legal,
+    print_views,
+    public_catalog,
+    signin,
+)
 from engine.auth.demo import DEMO_PASSWORD, DemoAccount, ensure_demo_users
 from engine.auth.roles import ADMIN, EFFICIENCY_OFFICE, ESTABLISHMENT_OFFICE, LEGAL_OFFICE, ROLES, STAFF
 
 router = APIRouter()
-for _module in (signin, public_catalog, inbox, intake, cases, dashboard, evaluation, legal, accounts):
+for _module in (signin, public_catalog, inbox, intake, cases, print_views, dashboard, evaluation, legal, accounts):
     router.include_router(_module.router)
 
 

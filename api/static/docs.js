@@ -8,9 +8,12 @@
   window.ui = SwaggerUIBundle({
     url: holder.dataset.openapiUrl,
     dom_id: "#swagger-ui",
-    // FastAPI's defaults (fastapi.openapi.docs.swagger_ui_default_parameters).
+    // FastAPI's defaults (fastapi.openapi.docs.swagger_ui_default_parameters), but for deepLinking.
     layout: "BaseLayout",
-    deepLinking: true,
+    // No deep links: Swagger UI puts each one as a link inside the operation's expand button, a
+    // control nested in a control that screen readers and keyboards cannot use (axe-core:
+    // nested-interactive, tests/test_browser_accessibility.py).
+    deepLinking: false,
     showExtensions: true,
     showCommonExtensions: true,
     // Swagger UI's default would show a badge fetched from validator.swagger.io, a request to
