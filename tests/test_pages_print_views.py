@@ -63,6 +63,10 @@ def test_notice_in_time_lists_every_material_and_the_restart_rule(client, databa
     # A paper, not a page of the site: no menu, the print stylesheet, A4.
     assert 'class="menu"' not in page.text and "/static/print.css" in page.text
     assert f'href="/cases/{case_id}"' in page.text
+    # The case page offers the paper to print; a case that gave no notice offers none.
+    case_page = client.get(f"/cases/{case_id}").text
+    assert f'<a href="/cases/{case_id}/notice.html">一次性告知书</a>' in case_page
+    assert "refusal.html" not in case_page
 
 
 def test_a_late_notice_states_that_the_application_counts_as_accepted(client, database, clock):

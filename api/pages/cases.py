@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.deps import DB_INT_MAX, get_clock
 from api.pages.inbox import schedule_json, yellow_margin
+from api.pages.print_views import ACCEPTANCE_STEP, NOTIFY, REFUSE
 from api.pages.task_view import (
     case_clock,
     diagram_svg,
@@ -46,6 +47,15 @@ def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str,
     return steps
 
 
+def papers_of(steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The papers the case's 受理 produced, to print for the applicant: (title, path suffix)."""
+    decisions = {s["task"].form_data.get("decision") for s in steps
+                 if s["task"].task_spec == ACCEPTANCE_STEP and s["task"].state == "completed"}
+    return [(title, suffix) for decision, title, suffix in ((NOTIFY, "一次性告知书", "notice.html"),
+                                                           (REFUSE, "不予受理决定书", "refusal.html"))
+            if decision in decisions]
+
+
 @router.get("/cases/{instance_id}")
 def case_page(
     request: Request,
@@ -58,10 +68,11 @@ def case_page(
     calendar = calendar_for(session)
     may_urge = policy.may_urge(actor, instance)
     names = post_names(post_choices(session))
+    steps = steps_of(session, clock, instance.id)
     return render(request, "case.html", {
         "title": f"办件 #{instance.id}", "instance": instance,
         "process_name": process_name(session, instance.definition_id),
-        "status_labels": INSTANCE_STATUS, "steps": steps_of(session, clock, instance.id),
+        "status_labels": INSTANCE_STATUS, "steps": steps, "papers": papers_of(steps),
         "case": case_clock(session, instance.id, clock), "may_urge": may_urge,
         "events": timeline_lines(session, runtime.timeline(session, instance.id), names),
         "post_names": names, "diagram": diagram_svg(session, instance.id),
