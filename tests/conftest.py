@@ -25,6 +25,7 @@ from engine.auth import passwords
 from engine.clock import BEIJING, ControlledClock
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
+from tests.browser_helpers import launch_chromium
 from tests.db_helpers import directory_key, file_key, prepared, reset
 
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -180,3 +181,15 @@ def demo_catalog_path() -> Path:
 @pytest.fixture
 def research_csv_path() -> Path:
     return RESEARCH_CSV
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per browser test module (each module is one
+    xdist group, so its served demo sites and its browser are built once)."""
+    from playwright.sync_api import sync_playwright  # only the browser modules need Playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

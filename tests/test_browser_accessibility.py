@@ -27,7 +27,7 @@ from engine.clock import ControlledClock
 from engine.db import Database
 from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
-from tests.browser_helpers import axe_violations, demo_site, describe_violations, launch_chromium, screenshot
+from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot
 from tests.evaluation_helpers import create_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_accessibility")]
@@ -75,16 +75,6 @@ def site(request, tmp_path_factory):
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL,
                    lambda database, clock: prepare(database, clock, made)) as (url, database, clock):
         yield url, request.param, made[0], database, clock
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

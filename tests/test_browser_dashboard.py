@@ -19,7 +19,6 @@ from engine.db import Database
 from engine.models.analysis import Alert
 from tests.browser_helpers import (
     demo_site,
-    launch_chromium,
     screenshot,
 )
 
@@ -51,16 +50,6 @@ def site(request, tmp_path_factory):
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL,
                    lambda database, clock: totals.append(add_alerts(database, clock))) as (url, _database, _clock):
         yield url, request.param, totals[0]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def alert_ids(page) -> list[str]:

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from engine.auth.demo import DEMO_PASSWORD
-from tests.browser_helpers import demo_site, launch_chromium, screenshot
+from tests.browser_helpers import demo_site, screenshot
 from tests.evaluation_helpers import create_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_evaluation")]
@@ -29,16 +29,6 @@ def site(request, tmp_path_factory):
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL,
                    lambda database, clock: made.append(create_year(database, clock))) as (url, _database, _clock):
         yield url, request.param, made[0]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def signed_in_page(browser, url: str, username: str):

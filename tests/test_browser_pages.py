@@ -24,7 +24,6 @@ from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
 from tests.browser_helpers import (
     demo_site,
-    launch_chromium,
     screenshot,
 )
 
@@ -63,16 +62,6 @@ class Site:
 def site(request, tmp_path_factory):
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL) as (url, database, clock):
         yield Site(url, request.param, database, clock)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
