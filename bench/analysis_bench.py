@@ -2,6 +2,9 @@
 
     python bench/analysis_bench.py                 # 1k, 10k, 100k duties; sample of 3,000 for all-pairs
     python bench/analysis_bench.py --sizes 1000 --sample 1000
+    python bench/analysis_bench.py --templated --sizes 20000 100000 --sample 0 --write /tmp/catalogs
+        # also writes each catalog as JSON (/tmp/catalogs/templated-20000.json …) for
+        # `/usr/bin/time dutyflow analyze /tmp/catalogs/templated-20000.json --format json`
 
 Each size runs in a fresh child process so its peak memory (max RSS) is its own. Names are built
 from the vocabulary of the 311 real rows in tests/data (jieba words + the real trailing actions
@@ -150,10 +153,15 @@ def build_catalog(size: int, seed: int = 2026, templated: bool = False):
     return document, planted
 
 
-def measure(size: int, templated: bool = False) -> dict:
+def measure(size: int, templated: bool = False, write: Path | None = None) -> dict:
     from engine.analysis.report import analyze
+    from engine.catalog.io import write_catalog
 
     document, planted = build_catalog(size, templated=templated)
+    if write is not None:
+        # The same catalog as a file, to time the CLI end to end (start-up, reading, analysis).
+        write.mkdir(parents=True, exist_ok=True)
+        (write / f"{'templated' if templated else 'free'}-{size}.json").write_bytes(write_catalog(document, "json"))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start, cpu_start = time.perf_counter(), time.process_time()
     report = analyze(document)
@@ -228,11 +236,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--sample", type=int, default=3_000, help="names compared exhaustively (0 = skip)")
     parser.add_argument("--templated", action="store_true", help="name-only duties built from templates")
+    parser.add_argument("--write", type=Path, metavar="DIR", help="also write each catalog as JSON into DIR")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--exhaustive-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        result = measure(args.child, args.templated)
+        result = measure(args.child, args.templated, args.write)
         # The whole child process: interpreter start, imports, building the catalog, analysis.
         usage = resource.getrusage(resource.RUSAGE_SELF)
         result["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
@@ -244,7 +253,8 @@ def main() -> None:
         return
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     for size in args.sizes:
-        command = [sys.executable, __file__, "--child", str(size), *(["--templated"] if args.templated else [])]
+        command = [sys.executable, __file__, "--child", str(size), *(["--templated"] if args.templated else []),
+                   *(["--write", str(args.write)] if args.write else [])]
         started = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - started

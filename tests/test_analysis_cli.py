@@ -48,8 +48,13 @@ def test_analyze_a_stored_version_as_json_and_table(run, stored, demo_catalog_pa
         assert json.loads(result.stdout) == expected
     table = run("analyze", "2026.1", "--format", "table")
     assert table.exit_code == 0, table.output
-    for text in ("职责交叉（2）", "上下级对象交叉", "石膏矿", "职责空缺（7）", "法定职责无人承担", "M-MZ-DM", "超编"):
+    for text in ("职责交叉（2）", "上下级对象交叉", "石膏矿", "职责空缺（3）", "法定职责无人承担", "M-MZ-DM", "超编"):
         assert text in table.stdout
+    # The demo's 7 gaps: 3 duties not carried (职责空缺), 4 about posts and quota (编制与岗位:
+    # 超编 MZ-SHJZ, 岗位空缺 MZ-YLFW-01, two posts without a B角), in a table of their own (issue 13).
+    duty_gaps, staffing = table.stdout.split("编制与岗位（4）")
+    assert "法定职责无人承担" in duty_gaps and "超编" not in duty_gaps and "岗位空缺" not in duty_gaps
+    assert "超编" in staffing and "岗位空缺" in staffing and "岗位未设B角" in staffing
 
 
 def test_analyze_threshold_option(run, tmp_path):

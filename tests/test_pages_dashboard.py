@@ -43,9 +43,14 @@ def test_dashboard_lists_open_alerts_and_the_overlap_graph(coordinator, database
 
 
 def test_category_filter(coordinator, database):
-    page = coordinator.get("/dashboard", params={"category": "gap"})
-    assert "岗位空缺" in page.text
-    assert f'id="alert-{gypsum_overlap(database).id}"' not in page.text
+    with database.session() as session:
+        vacant = session.exec(select(Alert).where(Alert.kind == "post_vacant")).first()
+    assert vacant is not None and vacant.category == "staffing"  # 养老机构监管岗 has nobody in post
+    staffing = coordinator.get("/dashboard", params={"category": "staffing"}).text
+    assert f'id="alert-{vacant.id}"' in staffing
+    assert f'id="alert-{gypsum_overlap(database).id}"' not in staffing
+    # 岗位空缺 is about who is in post, not a duty nobody carries: not under 职责空缺
+    assert f'id="alert-{vacant.id}"' not in coordinator.get("/dashboard", params={"category": "gap"}).text
 
 
 def test_open_a_dispute_from_an_overlap_alert_in_one_click(coordinator, database):
@@ -121,18 +126,18 @@ def department_cells(text: str, code: str) -> dict[str, str]:
 def test_counts_by_department_and_kind_are_the_true_counts(coordinator, database, clock):
     replace_alerts(database, clock, [
         *[("overlap", "same_object", ",MZ,", "open")] * 3,
-        *[("gap", "post_vacant", ",MZ,", "open")] * 2,
-        ("gap", "post_vacant", ",RS,", "acknowledged"),
+        *[("staffing", "post_vacant", ",MZ,", "open")] * 2,
+        ("staffing", "post_vacant", ",RS,", "acknowledged"),
         ("suspected_overlap", "suspected_overlap", ",MZ,RS,", "open"),  # counts for both departments
         ("overlap", "same_object", ",MZ,", "resolved"),  # handled: not in the default counts
         ("gap", "duty_without_unit", ",XX,", "open"),  # no department of the catalog in force
     ])
     page = coordinator.get("/dashboard")
     assert page.status_code == 200
-    assert department_cells(page.text, "MZ") == {"overlap": "3", "suspected_overlap": "1", "gap": "2",
-                                                 "runaround": "0", "boundary": "0", "total": "6"}
-    assert department_cells(page.text, "RS") == {"overlap": "0", "suspected_overlap": "1", "gap": "1",
-                                                 "runaround": "0", "boundary": "0", "total": "2"}
+    assert department_cells(page.text, "MZ") == {"overlap": "3", "suspected_overlap": "1", "gap": "0",
+                                                 "staffing": "2", "runaround": "0", "boundary": "0", "total": "6"}
+    assert department_cells(page.text, "RS") == {"overlap": "0", "suspected_overlap": "1", "gap": "0",
+                                                 "staffing": "1", "runaround": "0", "boundary": "0", "total": "2"}
     assert department_cells(page.text, "") == {"total": "1"}  # 未关联现行清单部门
     assert "市民政局" in page.text.split('id="by-department"')[1].split("</section>")[0]
     kinds = page.text.split('id="by-kind"')[1].split("</section>")[0]

@@ -1,4 +1,4 @@
-"""CLI commands: analysis (`dutyflow analyze`, `dutyflow diagram ...`)."""
+"""CLI commands: analysis (`dutyflow analyze`, `dutyflow diagram ...`); the alerts are api.cli.alerts."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.app import app, cell_text, console, err_console, fail, open_database
-from api.labels import severity_label
-from engine.analysis import alerts, diagrams
-from engine.analysis.findings import GAP_LABELS, OVERLAP_LABELS
+from api.cli.app import app, collection_paused, console, err_console, fail, open_database
+from engine.analysis import diagrams
+from engine.analysis.findings import CATEGORY_LABELS, GAP, GAP_LABELS, OVERLAP_LABELS, STAFFING, gap_category
+from engine.analysis.preview import Preview
+from engine.analysis.preview import preview as preview_report
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, read_catalog_file, resolve_version_id
 from engine.catalog.document import CatalogDocument
 from engine.catalog.service import find_version, version_in_force
-from engine.clock import SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError
 
@@ -50,7 +50,7 @@ def _load(source: str | None) -> CatalogDocument:
         database.dispose()
 
 
-def _preview_stored(source: str, threshold: float) -> tuple[CatalogDocument, AnalysisReport, alerts.Preview | None, str]:
+def _preview_stored(source: str, threshold: float) -> tuple[CatalogDocument, AnalysisReport, Preview | None, str]:
     """A stored version's report; for a version not in force (a draft), also what publishing it
     would do to its region's alerts (read only: the session is rolled back)."""
     database = open_database()
@@ -61,14 +61,14 @@ def _preview_stored(source: str, threshold: float) -> tuple[CatalogDocument, Ana
             in_force = version_in_force(session, version.region)
             if in_force is not None and in_force.id == version.id:
                 return document, analyze(document, threshold=threshold), None, version.version
-            preview = alerts.preview(session, document, version.id, threshold=threshold)
+            preview = preview_report(session, document, version.id, threshold=threshold)
             return document, preview.report, preview, version.version
     finally:
         database.dispose()
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def errors() -> Iterator[None]:
     try:
         yield
     except DutyflowError as exc:
@@ -118,18 +118,21 @@ def _print_table(report: AnalysisReport, document: CatalogDocument) -> None:
     for b in sorted(report.boundaries, key=lambda b: (-b.score, b.duties)):
         _duty_rows(boundaries, [f"{b.score:.2f}", "\n".join(b.reasons)], b.duties, document)
     console.print(boundaries)
-    gaps = Table(title=f"职责空缺（{len(report.gaps)}）")
-    gaps.add_column("类型")
-    gaps.add_column("编码")
-    gaps.add_column("事项数")
     names = {d.code: d.name for d in document.departments}
-    for g in report.gaps:
-        ref = f"{g.ref} {names[g.ref]}" if g.ref in names else g.ref
-        gaps.add_row(GAP_LABELS[g.kind], ref, str(g.count) if g.count is not None else "")
-    console.print(gaps)
+    # 职责空缺 and 编制与岗位 (vacant posts, no B角, over quota) apart, as on the dashboard.
+    for category in (GAP, STAFFING):
+        found = [g for g in report.gaps if gap_category(g.kind) == category]
+        gaps = Table(title=f"{CATEGORY_LABELS[category]}（{len(found)}）")
+        gaps.add_column("类型")
+        gaps.add_column("编码")
+        gaps.add_column("事项数")
+        for g in found:
+            ref = f"{g.ref} {names[g.ref]}" if g.ref in names else g.ref
+            gaps.add_row(GAP_LABELS[g.kind], ref, str(g.count) if g.count is not None else "")
+        console.print(gaps)
 
 
-def _print_preview(preview: alerts.Preview, version: str) -> None:
+def _print_preview(preview: Preview, version: str) -> None:
     console.print(
         f"预览：版本 {version} 不是 {preview.region} 的现行版本，本次分析不新增、不消除、不改指任何预警。"
         f"若发布，{preview.region} 的预警将新增 {len(preview.new)} 条、保留 {len(preview.standing)} 条、"
@@ -145,9 +148,9 @@ def analyze_command(
     format: Format = typer.Option(Format.table, "--format", "-f", help="json：规范格式的报告；table：表格"),
     threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0, help="名称相似度阈值（0..1）"),
 ) -> None:
-    """分析权责清单：职责交叉、疑似交叉（名称相似）与职责空缺。"""
+    """分析权责清单：职责交叉、疑似交叉（名称相似）、职责空缺与编制岗位问题。"""
     preview = None
-    with _errors():
+    with errors(), collection_paused():
         if Path(source).exists():
             document = read_catalog_file(Path(source))
             show_progress = format == Format.table and len(document.duties) >= PROGRESS_FROM
@@ -182,7 +185,7 @@ def diagram_sanding(
     out: Path | None = OutOption,
 ) -> None:
     """某部门的三定结构：内设机构、岗位（在岗人员、B角）与岗位承担的事项。"""
-    with _errors():
+    with errors():
         document = _load(version)
         _write(diagrams.sanding_graph(document, department), out, f"sanding-{department}.svg")
 
@@ -194,7 +197,7 @@ def diagram_overlaps(
     threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0),
 ) -> None:
     """职责交叉关系图：部门为节点，交叉（实线）与疑似交叉（虚线）为边。"""
-    with _errors():
+    with errors():
         document = _load(version)
         report = analyze(document, threshold=threshold)
         _write(diagrams.overlap_graph(document, report), out, "overlaps.svg")
@@ -203,66 +206,6 @@ def diagram_overlaps(
 @diagram_app.command("taxonomy")
 def diagram_taxonomy(version: str | None = VersionOption, out: Path | None = OutOption) -> None:
     """对象分类树，并标出各对象由哪些部门承担（红色：存在交叉）。"""
-    with _errors():
+    with errors():
         document = _load(version)
         _write(diagrams.taxonomy_graph(document, analyze(document)), out, "taxonomy.svg")
-
-
-alerts_app = typer.Typer(help="协调人预警：查看与刷新。", no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
-
-STATUS_LABELS = {"open": "待处理", "acknowledged": "已确认", "resolved": "已办结", "closed": "已消除"}
-
-
-@alerts_app.command("list")
-def alerts_list(
-    status: str | None = typer.Option(None, "--status", help="open / acknowledged / resolved / closed"),
-    kind: str | None = typer.Option(None, "--kind", help="类型（taxonomy、post_vacant…）或类别（overlap、gap…）"),
-    department: str | None = typer.Option(None, "--department", help="部门编码"),
-) -> None:
-    """列出预警。"""
-    database = open_database()
-    try:
-        with _errors(), database.session() as session:
-            found = alerts.list_alerts(session, status=status, kind=kind, department=department, limit=100_000)
-    finally:
-        database.dispose()
-    table = Table(title=f"预警（{len(found)}）")
-    table.add_column("编号", no_wrap=True, justify="right")
-    table.add_column("状态", no_wrap=True)
-    table.add_column("级别", no_wrap=True)
-    table.add_column("摘要", overflow="fold", ratio=1)  # Chinese text wraps at the width, codes in it are not cut
-    for alert in found:
-        table.add_row(str(alert.id), STATUS_LABELS.get(alert.status, alert.status), severity_label(alert.severity),
-                      cell_text(alert.summary))
-    console.print(table)
-
-
-@alerts_app.command("refresh")
-def alerts_refresh(
-    version: str | None = typer.Argument(None, help="清单版本（编号、版本号…），须为其区划的现行版本；默认各区划的现行版本"),
-    region: str | None = typer.Option(None, "--region", help="只刷新这个区划"),
-    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.01, max=1.0),
-) -> None:
-    """分析各区划的现行版本（或给出的现行版本）并刷新预警（含推诿检测）；草稿不产生预警。"""
-    clock = SystemClock()
-    database = open_database()
-    try:
-        with _errors(), database.session() as session:
-            if version is None:
-                results = alerts.refresh_in_force(session, clock.now(), region=region, threshold=threshold)
-            else:
-                version_id = resolve_version_id(session, version, region)
-                results = [alerts.refresh_alerts(session, version_id, clock.now(), threshold)]
-            runarounds = alerts.refresh_runaround_alerts(session, clock.now())
-    finally:
-        database.dispose()
-    for result in results:
-        console.print(
-            f"{result.report.region}：新增 {len(result.created)} 条，保留 {len(result.kept)} 条，"
-            f"消除 {len(result.closed)} 条，重新出现 {len(result.reopened)} 条",
-            highlight=False,
-        )
-    if not results:
-        console.print("没有已发布的清单版本：预警只跟随各区划的现行版本。", highlight=False)
-    console.print(f"分析完成；推诿预警新增 {len(runarounds.created)} 条", highlight=False)

@@ -6,7 +6,11 @@ import typer
 from rich.markup import escape
 
 from api.cli.app import app, console, err_console, open_database
+from engine.application import wire
 from engine.audit import verify as verify_chain
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 audit_app = typer.Typer(help="防篡改记录：办理时限记录、考评评分与结果的哈希链。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")

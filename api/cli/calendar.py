@@ -11,12 +11,16 @@ import yaml
 
 from api.cli.app import app, console, fail, open_database
 from api.routes.calendar import check_due_input
+from engine.application import wire
 from engine.calendar.limits import format_limit, parse_moment, read_limit
 from engine.calendar.service import enter_year_and_recompute, list_days, weekday_name
 from engine.calendar.working import DaySource, OfficeHours, load_calendar
 from engine.clock import BEIJING, SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError, InvalidInput
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 calendar_app = typer.Typer(help="工作日历：计算办理期限、查看和录入年度节假日安排。", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")

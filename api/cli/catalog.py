@@ -16,12 +16,16 @@ from rich.table import Table
 
 from api.cli.app import app, console, fail, open_database
 from api.labels import person_label
+from engine.application import wire
 from engine.auth.service import user_names
 from engine.catalog import service
 from engine.catalog.diff import render_value
 from engine.catalog.io import WRITE_FORMATS, read_catalog, write_catalog
 from engine.clock import SystemClock
 from engine.errors import DutyflowError
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 STATUS_TEXT = {"draft": "草稿", "published": "已发布"}
 

@@ -9,10 +9,14 @@ from pathlib import Path
 import typer
 
 from api.cli.app import app, fail
+from engine.application import wire
 from engine.config import get_settings
 from engine.db import Database
 from engine.errors import DutyflowError
 from engine.runtime import simulation
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 clock_app = typer.Typer(help="办结时限：按情景文件重放办件的法定事件，逐步查看计时。", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")

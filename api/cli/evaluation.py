@@ -9,12 +9,16 @@ import typer
 from rich.table import Table
 
 from api.cli.app import app, console, fail, open_database
+from engine.application import wire
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, get_user
 from engine.clock import SystemClock
 from engine.errors import DutyflowError, NotFound
 from engine.evaluation import export, scheme, service
 from engine.models.evaluation import SUBJECT_STAFF, SUBJECT_UNIT
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 evaluation_app = typer.Typer(help="绩效考评：考评年度、指标体系、评分、计算结果。", no_args_is_help=True)
 app.add_typer(evaluation_app, name="evaluation")

@@ -7,10 +7,14 @@ from pathlib import Path
 import typer
 
 from api.cli.app import app, console, fail
+from engine.application import wire
 from engine.config import get_settings
 from engine.errors import DutyflowError
 from engine.runtime.bpmn_layout import with_diagram
 from engine.runtime.diagram import render_directory, render_file
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 processes_app = typer.Typer(help="效能制度流程（processes/*.bpmn）：生成流程图、重排 BPMN 图形布局。", no_args_is_help=True)
 app.add_typer(processes_app, name="processes")

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from api.cli.app import app, cell_text, console, fail, open_database
 from api.labels import event_detail_text, event_label, person_label, relation_label, state_label
+from engine.application import wire
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, get_user, user_names
 from engine.catalog import service as catalog
@@ -34,6 +35,9 @@ from engine.runtime.metrics import (
     StepMetricRow,
     efficiency_figures,
 )
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 TASK_ACTIONS = ("claim", "complete", "transfer", "accept", "refuse", "delegate", "send-back", "withdraw", "urge",
                 "copy", "comment")

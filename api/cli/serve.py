@@ -8,7 +8,11 @@ import typer
 import uvicorn
 
 from api.cli.app import app, console, fail, open_database
+from engine.application import wire
 from engine.config import SettingsError, prepare_secret_key
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 
 @app.command()

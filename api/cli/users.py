@@ -9,10 +9,14 @@ import typer
 from rich.table import Table
 
 from api.cli.app import app, cell_text, console, fail, open_database
+from engine.application import wire
 from engine.auth import accounts
 from engine.auth.roles import ADMIN, Actor
 from engine.clock import SystemClock
 from engine.errors import DutyflowError
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 users_app = typer.Typer(help="账号管理：按清单开设账号、查看角色、重置密码、停用与启用。", no_args_is_help=True)
 app.add_typer(users_app, name="users")

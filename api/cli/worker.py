@@ -9,8 +9,12 @@ import threading
 import typer
 
 from api.cli.app import app, console, fail, open_database
+from engine.application import wire
 from engine.clock import SystemClock
 from engine.runtime.worker import Worker
+
+# The hooks are connected before any command of this module runs (api.cli.app.CommandGroup).
+prepare = wire
 
 
 @app.command("worker")

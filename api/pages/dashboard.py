@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api import messages
 from api.deps import DB_INT_MAX, get_clock
 from api.pages import metrics_view
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action
 from engine.analysis import alerts, diagrams
 from engine.analysis.findings import (
     BOUNDARY_LABELS,
+    CATEGORY_LABELS,
     GAP_LABELS,
     OVERLAP,
     OVERLAP_LABELS,
@@ -39,8 +41,6 @@ router = APIRouter(route_class=PageRoute)
 coordinator = require_page_action(policy.Action.READ_ALERTS)
 alert_handler = require_page_action(policy.Action.HANDLE_ALERTS)
 
-CATEGORY_LABELS = {OVERLAP: "职责交叉", SUSPECTED_OVERLAP: "疑似交叉", "gap": "职责空缺", RUNAROUND: "推诿",
-                   "boundary": "审管衔接"}
 KIND_LABELS = {**OVERLAP_LABELS, **GAP_LABELS, **BOUNDARY_LABELS, SUSPECTED_OVERLAP: "名称相似", RUNAROUND: "转办循环"}
 STATUS_LABELS = {OPEN: "待处理", ACKNOWLEDGED: "处理中", "resolved": "已办结", "closed": "已消除"}
 DISPUTABLE = (OVERLAP, SUSPECTED_OVERLAP)
@@ -212,7 +212,9 @@ def start_campaign(
     if rectify_limit.strip():
         data["rectify_limit"] = rectify_limit.strip()
     data["subject"] = data["title"]
-    return _started(request, runtime.start_instance(session, clock, CAMPAIGN, data, actor), "发起自查活动")
+    with messages.fields_by_their_labels():
+        instance = runtime.start_instance(session, clock, CAMPAIGN, data, actor)
+    return _started(request, instance, "发起自查活动")
 
 
 @router.post("/dashboard/complaints")
@@ -231,7 +233,9 @@ def register_complaint(
     data = {key: value.strip() for key, value in (("subject", subject), ("complainant", complainant),
                                                   ("contact", contact), ("department", department),
                                                   ("duty_code", duty_code)) if value.strip()}
-    return _started(request, runtime.start_instance(session, clock, COMPLAINT, data, actor), "登记效能投诉")
+    with messages.fields_by_their_labels():
+        instance = runtime.start_instance(session, clock, COMPLAINT, data, actor)
+    return _started(request, instance, "登记效能投诉")
 
 
 @router.post("/dashboard/analyze")

@@ -30,6 +30,12 @@ from sqlalchemy import case, func, literal
 from sqlmodel import Session, col, select
 
 from engine.analysis.findings import OVERLAP, SUSPECTED_OVERLAP, Finding, report_findings, runaround_finding
+
+# The preview of a draft and the alert scopes live in engine.analysis.preview, which needs neither
+# the runtime nor the accounts (the CLI's `analyze` loads only it); named here as well, as before.
+from engine.analysis.preview import Preview as Preview
+from engine.analysis.preview import catalog_scope, region_prefix
+from engine.analysis.preview import preview as preview
 from engine.analysis.report import AnalysisReport, analyze
 from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
 from engine.analysis.similarity import DEFAULT_THRESHOLD
@@ -66,16 +72,6 @@ class RefreshResult:
             "closed": len(self.closed),
             "reopened": len(self.reopened),
         }
-
-
-def catalog_scope(document: CatalogDocument) -> str:
-    """Alerts of one catalog (region + name) across its versions; other catalogs are left alone."""
-    return f"catalog:{document.catalog.region}/{document.catalog.name}"
-
-
-def region_prefix(region: str) -> str:
-    """What every catalog scope of the region starts with."""
-    return f"catalog:{region}/"
 
 
 def refresh_alerts(session: Session, version_id: int, now: datetime, threshold: float = DEFAULT_THRESHOLD) -> RefreshResult:
@@ -133,58 +129,6 @@ def refresh_in_force(
     else:
         versions = in_force_versions(session)
     return [refresh_alerts(session, v.id, now, threshold=threshold) for v in versions]
-
-
-@dataclass
-class Preview:
-    """What analysing a version would do to its region's alerts, computed and written nowhere."""
-
-    version_id: int | None
-    region: str
-    report: AnalysisReport
-    findings: list[Finding]
-    new: list[Finding] = field(default_factory=list)  # would be raised (or re-opened)
-    standing: list[Finding] = field(default_factory=list)  # already open, would stay
-    gone: list[Alert] = field(default_factory=list)  # open now, would close
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return {
-            "version_id": self.version_id,
-            "region": self.region,
-            "findings": len(self.findings),
-            "would_raise": len(self.new),
-            "would_keep": len(self.standing),
-            "would_close": len(self.gone),
-        }
-
-
-def preview(
-    session: Session, document: CatalogDocument, version_id: int | None = None, threshold: float = DEFAULT_THRESHOLD
-) -> Preview:
-    """The draft's report and how publishing it would change its region's alerts; no write."""
-    report = analyze(document, threshold=threshold)
-    findings = list({f.key: f for f in report_findings(report, document)}.values())
-    region = document.catalog.region
-    current = {
-        a.finding_key: a
-        for a in session.exec(
-            select(Alert).where(col(Alert.scope).startswith(region_prefix(region), autoescape=True))
-        ).all()
-    }
-    result = Preview(version_id=version_id, region=region, report=report, findings=findings)
-    scope = catalog_scope(document)
-    for finding in findings:
-        alert = current.get(finding.key)
-        if alert is not None and alert.scope == scope and alert.status in (OPEN, ACKNOWLEDGED, RESOLVED):
-            result.standing.append(finding)
-        else:
-            result.new.append(finding)
-    keys = {f.key for f in findings}
-    result.gone = [
-        a for a in current.values()
-        if a.status in (OPEN, ACKNOWLEDGED) and (a.scope != scope or a.finding_key not in keys)
-    ]
-    return result
 
 
 def refresh_alerts_for_document(

@@ -31,6 +31,20 @@ GAP = "gap"
 RUNAROUND = "runaround"
 BOUNDARY = "boundary"  # 审管衔接: the category of approval_supervision_boundary findings
 BOUNDARY_LABELS = {APPROVAL_SUPERVISION_BOUNDARY: "审管衔接"}
+# 编制与岗位: who is in post — a post with nobody (岗位空缺) or no B角, more people than the quota
+# (超编). The analysis finds them with the gaps, but no duty is left uncarried, so they are not
+# 职责空缺 (issue 13: the dashboard listed them there).
+STAFFING = "staffing"
+STAFFING_KINDS = frozenset({POST_VACANT, POST_WITHOUT_BACKUP, OVER_QUOTA})
+# What people read for each alert category (dashboard, CLI): docs/glossary.md.
+CATEGORY_LABELS = {
+    OVERLAP: "职责交叉",
+    SUSPECTED_OVERLAP: "疑似交叉",
+    GAP: "职责空缺",
+    STAFFING: "编制与岗位",
+    RUNAROUND: "推诿",
+    BOUNDARY: "审管衔接",
+}
 # A cluster's summary names this many duties, then "等 N 项".
 SUMMARY_DUTIES = 6
 MAX_KEY = 500  # analysis_alert.finding_key
@@ -179,14 +193,20 @@ def _gap_subject(gap: Gap, names: _Names) -> tuple[str, tuple[str, ...]]:
     return f"{names.department(gap.ref)}（{gap.ref}）", ((gap.ref,) if gap.ref in names.departments else ())
 
 
+def gap_category(kind: str) -> str:
+    """The alert category of a gap of this kind: 编制与岗位 (`STAFFING_KINDS`) or 职责空缺."""
+    return STAFFING if kind in STAFFING_KINDS else GAP
+
+
 def gap_finding(gap: Gap, names: _Names) -> Finding:
     subject, departments = _gap_subject(gap, names)
     summary = f"{GAP_LABELS[gap.kind]}：{subject}"
     if gap.kind == NO_SANDING:
         summary = f"{subject}：{gap.count} 项事项未落实到内设机构或岗位：本清单没有三定分解"
     return Finding(
+        # The key keeps its "gap:" prefix whatever the category: an alert keeps its identity.
         key=f"{GAP}:{gap.kind}:{gap.ref}",
-        category=GAP,
+        category=gap_category(gap.kind),
         kind=gap.kind,
         severity=GAP_SEVERITY[gap.kind],
         summary=summary,

@@ -79,6 +79,7 @@ _SCOPE_PREFIXES = ("本辖区", "辖区")
 _FILLERS = ("进行", "申请", "办理", "申领", "申报", "受理", "工作", "手续", "服务", "的", "及", "和", "与")
 _BRACKETS = re.compile(r"[(\[【〔{]([^()\[\]【】〔〕{}]*)[)\]】〕}]")
 _UNCLOSED = re.compile(r"[(\[【〔{][^)\]】〕}]*$")
+_OPENING = re.compile(r"[(\[【〔{]")
 _PUNCTUATION = re.compile(r"[\s\"'“”‘’《》<>「」『』,，、;；:：.。!！?？/\\|·—\-_]+")
 _MAIN_CODE = re.compile(r"^(\d{3}[0-9A-Z]\d{5})(?:\d{3}|\d{5})$")
 _LETTER_CODE = re.compile(r"^([A-Z]\d?)-(\d{4,6})-")
@@ -107,6 +108,8 @@ def _normalise(name: str) -> str:
 def _remarks(text: str) -> tuple[str, list[str]]:
     """The text without bracketed remarks (innermost first, an unclosed one runs to the end)."""
     remarks: list[str] = []
+    if _OPENING.search(text) is None:  # most names: one scan instead of two
+        return text, remarks
     while True:
         match = _BRACKETS.search(text)
         if match is None:
@@ -125,12 +128,25 @@ def _take_qualifiers(text: str) -> tuple[str, list[str]]:
     return (_QUALIFIER_WORDS.sub(" ", text) if found else text), found
 
 
-_FILLERS_AT_END = re.compile(f"(?:{'|'.join(_FILLERS)})+$")
+# Fillers by their last character. No filler ends another (办理 and 受理 share only 理), so a run
+# of fillers at the end comes apart one way, from the end: a loop instead of a `(…)+$` regex,
+# which tries every position of the name.
+_FILLERS_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _filler in _FILLERS:
+    _FILLERS_BY_LAST[_filler[-1]] = (*_FILLERS_BY_LAST.get(_filler[-1], ()), _filler)
 
 
 def _strip_fillers(text: str) -> str:
     """The text without trailing fillers (申请, 办理, 的 …), unless nothing else is left."""
-    return _FILLERS_AT_END.sub("", text) or text
+    end = len(text)
+    while end:
+        for filler in _FILLERS_BY_LAST.get(text[end - 1], ()):
+            if text.endswith(filler, 0, end):
+                end -= len(filler)
+                break
+        else:
+            break
+    return text[:end] or text
 
 
 def _action_at_end(text: str) -> str | None:

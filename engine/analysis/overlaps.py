@@ -118,8 +118,15 @@ def find_overlaps(document: CatalogDocument, taxonomy: Taxonomy | None = None) -
             for broad in index.get((action, broader_object), ()):
                 if broad.department == narrow.department or is_arranged(broad, narrow):
                     continue
-                leads = [*index[(action, obj)], *index.get((action, broader_object), ())]
-                if _share_a_lead(broad, narrow, leads):
+                # The leads are gathered only for two partners (the only case _share_a_lead can hold):
+                # on a big catalog the lists behind one object and action are long.
+                if (
+                    broad.role == Role.partner
+                    and narrow.role == Role.partner
+                    and _share_a_lead(
+                        broad, narrow, [*index[(action, obj)], *index.get((action, broader_object), ())]
+                    )
+                ):
                     continue
                 if not same and _excluded(broad, obj, taxonomy):
                     continue

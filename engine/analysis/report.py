@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from engine.analysis.clusters import Pair, cluster_pairs
 from engine.analysis.gaps import Gap, find_gaps
 from engine.analysis.names import NameParts, main_code, parse_name
 from engine.analysis.overlaps import Overlap, canonical_action, find_overlaps, is_arranged
-from engine.analysis.similarity import DEFAULT_THRESHOLD, Progress, cosine, similar_pairs, tfidf_vectors
+from engine.analysis.similarity import DEFAULT_THRESHOLD, Progress, name_vectors, similar_pairs
 from engine.catalog.document import CatalogDocument, Duty
 from engine.catalog.taxonomy import Taxonomy
 
@@ -115,7 +115,9 @@ def duty_parts(duty: Duty, document: CatalogDocument) -> NameParts:
     action = canonical_action(duty.action, document.action_synonyms)
     obj = duty.object.strip() if duty.object else ""
     if obj or action:
-        parts = replace(parts, object=obj or parts.object, action=action or parts.action)
+        # Built directly rather than with dataclasses.replace: ~3x cheaper, once per duty.
+        parts = NameParts(parts.text, obj or parts.object, action or parts.action, parts.verb, parts.qualifiers,
+                          parts.details)
     return parts
 
 
@@ -224,24 +226,26 @@ def find_name_findings(
 
     parts = [duty_parts(duty, document) for duty in duties]
     texts = [similarity_text(p) for p in parts]
-    prepared = tfidf_vectors(texts)
-    vectors = prepared[0]
+    vectors = name_vectors(texts)
     groups = departments
     similar = {
         (p.first, p.second): p.score
         for p in similar_pairs(
-            texts, groups, threshold, skip=lambda a, b: not allowed(a, b), progress=progress, prepared=prepared,
+            texts, groups, threshold, skip=lambda a, b: not allowed(a, b), progress=progress, prepared=vectors,
             open_names=undecidable,
         )
     }
     mains = [main_code(d.code) for d in duties]
     overlap_pairs: list[Pair] = []
     boundary_pairs: list[Pair] = []
-    for first, second in sorted(_candidates(duties, parts, mains, allowed, similar)):
+    candidates = sorted(_candidates(duties, parts, mains, allowed, similar))
+    # The pairs found by code or by nested objects are scored in one pass over the matrix.
+    unscored = [pair for pair in candidates if pair not in similar]
+    scored = vectors.scores([a for a, _ in unscored], [b for _, b in unscored]).tolist()
+    similar.update(zip(unscored, scored, strict=True))
+    for first, second in candidates:
         a, b = parts[first], parts[second]
-        score = similar.get((first, second))
-        if score is None:
-            score = min(cosine(vectors[first], vectors[second]), 1.0)
+        score = similar[(first, second)]
         reasons = []
         shared_main = mains[first] is not None and mains[first] == mains[second]
         if a.action and a.action == b.action and a.object == b.object:

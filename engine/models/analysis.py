@@ -36,7 +36,7 @@ class Alert(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)
     scope: str = Field(max_length=200)  # "catalog:<region>/<name>" or "runtime"
     finding_key: str = Field(max_length=500)
-    category: str = Field(max_length=40)  # overlap / suspected_overlap / gap / runaround
+    category: str = Field(max_length=40)  # overlap / suspected_overlap / gap / staffing / boundary / runaround
     kind: str = Field(max_length=40)  # the report's kind (taxonomy, post_vacant, …)
     severity: str = Field(max_length=10)  # high / medium / low
     summary: str = Field(max_length=1000)  # Chinese, for people
