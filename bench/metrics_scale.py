@@ -3,8 +3,11 @@ over N synthetic cases, on SQLite or PostgreSQL.
 
     python bench/metrics_scale.py --backend sqlite --cases 100000
     python bench/metrics_scale.py --backend postgresql --cases 1000000
+    python bench/metrics_scale.py --backend sqlite --cases 100000 --copies 10   # 1,000,000 cases, faster
+    python bench/metrics_scale.py --backend sqlite --cases 1000000 --keep     # prints the file's URL
+    python bench/metrics_scale.py --backend sqlite --cases 0 --database sqlite:////tmp/h12_….sqlite [--backfill]
 
-A fresh database (SQLite: a file under /tmp; PostgreSQL: the database `helper_scale_bench` on
+A fresh database (SQLite: a file under /tmp; PostgreSQL: the database `h12_scale_bench` on
 127.0.0.1:5432, user postgres, created and dropped here) gets the schema (Alembic), the demo
 catalog (examples/demo-catalog.yaml) imported and published through engine.catalog.service, then
 N cases written in batches straight into the tables the figures read (Core executemany, no ORM):
@@ -20,7 +23,9 @@ timing_event. The cases look like the record the runtime writes:
   of them past due (red) or paused; ~4 % with an extension (`extended` event, a later due
   moment), ~2 % with a late one-time notice (`notice_late`).
 After loading, PostgreSQL gets ANALYZE (engine.runtime.metrics's docstring: without statistics
-it may plan a quadratic join). Then, in the same process, each figure is timed (wall and CPU)
+it may plan a quadratic join). The rows were written around the engine, so the rollups its steps
+keep (step_rollup, case_rollup) are then filled by engine.runtime.rollups.backfill — the statements
+migration 0015 fills them with on an upgraded database (timed apart as `backfill_seconds`). Then, in the same process, each figure is timed (wall and CPU)
 and the peak resident memory of the query phase is read (VmHWM, reset before the phase through
 /proc/self/clear_refs) next to the whole process's peak (getrusage, which includes loading).
 """
@@ -43,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_DATABASE = "helper_scale_bench"
+PG_DATABASE = "h12_scale_bench"
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 CATALOG = ROOT / "examples" / "demo-catalog.yaml"
 YEAR = 2026
@@ -57,7 +62,7 @@ def psql(sql: str) -> None:
 
 def fresh_database(backend: str) -> str:
     if backend == "sqlite":
-        path = Path(f"/tmp/helper_scale_bench_{os.getpid()}.sqlite")
+        path = Path(f"/tmp/h12_scale_bench_{os.getpid()}.sqlite")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -220,9 +225,35 @@ class Loader:
                 "wall_seconds": wall, "working_seconds": working}
 
 
-def load(database, duties: list[dict], cases: int) -> dict:
+def replicate(database, tables: dict, copies: int) -> None:
+    """Copy the loaded cases `copies - 1` times in SQL, every id and reference shifted past the
+    originals: N × copies cases at the speed of the database rather than of Python's generator (the
+    copies repeat the originals' moments, so each day has `copies` times the cases)."""
+    from sqlalchemy import func, insert, select
+
+    with database.engine.begin() as conn:
+        top = {kind: conn.execute(select(func.max(table.c.id))).scalar_one() for kind, table in tables.items()}
+        for copy in range(1, copies):
+            for kind, table in tables.items():
+                shifted = []
+                for column in table.c:
+                    if column.name == "id":
+                        shifted.append(column + copy * top[kind])
+                    elif column.name == "instance_id":
+                        shifted.append(column + copy * top["instance"])
+                    elif kind == "event" and column.name == "task_id":
+                        shifted.append(column + copy * top["task"])
+                    else:
+                        shifted.append(column)
+                conn.execute(insert(table).from_select([c.name for c in table.c],
+                                                       select(*shifted).where(table.c.id <= top[kind])))
+            print(f"  copy {copy} of {copies - 1} written", file=sys.stderr, flush=True)
+
+
+def load(database, duties: list[dict], cases: int, copies: int = 1) -> dict:
     from engine.models.runtime import ProcessDefinition, ProcessInstance, TimingEvent, WorkTask
     from engine.models.timers import CaseDeadline, StageDeadline
+    from engine.runtime import rollups
 
     tables = {"instance": ProcessInstance.__table__, "task": WorkTask.__table__, "stage": StageDeadline.__table__,
               "case": CaseDeadline.__table__, "event": TimingEvent.__table__}
@@ -243,6 +274,8 @@ def load(database, duties: list[dict], cases: int) -> dict:
         done += count
         if done % 100000 == 0 or done == cases:
             print(f"  loaded {done:,} cases in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    if copies > 1:
+        replicate(database, tables, copies)
     if database.engine.dialect.name == "postgresql":
         if os.environ.get("BENCH_NO_ANALYZE") != "1":
             with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -251,8 +284,22 @@ def load(database, duties: list[dict], cases: int) -> dict:
     else:
         with database.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    counts = {kind: loader.next[kind] - 1 for kind in loader.next}
-    return {"load_seconds": round(time.perf_counter() - started, 1), "rows": counts}
+    load_seconds = round(time.perf_counter() - started, 1)
+    # The rows above were written around the engine, so the rollups its steps would have kept are
+    # filled the way migration 0015 fills them on an upgraded database: the same statements.
+    started = time.perf_counter()
+    with database.engine.begin() as conn:
+        rollups.backfill(conn)
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in ("step_rollup", "step_month_rollup", "case_rollup"):
+            conn.exec_driver_sql(f"ANALYZE {name}")
+    backfill_seconds = round(time.perf_counter() - started, 1)
+    with database.engine.connect() as conn:
+        rollup_rows = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
+                       for name in ("step_rollup", "step_month_rollup", "case_rollup")}
+    counts = {kind: (loader.next[kind] - 1) * copies for kind in loader.next}
+    return {"load_seconds": load_seconds, "backfill_seconds": backfill_seconds, "rows": counts,
+            "rollup_rows": rollup_rows}
 
 
 def vm_hwm_mb(field: str = "VmHWM") -> float:
@@ -307,26 +354,66 @@ def measure(database, version_id: int, unit: str, department: str) -> dict:
             "query_phase_peak_rss_mb": round(vm_hwm_mb(), 1), "samples": samples}
 
 
+def remeasure(database, args) -> None:
+    """The figures again on a kept database (after a change to the queries or to the rollups)."""
+    from engine.application import wire
+    from engine.catalog import io
+    from engine.catalog.in_force import catalog_version_id
+    from engine.runtime import rollups
+
+    wire()
+    database.upgrade()
+    loaded: dict = {}
+    if args.backfill:
+        started = time.perf_counter()
+        with database.engine.begin() as conn:
+            for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
+                conn.execute(table.delete())
+            rollups.backfill(conn)
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
+        loaded["backfill_seconds"] = round(time.perf_counter() - started, 1)
+    with database.engine.connect() as conn:
+        loaded["rollup_rows"] = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
+                                 for name in ("step_rollup", "step_month_rollup", "case_rollup")}
+    with database.session() as session:
+        version_id = catalog_version_id(session)
+    busiest = next(duty for duty in io.read_catalog(CATALOG).duties if duty.units and duty.posts)
+    measured = measure(database, version_id, list(busiest.units)[0], busiest.department)
+    database.dispose()
+    print(json.dumps({"backend": database.engine.dialect.name, **loaded, **measured,
+                      "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+                     ensure_ascii=False, indent=1, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), required=True)
     parser.add_argument("--cases", type=int, required=True)
     parser.add_argument("--keep", action="store_true", help="leave the database in place (EXPLAIN afterwards)")
+    parser.add_argument("--copies", type=int, default=1,
+                        help="write --cases cases, then copy them in SQL: --cases × --copies cases in all")
+    parser.add_argument("--database", help="measure again on a database kept with --keep (no load, not dropped)")
+    parser.add_argument("--backfill", action="store_true", help="with --database: empty and fill the rollups again")
     args = parser.parse_args()
 
     from engine.db import Database
 
+    if args.database:
+        remeasure(Database(args.database), args)
+        return
     url = fresh_database(args.backend)
     try:
         database = Database(url)
         database.upgrade()
         version_id, duties = publish_catalog(database)
-        loaded = load(database, duties, args.cases)
+        loaded = load(database, duties, args.cases, args.copies)
         print(f"  loaded: {json.dumps(loaded, ensure_ascii=False)}", file=sys.stderr, flush=True)
         busiest = duties[0]
         measured = measure(database, version_id, busiest["unit"], busiest["department"])
         database.dispose()
-        report = {"backend": args.backend, "cases": args.cases, **loaded, **measured,
+        report = {"backend": args.backend, "cases": args.cases * args.copies, "copies": args.copies, "database": url if args.keep else None, **loaded, **measured,
                   "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     finally:

@@ -1,5 +1,5 @@
 """Every table of dutyflow, one module per aggregate (catalog, calendar, runtime, timers,
-analysis, auth, evaluation, audit, accountability).
+analysis, auth, evaluation, audit, accountability, rollups).
 
 The tables live below every service package rather than inside each one because the layers read
 across aggregates: the permission policy (engine.auth) reads tasks and case clocks, the analysis
@@ -21,6 +21,7 @@ from engine.models import (  # noqa: F401
     calendar,
     catalog,
     evaluation,
+    rollups,
     runtime,
     timers,
 )

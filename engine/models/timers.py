@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from engine.models.types import AwareDateTime
@@ -68,8 +68,15 @@ class RuntimeTimer(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
 
 
+# The open case clocks (the efficiency figures count them live; engine.runtime.rollups).
+_OPEN_CASE = text("finished_at IS NULL")
+
+
 class CaseDeadline(SQLModel, table=True):
     __tablename__ = "case_deadline"
+    __table_args__ = (
+        Index("ix_case_deadline_open", "created_at", sqlite_where=_OPEN_CASE, postgresql_where=_OPEN_CASE),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int = Field(foreign_key="process_instance.id", unique=True)

@@ -13,6 +13,8 @@ before any query of `timing_event` through the session, and at the latest before
 rolled-back transaction drops them with everything else. Their ids follow the order they were
 logged in, as one statement per event gave them. Each row is chained in the tamper-evident record
 (engine.audit, docs/audit.md) as the insert hands it back; the links are sealed at the commit.
+The batches also say what the rollups of the efficiency figures (engine.runtime.rollups) must
+count: their `completed` and `instance_ended` events name the steps and cases added at the commit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlmodel import Session, col, select
 from engine import audit
 from engine.db import core_connection
 from engine.models.runtime import ProcessInstance, TimingEvent, WorkTask
+from engine.runtime import rollups
 from engine.runtime.calendars import calendar_for
 
 EVENT_KINDS = frozenset((
@@ -94,6 +97,7 @@ def write_events(session: Session) -> None:
     if pending:
         written = core_connection(session).execute(_INSERT_EVENTS, pending)  # Core on the table: no ORM work due
         audit.record_rows(session, "timing_event", sorted(written.mappings(), key=lambda row: row["id"]))
+        rollups.note_events(session, pending)  # the figures' rollups count these steps and cases at the commit
 
 
 def _values(session: Session, instance_id: int, kind: str, at: datetime, task_id: int | None, actor: Any,
@@ -134,6 +138,7 @@ def _write_before_reading_the_log(state: ORMExecuteState) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _write_before_commit(session: OrmSession) -> None:
     write_events(session)  # type: ignore[arg-type]
+    rollups.add_noted(session)  # type: ignore[arg-type]  # after the last events, before the seal
     audit.seal(session)  # type: ignore[arg-type]  # engine.audit's own listener ran before this one
 
 
@@ -141,6 +146,7 @@ def _write_before_commit(session: OrmSession) -> None:
 def _drop_after_rollback(session: OrmSession, transaction: Any) -> None:
     if transaction.parent is None:  # the transaction ended; a committed one wrote them already
         session.info.pop(PENDING_EVENTS, None)
+        session.info.pop(rollups.NOTED, None)
 
 
 def timeline(session: Session, instance_id: int) -> list[TimingEvent]:

@@ -31,20 +31,29 @@ completed the step, else the post it waits at; unit and department through the c
   past the stage's due moment, else yellow past its yellow moment; a step without a stage limit
   has no colour.
 
-How it is computed: each scope is one GROUP BY query of SUM(CASE …) counts, and Python receives one
-row per group, never the case or task rows. A task row's stage attempt is a correlated subquery on
-the index `stage_deadline (instance_id, task_id)`, its working time an outer join to its
-`completed` event; unit and department are outer joins to the catalog's post and unit tables.
-The 90th percentile is exact, by nearest rank (the smallest value with at least 90 % of the
-values at or below it): a second query numbers each group's working times with window functions
-(ROW_NUMBER and COUNT OVER PARTITION BY the group, which SQLite ≥ 3.25 and PostgreSQL both have) and
-keeps the row whose rank r is ceil(0.9·n), written without division as 10·r ≥ 9·n > 10·(r − 1).
-The sort runs in the database; one value per group comes back, so memory in Python is bounded by the
-number of posts, units or departments, not by the number of cases. Measured on 100,000 cases
-(280,000 steps, SQLite and PostgreSQL): the case figures in ~0.15 s, the step figures in ~2 s, at
-~110 MB resident for the whole process. PostgreSQL needs table statistics for these plans
-(autovacuum keeps them; run ANALYZE after a bulk load): on never-analysed tables it may join each
-step to its `completed` event through the index on the event kind, which is quadratic.
+How it is computed. For a period of whole Beijing days (no bounds, or bounds at midnight Beijing
+time — every month, quarter and year) the rows that can no longer change come from the rollups kept
+in each step's transaction (engine.runtime.rollups): finished cases from `case_rollup` (by the day
+the instance started), completed steps from `step_month_rollup` for the whole months of the period
+and `step_rollup` for the days outside them. Only the open rows — cases whose clock runs, steps that
+wait — are counted live, and their colours always are. The read is then a few thousand rollup rows
+and the open rows, however many years of record the tables hold. A period cut inside a day cannot
+be split by day rows, so it is counted over every row of the period as before: each scope one
+GROUP BY query of SUM(CASE …) counts, a task row's stage attempt a correlated subquery on the index
+`stage_deadline (instance_id, task_id)`, its working time an outer join to its `completed` event,
+unit and department outer joins to the catalog's post and unit tables. Both ways give the same
+counts, rates, sums and means (tests/test_metrics_rollups.py).
+The 90th percentile: counted live it is exact, by nearest rank (the smallest value with at least
+90 % of the values at or below it) — window functions number each group's working times (ROW_NUMBER
+and COUNT OVER PARTITION BY the group) and keep the rank r = ceil(0.9·n), written without division
+as 10·r ≥ 9·n > 10·(r − 1). From the rollups it is APPROXIMATE: the rollups hold working times in
+buckets 5 % wide, so the figure is the mean of the group's times in the bucket where that rank
+falls — the exact value when they are all equal, otherwise less than 5 % (or 1 s) from it — and
+the figures carry a note saying so (P90_NOTE). Either way one row per group comes back: memory in
+Python is bounded by the number of posts, units or departments, not by the number of cases
+(docs/benchmarks.md, "Issue 12 item 6", for 1,000,000 cases). PostgreSQL needs table statistics for
+the live plans (autovacuum keeps them; run ANALYZE after a bulk load): on never-analysed tables it
+may join each step to its `completed` event through the index on the event kind, which is quadratic.
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -64,6 +73,7 @@ from engine.models.catalog import CatalogDepartment, CatalogPost, CatalogUnit
 from engine.models.runtime import TASK_COMPLETED, TASK_READY, ProcessInstance, TimingEvent, WorkTask
 from engine.models.timers import CaseDeadline, StageDeadline
 from engine.models.types import AwareDateTime
+from engine.runtime import rollups
 
 CASE, STEP = "case", "step"
 SCOPE_LABELS = {CASE: "办件（按案件）", STEP: "环节（按步骤）"}
@@ -77,6 +87,8 @@ UNKNOWN = "（清单外）"
 CASE_NOTE = ("办件（按案件）：每个办件计一次，按事项所属部门/内设机构统计；办结率 = 办结件数 ÷ 收件数，"
              "按时办结率 = 在办结时限内办结的件数 ÷ 办结件数（办结时限已含批准的延期、扣除暂停计时）。")
 UNTIMED_NOTE = "未计时的办件（无办结时限，没有计时记录）不计入办件统计：本期 {count} 件。"
+P90_NOTE = ("90% 用时为近似值：按用时分档（相邻档相差约 5%）汇总，取第 90 百分位所在档内用时的平均值，"
+            "与逐条排序的精确值相差不超过 5%（20 秒以下不超过 1 秒）；平均用时、件数与比率均为精确值。")
 STEP_NOTE = ("环节（按步骤）：每个步骤计一次；按时办结率只按该步骤自身的环节时限判断，"
              "没有环节时限的步骤不计入按时办结率（既不算按时，也不算超时），从不以办件的办结时限判断步骤。")
 
@@ -166,6 +178,9 @@ _EVENT = TimingEvent.__table__  # type: ignore[attr-defined]
 _POST = CatalogPost.__table__  # type: ignore[attr-defined]
 _UNIT = CatalogUnit.__table__  # type: ignore[attr-defined]
 _DEPARTMENT = CatalogDepartment.__table__  # type: ignore[attr-defined]
+_CASE_ROLLUP = rollups.CASE_ROLLUP
+_STEP_ROLLUP = rollups.STEP_ROLLUP
+_STEP_MONTH_ROLLUP = rollups.STEP_MONTH_ROLLUP
 
 
 def case_figures(session: Session, clock: Clock, by: str = "department", since: datetime | None = None,
@@ -173,6 +188,7 @@ def case_figures(session: Session, clock: Clock, by: str = "department", since: 
     """办件（按案件）: one row per department or unit of the cases' duties (module docstring)."""
     _check(CASE, by, since, until)
     now = _moment(clock.now())
+    days = rollups.day_bounds(since, until)
     group = _CASE.c.department_code if by == "department" else _CASE.c.unit_code
     finished = _CASE.c.finished_at.is_not(None)
     still_open = _CASE.c.finished_at.is_(None)
@@ -187,20 +203,46 @@ def case_figures(session: Session, clock: Clock, by: str = "department", since: 
         .select_from(_CASE.join(_INSTANCE, _INSTANCE.c.id == _CASE.c.instance_id))
         .group_by(group)
     )
-    rows = []
+    if days is not None:
+        query = query.where(still_open)  # the finished ones are in the rollup
+    rows: dict[str, CaseMetricRow] = {}
     for r in session.execute(_in_period(query, _INSTANCE.c.started_at, since, until, process_id)):
-        row = CaseMetricRow(group=r.grp or UNKNOWN, received=r.received, finished=r.finished,
-                            open=r.received - r.finished, on_time=r.on_time, late=r.finished - r.on_time,
-                            open_yellow=r.open_yellow, open_red=r.open_red, open_paused=r.open_paused)
+        row = rows.setdefault(r.grp or UNKNOWN, CaseMetricRow(group=r.grp or UNKNOWN))
+        row.received, row.finished, row.on_time = r.received, r.finished, r.on_time
+        row.open_yellow, row.open_red, row.open_paused = r.open_yellow, r.open_red, r.open_paused
+    if days is not None:
+        for r in session.execute(_finished_cases(by, days, process_id)):
+            row = rows.setdefault(r.grp or UNKNOWN, CaseMetricRow(group=r.grp or UNKNOWN))
+            row.received += int(r.finished)
+            row.finished += int(r.finished)
+            row.on_time += int(r.on_time)
+    for row in rows.values():
+        row.open, row.late = row.received - row.finished, row.finished - row.on_time
         row.completion_rate = _ratio(row.finished, row.received)
         row.on_time_rate = _ratio(row.on_time, row.finished)
-        rows.append(row)
-    untimed_query = (select(func.count())
-                     .select_from(_INSTANCE.outerjoin(_CASE, _CASE.c.instance_id == _INSTANCE.c.id))
-                     .where(_CASE.c.id.is_(None)))
-    untimed = session.execute(_in_period(untimed_query, _INSTANCE.c.started_at, since, until, process_id)).scalar_one()
-    return Figures(CASE, by, _by_group(rows), untimed_cases=untimed,
+    if days is None:
+        untimed_query = (select(func.count())
+                         .select_from(_INSTANCE.outerjoin(_CASE, _CASE.c.instance_id == _INSTANCE.c.id))
+                         .where(_CASE.c.id.is_(None)))
+        untimed = session.execute(_in_period(untimed_query, _INSTANCE.c.started_at, since, until,
+                                             process_id)).scalar_one()
+    else:
+        # Every instance of the period less the cases counted above (a case clock is one instance's):
+        # a count of the period's instances instead of an anti-join of all of them to their clocks.
+        started = select(func.count()).select_from(_INSTANCE)
+        untimed = (session.execute(_in_period(started, _INSTANCE.c.started_at, since, until, process_id)).scalar_one()
+                   - sum(row.received for row in rows.values()))
+    return Figures(CASE, by, _by_group(list(rows.values())), untimed_cases=untimed,
                    notes=[CASE_NOTE, UNTIMED_NOTE.format(count=untimed)])
+
+
+def _finished_cases(by: str, days: tuple[str | None, str | None], process_id: str | None) -> Any:
+    """The finished cases of the period from `case_rollup`, per department or unit."""
+    group = _CASE_ROLLUP.c.department_code if by == "department" else _CASE_ROLLUP.c.unit_code
+    query = (select(group.label("grp"), func.sum(_CASE_ROLLUP.c.finished).label("finished"),
+                    func.sum(_CASE_ROLLUP.c.on_time).label("on_time"))
+             .group_by(group))
+    return _in_days(query, _CASE_ROLLUP.c.started_day, _CASE_ROLLUP.c.process_id, days, process_id)
 
 
 # ---------------------------------------------------------------- 环节（按步骤）
@@ -211,48 +253,81 @@ def step_figures(session: Session, clock: Clock, by: str = "post", since: dateti
     """环节（按步骤）: one row per post, unit or department (module docstring)."""
     _check(STEP, by, since, until)
     now = _moment(clock.now())
-    steps = _steps(since, until, process_id, now)
-    attempt = _STAGE.alias("attempt")
+    days = rollups.day_bounds(since, until)
+    version_id = catalog_version_id(session)
+    # With the rollup, the task rows read are the open ones only (few); else every row of the period.
+    steps = _steps(since, until, process_id, now, (TASK_READY,) if days is not None else (TASK_READY, TASK_COMPLETED))
     case_clock = _CASE.alias("case_clock")
-    tables, group = _step_groups(steps, by, catalog_version_id(session))
+    tables, group = _step_groups(steps, steps.c.post, by, version_id)
+    joined = _STAGE.alias("attempt")
+    tables = tables.outerjoin(joined, joined.c.id == steps.c.stage_id)
+    attempt = joined.c
 
     completed = steps.c.state == TASK_COMPLETED
     waiting = steps.c.state == TASK_READY
-    limited = attempt.c.due_at.is_not(None)
-    on_time = and_(completed, limited, attempt.c.overran.is_(False),
-                   or_(attempt.c.status != "open", steps.c.completed_at < attempt.c.due_at))
+    limited = attempt.due_at.is_not(None)
+    on_time = and_(completed, limited, attempt.overran.is_(False),
+                   or_(attempt.status != "open", steps.c.completed_at < attempt.due_at))
     case_paused = and_(case_clock.c.paused_since.is_not(None), case_clock.c.finished_at.is_(None))
     ticking = and_(waiting, limited, ~case_paused)
     query = (
         select(group.label("grp"), func.count().label("total"), _count(completed).label("completed"),
                _count(and_(completed, limited)).label("with_stage_limit"), _count(on_time).label("on_time"),
-               func.avg(steps.c.worked).label("mean_worked"),
+               func.coalesce(func.sum(steps.c.worked), 0).label("worked"), func.count(steps.c.worked).label("timed"),
                _count(and_(waiting, limited, case_paused)).label("open_paused"),
-               _count(and_(ticking, attempt.c.due_at <= now)).label("open_red"),
-               _count(and_(ticking, attempt.c.due_at > now, attempt.c.yellow_at <= now)).label("open_yellow"))
-        .select_from(tables.outerjoin(attempt, attempt.c.id == steps.c.stage_id)
-                     .outerjoin(case_clock, case_clock.c.instance_id == steps.c.instance_id))
+               _count(and_(ticking, attempt.due_at <= now)).label("open_red"),
+               _count(and_(ticking, attempt.due_at > now, attempt.yellow_at <= now)).label("open_yellow"))
+        .select_from(tables.outerjoin(case_clock, case_clock.c.instance_id == steps.c.instance_id))
         .group_by(group)
     )
-    p90 = _p90(session, steps, tables, group)
-    rows = []
+    rows: dict[Any, StepMetricRow] = {}
+    worked: dict[Any, list[float]] = {}  # group → [sum of working seconds, steps with a working time]
     for r in session.execute(query):
-        row = StepMetricRow(group=r.grp or UNKNOWN, total=r.total, completed=r.completed,
-                            open=r.total - r.completed, with_stage_limit=r.with_stage_limit,
-                            without_stage_limit=r.completed - r.with_stage_limit, on_time=r.on_time,
-                            late=r.with_stage_limit - r.on_time, open_yellow=r.open_yellow, open_red=r.open_red,
-                            open_paused=r.open_paused)
+        rows[r.grp] = StepMetricRow(group=r.grp or UNKNOWN, total=r.total, completed=r.completed,
+                                    with_stage_limit=r.with_stage_limit, on_time=r.on_time,
+                                    open_yellow=r.open_yellow, open_red=r.open_red, open_paused=r.open_paused)
+        worked[r.grp] = [float(r.worked), r.timed]
+    if days is None:
+        p90 = _p90(session, steps, tables, group)
+    else:
+        per_post = _completed_steps(days, process_id)
+        tables, group = _step_groups(per_post, per_post.c.post_code, by, version_id)
+        timed = per_post.c.bucket >= 0
+        query = (select(group.label("grp"), func.sum(per_post.c.completed).label("completed"),
+                        func.sum(per_post.c.with_stage_limit).label("with_stage_limit"),
+                        func.sum(per_post.c.on_time).label("on_time"),
+                        func.coalesce(func.sum(case((timed, per_post.c.working_seconds), else_=0)), 0).label("worked"),
+                        func.coalesce(func.sum(case((timed, per_post.c.completed), else_=0)), 0).label("timed"))
+                 .select_from(tables).group_by(group))
+        for r in session.execute(query):
+            grp = r.grp or None  # '' : a step without a post
+            row = rows.setdefault(grp, StepMetricRow(group=grp or UNKNOWN))
+            # int(): PostgreSQL sums the per-post sums (bigint) as numeric.
+            row.total += int(r.completed)
+            row.completed += int(r.completed)
+            row.with_stage_limit += int(r.with_stage_limit)
+            row.on_time += int(r.on_time)
+            sums = worked.setdefault(grp, [0.0, 0])
+            sums[0] += float(r.worked)
+            sums[1] += int(r.timed)
+        p90 = _rollup_p90(session, tables, group, per_post)
+    for grp, row in rows.items():
+        row.open = row.total - row.completed
+        row.without_stage_limit = row.completed - row.with_stage_limit
+        row.late = row.with_stage_limit - row.on_time
         row.completion_rate = _ratio(row.completed, row.total)
         row.on_time_rate = _ratio(row.on_time, row.with_stage_limit)
-        row.mean_working_seconds = float(r.mean_worked) if r.mean_worked is not None else None
-        row.p90_working_seconds = p90.get(r.grp)
-        rows.append(row)
-    return Figures(STEP, by, _by_group(rows), notes=[STEP_NOTE])
+        total_worked, timed_steps = worked.get(grp, [0.0, 0])
+        row.mean_working_seconds = total_worked / timed_steps if timed_steps else None
+        row.p90_working_seconds = p90.get(grp)
+    notes = [STEP_NOTE] if days is None else [STEP_NOTE, P90_NOTE]
+    return Figures(STEP, by, _by_group(list(rows.values())), notes=notes)
 
 
-def _steps(since: datetime | None, until: datetime | None, process_id: str | None, now: Any) -> Any:
-    """The task rows of the period as a subquery: instance, state, completion, the post they count
-    for, the id of their attempt's stage row and their working time (completed ones)."""
+def _steps(since: datetime | None, until: datetime | None, process_id: str | None, now: Any,
+           states: tuple[str, ...]) -> Any:
+    """The task rows of the period in these states as a subquery: instance, state, completion, the
+    post they count for, the id of their attempt's stage row and their working time (completed ones)."""
     completed = _TASK.c.state == TASK_COMPLETED
     post = case((and_(completed, _TASK.c.completed_post.is_not(None)), _TASK.c.completed_post),
                 else_=_TASK.c.post_code)
@@ -283,15 +358,34 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
                     func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
                     completion.c.working_seconds.label("worked"))
              .select_from(tables)
-             .where(_TASK.c.state.in_((TASK_READY, TASK_COMPLETED))))
+             .where(_TASK.c.state.in_(states)))
     return _in_period(query, _TASK.c.ready_at, since, until, process_id).subquery("steps")
 
 
-def _step_groups(steps: Any, by: str, version_id: int | None) -> tuple[Any, ColumnElement[Any]]:
-    """The FROM clause that names each step's group, and the group column (NULL: not in the catalog)."""
+def _completed_steps(days: tuple[str | None, str | None], process_id: str | None) -> Any:
+    """The completed steps of the period from the rollups, per post and working-time bucket: the
+    whole months from `step_month_rollup`, the days outside them from `step_rollup`."""
+    months, day_ranges = rollups.month_split(*days)
+    parts = []
+    for table, period, ranges in ((_STEP_MONTH_ROLLUP, "ready_month", [months] if months else []),
+                                  (_STEP_ROLLUP, "ready_day", day_ranges)):
+        for since, until in ranges:
+            part = select(table.c.post_code, table.c.bucket, table.c.completed, table.c.with_stage_limit,
+                          table.c.on_time, table.c.working_seconds)
+            parts.append(_in_days(part, table.c[period], table.c.process_id, (since, until), process_id))
+    rows = union_all(*parts).subquery("rolled") if len(parts) > 1 else parts[0].subquery("rolled")
+    return (select(rows.c.post_code, rows.c.bucket, func.sum(rows.c.completed).label("completed"),
+                   func.sum(rows.c.with_stage_limit).label("with_stage_limit"),
+                   func.sum(rows.c.on_time).label("on_time"),
+                   func.sum(rows.c.working_seconds).label("working_seconds"))
+            .group_by(rows.c.post_code, rows.c.bucket).subquery("per_post"))
+
+
+def _step_groups(source: Any, post: Any, by: str, version_id: int | None) -> tuple[Any, ColumnElement[Any]]:
+    """The FROM clause that names each row's group, and the group column (NULL: not in the catalog)."""
     if by == "post":
-        return steps, steps.c.post
-    tables = steps.outerjoin(_POST, and_(_POST.c.version_id == version_id, _POST.c.code == steps.c.post)).outerjoin(
+        return source, post
+    tables = source.outerjoin(_POST, and_(_POST.c.version_id == version_id, _POST.c.code == post)).outerjoin(
         _UNIT, _UNIT.c.id == _POST.c.unit_id)
     if by == "unit":
         return tables, _UNIT.c.code
@@ -311,6 +405,23 @@ def _p90(session: Session, steps: Any, tables: Any, group: ColumnElement[Any]) -
     query = select(ranked.c.grp, ranked.c.worked).where(ranked.c.position * 10 >= ranked.c.n * 9,
                                                         (ranked.c.position - 1) * 10 < ranked.c.n * 9)
     return {r.grp: float(r.worked) for r in session.execute(query)}
+
+
+def _rollup_p90(session: Session, tables: Any, group: ColumnElement[Any], per_post: Any) -> dict[Any, float]:
+    """Group → the 90th percentile from the working-time buckets of `step_rollup`: the bucket where
+    the nearest rank r = ceil(0.9·n) falls (the cumulative count c of the buckets up to it has
+    10·c ≥ 9·n > 10·(c − its count)), reported as the mean of the group's times in that bucket
+    (engine.runtime.rollups: within 5 % of the exact value)."""
+    buckets = (select(group.label("grp"), per_post.c.bucket, func.sum(per_post.c.completed).label("n"),
+                      func.sum(per_post.c.working_seconds).label("worked"))
+               .select_from(tables).where(per_post.c.bucket >= 0)
+               .group_by(group, per_post.c.bucket).subquery("buckets"))
+    ranked = select(buckets.c.grp, buckets.c.n, buckets.c.worked,
+                    func.sum(buckets.c.n).over(partition_by=buckets.c.grp, order_by=buckets.c.bucket).label("upto"),
+                    func.sum(buckets.c.n).over(partition_by=buckets.c.grp).label("total")).subquery("ranked")
+    query = select(ranked.c.grp, ranked.c.n, ranked.c.worked).where(
+        ranked.c.upto * 10 >= ranked.c.total * 9, (ranked.c.upto - ranked.c.n) * 10 < ranked.c.total * 9)
+    return {(r.grp or None): float(r.worked) / int(r.n) for r in session.execute(query)}
 
 
 # ---------------------------------------------------------------- shared
@@ -344,6 +455,17 @@ def _in_period(query: Any, moment: Any, since: datetime | None, until: datetime 
         query = query.where(moment < until)
     if process_id:
         query = query.where(_INSTANCE.c.process_id == process_id)
+    return query
+
+
+def _in_days(query: Any, day: Any, process: Any, days: tuple[str | None, str | None], process_id: str | None) -> Any:
+    since, until = days
+    if since is not None:
+        query = query.where(day >= since)
+    if until is not None:
+        query = query.where(day < until)
+    if process_id:
+        query = query.where(process == process_id)
     return query
 
 

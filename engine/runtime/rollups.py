@@ -1,0 +1,437 @@
+"""The rollups of the efficiency figures (engine.models.rollups): how a row of the record counts,
+written once, used both to keep the rollups in each step's transaction and to fill them from the
+existing rows (migration 0015, bench/metrics_scale.py).
+
+What is rolled up is only what can no longer change:
+- a step once it is completed: a completed task row is never changed again (a send-back cancels
+  the OPEN step and makes the earlier one ready as a new row; a withdrawal reopens the step as a
+  new row and leaves the completed one as it was), its stage row is closed in the same step, and
+  its `completed` event — with the working time — is written once;
+- a case once its clock has stopped: `finished_at` and `on_time` are set once (a restart, a pause
+  or an extension happens only while the clock runs), and no `extended` or `notice_late` event
+  comes after it.
+Open steps and open cases — the only rows that corrections (pause, resume, extension, restart,
+send-back, withdrawal, cancellation) still change — are counted live over the open rows by the
+figures, as their colours must be anyway.
+
+One place keeps the rollups, on the write path of the timing log (engine.runtime.events): each
+batch of events written notes its `completed` events (the steps completed) and `instance_ended`
+events (the instances ended: a case clock stops in the step that ends its workflow,
+engine.runtime.clocks.sync); just before the commit, after the last batch, `add_noted` adds their
+contribution with one INSERT … SELECT … ON CONFLICT DO UPDATE per rollup table — the same SELECT
+(`step_contributions` / `case_contributions`) that `backfill` runs over every row. At the commit
+every row of the transaction is final (stage rows closed, case clock stopped). A transaction that
+rolls back forgets what it noted. So a rollup equals what a full recomputation gives, as long as
+every completion and every end of a timed instance goes through the engine (rows written around it,
+as the benchmark does, need `backfill`).
+
+The 90th percentile of working time comes from fixed buckets: bucket 0 holds times under 1 s,
+bucket k ≥ 1 the times t with BUCKET_BOUNDS[k-1] ≤ t < BUCKET_BOUNDS[k] — whole seconds, each bound
+5 % above the previous one (rounded down; 1 s apart up to 40 s), so a bucket spans at most 5 % of
+its lower bound, or 1 s. The figure reports the mean of the group's working times in the bucket
+where the nearest rank falls: exact when those times are all the same, otherwise within that
+bucket, i.e. less than 5 % (or, up to 40 s, less than 1 s) from the exact nearest-rank value.
+Counts, rates and sums are exact, and so are means up to the floating-point rounding of the sum.
+Each completed step costs two statements (day and month table), each ended instance one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import String, and_, bindparam, case, func, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session
+
+from engine.clock import BEIJING
+from engine.db import core_connection
+from engine.models.rollups import (
+    CASE_ROLLUP_KEY,
+    STEP_MONTH_ROLLUP_KEY,
+    STEP_ROLLUP_KEY,
+    CaseRollup,
+    StepMonthRollup,
+    StepRollup,
+)
+from engine.models.runtime import TASK_COMPLETED, ProcessInstance, TimingEvent, WorkTask
+from engine.models.timers import CaseDeadline, StageDeadline
+
+BUCKET_PERCENT = 5
+TEN_YEARS = 10 * 366 * 86400
+
+
+def _bounds() -> tuple[int, ...]:
+    """Whole seconds 1, 2, …, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 63, …: each the previous
+    one plus 5 % (rounded down, at least 1 s), up to ten years: 371 bounds."""
+    bounds = [1]
+    while bounds[-1] <= TEN_YEARS:
+        bounds.append(max(bounds[-1] + 1, bounds[-1] * (100 + BUCKET_PERCENT) // 100))
+    return tuple(bounds)
+
+
+BUCKET_BOUNDS: tuple[int, ...] = _bounds()
+NO_WORKING_TIME = -1  # bucket of a completed step without a working time in the log
+NO_CODE = ""  # key value of a case without a unit or department
+# session.info key: (task ids completed, instance ids ended) in the transaction, counted at its commit.
+NOTED = "dutyflow_rollups_noted"
+
+_TASK = WorkTask.__table__  # type: ignore[attr-defined]
+_INSTANCE = ProcessInstance.__table__  # type: ignore[attr-defined]
+_EVENT = TimingEvent.__table__  # type: ignore[attr-defined]
+_STAGE = StageDeadline.__table__  # type: ignore[attr-defined]
+_CASE = CaseDeadline.__table__  # type: ignore[attr-defined]
+STEP_ROLLUP = StepRollup.__table__  # type: ignore[attr-defined]
+STEP_MONTH_ROLLUP = StepMonthRollup.__table__  # type: ignore[attr-defined]
+CASE_ROLLUP = CaseRollup.__table__  # type: ignore[attr-defined]
+
+
+def bucket_of(seconds: float | None) -> int:
+    """The bucket of a working time (module docstring); NO_WORKING_TIME for none."""
+    if seconds is None:
+        return NO_WORKING_TIME
+    low, high = 0, len(BUCKET_BOUNDS)
+    while low < high:  # how many bounds are ≤ seconds
+        middle = (low + high) // 2
+        if BUCKET_BOUNDS[middle] <= seconds:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def bucket_expression(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`bucket_of` in SQL: a binary search written as nested CASE (≈ 9 comparisons a row), the
+    bounds as integer literals, so SQLite and PostgreSQL put a value in the same bucket as Python."""
+
+    def between(low: int, high: int) -> ColumnElement[Any]:  # the answer is in [low, high]
+        if low == high:
+            return literal_column(str(low))
+        middle = (low + high + 1) // 2
+        return case(
+            (seconds >= literal_column(str(BUCKET_BOUNDS[middle - 1])), between(middle, high)),
+            else_=between(low, middle - 1),
+        )
+
+    return case(
+        (seconds.is_(None), literal_column(str(NO_WORKING_TIME))), else_=between(0, len(BUCKET_BOUNDS))
+    )
+
+
+class beijing_day(FunctionElement):  # noqa: N801  (used like a SQL function)
+    """The Beijing calendar day of a stored moment, as text 'YYYY-MM-DD' (China keeps UTC+8 all year)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(beijing_day, "sqlite")
+def _sqlite_day(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+8 hours')"  # stored as naive UTC text
+
+
+@compiles(beijing_day, "postgresql")
+def _postgresql_day(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
+
+
+def day_of(moment: datetime) -> str:
+    return moment.astimezone(BEIJING).date().isoformat()
+
+
+def day_bounds(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None] | None:
+    """[since, until) as Beijing days when both ends are Beijing midnights (or open); None when
+    an end falls inside a day, which the rollups cannot split (the figures are then counted live)."""
+    days: list[str | None] = []
+    for moment in (since, until):
+        if moment is None:
+            days.append(None)
+            continue
+        local = moment.astimezone(BEIJING)
+        if local.time() != time(0):
+            return None
+        days.append(local.date().isoformat())
+    return days[0], days[1]
+
+
+def month_split(
+    since: str | None, until: str | None
+) -> tuple[tuple[str | None, str | None] | None, list[tuple[str | None, str | None]]]:
+    """Days [since, until) as the whole months in it, [first month, end month) or None when it holds
+    none, and the day ranges outside them (at most two): a long period reads months, its edges days."""
+    first = None if since is None else (since[:7] if since.endswith("-01") else _next_month(since[:7]))
+    end = None if until is None else until[:7]
+    if first is not None and end is not None and first >= end:
+        return None, [(since, until)]
+    days: list[tuple[str | None, str | None]] = []
+    if since is not None and first is not None and since < f"{first}-01":
+        days.append((since, f"{first}-01"))
+    if until is not None and end is not None and f"{end}-01" < until:
+        days.append((f"{end}-01", until))
+    return (first, end), days
+
+
+def _next_month(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+
+
+# ---------------------------------------------------------------- what a row contributes
+
+
+def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
+    """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
+    the rollup key. A step counts for the post that completed it, on the day it became ready; its
+    stage row is that of its attempt — the latest one started when the row became ready, failing
+    that before it was completed (a step sent back and redone keeps its SpiffWorkflow task id and
+    gets one stage row per readiness); it is on time when that stage had a due moment and did not
+    overrun it (engine.runtime.metrics). `by_month`: the month of that day ('YYYY-MM') instead."""
+    at_ready, before_end = _STAGE.alias("at_ready"), _STAGE.alias("before_end")
+    stage_at_ready = (
+        select(func.max(at_ready.c.id))
+        .where(
+            at_ready.c.instance_id == _TASK.c.instance_id,
+            at_ready.c.task_id == _TASK.c.spiff_task_id,
+            at_ready.c.started_at <= _TASK.c.ready_at,
+        )
+        .scalar_subquery()
+    )
+    stage_before_end = (
+        select(func.max(before_end.c.id))
+        .where(
+            before_end.c.instance_id == _TASK.c.instance_id,
+            before_end.c.task_id == _TASK.c.spiff_task_id,
+            before_end.c.started_at <= _TASK.c.completed_at,
+        )
+        .scalar_subquery()
+    )
+    completion = _EVENT.alias("completion")
+    where = [_TASK.c.state == TASK_COMPLETED]
+    if task_filter is not None:
+        where.append(task_filter)
+    steps = (
+        select(
+            func.coalesce(_TASK.c.completed_post, _TASK.c.post_code, NO_CODE).label("post_code"),
+            _INSTANCE.c.process_id,
+            (
+                func.substr(beijing_day(_TASK.c.ready_at), 1, 7)
+                if by_month
+                else beijing_day(_TASK.c.ready_at)
+            ).label("ready_period"),
+            _TASK.c.completed_at,
+            func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
+            completion.c.working_seconds.label("worked"),
+            bucket_expression(completion.c.working_seconds).label("bucket"),
+        )
+        .select_from(
+            _TASK.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id).outerjoin(
+                completion, and_(completion.c.task_id == _TASK.c.id, completion.c.kind == "completed")
+            )
+        )
+        .where(*where)
+        .subquery("steps")
+    )
+    attempt = _STAGE.alias("attempt")
+    limited = attempt.c.due_at.is_not(None)
+    on_time = and_(
+        limited,
+        attempt.c.overran.is_(False),
+        (attempt.c.status != "open") | (steps.c.completed_at < attempt.c.due_at),
+    )
+    return (
+        select(
+            steps.c.post_code,
+            steps.c.process_id,
+            steps.c.ready_period,
+            steps.c.bucket,
+            func.count().label("completed"),
+            _count(limited).label("with_stage_limit"),
+            _count(on_time).label("on_time"),
+            func.coalesce(func.sum(steps.c.worked), 0.0).label("working_seconds"),
+        )
+        .select_from(steps.outerjoin(attempt, attempt.c.id == steps.c.stage_id))
+        .group_by(steps.c.post_code, steps.c.process_id, steps.c.ready_period, steps.c.bucket)
+    )
+
+
+def case_contributions(case_filter: ColumnElement[bool] | None = None) -> Any:
+    """The rollup rows of the finished case clocks (all, or those `case_filter` keeps), grouped by
+    the rollup key, with the `extended` and `notice_late` events of those cases."""
+    extensions = _events_of_case("extended")
+    notices = _events_of_case("notice_late")
+    where = [_CASE.c.finished_at.is_not(None)]
+    if case_filter is not None:
+        where.append(case_filter)
+    cases = (
+        select(
+            func.coalesce(_CASE.c.department_code, NO_CODE).label("department_code"),
+            func.coalesce(_CASE.c.unit_code, NO_CODE).label("unit_code"),
+            _INSTANCE.c.process_id,
+            beijing_day(_INSTANCE.c.started_at).label("started_day"),
+            beijing_day(_CASE.c.created_at).label("created_day"),
+            _CASE.c.on_time,
+            extensions.label("extensions"),
+            notices.label("notices"),
+        )
+        .select_from(_CASE.join(_INSTANCE, _INSTANCE.c.id == _CASE.c.instance_id))
+        .where(*where)
+        .subquery("cases")
+    )
+    return select(
+        cases.c.department_code,
+        cases.c.unit_code,
+        cases.c.process_id,
+        cases.c.started_day,
+        cases.c.created_day,
+        func.count().label("finished"),
+        _count(cases.c.on_time.is_(True)).label("on_time"),
+        _count(cases.c.on_time.is_(False)).label("late"),
+        func.sum(cases.c.extensions).label("extensions"),
+        _count(cases.c.extensions > 0).label("extended_cases"),
+        func.sum(cases.c.notices).label("notices_late"),
+        _count(cases.c.notices > 0).label("notice_late_cases"),
+    ).group_by(
+        cases.c.department_code,
+        cases.c.unit_code,
+        cases.c.process_id,
+        cases.c.started_day,
+        cases.c.created_day,
+    )
+
+
+def _events_of_case(kind: str) -> Any:
+    counted = _EVENT.alias(f"counted_{kind}")
+    return (
+        select(func.count())
+        .where(counted.c.instance_id == _CASE.c.instance_id, counted.c.kind == kind)
+        .scalar_subquery()
+    )
+
+
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+# ---------------------------------------------------------------- adding them up
+
+_STEP_VALUES = ("completed", "with_stage_limit", "on_time", "working_seconds")
+_CASE_VALUES = (
+    "finished",
+    "on_time",
+    "late",
+    "extensions",
+    "extended_cases",
+    "notices_late",
+    "notice_late_cases",
+)
+
+
+def _upsert(dialect: str, table: Any, key: Sequence[str], values: Sequence[str], contributions: Any) -> Any:
+    """INSERT … SELECT contributions ON CONFLICT (key) DO UPDATE SET v = v + excluded.v."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).from_select([*key, *values], contributions)
+    return statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in values}
+    )
+
+
+def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = None) -> None:
+    """Add the completed steps `task_filter` keeps (all when None) to `step_rollup` and
+    `step_month_rollup` (two statements)."""
+    dialect = connection.dialect.name
+    connection.execute(
+        _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(task_filter))
+    )
+    connection.execute(
+        _upsert(
+            dialect,
+            STEP_MONTH_ROLLUP,
+            STEP_MONTH_ROLLUP_KEY,
+            _STEP_VALUES,
+            step_contributions(task_filter, by_month=True),
+        )
+    )
+
+
+def add_cases(connection: Connection, case_filter: ColumnElement[bool] | None = None) -> None:
+    """Add the finished cases `case_filter` keeps (all when None) to `case_rollup`."""
+    connection.execute(
+        _upsert(
+            connection.dialect.name,
+            CASE_ROLLUP,
+            CASE_ROLLUP_KEY,
+            _CASE_VALUES,
+            case_contributions(case_filter),
+        )
+    )
+
+
+# The statements of a step, built once per dialect (building one — the bucket's nested CASE — costs
+# a hundred times what running it does): the contributions of the task rows / instances named by
+# the expanding parameter `p_ids`.
+_IDS: Any = bindparam("p_ids", expanding=True)
+_STEP_STATEMENTS: dict[str, tuple[Any, Any, Any]] = {}
+
+
+def _statements(dialect: str) -> tuple[Any, Any, Any]:
+    built = _STEP_STATEMENTS.get(dialect)
+    if built is None:
+        built = _STEP_STATEMENTS[dialect] = (
+            _upsert(
+                dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(_TASK.c.id.in_(_IDS))
+            ),
+            _upsert(
+                dialect,
+                STEP_MONTH_ROLLUP,
+                STEP_MONTH_ROLLUP_KEY,
+                _STEP_VALUES,
+                step_contributions(_TASK.c.id.in_(_IDS), by_month=True),
+            ),
+            _upsert(
+                dialect,
+                CASE_ROLLUP,
+                CASE_ROLLUP_KEY,
+                _CASE_VALUES,
+                case_contributions(_CASE.c.instance_id.in_(_IDS)),
+            ),
+        )
+    return built
+
+
+def backfill(connection: Connection) -> None:
+    """Fill empty rollups from the rows already there (migration 0015; a bulk load)."""
+    add_steps(connection)
+    add_cases(connection)
+
+
+def note_events(session: Session, written: Iterable[dict[str, Any]]) -> None:
+    """Remember the steps completed and the instances ended in this transaction (their timing
+    events were just inserted); `add_noted` counts them at the commit."""
+    noted = session.info.setdefault(NOTED, ([], []))
+    for row in written:
+        if row["kind"] == "completed" and row["task_id"] is not None:
+            noted[0].append(row["task_id"])
+        elif row["kind"] == "instance_ended":
+            noted[1].append(row["instance_id"])
+
+
+def add_noted(session: Session) -> None:
+    """Add the noted steps and cases to the rollups (module docstring): two statements when steps
+    were completed (days and months), one when instances ended, none otherwise. Called just before the commit, when
+    every row of the transaction is final — the stage rows closed, the case clock stopped."""
+    noted = session.info.pop(NOTED, None)
+    if not noted or not (noted[0] or noted[1]):
+        return
+    completed, ended = noted
+    connection = core_connection(session)
+    by_day, by_month, cases = _statements(connection.dialect.name)
+    if completed:
+        connection.execute(by_day, {"p_ids": sorted(set(completed))})
+        connection.execute(by_month, {"p_ids": sorted(set(completed))})
+    if ended:
+        connection.execute(cases, {"p_ids": sorted(set(ended))})
