@@ -24,6 +24,7 @@ CHOICE_LABELS = {
     "refer_government": "报请政府决定", "refuse": "退回/拒绝", "reject": "退回", "resolved": "已解决",
     "return": "退回", "revise": "退回修改", "ruled": "编办裁定", "satisfied": "满意", "testing": "检验检测",
     "transfer": "转办", "unsatisfied": "不满意", "withdrawn": "申请人撤回", "yes": "是",
+    "appraisal": "鉴定", "tender": "招标拍卖",  # the 特别程序 of 审查 (time_limited_case)
 }
 
 EVENT_LABELS = {

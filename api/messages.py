@@ -11,10 +11,13 @@ FastAPI none to plug in, hence this small table rather than a library.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from api.labels import CHOICE_LABELS
 from engine.errors import Conflict, DutyflowError, Forbidden, InvalidInput, NotFound
+from engine.runtime.forms import form_labels, name_fields
 
 VALIDATION_MESSAGE = "提交的内容不完整或格式不对"
 
@@ -32,6 +35,19 @@ FIELD_LABELS: dict[str, str] = {
     "diff": "对比版本", "next": "跳转地址", "open_only": "只看未办结", "alert_id": "预警编号", "instance_id": "办件编号",
     "task_id": "任务编号", "definition_id": "流程定义编号", "current_password": "当前密码", "new_password": "新密码",
     "new_password_again": "再次输入新密码",
+}
+
+# The keys the processes' scripts (engine.runtime.library) word their problems by, for a start (no
+# form) or a task whose form does not declare the key. Every key the library raises is here
+# (tests/test_script_problem_labels.py reads the library to check), so none is shown bare.
+SCRIPT_FIELD_LABELS: dict[str, str] = {
+    "units": "参加的内设机构", "duties": "争议事项", "lead": "牵头部门", "division": "职责分工",
+    "complainant": "投诉人", "subject": "投诉事项", "department": "部门", "duty_code": "事项",
+    "matter": "事项", "to_post": "转办岗位", "posts": "岗位", "text": "内容", "version_id": "清单版本",
+    "missing_materials": "需补正的材料", "refusal_reason": "退回理由", "extension_decision": "是否批准延期",
+    "review_comment": "审核意见", "rejection_reason": "不予受理理由", "check_opinion": "核查意见",
+    "to_task_spec": "退回到的步骤", "handler_post": "经办岗位", "first_post": "首问岗位",
+    "actor": "办理人", "catalog": "权责清单",
 }
 
 CODES: tuple[tuple[type[DutyflowError], str], ...] = (
@@ -138,5 +154,84 @@ def readable_problem(problem: str) -> str:
     return f"{label}：{rest}" if label else problem
 
 
+# A place in a catalog document as the validation names it (engine.catalog.validation.format_loc:
+# `duties[18].department`), in the words of the catalog's own columns (docs/catalog-format.md).
+CATALOG_PLACES: dict[str, str] = {
+    "catalog": "清单信息", "region": "区划", "name": "名称", "version": "版本号", "effective_date": "施行日期",
+    "departments": "部门", "units": "内设机构", "posts": "岗位", "holders": "人员", "code": "编码",
+    "head_post": "负责人岗位", "head": "负责人", "backup": "B角岗位", "id": "人员编号", "objects": "对象分类",
+    "parent": "上级对象", "mandates": "三定职责", "duties": "事项", "category": "事项类型", "department": "实施部门",
+    "role": "岗位角色", "partners": "协同部门", "object": "对象", "action": "行为", "excludes": "不含对象",
+    "basis": "设定依据", "stages": "环节", "stage": "环节", "accountability": "追责情形",
+    "statutory_limit": "法定时限", "committed_limit": "承诺时限", "notice_limit": "补正告知时限",
+    "extension_limit": "延长时限", "fee": "收费", "phone": "咨询电话", "process": "流程", "post": "岗位",
+    "roles": "角色", "action_synonyms": "行为近义词", "staffing": "编制数", "title": "标题", "text": "内容",
+}
+_CATALOG_ROOTS = ("catalog", "departments", "objects", "mandates", "duties", "roles", "action_synonyms")
+_CATALOG_PATH = re.compile(r"\b(?:" + "|".join(_CATALOG_ROOTS) + r")(?:\[\d+\]|\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CATALOG_PLACE = re.compile(r"^(?P<path>" + _CATALOG_PATH.pattern[2:] + r")\s*:\s*(?P<rest>.+)$", re.DOTALL)
+_PLACE_PART = re.compile(r"\[(\d+)\]|\.?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _place_words(path: str) -> str:
+    words: list[str] = []
+    for index, name in _PLACE_PART.findall(path):
+        if index:
+            words[-1] += f"第 {int(index) + 1} 项"
+        else:
+            words.append(CATALOG_PLACES.get(name, name))
+    return " · ".join(words)
+
+
+def catalog_problem(problem: str) -> str:
+    """`duties[18].department: 未知部门 'XX'` → `事项第 19 项 · 实施部门：未知部门 'XX'`: the legal office
+    finds the place by the catalog's words and the item's position, also where the sentence
+    points at another place (已用于 duties[0].code); other problems stay."""
+    match = _CATALOG_PLACE.match(problem)
+    if match is None:  # a row of a table with its place in brackets: 第3行（duties[1].department）
+        return _CATALOG_PATH.sub(lambda m: _place_words(m[0]), problem)
+    rest = _CATALOG_PATH.sub(lambda m: _place_words(m[0]), match["rest"])
+    return f"{_place_words(match['path'])}：{rest}"
+
+
 def readable_problems(problems: Iterable[str]) -> list[str]:
     return [readable_problem(p) for p in problems]
+
+
+# A choice's code inside a script's sentence (require_reason: 结论为 reject 时不能为空).
+_CODE_WORD = re.compile(r" ?\b(?P<code>[a-z][a-z_]*)\b ?")
+# A script's problem: "key: what is wrong" (a bare key; `data.x` keys are the sender's own).
+_SCRIPT_KEYED = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P<index>\[\d+\])?\s*[:：]\s*(?P<rest>.+)$", re.DOTALL)
+
+
+def script_problem(problem: str) -> str:
+    """A problem a process script raised, once the task's form labels are applied
+    (engine.runtime.forms.name_fields): the key it still leads with becomes its label, a choice
+    named by code is said in words."""
+    match = _SCRIPT_KEYED.match(problem)
+    if match is None:
+        head, colon, rest = problem.partition("：")
+        if colon and not re.search(r"[A-Za-z]", head):  # already named by the form's label
+            return f"{head}：{_choices_in_words(rest)}"
+        return problem
+    label = SCRIPT_FIELD_LABELS.get(match["key"]) or FIELD_LABELS.get(match["key"])
+    if label is None:
+        return problem
+    place = f"第 {int(match['index'][1:-1]) + 1} 项" if match["index"] else ""
+    return f"{label}{place}：{_choices_in_words(match['rest'])}"
+
+
+def _choices_in_words(text: str) -> str:
+    return _CODE_WORD.sub(lambda m: f"“{CHOICE_LABELS[m['code']]}”" if m["code"] in CHOICE_LABELS else m[0], text)
+
+
+@contextmanager
+def fields_by_their_labels(form: Callable[[], Iterable[Mapping[str, Any]]] | None = None) -> Iterator[None]:
+    """Starting a process or completing a task: a refusal raised by the process's scripts names the
+    fields as the task's form labels them, else as SCRIPT_FIELD_LABELS does (`form` is called
+    only on a refusal, so a step that succeeds reads no form)."""
+    try:
+        yield
+    except InvalidInput as exc:
+        labels = form_labels(form()) if form is not None else {}
+        raise InvalidInput(exc.message, [script_problem(p) for p in name_fields(exc.problems, labels)]) from None

@@ -64,7 +64,8 @@ def test_a_quarterly_report_is_reviewed_and_scored_into_the_year(city):
     city.complete("chenjing", submit["id"], {"report": "低保审批 120 件", "evidence": ["台账.xlsx"]})
     assert city.data(report["id"])["report_record"]["late"] is False  # 2026-09-30 ≤ 10-10
     no_reason = city.step(report["id"], "review_report")
-    assert "review_comment" in problems_text(city.complete("wangfang", no_reason["id"], {"review": "return"}, status=422))
+    refused = problems_text(city.complete("wangfang", no_reason["id"], {"review": "return"}, status=422))
+    assert "审核意见：结论为“退回”时不能为空" in refused  # the form's label and the choice in words
     city.complete("wangfang", no_reason["id"], {"review": "return", "review_comment": "缺少抽查记录"})
     city.advance(days=12)  # 10-12: after the due day
     city.do("chenjing", report["id"], "submit_report", {"report": "补充", "evidence": ["台账.xlsx", "抽查记录.pdf"]})

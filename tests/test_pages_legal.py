@@ -54,7 +54,7 @@ def test_import_shows_every_validation_problem_and_imports_nothing(legal_client,
     assert "D-1" in joined  # duplicate code
     assert "XX" in joined  # unknown department
     assert "行政审批" in joined  # category outside the list
-    assert "duties[4]" in joined  # committed limit longer than statutory, with its place
+    assert "事项第 5 项 · 承诺时限" in joined  # committed limit longer than statutory, with its place in words
     assert "broken.yaml" in page.text and "未导入任何内容" in page.text
     assert version_count(database) == 1
 

@@ -78,7 +78,7 @@ def test_refusal_without_reason_is_refused(city):
     receive = city.step(inquiry["id"], "receive_transfer")
     before = city.snapshot(inquiry["id"])
     response = city.complete("machao", receive["id"], {"receipt": "refuse"}, status=422)
-    assert "refusal_reason" in problems_text(response)
+    assert "退回理由：退回时不能为空" in problems_text(response)  # the form's label, not the key
     assert city.snapshot(inquiry["id"]) == before
 
 

@@ -23,6 +23,7 @@ from api.pages.task_view import (
 from api.pages.web import PageRoute, flash, page_session, redirect, render, signed_in
 from engine.auth import policy
 from engine.auth.roles import Actor
+from engine.auth.service import user_names
 from engine.clock import Clock
 from engine.runtime import service as runtime
 from engine.runtime.calendars import calendar_for
@@ -76,6 +77,7 @@ def case_page(
         "case": case_clock(session, instance.id, clock), "may_urge": may_urge,
         "events": timeline_lines(session, runtime.timeline(session, instance.id), names),
         "post_names": names, "diagram": diagram_svg(session, instance.id),
+        "people": user_names(session, [instance.started_by, *(s["task"].completed_by for s in steps)]),
         "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
     }, actor=actor)

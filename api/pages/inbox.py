@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from api import messages
 from api.deps import DB_INT_MAX, get_clock
 from api.pages import formatting, intake, task_forms
 from api.pages.task_view import task_context
@@ -25,7 +26,7 @@ from engine.calendar.working import WorkingCalendar
 from engine.catalog import service as catalog
 from engine.clock import Clock
 from engine.errors import Forbidden
-from engine.models.runtime import TimingEvent
+from engine.models.runtime import ProcessDefinition, TimingEvent
 from engine.runtime import service as runtime
 from engine.runtime.calendars import calendar_for
 from engine.runtime.clocks import commands as clock_commands
@@ -111,12 +112,17 @@ def inbox(
     codes = ([e.task.post_code for e in open_tasks + copies] + [e.task.completed_post for e in done]
              + [r.post_code for r in refusals.values()])
     post_names = catalog.post_names_of(session, version.id, codes) if version is not None else {}
+    # A case without a subject is named by its process's Chinese name, never its id.
+    definitions = {e.instance.definition_id for e in open_tasks + copies + done}
+    process_names = dict(session.execute(select(col(ProcessDefinition.id), col(ProcessDefinition.name))
+                                         .where(col(ProcessDefinition.id).in_(definitions))).all()) if definitions else {}
     return render(request, "inbox.html", {
         "title": "我的待办", "open_tasks": open_tasks, "copies": copies, "done": done,
         "relation_labels": task_forms.RELATION_LABELS, "schedule": schedule_json(session, clock.now()),
         "day_seconds": int(calendar.office_hours.day_length.total_seconds()),
         "margins": {e.task.id: yellow_margin(calendar, e.deadline) for e in open_tasks},
         "case_duties": intake.case_duties(session, actor), "post_names": post_names, "refusals": refusals,
+        "process_names": process_names,
     }, actor=actor)
 
 
@@ -136,6 +142,16 @@ def task_page(
     return render(request, "task.html", context, actor=actor)
 
 
+def post_name(session: Session, code: str | None) -> str:
+    """A post as a flash message names it: 岗位 MZ-SHJZ-02（市民政局 · 社会救助科 · 临时救助岗）, the
+    code people find in the catalog and the name they know it by (the code alone if the catalog in
+    force does not have it)."""
+    version = catalog.current_version(session)
+    names = catalog.post_names_of(session, version.id, [code]) if version is not None and code else {}
+    name = names.get(code or "")
+    return f"岗位 {code}（{name}）" if name else f"岗位 {code}"
+
+
 def _back(task_id: int) -> Response:
     return redirect(f"/tasks/{task_id}")
 
@@ -149,8 +165,10 @@ async def complete(
     actor: Actor = Depends(signed_in),
 ) -> Response:
     row = runtime.get_task(session, task_id, actor)
-    data = task_forms.submitted_data(runtime.task_form(session, row), await request.form())
-    runtime.complete_task(session, clock, task_id, data, actor)
+    form = runtime.task_form(session, row)
+    data = task_forms.submitted_data(form, await request.form())
+    with messages.fields_by_their_labels(lambda: form):
+        runtime.complete_task(session, clock, task_id, data, actor)
     flash(request, f"「{row.name}」已办结")
     return redirect("/inbox")
 
@@ -168,7 +186,7 @@ def transfer(request: Request, task_id: TaskId, to_post: str = Form(""), reason:
              session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
              actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.transfer_task(session, clock, task_id, to_post, reason, actor)
-    flash(request, f"「{row.name}」已转办给岗位 {row.transfer_to_post}，对方接收前仍由您负责（首问负责）")
+    flash(request, f"「{row.name}」已转办给{post_name(session, row.transfer_to_post)}，对方接收前仍由您负责（首问负责）")
     return _back(task_id)
 
 
@@ -176,7 +194,7 @@ def transfer(request: Request, task_id: TaskId, to_post: str = Form(""), reason:
 def accept(request: Request, task_id: TaskId, session: Session = Depends(page_session),
            clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.accept_transfer(session, clock, task_id, actor)
-    flash(request, f"已接收转办「{row.name}」，现由岗位 {row.post_code} 承办")
+    flash(request, f"已接收转办「{row.name}」，现由{post_name(session, row.post_code)}承办")
     return _back(task_id)
 
 
@@ -192,7 +210,7 @@ def refuse(request: Request, task_id: TaskId, reason: str = Form(""), session: S
 def delegate(request: Request, task_id: TaskId, reason: str = Form(""), session: Session = Depends(page_session),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(signed_in)) -> Response:
     row = runtime.delegate_to_backup(session, clock, task_id, actor, reason)
-    flash(request, f"「{row.name}」已交 B角岗位 {row.delegated_post} 代办")
+    flash(request, f"「{row.name}」已交 B角{post_name(session, row.delegated_post)}代办")
     return _back(task_id)
 
 

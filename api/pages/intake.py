@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api import messages
 from api.deps import get_clock
 from api.pages.web import PageRoute, flash, page_session, redirect, signed_in
 from engine.auth.roles import Actor
@@ -49,7 +50,8 @@ def _require_staff(actor: Actor) -> None:
 
 def _start(session: Session, clock: Clock, process_id: str, data: dict, actor: Actor) -> int:
     """Start the process; a process error is shown to the person and nothing is kept."""
-    instance = runtime.start_instance(session, clock, process_id, data, actor)
+    with messages.fields_by_their_labels():
+        instance = runtime.start_instance(session, clock, process_id, data, actor)
     if instance.status == "failed":
         raise InvalidInput("办件未能启动", [instance.error or "流程出错"])
     return instance.id

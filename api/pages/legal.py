@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from api import messages
 from api.deps import DB_INT_MAX, get_clock
+from api.labels import person_label
 from api.pages import catalog_diff_view
 from api.pages.task_view import post_choices
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action
@@ -20,6 +22,7 @@ from api.uploads import UPLOAD_TOO_LARGE, UploadRoute, declares_too_much
 from engine.analysis import alerts
 from engine.auth import policy
 from engine.auth.roles import Actor
+from engine.auth.service import user_names
 from engine.catalog import io as catalog_io
 from engine.catalog import service as catalog
 from engine.catalog.io import READ_FORMATS
@@ -95,7 +98,11 @@ def page_context(session: Session, actor: Actor, diff_id: int | None, base_id: i
     processes = runtime.list_instances(session, process_id=PUBLICATION_PROCESS, actor=actor, limit=50)
     # Draft id → the publication case reviewing it: no second start button for it.
     under_review = publications_under_way(session, [v.id for v in versions if not v.is_published])
+    # Who imported and published, by name (an account's username otherwise means nothing to a reader).
+    people = user_names(session, [v.created_by for v in versions] + [v.published_by for v in versions]
+                        + [p.started_by for p in processes])
     return {
+        "person": lambda username: person_label(username, people),
         "title": "清单管理", "versions": versions, "in_force": in_force, "diff": diff, "diff_id": diff_id,
         "chosen": chosen, "base": base, "preview": preview, "preview_list": PREVIEW_LIST,
         "warnings": warnings,
@@ -154,7 +161,9 @@ def import_draft(
     except DutyflowError as exc:
         session.rollback()
         context = page_context(session, actor, None)
-        context["import_error"] = {"filename": filename, "message": exc.message, "problems": exc.problems}
+        context["import_error"] = {"filename": filename, "message": exc.message,
+                                   "problems": [messages.readable_problem(messages.catalog_problem(p))
+                                                for p in exc.problems]}
         return render(request, "legal.html", context, actor=actor, status_code=exc.status_code)
     flash(request, f"已导入草稿版本 {imported.version}（{imported.region}，{len(document.duties)} 项事项，来自 {filename}），"
                    "请核对下方与该区划现行版本的差异、同名提醒和预警预览（草稿不产生预警）")
@@ -180,7 +189,8 @@ def start_publication(
                             "subject": f"{version.name} {version.version} 发布"}
     if drafter_post.strip():
         data["drafter_post"] = drafter_post.strip()  # else the process uses the starter's own post
-    instance = runtime.start_instance(session, clock, PUBLICATION_PROCESS, data, actor)
+    with messages.fields_by_their_labels():
+        instance = runtime.start_instance(session, clock, PUBLICATION_PROCESS, data, actor)
     if instance.status == "failed":
         raise InvalidInput("清单发布流程未能启动", [instance.error or "流程出错"])
     flash(request, f"已启动清单发布流程（办件 #{instance.id}）：{version.name} {version.version}，"

@@ -16,6 +16,7 @@ from api.pages import catalog_diff_view
 from api.pages.formatting import moment
 from api.pages.web import PageRoute, current_actor, page_session, render
 from engine.auth.roles import Actor
+from engine.auth.service import user_names
 from engine.catalog import document as doc
 from engine.catalog import service as catalog
 from engine.config import setting
@@ -116,6 +117,8 @@ def versions(
     return render(request, "catalog/versions.html", {
         "title": "清单版本与调整说明", "versions": published, "diff": diff, "old": old, "new": new,
         "downloads": catalog_diff_view.download_links, "value_text": catalog_diff_view.value_text,
+        # The publisher by the account's name (a process publishes as the person who decided it).
+        "publishers": user_names(session, [v.published_by for v in published]),
     }, actor=actor)
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.labels import person_label
+from api.labels import CLOSING_REASONS, person_label
 from api.pages import task_forms
+from api.pages.metrics_view import names_of_current_catalog
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.auth.service import user_names
@@ -49,8 +50,12 @@ DATA_LABELS = {
     "citizen": "群众", "contact": "联系方式", "complainant": "投诉人", "limit": "办结时限",
     "handler_post": "承办岗位", "backup_post": "B角岗位", "unit_head": "决定岗位（单位负责人）",
     "department_head": "延期审批岗位（部门负责人）", "first_post": "首问岗位", "units": "科室", "duties": "事项",
+    # Shown by name (ORGANISATION_KEYS), so not as the forms' 部门编码.
+    "department": "被投诉部门", "lead": "牵头部门",
 }
 POST_KEYS = {"handler_post", "backup_post", "unit_head", "department_head", "first_post", "to_post"}
+# Data naming a department or unit by its code (投诉 department, 争议 lead, 自查 units).
+ORGANISATION_KEYS = {"department", "lead", "units", "departments"}
 
 
 def readable_data(session: Session, instance: Any, data: dict[str, Any], names: dict[str, str]) -> list[tuple[str, str]]:
@@ -58,6 +63,7 @@ def readable_data(session: Session, instance: Any, data: dict[str, Any], names: 
     in words, yes/no for flags, lists joined."""
     fields = runtime.process_form_fields(session, instance)
     shown: list[tuple[str, str]] = []
+    organisations: dict[str, str] | None = None  # departments and units by name, read when needed
     for key, value in data.items():
         if value in (None, "", []) or isinstance(value, dict):
             continue
@@ -68,6 +74,12 @@ def readable_data(session: Session, instance: Any, data: dict[str, Any], names: 
         text = readable_value(key, value, names)
         if key == "duty_code":
             text = duty_title(session, str(value))
+        elif key == "duties" and isinstance(value, list):
+            text = "、".join(duty_title(session, str(code)) for code in value)
+        elif key in ORGANISATION_KEYS:
+            if organisations is None:
+                organisations = names_of_current_catalog(session)
+            text = readable_value(key, value, organisations)
         shown.append((label, text))
     return shown
 
@@ -89,7 +101,7 @@ def readable_value(key: str, value: Any, names: dict[str, str]) -> str:
     if isinstance(value, list):
         return "、".join(readable_value(key, item, names) for item in value)
     text = str(value)
-    if key in POST_KEYS or key.endswith("_post"):
+    if key in POST_KEYS or key.endswith("_post") or key in ORGANISATION_KEYS:
         return names.get(text, text)
     return task_forms.choice_label(text)
 
@@ -144,10 +156,17 @@ def process_name(session: Session, definition_id: int) -> str:
 
 
 def diagram_svg(session: Session, instance_id: int) -> str:
-    """The instance's process diagram with its current steps highlighted, ready to inline."""
+    """The instance's process diagram with its current steps highlighted, ready to inline. Its
+    title names the process for people only: the renderer adds the process id after the name
+    (限时办结（time_limited_case）) and as the graph's tooltip, for the diagrams/ files developers
+    read; both are dropped here."""
     svg = diagram.instance_svg(session, instance_id).decode("utf-8")
     start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    svg = svg[start:] if start >= 0 else svg
+    instance = runtime.get_instance(session, instance_id)
+    # graphviz also titles the graph (a tooltip) by its name, the process id.
+    svg = svg.replace(f"<title>{instance.process_id}</title>", "", 1)
+    return svg.replace(f"（{instance.process_id}）</text>", "</text>", 1)
 
 
 def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> dict[str, Any]:
@@ -174,6 +193,8 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "post_names": post_names(groups),
         "choice_label": task_forms.choice_label,
         "diagram": diagram_svg(session, instance.id),
+        "people": user_names(session, [row.completed_by]),
+        "closing_reasons": CLOSING_REASONS,
         "data": readable_data(session, instance, data, names),
         "recommendations": recommendations(session, data.get("proposed_posts"), names),
     }

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from api import messages
 from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_action, require_actor
 from api.times import BeijingTime
@@ -320,7 +321,8 @@ def definition_detail(definition_id: DefinitionId, session: Session = Depends(ge
 @router.post("/instances", summary="发起流程实例", status_code=201, response_model=InstanceDetailOut)
 def start_instance(body: StartIn, session: Session = Depends(get_session, scope="function"), clock: Clock = Depends(get_clock),
                    actor: Actor = Depends(require_actor)):
-    row = service.start_instance(session, clock, body.process_id, body.data, actor, body.version)
+    with messages.fields_by_their_labels():
+        row = service.start_instance(session, clock, body.process_id, body.data, actor, body.version)
     return _instance_detail(session, row)
 
 
@@ -407,7 +409,8 @@ def claim(task_id: TaskId, session: Session = Depends(get_session, scope="functi
 @router.post("/tasks/{task_id}/complete", summary="办结任务（提交表单）", response_model=TaskDetailOut)
 def complete(task_id: TaskId, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
-    service.complete_task(session, clock, task_id, body.data, actor)
+    with messages.fields_by_their_labels(lambda: service.task_form(session, service.get_task(session, task_id, actor))):
+        service.complete_task(session, clock, task_id, body.data, actor)
     return _after(session, clock, task_id)
 
 

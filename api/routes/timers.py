@@ -106,6 +106,14 @@ class ExtendIn(BaseModel):
     reason: str = Field(description="延期理由")
 
 
+class ExtensionRequestIn(BaseModel):
+    # Bounded on its own, not only by the body limit: the reason goes into the head's step and the
+    # timing log (engine.runtime.extension_requests.MAX_REASON_CHARS says why).
+    limit: str = Field(max_length=50, description="申请延长的时限，如 10个工作日")
+    reason: str = Field(max_length=extension_requests.MAX_REASON_CHARS,
+                        description=f"延期理由，最多 {extension_requests.MAX_REASON_CHARS} 个字符")
+
+
 class WarningStageOut(BaseModel):
     task_id: str
     stage: str
@@ -182,7 +190,7 @@ def restart_clock(instance_id: InstanceId, body: RestartIn, session: Session = D
 
 @router.post("/instances/{instance_id}/clock/extension-request", response_model=CaseClockOut,
              summary="申请延期（承办人，须在期限届满前；由部门负责人在“延期审批”环节决定）")
-def request_extension(instance_id: InstanceId, body: ExtendIn, session: Session = Depends(get_session, scope="function"),
+def request_extension(instance_id: InstanceId, body: ExtensionRequestIn, session: Session = Depends(get_session, scope="function"),
                       clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     extension_requests.request_extension(session, clock, instance_id, body.limit, body.reason, actor)
     return clock_views.case_clock(session, instance_id, clock)

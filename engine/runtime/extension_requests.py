@@ -20,7 +20,7 @@ from sqlmodel import Session
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.calendar.limits import format_limit
-from engine.errors import Conflict
+from engine.errors import Conflict, InvalidInput
 from engine.models.runtime import RUNNING
 from engine.runtime.clocks import changes, commands
 from engine.runtime.clocks.arithmetic import beijing_iso
@@ -30,11 +30,17 @@ from engine.runtime.instances import load_workflow, run_step, save_workflow
 REQUEST_EVENT = "extension_request"
 DECISION_STEP = "approve_extension"
 
+# The reason is read by the head in the 延期审批 step and kept in the case's timing log: a few
+# sentences, not a document; bounded here so a request from the CLI is held to what the API allows.
+MAX_REASON_CHARS = 500
+
 
 def request_extension(session: Session, clock: Any, instance_id: int, limit_text: str, reason: str,
                       actor: Actor | None) -> dict[str, Any]:
     """Ask for an extension of the case: the 延期审批 step becomes ready at the department head."""
     signed_in = policy.require_signed_in(actor, policy.Action.REQUEST_EXTENSION)
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput("延期理由过长", [f"延期理由：最多 {MAX_REASON_CHARS} 个字符，现有 {len(reason)} 个"])
     case = commands.timed_case(session, instance_id, signed_in, for_update=True)
     now = clock.now()
     if not commands.extension_step_of(session, instance_id):

@@ -19,7 +19,8 @@ Tasks that declare no field accept any data whose keys are plain identifiers.
 
 from __future__ import annotations
 
-from collections.abc import Set
+import re
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -111,7 +112,7 @@ def validate_submission(fields: list[FormField], data: dict[str, Any], reserved:
             raise InvalidInput("表单数据有误", problems)
         return dict(data)
     declared = {f.name: f for f in fields}
-    problems += [f"data.{key}: 表单未声明此字段" for key in data if key not in declared]
+    problems += [f"data.{key}: 表单没有名为“{key}”的字段" for key in data if key not in declared]
     cleaned: dict[str, Any] = {}
     for f in fields:
         value = data.get(f.name)
@@ -126,6 +127,31 @@ def validate_submission(fields: list[FormField], data: dict[str, Any], reserved:
     if problems:
         raise InvalidInput("表单数据有误", problems)
     return cleaned
+
+
+# A problem a process script raises while a task completes: "field: what is wrong".
+_KEYED = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*[:：]\s*(?P<rest>.+)$", re.DOTALL)
+
+
+def name_fields(problems: Iterable[str], labels: Mapping[str, str]) -> list[str]:
+    """A script's problems with the field named as the task's form labels it.
+
+    Scripts (engine.runtime.library) word a problem by the data key they checked
+    (`missing_materials: 不能为空`); the person filled a field labelled 需补正的全部材料, so the
+    problem says that (需补正的全部材料：不能为空). Keys the form does not declare are left for the
+    API's message catalogue (api.messages) to name or drop."""
+    named = []
+    for problem in problems:
+        match = _KEYED.match(problem)
+        label = labels.get(match["key"]) if match else None
+        named.append(f"{label}：{match['rest']}" if match and label else problem)
+    return named
+
+
+def form_labels(form: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """{field name: label} of a task's form as FormField.as_dict() gives it (fields without a
+    label of their own are left out: their name is no label)."""
+    return {str(f["name"]): str(f["label"]) for f in form if f.get("label") and f["label"] != f["name"]}
 
 
 def _coerce(f: FormField, value: Any) -> Any:

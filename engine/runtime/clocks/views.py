@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
+from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import Clock
 from engine.errors import NotFound
-from engine.models.runtime import ProcessInstance, WorkTask
-from engine.models.timers import CaseDeadline, Escalation, StageDeadline
+from engine.models.runtime import ProcessDefinition, ProcessInstance, WorkTask
+from engine.models.timers import CaseDeadline, Escalation, RuntimeTimer, StageDeadline, TimerKind, TimerStatus
+from engine.runtime.bpmn_graph import read_graph
 from engine.runtime.calendars import LazyCalendar
-from engine.runtime.clocks.arithmetic import beijing_iso, clock_state, state_rank
+from engine.runtime.clocks.arithmetic import beijing_iso, clock_state, compute_moments, state_rank
 from engine.runtime.clocks.commands import get_case
 from engine.runtime.clocks.explanation import explain_case, untimed_explanation
 from engine.runtime.clocks.limits import (
@@ -81,6 +83,8 @@ def task_deadline(session: Session, task_row: WorkTask, clock: Clock) -> Deadlin
     if spiff_id:
         stage = session.execute(LATEST_STAGE, {"instance_id": instance_id, "task_id": str(spiff_id)}).scalar_one_or_none()
     case_view = view_of_case(case, calendar, now) if case is not None else None
+    if (stage is None or stage.due_at is None) and case_view is None:
+        return step_timer_view(session, task_row, calendar, now)
     if stage is None or stage.due_at is None:
         return case_view
     finished = stage.status != "open"
@@ -98,6 +102,64 @@ def task_deadline(session: Session, task_row: WorkTask, clock: Clock) -> Deadlin
     if not finished:
         left = time_left(calendar, stage.due_at, case.paused_since if case_paused and case is not None else now)
     return DeadlineView("stage", stage.due_at, stage.yellow_at, left, state, stage.provisional, stage.stage, stage.limit_text)
+
+
+# A step's boundary timers by the definition's content: {step's BPMN id: timer event ids}. A stored
+# definition never changes, so the parse is kept for the process's life (one entry per version).
+_TIMERS_OF_STEPS: dict[str, dict[str, frozenset[str]]] = {}
+PENDING_STEP_TIMERS = (
+    select(col(RuntimeTimer.spec_name), col(RuntimeTimer.due_at))
+    .where(col(RuntimeTimer.instance_id) == bindparam("instance_id"), col(RuntimeTimer.kind) == TimerKind.bpmn,
+           col(RuntimeTimer.status) == TimerStatus.pending)
+    .order_by(col(RuntimeTimer.due_at))
+)
+
+
+def timers_of_steps(session: Session, instance_id: int) -> dict[str, frozenset[str]]:
+    """The timer boundary events of the instance's process, by the step they are attached to."""
+    row = session.execute(
+        select(col(ProcessDefinition.content_hash), col(ProcessDefinition.id), col(ProcessDefinition.process_id))
+        .join(ProcessInstance, col(ProcessInstance.definition_id) == col(ProcessDefinition.id))
+        .where(col(ProcessInstance.id) == instance_id)
+    ).one_or_none()
+    if row is None:
+        return {}
+    found = _TIMERS_OF_STEPS.get(row.content_hash)
+    if found is None:
+        xml = session.execute(select(col(ProcessDefinition.bpmn_xml)).where(col(ProcessDefinition.id) == row.id)).scalar_one()
+        graph = read_graph(xml.encode("utf-8"), row.process_id)
+        steps: dict[str, set[str]] = {}
+        for node in graph.nodes.values():
+            if node.kind == "boundaryEvent" and node.attached_to and "timer" in node.markers:
+                steps.setdefault(node.attached_to, set()).add(node.id)
+        found = _TIMERS_OF_STEPS[row.content_hash] = {step: frozenset(ids) for step, ids in steps.items()}
+    return found
+
+
+def step_timer_view(session: Session, task_row: WorkTask, calendar: LazyCalendar, now: datetime) -> DeadlineView | None:
+    """An untimed step (no stage limit, no case clock) that a timer boundary event bounds — the
+    dispute's 协商 ends when its 10 working days run out — is shown against that timer, not as
+    不计时. The limit is said in working days when the timer falls at the close of office (as
+    `due_after("10个工作日")` sets it), counted from the step's arrival; yellow by the same rule as
+    any clock of that limit. None when no timer waits on the step."""
+    pending = session.execute(PENDING_STEP_TIMERS, {"instance_id": task_row.instance_id}).all()
+    if not pending:
+        return None
+    step_id = task_row.task_spec.split(" [", 1)[0]  # a multi-instance item: "<id> [child]"
+    timers = timers_of_steps(session, task_row.instance_id).get(step_id)
+    due_at = next((row.due_at for row in pending if timers and row.spec_name in timers), None)
+    if due_at is None:
+        return None
+    working = calendar.get()
+    limit_text, yellow_at, provisional = None, None, False
+    days = working.working_days_between(task_row.ready_at, due_at)
+    if days > 0 and working.close_of(due_at.astimezone(working.tz).date()) == due_at:
+        moments = compute_moments(working, task_row.ready_at, TimeLimit(value=days, unit=LimitUnit.working_days))
+        if moments.due_at == due_at:
+            limit_text, yellow_at, provisional = f"{days}个工作日", moments.yellow_at, moments.provisional
+    state = clock_state(due_at, yellow_at, now)
+    return DeadlineView("stage", due_at, yellow_at, time_left(calendar, due_at, now), state, provisional,
+                        task_row.name, limit_text)
 
 
 def case_view(session: Session, instance_id: int, clock: Clock) -> DeadlineView:
