@@ -125,8 +125,8 @@ def test_reason_rule():
 
 
 def test_option_reads_the_calling_scripts_data():
-    namespace = {"option": options.option, "notice_days": 3, "empty": ""}
-    exec("a = option('notice_days', 5)\nb = option('missing', 5)\nc = option('empty', 'x')", namespace)  # noqa: S102
+    namespace = {"option": options.option, "public_notice_days": 3, "empty": ""}
+    exec("a = option('public_notice_days', 5)\nb = option('missing', 5)\nc = option('empty', 'x')", namespace)  # noqa: S102
     assert (namespace["a"], namespace["b"], namespace["c"]) == (3, 5, "x")
 
 
