@@ -206,10 +206,24 @@ def settings_error(exc: ValidationError) -> SettingsError:
     return SettingsError("配置有误，服务未启动", problems)
 
 
+# Cache, per process: (setting, its variable's raw value) → the validated value; bounded like
+# _settings_cache. Engine steps ask for a setting a dozen times a case: reading one variable is
+# enough to know whether its value changed, where get_settings reads all of them.
+_one_setting_cache: dict[tuple[str, str | None], Any] = {}
+
+
 def setting(name: str) -> Any:
-    """One setting as the environment gives it now (engine steps read a setting or two several
-    times per step; get_settings answers from its cache while the environment is unchanged)."""
-    return getattr(get_settings(), name)
+    """One setting as the environment gives it now (a changed variable is seen at once; the value
+    is validated with all the others, by get_settings, the first time it is seen)."""
+    key = (name, os.environ.get(f"{ENV_PREFIX}{name.upper()}"))
+    try:
+        return _one_setting_cache[key]
+    except KeyError:
+        value = getattr(get_settings(), name)
+        if len(_one_setting_cache) > 64:
+            _one_setting_cache.clear()
+        _one_setting_cache[key] = value
+        return value
 
 
 # Each field reads DUTYFLOW_<its name in capitals> (tests check this): the names to watch.

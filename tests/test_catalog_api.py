@@ -8,6 +8,7 @@ from urllib.parse import unquote
 import pytest
 import yaml
 from openpyxl import load_workbook
+from sqlalchemy import event
 
 from engine.catalog import service
 from engine.catalog.document import without_personal_data
@@ -168,7 +169,7 @@ def test_organisation_views(client, legal, demo_bytes):
     post = client.get("/api/posts/MT-AQ-02", headers=legal).json()
     assert (post["unit"], post["department"], post["backup"]) == ("MT-AQ", "MT", "MT-AQ-01")
     assert {d["code"]: d["role"] for d in post["duties"]} == {"MT-JC-001": "B", "MT-JC-002": "A"}
-    assert len(client.get("/api/posts", params={"department": "MZ"}, headers=legal).json()) == 7
+    assert client.get("/api/posts", params={"department": "MZ"}, headers=legal).json()["total"] == 7
     person = client.get("/api/staff/S080", headers=legal).json()
     assert person == {"staff_id": "S080", "name": "邓华", "posts": ["FZ-FG-01"], "roles": ["legal_office"]}
     assert client.get("/api/staff/S999", headers=legal).status_code == 404
@@ -199,3 +200,36 @@ def test_demo_mode_imports_and_publishes_the_demo_catalog(database, clock, setti
         pass  # a second start finds the catalog and imports nothing
     with database.session() as session:
         assert len(service.list_versions(session)) == 1
+
+
+def test_post_list_pages_in_catalog_order_with_a_fixed_number_of_statements(client, legal, demo_bytes, database):
+    """The demo's 民政局 (examples/demo-catalog.yaml) has 7 posts in this order: 办公室 MZ-BGS-01,
+    MZ-BGS-02; 社会救助科 MZ-SHJZ-01 (陈静, 杨帆), MZ-SHJZ-02; 婚姻登记科 MZ-HYDJ-01, MZ-HYDJ-02;
+    养老服务科 MZ-YLFW-01 (vacant). A page is a slice of that order; a province's list is read a
+    page at a time, never post by post."""
+    _import(client, legal, demo_bytes)
+    first = client.get("/api/posts", params={"department": "MZ", "limit": 3}, headers=legal).json()
+    assert (first["total"], first["limit"], first["offset"]) == (7, 3, 0)
+    assert [p["code"] for p in first["items"]] == ["MZ-BGS-01", "MZ-BGS-02", "MZ-SHJZ-01"]
+    assert first["items"][2]["holders"] == [{"id": "S003", "name": "陈静"}, {"id": "S004", "name": "杨帆"}]
+    assert (first["items"][0]["head"], first["items"][0]["backup"]) == (True, "MZ-BGS-02")
+    last = client.get("/api/posts", params={"department": "MZ", "limit": 3, "offset": 6}, headers=legal).json()
+    assert [(p["code"], p["unit"], p["holders"]) for p in last["items"]] == [("MZ-YLFW-01", "MZ-YLFW", [])]
+    unit = client.get("/api/posts", params={"unit": "MZ-HYDJ"}, headers=legal).json()
+    assert [p["code"] for p in unit["items"]] == ["MZ-HYDJ-01", "MZ-HYDJ-02"]
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        everything = client.get("/api/posts", params={"limit": 500}, headers=legal).json()
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    listing = [s for s in statements if "catalog_post" in s or "catalog_duty_post" in s]
+    assert everything["total"] == len(everything["items"]) > 7
+    # count, page, holders, duties: four statements on the post tables for every post of the catalog
+    assert len(listing) <= 4, listing
+    assert client.get("/api/posts", params={"limit": 501}, headers=legal).status_code == 422

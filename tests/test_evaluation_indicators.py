@@ -61,13 +61,14 @@ def test_efficiency_and_routine_work_from_real_cases(database):
         # value = 100 × 2/4 − 5 × 2 − 2 × 1 − 1 × 1 = 50 − 10 − 2 − 1 = 37
         assert efficiency.figures == {"cases": 5, "judged": 4, "finished": 3, "on_time": 2, "red": 2,
                                       "finished_late": 1, "open_overdue": 1, "extensions": 1, "notice_violations": 1,
-                                      "complaints_upheld": 0, "complaints_partly_upheld": 0}  # no complaint here
+                                      "complaints_upheld": 0, "complaints_partly_upheld": 0,
+                                      "runarounds": 0}  # no complaint, no transfer here
         assert efficiency.value == Fraction(37)
         assert efficiency.cases.to_json() == {"count": 5, "ids": [1, 2, 3, 4, 5]}
         assert {k: v.to_json() for k, v in efficiency.breakdown.items()} == {
             "red": {"count": 2, "ids": [2, 4]}, "extended": {"count": 1, "ids": [3]},
             "notice_late": {"count": 1, "ids": [2]}, "complaint_upheld": {"count": 0, "ids": []},
-            "complaint_partly_upheld": {"count": 0, "ids": []}}
+            "complaint_partly_upheld": {"count": 0, "ids": []}, "runaround": {"count": 0, "ids": []}}
         assert "100 × 按时办结件数 ÷ 已判定件数" in efficiency.formula_text
         # 常规工作: the unit carries one duty (AJ-XK-001); all five cases were received in Q4
         # (October and November): Q4 = 100 × 1/1 = 100; Q1-Q3 no case: 100 × 0/1 = 0.

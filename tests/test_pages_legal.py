@@ -82,7 +82,7 @@ def test_start_publication_process_for_a_draft(legal_client, database, clock):
     with database.session() as session:
         draft = session.scalars(select(CatalogVersion).where(CatalogVersion.version == "2026.2")).one()
     page = legal_client.post(f"/legal/versions/{draft.id}/publication",
-                             data={"reason": "new", "notice_days": "5", "drafter_post": "MZ-BGS-01"})
+                             data={"reason": "new", "public_notice_days": "5", "drafter_post": "MZ-BGS-01"})
     assert page.status_code == 200
     assert "已启动清单发布流程" in page.text
     with database.session() as session:

@@ -50,7 +50,7 @@ def version_row(client, version_id: int) -> str:
 
 def start(client, version_id: int):
     return client.post(f"/legal/versions/{version_id}/publication",
-                       data={"reason": "new", "notice_days": "5", "drafter_post": "MZ-BGS-01"})
+                       data={"reason": "new", "public_notice_days": "5", "drafter_post": "MZ-BGS-01"})
 
 
 def publication_count(database) -> int:

@@ -32,7 +32,7 @@ def _through_reviews(city, publication_id):
 
 
 def test_reviews_public_notice_and_publication_by_the_engine(city):
-    publication = city.start("wangfang", "catalog_publication", {"version_id": city.draft_id, "notice_days": 3})
+    publication = city.start("wangfang", "catalog_publication", {"version_id": city.draft_id, "public_notice_days": 3})
     draft = city.step(publication["id"], "draft")
     assert draft["post_code"] == "MZ-BGS-01"  # the starter's own post drafts
     _through_reviews(city, publication["id"])
@@ -40,10 +40,10 @@ def test_reviews_public_notice_and_publication_by_the_engine(city):
     city.advance(days=5)  # 3 working days after the National Day holidays have not passed yet
     assert city.open_steps(publication["id"]) == []
     city.advance(days=6)
-    review = city.step(publication["id"], "notice_review")
+    review = city.step(publication["id"], "public_notice_review")
     assert review["post_code"] in ("FZ-FG-01", "FZ-FG-02")
     assert _status(city) == ("draft", None)
-    city.complete("denghua", review["id"], {"notice_result": "publish", "comments": ["建议补充监督电话"]})
+    city.complete("denghua", review["id"], {"public_notice_result": "publish", "comments": ["建议补充监督电话"]})
     assert _status(city) == ("published", "denghua")
     assert city.instance(publication["id"])["status"] == "completed"
 
@@ -60,7 +60,7 @@ def test_rejections_send_the_draft_back_with_reasons(city):
     assert city.open_steps(publication["id"]) == ["draft"]
     _through_reviews(city, publication["id"])
     city.advance(days=20)  # the default notice period: 5 working days
-    city.do("denghua", publication["id"], "notice_review", {"notice_result": "revise", "review_comment": "采纳公示意见"})
+    city.do("denghua", publication["id"], "public_notice_review", {"public_notice_result": "revise", "review_comment": "采纳公示意见"})
     assert city.open_steps(publication["id"]) == ["draft"]
     assert _status(city) == ("draft", None)
 
@@ -77,7 +77,7 @@ def test_revision_for_a_basis_change_escalates_to_the_legal_office_when_late(cit
     city.complete("denghua", overdue["id"], {"order": "限5个工作日内报送"})
     _through_reviews(city, publication["id"])
     city.advance(days=10)
-    city.do("denghua", publication["id"], "notice_review", {"notice_result": "publish"})
+    city.do("denghua", publication["id"], "public_notice_review", {"public_notice_result": "publish"})
     assert _status(city)[0] == "published"
 
 

@@ -125,8 +125,8 @@ def test_reason_rule():
 
 
 def test_option_reads_the_calling_scripts_data():
-    namespace = {"option": options.option, "notice_days": 3, "empty": ""}
-    exec("a = option('notice_days', 5)\nb = option('missing', 5)\nc = option('empty', 'x')", namespace)  # noqa: S102
+    namespace = {"option": options.option, "public_notice_days": 3, "empty": ""}
+    exec("a = option('public_notice_days', 5)\nb = option('missing', 5)\nc = option('empty', 'x')", namespace)  # noqa: S102
     assert (namespace["a"], namespace["b"], namespace["c"]) == (3, 5, "x")
 
 
@@ -148,17 +148,13 @@ def test_name_score_uses_character_pairs():
 
 
 def test_broader_object_counts_unless_carved_out():
-    from types import SimpleNamespace
-
     from engine.runtime.library.catalog_lookup import _object_score
 
     parents = {"石膏矿": "非煤矿山", "非煤矿山": "矿山", "矿山": None}
-    broad = SimpleNamespace(object="矿山", excludes=[])
-    carved = SimpleNamespace(object="矿山", excludes=["非煤矿山"])
-    assert _object_score(SimpleNamespace(object="石膏矿", excludes=[]), {"石膏矿"}, parents) == 0.5
-    assert _object_score(broad, {"石膏矿"}, parents) == 0.3
-    assert _object_score(carved, {"石膏矿"}, parents) == 0.0
-    assert _object_score(SimpleNamespace(object=None, excludes=[]), {"石膏矿"}, parents) == 0.0
+    assert _object_score("石膏矿", [], {"石膏矿"}, parents) == 0.5
+    assert _object_score("矿山", [], {"石膏矿"}, parents) == 0.3
+    assert _object_score("矿山", ["非煤矿山"], {"石膏矿"}, parents) == 0.0  # carved out on the way
+    assert _object_score(None, [], {"石膏矿"}, parents) == 0.0
 
 
 # ------------------------------------------------------------------ rules on the demo catalog
@@ -180,6 +176,24 @@ def test_matter_matching_finds_the_duty_by_object_and_name(in_step):
     # 非煤矿山 (安监局) is the broader object and does not exclude 石膏矿: proposed too, ranked lower
     assert [m.duty for m in matches[:2]] == ["MT-JC-002", "AJ-JC-001"] and matches[1].score < matches[0].score
     assert match_duties(in_step, catalog.current_version(in_step).id, "今天天气") == []
+
+
+def test_matter_matching_reads_only_duties_that_can_score(in_step):
+    """A duty scores only through a character pair its name shares with the matter or through its
+    object; the database leaves every other duty out, so an inquiry does not read the catalog."""
+    from engine.runtime.library.catalog_lookup import _candidates
+
+    version_id = catalog.current_version(in_step).id
+    total = catalog.search_duties(in_step, version_id, limit=1).total
+    rows = _candidates(in_step, version_id, "咨询婚姻登记", set())
+    names = {row[1] for row in rows.values()}
+    # every candidate shares 婚姻/姻登/登记 (or 咨询/询婚) with the matter; 婚姻登记 itself is among them
+    assert any("婚姻登记" in name for name in names)
+    assert all(any(pair in name for pair in ("咨询", "询婚", "婚姻", "姻登", "登记")) for name in names)
+    assert 0 < len(rows) < total
+    assert _candidates(in_step, version_id, "今天天气", set()) == {}
+    # a pair with a LIKE wildcard in it is matched as written, not as a pattern
+    assert _candidates(in_step, version_id, "%_", set()) == {}
 
 
 def test_open_case_takes_posts_head_and_committed_limit(in_step):

@@ -141,7 +141,7 @@ def test_library_functions_still_read_the_task_data_of_the_running_script():
     # the task data as those globals, in scripts and in expressions.
     definitions.load_script_libraries()
     environment = make_script_engine().environment
-    context = {"notice_days": 3, "empty": ""}
-    environment.execute('days = int(option("notice_days", 5))\nfallback = option("empty", "默认")', context)
+    context = {"public_notice_days": 3, "empty": ""}
+    environment.execute('days = int(option("public_notice_days", 5))\nfallback = option("empty", "默认")', context)
     assert (context["days"], context["fallback"]) == (3, "默认")
-    assert environment.evaluate('option("notice_days") + 1', {"notice_days": 3}) == 4
+    assert environment.evaluate('option("public_notice_days") + 1', {"public_notice_days": 3}) == 4

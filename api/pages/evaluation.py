@@ -54,11 +54,11 @@ FIGURE_NAMES = {
     "red": "红牌", "finished_late": "超期办结", "open_overdue": "未办结已超期", "extensions": "延期次数",
     "notice_violations": "一次性告知违规次数", "duties": "承担的职责事项", "active_duties": "有办件的事项",
     "idle_duties": "没有办件的事项", "complaints_upheld": "投诉属实", "complaints_partly_upheld": "投诉部分属实",
-    "checked": "首次检查验收的整改项", "passed_first_time": "首次即通过", "sent_back": "退回次数",
+    "runarounds": "推诿（群众多跑腿）事项", "checked": "首次检查验收的整改项", "passed_first_time": "首次即通过", "sent_back": "退回次数",
 }
 BREAKDOWN_NAMES = {"red": "红牌办件", "extended": "延期的办件", "notice_late": "一次性告知违规的办件",
                    "complaint_upheld": "属实的投诉", "complaint_partly_upheld": "部分属实的投诉",
-                   "sent_back": "有整改项被退回的自查活动"}
+                   "runaround": "被推诿的办件", "sent_back": "有整改项被退回的自查活动"}
 
 
 def shown(value: Fraction | None) -> str:

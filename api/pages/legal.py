@@ -175,7 +175,7 @@ def start_publication(
     request: Request,
     version_id: int = Path(ge=0, le=DB_INT_MAX),
     reason: str = Form("new"),
-    notice_days: int = Form(5, ge=0, le=DB_INT_MAX),
+    public_notice_days: int = Form(5, ge=0, le=DB_INT_MAX),
     drafter_post: str = Form(""),
     session: Session = Depends(page_session),
     clock: Clock = Depends(get_clock),
@@ -185,7 +185,7 @@ def start_publication(
     catalog.ensure_draft(version)
     if reason not in REASONS:
         raise InvalidInput("发布原因无效", [f"reason: 应为 {'、'.join(REASONS)} 之一"])
-    data: dict[str, Any] = {"version_id": version.id, "reason": reason, "notice_days": notice_days,
+    data: dict[str, Any] = {"version_id": version.id, "reason": reason, "public_notice_days": public_notice_days,
                             "subject": f"{version.name} {version.version} 发布"}
     if drafter_post.strip():
         data["drafter_post"] = drafter_post.strip()  # else the process uses the starter's own post

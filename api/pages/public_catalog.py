@@ -26,7 +26,7 @@ from engine.models.catalog import CatalogVersion
 router = APIRouter(route_class=PageRoute)
 
 PAGE_SIZE = 20
-ROLE_LABELS = {"sole": "主办", "lead": "牵头", "partner": "配合"}
+DUTY_ROLE_LABELS = {"sole": "主办", "lead": "牵头", "partner": "配合"}
 POST_ROLE_LABELS = {"A": "A角（主责）", "B": "B角（备岗）"}
 
 
@@ -85,7 +85,7 @@ def search(
     # Regions with a published catalog: a province's server offers each region's own list.
     regions = catalog.published_regions(session)
     context: dict = {"title": "权责清单查询", "version": version, "q": q, "department": department,
-                     "category": category, "categories": doc.CATEGORIES, "role_labels_duty": ROLE_LABELS,
+                     "category": category, "categories": doc.CATEGORIES, "role_labels_duty": DUTY_ROLE_LABELS,
                      "regions": regions, "region": version.region if version is not None else region}
     if version is not None:
         departments = catalog.list_departments(session, version.id)
@@ -147,5 +147,5 @@ def duty_page(
     org = Organisation.of(catalog.list_departments(session, shown.id))
     return render(request, "catalog/duty.html", {
         "title": duty.name, "duty": duty, "version": shown, "org": org,
-        "role_labels_duty": ROLE_LABELS, "post_role_labels": POST_ROLE_LABELS,
+        "role_labels_duty": DUTY_ROLE_LABELS, "post_role_labels": POST_ROLE_LABELS,
     }, actor=actor)

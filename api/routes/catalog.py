@@ -93,6 +93,13 @@ class PostOut(BaseModel):
     duties: list[dict[str, str]] = Field(description="该岗位承办的事项：code、name、role（A/B）")
 
 
+class PostPageOut(BaseModel):
+    total: int = Field(description="符合条件的岗位总数")
+    limit: int
+    offset: int
+    items: list[PostOut]
+
+
 class StaffOut(BaseModel):
     staff_id: str
     name: str
@@ -262,35 +269,25 @@ def department(
     return service.get_department(session, _internal_version(session, version).id, code)
 
 
-def _post_out(session: Session, version_id: int, code: str, head: bool, name: str, backup: str | None) -> PostOut:
-    return PostOut(
-        code=code, name=name, backup=backup, head=head,
-        unit=service.unit_of_post(session, version_id, code),
-        department=service.department_of_post(session, version_id, code),
-        holders=service.post_holders(session, version_id, code),
-        duties=[{"code": d.code, "name": d.name, "role": d.role}
-                for d in service.duties_of_post(session, version_id, code)],
-    )
+def _post_out(post: service.PostListing) -> PostOut:
+    return PostOut(code=post.code, name=post.name, backup=post.backup, head=post.head, unit=post.unit,
+                   department=post.department, holders=post.holders,
+                   duties=[{"code": d.code, "name": d.name, "role": d.role} for d in post.duties])
 
 
-@router.get("/posts", response_model=list[PostOut], summary="岗位列表（可按部门或内设机构筛选）")
+@router.get("/posts", response_model=PostPageOut, summary="岗位列表（可按部门或内设机构筛选，分页）")
 def posts(
     version: str | None = Query(None, description=VERSION_HELP),
-    department: str | None = Query(None, description="部门编码"),
-    unit: str | None = Query(None, description="内设机构编码"),
+    department: str | None = Query(None, max_length=100, description="部门编码"),
+    unit: str | None = Query(None, max_length=100, description="内设机构编码"),
+    limit: int = LIMIT_Q,
+    offset: int = OFFSET_Q,
     session: Session = Depends(get_session, scope="function"),
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
-    result = []
-    for dept in service.list_departments(session, version_id):
-        if department and dept.code != department:
-            continue
-        for u in dept.units:
-            if unit and u.code != unit:
-                continue
-            result += [_post_out(session, version_id, p.code, p.head, p.name, p.backup) for p in u.posts]
-    return result
+    page = service.list_posts(session, version_id, department=department, unit=unit, limit=limit, offset=offset)
+    return PostPageOut(total=page.total, limit=limit, offset=offset, items=[_post_out(p) for p in page.posts])
 
 
 @router.get("/posts/{code}", response_model=PostOut, summary="岗位详情（在岗人员、B角、承办事项）")
@@ -301,12 +298,10 @@ def post(
     _actor: Actor = Depends(require_actor),
 ):
     version_id = _internal_version(session, version).id
-    for dept in service.list_departments(session, version_id):
-        for u in dept.units:
-            for p in u.posts:
-                if p.code == code:
-                    return _post_out(session, version_id, p.code, p.head, p.name, p.backup)
-    raise NotFound(f"找不到岗位 '{code}'", [f"post: 未知岗位 '{code}'"])
+    page = service.list_posts(session, version_id, code=code, limit=1)
+    if not page.posts:
+        raise NotFound(f"找不到岗位 '{code}'", [f"post: 未知岗位 '{code}'"])
+    return _post_out(page.posts[0])
 
 
 def _staff_out(info: service.StaffInfo, posts_by_role: dict[str, set[str]]) -> StaffOut:

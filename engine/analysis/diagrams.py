@@ -90,7 +90,7 @@ def overlap_graph(document: CatalogDocument, report: AnalysisReport) -> graphviz
     return graph
 
 
-ROLE_LABELS = {"lead": "（牵头）", "partner": "（配合）", "sole": ""}
+DUTY_ROLE_LABELS = {"lead": "（牵头）", "partner": "（配合）", "sole": ""}
 
 
 def taxonomy_graph(document: CatalogDocument, report: AnalysisReport | None = None) -> graphviz.Digraph:
@@ -106,7 +106,7 @@ def taxonomy_graph(document: CatalogDocument, report: AnalysisReport | None = No
         if obj is not None and obj in taxonomy:
             action = canonical_action(duty.action, document.action_synonyms) or ""
             department = names.get(duty.department, duty.department)
-            covers[obj].add(f"{department}{ROLE_LABELS[duty.role.value]} {action}".strip())
+            covers[obj].add(f"{department}{DUTY_ROLE_LABELS[duty.role.value]} {action}".strip())
     contested = {o.object for o in report.overlaps} if report else set()
     graph = _graph("taxonomy")
     for item in document.objects:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.catalog.document import CatalogDocument, Duty, Role
+from engine.catalog.document import CatalogDocument, Duty, DutyRole
 from engine.catalog.taxonomy import Taxonomy
 
 SAME_OBJECT = "same_object"
@@ -65,7 +65,7 @@ def is_arranged(first: Duty, second: Duty) -> bool:
     """A lead/partner arrangement counts only when reciprocal: each names the other's department."""
     roles = {first.role, second.role}
     return (
-        roles == {Role.lead, Role.partner}
+        roles == {DutyRole.lead, DutyRole.partner}
         and second.department in first.partners
         and first.department in second.partners
     )
@@ -77,9 +77,9 @@ def _share_a_lead(first: Duty, second: Duty, candidates: list[Duty]) -> bool:
     The spec names only lead/partner pairs; without this, every lead with two partners would
     raise a partner-vs-partner overlap, which the arrangement itself already settles.
     """
-    if first.role != Role.partner or second.role != Role.partner:
+    if first.role != DutyRole.partner or second.role != DutyRole.partner:
         return False
-    return any(c.role == Role.lead and is_arranged(c, first) and is_arranged(c, second) for c in candidates)
+    return any(c.role == DutyRole.lead and is_arranged(c, first) and is_arranged(c, second) for c in candidates)
 
 
 def _excluded(broad: Duty, narrow_object: str, taxonomy: Taxonomy) -> bool:
@@ -91,7 +91,7 @@ def _excluded(broad: Duty, narrow_object: str, taxonomy: Taxonomy) -> bool:
 
 
 def _classify(broad: Duty, narrow: Duty, same: bool) -> str:
-    if same and broad.role == Role.lead and narrow.role == Role.lead:
+    if same and broad.role == DutyRole.lead and narrow.role == DutyRole.lead:
         return TWO_LEADS
     return SAME_OBJECT if same else TAXONOMY
 
@@ -121,8 +121,8 @@ def find_overlaps(document: CatalogDocument, taxonomy: Taxonomy | None = None) -
                 # The leads are gathered only for two partners (the only case _share_a_lead can hold):
                 # on a big catalog the lists behind one object and action are long.
                 if (
-                    broad.role == Role.partner
-                    and narrow.role == Role.partner
+                    broad.role == DutyRole.partner
+                    and narrow.role == DutyRole.partner
                     and _share_a_lead(
                         broad, narrow, [*index[(action, obj)], *index.get((action, broader_object), ())]
                     )

@@ -17,8 +17,8 @@ from engine.calendar.units import COUNTED_UNITS, LimitUnit, TimeLimit
 from engine.errors import InvalidInput
 
 LIST_SEPARATOR = "；"
-ROLE_TEXT = {"sole": "主办", "lead": "牵头", "partner": "配合"}
-ROLE_FROM_TEXT = {"主办": "sole", "牵头": "lead", "配合": "partner", "协办": "partner",
+DUTY_ROLE_TEXT = {"sole": "主办", "lead": "牵头", "partner": "配合"}
+DUTY_ROLE_FROM_TEXT = {"主办": "sole", "牵头": "lead", "配合": "partner", "协办": "partner",
                   "sole": "sole", "lead": "lead", "partner": "partner"}
 YES = {"是", "y", "yes", "true", "1", "√", "✓"}
 
@@ -128,9 +128,9 @@ def parse_role(value: Any) -> str:
     cell = text(value)
     if not cell:
         return "sole"
-    if cell not in ROLE_FROM_TEXT:
+    if cell not in DUTY_ROLE_FROM_TEXT:
         raise CellError(f"主办方式应为 主办、牵头 或 配合，实际为 '{cell}'")
-    return ROLE_FROM_TEXT[cell]
+    return DUTY_ROLE_FROM_TEXT[cell]
 
 
 def parse_limit_cell(value: Any, category: str | None = None) -> dict[str, Any] | None:

@@ -41,7 +41,10 @@ class _Item(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
-class Role(StrEnum):
+class DutyRole(StrEnum):
+    """主办方式: how a department carries a duty (the format's `duties[].role`). Not an account's
+    role (engine.auth.roles) and not a post's A/B role on a duty (validation.POST_ROLES)."""
+
     sole = "sole"
     lead = "lead"
     partner = "partner"
@@ -108,7 +111,7 @@ class Duty(_Item):
     name: str
     category: str
     department: str
-    role: Role = Role.sole
+    role: DutyRole = DutyRole.sole
     partners: list[str] = Field(default_factory=list)
     object: str | None = None
     action: str | None = None

@@ -352,7 +352,7 @@ def write_xlsx(document: CatalogDocument) -> bytes:
     duties = _sheet(workbook, DUTIES)
     for duty in document.duties:
         _append(duties, [
-            duty.code, duty.name, duty.category, duty.department, cells.ROLE_TEXT[duty.role.value],
+            duty.code, duty.name, duty.category, duty.department, cells.DUTY_ROLE_TEXT[duty.role.value],
             cells.join_codes(duty.partners), duty.object, duty.action, cells.join_codes(duty.excludes),
             cells.join_lines(duty.basis), cells.join_codes(duty.units), cells.format_post_assignments(duty.posts),
             cells.format_stages(duty.stages), cells.join_lines(duty.accountability),

@@ -631,6 +631,74 @@ def duties_of_post(session: Session, version_id: int, post_code: str) -> list[Po
     return [PostDuty(code, name, role) for code, name, role in rows]
 
 
+@dataclass(frozen=True)
+class PostListing:
+    """A post as the post list shows it: where it sits, who holds it, which duties it carries."""
+
+    code: str
+    name: str
+    unit: str
+    department: str
+    backup: str | None
+    head: bool
+    holders: list[doc.Holder]
+    duties: list[PostDuty]
+
+
+@dataclass(frozen=True)
+class PostPage:
+    total: int
+    posts: list[PostListing]
+
+
+def list_posts(session: Session, version_id: int, *, department: str | None = None, unit: str | None = None,
+               code: str | None = None, limit: int = 50, offset: int = 0) -> PostPage:
+    """One page of a version's posts in catalog order, filtered in the database, in four statements
+    whatever the page holds (count, posts, their holders, their duties): a province's catalog has
+    tens of thousands of posts, so neither the whole catalog nor one query per post is read."""
+    get_version(session, version_id)
+    where = [col(CatalogPost.version_id) == version_id]
+    if department is not None:
+        where.append(col(CatalogDepartment.code) == department)
+    if unit is not None:
+        where.append(col(CatalogUnit.code) == unit)
+    if code is not None:
+        where.append(col(CatalogPost.code) == code)
+    joined = (select(col(CatalogPost.id))
+              .join(CatalogUnit, col(CatalogUnit.id) == col(CatalogPost.unit_id))
+              .join(CatalogDepartment, col(CatalogDepartment.id) == col(CatalogUnit.department_id))
+              .where(*where))
+    total = session.scalar(select(func.count()).select_from(joined.subquery())) or 0
+    rows = session.execute(
+        joined.add_columns(col(CatalogPost.code), col(CatalogPost.name), col(CatalogUnit.code),
+                           col(CatalogDepartment.code), col(CatalogPost.backup), col(CatalogPost.head))
+        .order_by(col(CatalogDepartment.position), col(CatalogUnit.position), col(CatalogPost.position))
+        .limit(limit).offset(offset)
+    ).all()
+    ids = [row[0] for row in rows]
+    holders: dict[int, list[doc.Holder]] = {post_id: [] for post_id in ids}
+    duties: dict[int, list[PostDuty]] = {post_id: [] for post_id in ids}
+    if ids:
+        for post_id, staff_id, name in session.execute(
+            select(col(CatalogPostHolder.post_id), col(CatalogStaff.staff_id), col(CatalogStaff.name))
+            .join(CatalogStaff, col(CatalogStaff.id) == col(CatalogPostHolder.staff_pk))
+            .where(col(CatalogPostHolder.post_id).in_(ids))
+            .order_by(col(CatalogPostHolder.position))
+        ):
+            holders[post_id].append(doc.Holder(id=staff_id, name=name))
+        for post_id, duty_code, duty_name, role in session.execute(
+            select(col(CatalogDutyPost.post_id), col(CatalogDuty.code), col(CatalogDuty.name), col(CatalogDutyPost.role))
+            .join(CatalogDuty, col(CatalogDuty.id) == col(CatalogDutyPost.duty_id))
+            .where(col(CatalogDutyPost.post_id).in_(ids))
+            .order_by(col(CatalogDuty.position))
+        ):
+            duties[post_id].append(PostDuty(duty_code, duty_name, role))
+    return PostPage(total=total, posts=[
+        PostListing(code=code_, name=name, unit=unit_code, department=department_code, backup=backup,
+                    head=bool(head), holders=holders[post_id], duties=duties[post_id])
+        for post_id, code_, name, unit_code, department_code, backup, head in rows])
+
+
 def role_posts(session: Session, version_id: int) -> dict[str, set[str]]:
     """The posts behind each coordinating role of a version (`roles:` extension), resolved once:
     listing everyone's roles then costs a fixed number of queries, not several per person."""

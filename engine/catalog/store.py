@@ -229,7 +229,7 @@ def _limit(value: int | None, unit: str | None, note: str | None) -> doc.TimeLim
 
 def _duty_document(row: CatalogDuty, department: str, units: list[str], posts: list[doc.PostAssignment]) -> doc.Duty:
     return doc.Duty(
-        code=row.code, name=row.name, category=row.category, department=department, role=doc.Role(row.role),
+        code=row.code, name=row.name, category=row.category, department=department, role=doc.DutyRole(row.role),
         partners=list(row.partners), object=row.object, action=row.action, excludes=list(row.excludes),
         basis=list(row.basis), units=units, posts=posts,
         stages=[doc.StageText(**s) for s in row.stages], accountability=list(row.accountability),

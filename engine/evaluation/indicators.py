@@ -15,8 +15,8 @@ are left out of 高效履职.
     告知违规 = late one-time notices (timing events `notice_late`)
     投诉属实 = efficiency complaints (`efficiency_complaint`) decided in the period as substantiated
                (`yes`) against the unit; 部分属实 = decided `partly`
-    value    = 100 × on time / judged − 5 × 红牌 − 2 × 告知违规 − 1 × 延期 − 5 × 投诉属实 − 3 × 部分属实,
-               at least 0
+    value    = 100 × on time / judged − 5 × 红牌 − 2 × 告知违规 − 1 × 延期 − 5 × 投诉属实 − 3 × 部分属实
+               − 5 × 推诿, at least 0
     (nothing judged yet: the share counts as 100). Cases open and not yet due are not judged.
     For a period of whole Beijing days (every year and quarter) the finished cases and their
     extensions and late notices are summed from `case_rollup` (kept in each step's transaction,
@@ -29,9 +29,10 @@ are left out of 高效履职.
     department's head post the catalog gave it, or the post a transfer handed it to), looked up
     in the catalog version of the year. A partly substantiated complaint costs 3 points, less than
     a substantiated one (5, as much as a red card) because only part of the conduct was found.
-    Runarounds (群众多跑腿, engine.analysis.runaround) are not in the value: finding them walks the
-    whole transfer log in Python (holder paths per task), and its alerts name departments only,
-    from whenever the analysis last ran; nothing per unit and period can be counted in SQL.
+    推诿      = matters a post of the unit sent round in a circle in the period (`runarounds`:
+               a transfer the unit's post made and the other side accepted, to a post that had
+               held the matter and passed it on), 5 points each, as a red card or an upheld complaint:
+               the applicant is sent back to a door they had already been through.
 
 常规工作 (`routine_work`), for the period: the duties the unit carries in the catalog version
 of the year (三定, `catalog_duty_unit`; a department's own duties for a region's year), and the
@@ -76,8 +77,9 @@ FORMULAS: dict[str, str] = {EFFICIENCY: "高效履职（办件计时、效能投
                             SELF_INSPECTION: "自查整改（检查验收）"}
 FORMULA_TEXTS: dict[str, str] = {
     EFFICIENCY: "100 × 按时办结件数 ÷ 已判定件数（已办结 + 未办结已超期） − 5 × 红牌件数 − 2 × 一次性告知违规次数"
-                " − 1 × 延期次数 − 5 × 投诉属实件数 − 3 × 投诉部分属实件数，最低 0 分；尚无已判定办件时按时率计 100；"
-                "投诉按期间内最后一次处理决定计，记在最后调查核实的岗位所在单位；群众多跑腿（推诿）未计入",
+                " − 1 × 延期次数 − 5 × 投诉属实件数 − 3 × 投诉部分属实件数 − 5 × 推诿件数，最低 0 分；"
+                "尚无已判定办件时按时率计 100；投诉按期间内最后一次处理决定计，记在最后调查核实的岗位所在单位；"
+                "推诿（群众多跑腿）：本单位岗位把已接收的事项转回曾经办并转出过它的岗位，对方接收，每个事项计一次",
     ROUTINE_WORK: "100 × 期间内有办件的三定职责事项数 ÷ 承担的职责事项数；未承担任何事项计 0 分",
     SELF_INSPECTION: "100 × 首次检查验收即通过的整改项数 ÷ 期间内首次检查验收的整改项数；退回次数另列；"
                      "尚无检查验收计 100 分",
@@ -87,6 +89,7 @@ NOTICE_POINTS = 2
 EXTENSION_POINTS = 1
 UPHELD_POINTS = 5  # 投诉属实
 PARTLY_UPHELD_POINTS = 3  # 投诉部分属实
+RUNAROUND_POINTS = 5  # 群众多跑腿（推诿）: as much as a red card or an upheld complaint
 COMPLAINT_PROCESS = "efficiency_complaint"
 CAMPAIGN_PROCESS = "self_inspection_campaign"
 CHECK_STEP = "check_rectification [child]"  # one task per open item (engine.runtime.tasks.MULTI_INSTANCE_SUFFIX)
@@ -188,6 +191,45 @@ def complaints(session: Session, code: str, start: datetime, end: datetime, vers
     return listed("yes"), listed("partly")
 
 
+_EVENTS = TimingEvent.__table__  # type: ignore[attr-defined]
+_TRANSFER, _EARLIER, _ANSWER = _EVENTS.alias("transfer"), _EVENTS.alias("earlier"), _EVENTS.alias("answer")
+_ANSWERS = ("accepted", "refused")
+
+
+def _accepted(transfer: Any) -> ColumnElement[bool]:
+    """Whether a `transferred` event was accepted: the runtime allows one open transfer a task, so
+    the task's next `accepted` or `refused` event answers it."""
+    answer = _ANSWER.c
+    first_answer = (select(answer.kind)
+                    .where(answer.task_id == transfer.task_id, answer.kind.in_(_ANSWERS),
+                           or_(answer.at > transfer.at, and_(answer.at == transfer.at, answer.id > transfer.id)))
+                    .order_by(answer.at, answer.id).limit(1).scalar_subquery())
+    return first_answer == "accepted"
+
+
+def runarounds(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
+               by_department: bool = False) -> CaseList:
+    """群众多跑腿（推诿）charged to a unit: matters (a step of a case) that one of its posts handed,
+    by a transfer made in the period and accepted, to a post that had already held the matter and
+    passed it on by an accepted transfer — the moment a matter's path of holders closes a circle
+    (engine.analysis.runaround's post-level cycle), found in SQL on the transfer log. The post that
+    sent it round is the one charged; a refused transfer moves nothing and closes no circle. Counted
+    once per matter; the listed ids are the cases."""
+    transfer, earlier = _TRANSFER.c, _EARLIER.c
+    passed_on_before = (select(earlier.id)
+                        .where(earlier.task_id == transfer.task_id, earlier.kind == "transferred",
+                               earlier.post_code == transfer.target_post,
+                               or_(earlier.at < transfer.at, and_(earlier.at == transfer.at, earlier.id < transfer.id)),
+                               _accepted(earlier))
+                        .exists())
+    where = (transfer.kind == "transferred", transfer.at >= start, transfer.at < end,
+             transfer.post_code.in_(_posts_of(code, by_department, version_id)),
+             _accepted(transfer), passed_on_before)
+    matters = int(session.execute(select(func.count(distinct(transfer.task_id))).where(*where)).scalar_one())
+    return _ids(session, select(transfer.instance_id).where(*where).distinct().order_by(transfer.instance_id),
+                matters)
+
+
 def efficiency(session: Session, code: str, start: datetime, end: datetime, as_of: datetime,
                by_department: bool = False, version_id: int | None = None) -> IndicatorValue:
     """高效履职 of one unit (or department) for [start, end), as of `as_of` (module docstring).
@@ -243,24 +285,26 @@ def efficiency(session: Session, code: str, start: datetime, end: datetime, as_o
                     .distinct().order_by(col(TimingEvent.instance_id)), count)
 
     upheld, partly = complaints(session, code, start, end, version_id, by_department)
+    pushed = runarounds(session, code, start, end, version_id, by_department)
     judged = done + overdue_count
     reds = late_count + overdue_count
     share = Fraction(100 * on_time, judged) if judged else Fraction(100)
     value = max(Fraction(0), share - RED_POINTS * reds - NOTICE_POINTS * notices - EXTENSION_POINTS * extensions
-                - UPHELD_POINTS * upheld.count - PARTLY_UPHELD_POINTS * partly.count)
+                - UPHELD_POINTS * upheld.count - PARTLY_UPHELD_POINTS * partly.count
+                - RUNAROUND_POINTS * pushed.count)
     notes = [] if judged else ["期间内尚无已办结或已超期的办件：按时率计 100"]
     return IndicatorValue(
         formula=EFFICIENCY, value=value,
         figures={"cases": cases, "judged": judged, "finished": done, "on_time": on_time, "red": reds,
                  "finished_late": late_count, "open_overdue": overdue_count, "extensions": extensions,
                  "notice_violations": notices, "complaints_upheld": upheld.count,
-                 "complaints_partly_upheld": partly.count},
+                 "complaints_partly_upheld": partly.count, "runarounds": pushed.count},
         cases=_ids(session, case_ids.order_by(col(CaseDeadline.instance_id)), cases),
         breakdown={
             "red": _ids(session, select(col(CaseDeadline.instance_id)).where(*scope, red)
                         .order_by(col(CaseDeadline.instance_id)), reds),
             "extended": listed("extended", extended_count), "notice_late": listed("notice_late", notice_count),
-            "complaint_upheld": upheld, "complaint_partly_upheld": partly,
+            "complaint_upheld": upheld, "complaint_partly_upheld": partly, "runaround": pushed,
         },
         notes=notes,
     )

@@ -124,9 +124,14 @@ def bpmn_id(row: WorkTask) -> str:
 
 
 def task_posts(session: Session, row: WorkTask) -> dict[str, list[str]]:
-    """Posts by assignment kind: handler, backup, transfer, reader."""
+    """Posts by assignment kind: handler, backup, transfer, reader (one read of the assignments,
+    each kind in the order it was assigned)."""
     assert row.id is not None
-    return {kind: tk.posts_of(session, row.id, kind) for kind in (HANDLER, BACKUP, TRANSFER, READER)}
+    found: dict[str, list[str]] = {kind: [] for kind in (HANDLER, BACKUP, TRANSFER, READER)}
+    for assignment in tk.assignments(session, row.id):
+        if assignment.kind in found:
+            found[assignment.kind].append(assignment.post_code)
+    return found
 
 
 def _open_task(session: Session, task_id: int) -> tuple[WorkTask, ProcessInstance]:

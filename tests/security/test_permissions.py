@@ -21,16 +21,19 @@ import pytest
 import yaml
 from sqlmodel import select
 
+from api.security import session_lifetime, token_for_session
 from engine.auth import service as auth_service
 from engine.auth.passwords import hash_password
 from engine.auth.roles import Actor
 from engine.auth.service import create_user
 from engine.catalog.validation import validate_document
+from engine.clock import SystemClock
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
 from engine.evaluation import service as evaluation
 from engine.models.evaluation import EvaluationYear
 from tests.auth_helpers import issue_token
+from tests.db_helpers import file_key, prepared
 from tests.process_helpers import Scenario
 
 DOC = PROJECT_ROOT / "docs" / "permissions.md"
@@ -90,15 +93,26 @@ def password_hash() -> str:
 
 @pytest.fixture
 def city(client, database, clock, settings, tmp_path, monkeypatch, password_hash):
-    # Nine accounts per test: Argon2 (slow on purpose) hashes the one shared password once.
+    # Nine accounts and their sign-ins, built once per database and copied in afterwards
+    # (tests.db_helpers.prepared); Argon2 (slow on purpose) hashes the one shared password once.
     monkeypatch.setattr(auth_service, "hash_password", lambda _password: password_hash)
-    scenario = Scenario(client, database, clock, settings, catalog_with_unit_head(tmp_path))
-    with database.session() as session:
-        for username, staff_id, roles in [*COLUMNS.values(), STARTER]:
-            if username:
+    catalog_path = catalog_with_unit_head(tmp_path)
+    scenario = Scenario(client, database, clock, settings, catalog_path)
+    people = [person for person in [*COLUMNS.values(), STARTER] if person[0]]
+
+    def sign_in_everyone() -> dict[str, str]:
+        with database.session() as session:
+            for username, staff_id, roles in people:
                 create_user(session, username, "secret-pass-1", clock.now(), roles=roles, staff_id=staff_id)
-    scenario.tokens.update({username: issue_token(settings, username)
-                            for username, _, _ in [*COLUMNS.values(), STARTER] if username})
+        with database.session() as session:
+            return {username: auth_service.start_session(session, auth_service.get_user(session, username),
+                                                         SystemClock().now(), session_lifetime(settings)).id
+                    for username, _, _ in people}
+
+    sessions = prepared(database, ("permission-accounts", file_key(catalog_path), repr(people)), sign_in_everyone)
+    # The token is the session id signed with this test's key.
+    scenario.tokens.update({username: token_for_session(settings, session_id)
+                            for username, session_id in sessions.items()})
     return scenario
 
 
@@ -258,12 +272,18 @@ def test_the_document_lists_every_action_and_role():
         assert set(row.values()) <= {"✓", "✗", "401"}, action
 
 
+# Actions that change nothing: every role asks about the same case (the others get a fresh one,
+# so one role's change cannot decide another's answer).
+READS = {"read_instance", "read_timeline", "read_clock", "read_timers", "read_task"}
+
+
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_role_by_action(city, action):
     wrong = []
+    shared = Cell(city) if action in READS else None
     for column, expected in TABLE[action].items():
         username = COLUMNS[column][0]
-        response = ACTIONS[action](Cell(city), username)
+        response = ACTIONS[action](shared or Cell(city), username)
         status = response.status_code
         body = response.json() if "json" in response.headers.get("content-type", "") else None
         detail = body.get("detail") if isinstance(body, dict) else None
@@ -281,9 +301,9 @@ def test_role_by_action(city, action):
 @pytest.mark.parametrize("action", list(PAGES))
 def test_role_by_page(city, action):
     wrong = []
+    cell = Cell(city)  # a page is only read: every role opens the same one
     for column, expected in TABLE[action].items():
         username = COLUMNS[column][0]
-        cell = Cell(city)
         response = city.client.get(PAGES[action](cell), headers=cell.headers(username), follow_redirects=False)
         status = response.status_code
         if expected == "401":

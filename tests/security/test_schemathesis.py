@@ -17,10 +17,10 @@ DUTYFLOW_TEST_FUZZ_RANDOM=1 draws new cases each run.
 from __future__ import annotations
 
 import os
+import zlib
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -29,6 +29,7 @@ from engine.auth.roles import ROLES
 from engine.auth.service import create_user
 from engine.runtime import service as runtime
 from tests.auth_helpers import issue_token
+from tests.db_helpers import prepared
 from tests.runtime_helpers import CHEN, load_demo_catalog
 
 pytestmark = pytest.mark.slow
@@ -44,11 +45,18 @@ ENDS_SIGN_IN = {("POST", "/api/logout"), ("POST", "/api/users/{username}/revoke-
 MAY_ANSWER_401 = {("POST", "/api/token")}
 
 
+# The operations are fuzzed in shards, each its own test: one test over all ~70 operations took
+# 30–160 s on one xdist process while the others had finished; shards spread that over all of them.
+SHARDS = 4
+
+
 @pytest.fixture
-def api_schema(app, database, clock, settings, demo_catalog_path):
-    """The app's OpenAPI schema, bound to the running app, over a database with data in it."""
-    with TestClient(app):  # runs the start-up: processes/ deployed
-        load_demo_catalog(database, clock, demo_catalog_path)
+def api_schema(client, app, database, clock, settings, demo_catalog_path):
+    """The app's OpenAPI schema, bound to the running app, over a database with data in it
+    (`client` has run the start-up: processes/ deployed; the data is built once and copied after)."""
+    load_demo_catalog(database, clock, demo_catalog_path)
+
+    def build() -> None:
         with database.session() as session:
             create_user(session, username=FUZZ_USER, password="fuzz-password-1", now=clock.now(),
                         roles=list(ROLES), staff_id="S003", display_name="模糊测试")
@@ -56,22 +64,30 @@ def api_schema(app, database, clock, settings, demo_catalog_path):
             for applicant in ("张三", "李四"):
                 runtime.start_instance(session, clock, "time_limited_case",
                                        {"duty_code": "MZ-GF-001", "applicant": applicant}, CHEN)
-        app.state.fuzz_token = issue_token(settings, FUZZ_USER)
-        yield schemathesis.openapi.from_asgi("/openapi.json", app)
+
+    prepared(database, ("fuzz-data", clock.now()), build)
+    app.state.fuzz_token = issue_token(settings, FUZZ_USER)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+def _shard(number: int):
+    def in_shard(context) -> bool:
+        operation = context.operation
+        return zlib.crc32(f"{operation.method.upper()} {operation.path}".encode()) % SHARDS == number
+    return in_shard
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@hypothesis_settings(
+FUZZ_SETTINGS = hypothesis_settings(
     max_examples=MAX_EXAMPLES,
     derandomize=DERANDOMIZE,
     deadline=None,
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_a_server_error(case, app, settings):
+
+
+def check_operation(case, app, settings) -> None:
     key = (case.operation.method.upper(), case.operation.path)
     token = issue_token(settings, FUZZ_USER) if key in ENDS_SIGN_IN else app.state.fuzz_token
     response = case.call(headers={"Authorization": f"Bearer {token}"})
@@ -79,3 +95,27 @@ def test_no_operation_answers_a_server_error(case, app, settings):
     if key not in MAY_ANSWER_401:
         # A 401 here would mean the run lost its sign-in and fuzzed only the authentication.
         assert response.status_code != 401, (key, response.text)
+
+
+@schema.include(_shard(0)).parametrize()
+@FUZZ_SETTINGS
+def test_no_operation_answers_a_server_error_shard_1(case, app, settings):
+    check_operation(case, app, settings)
+
+
+@schema.include(_shard(1)).parametrize()
+@FUZZ_SETTINGS
+def test_no_operation_answers_a_server_error_shard_2(case, app, settings):
+    check_operation(case, app, settings)
+
+
+@schema.include(_shard(2)).parametrize()
+@FUZZ_SETTINGS
+def test_no_operation_answers_a_server_error_shard_3(case, app, settings):
+    check_operation(case, app, settings)
+
+
+@schema.include(_shard(3)).parametrize()
+@FUZZ_SETTINGS
+def test_no_operation_answers_a_server_error_shard_4(case, app, settings):
+    check_operation(case, app, settings)

@@ -114,6 +114,11 @@ def compute_moments(calendar: WorkingCalendar, counting_from: datetime, limit: T
     return Moments(due.astimezone(BEIJING), yellow.astimezone(BEIJING), provisional)
 
 
+# A clock's states, as the API, the pages and the timing log's `level` name them (glossary):
+# 绿 / 黄牌 / 红牌, 暂停计时, 已办结.
+GREEN, YELLOW, RED, PAUSED, DONE = "green", "yellow", "red", "paused", "done"
+
+
 def clock_state(due_at: datetime | None, yellow_at: datetime | None, now: datetime, finished: bool = False,
                 paused_since: datetime | None = None) -> str:
     """green / yellow / red (or done / paused) of a clock at `now`.
@@ -122,19 +127,19 @@ def clock_state(due_at: datetime | None, yellow_at: datetime | None, now: dateti
     already overdue when it stopped: then it stays red, as the time counted was over the limit.
     """
     if finished:
-        return "done"
+        return DONE
     if paused_since is not None:
-        return "red" if due_at is not None and paused_since >= due_at else "paused"
+        return RED if due_at is not None and paused_since >= due_at else PAUSED
     if due_at is None:
-        return "green"
+        return GREEN
     if now >= due_at:
-        return "red"
+        return RED
     if yellow_at is not None and now >= yellow_at:
-        return "yellow"
-    return "green"
+        return YELLOW
+    return GREEN
 
 
-STATE_RANKS = {"done": 0, "green": 1, "paused": 1, "yellow": 2, "red": 3}
+STATE_RANKS = {DONE: 0, GREEN: 1, PAUSED: 1, YELLOW: 2, RED: 3}
 
 
 def state_rank(state: str) -> int:

@@ -30,7 +30,7 @@ from engine.models.timers import CaseDeadline, Escalation, RuntimeTimer, StageDe
 from engine.runtime import timers
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks import changes, sync
-from engine.runtime.clocks.arithmetic import as_utc, beijing_iso, compute_moments, state_rank
+from engine.runtime.clocks.arithmetic import RED, YELLOW, as_utc, beijing_iso, compute_moments, state_rank
 from engine.runtime.clocks.limits import CASE_OF_INSTANCE, PAUSE
 from engine.runtime.clocks.views import LATEST_STAGE, escalation_dict, view_of_case
 
@@ -50,10 +50,10 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
             return TimerStatus.noop
         if row.kind == TimerKind.case_yellow:
             changes.log_clock_event(session, row.instance_id, "warned", now,
-                                    detail={"level": "yellow", "scope": "case", "due_at": beijing_iso(case.due_at)})
+                                    detail={"level": YELLOW, "scope": "case", "due_at": beijing_iso(case.due_at)})
         else:
             changes.log_clock_event(session, row.instance_id, "overdue", now,
-                                    detail={"level": "red", "scope": "case", "due_at": beijing_iso(case.due_at)})
+                                    detail={"level": RED, "scope": "case", "due_at": beijing_iso(case.due_at)})
             escalate(session, row, case, None, now)
         return TimerStatus.fired
     stage = session.execute(LATEST_STAGE, {"instance_id": row.instance_id, "task_id": row.task_id}).scalar_one_or_none()
@@ -68,10 +68,10 @@ def fire_warning(session: Session, row: RuntimeTimer, now: datetime) -> str:
     detail = {"scope": "stage", "stage": stage.stage or stage.task_spec, "due_at": beijing_iso(stage.due_at)}
     if row.kind == TimerKind.stage_yellow:
         changes.log_clock_event(session, row.instance_id, "warned", now, task_id=stage.task_id,
-                                detail={"level": "yellow", **detail})
+                                detail={"level": YELLOW, **detail})
     else:
         changes.log_clock_event(session, row.instance_id, "overdue", now, task_id=stage.task_id,
-                                detail={"level": "red", **detail})
+                                detail={"level": RED, **detail})
         escalate(session, row, case, stage, now)
     return TimerStatus.fired
 
@@ -144,14 +144,14 @@ def open_warnings(session: Session, clock: Clock, department_code: str | None = 
     for instance_id, case in cases.items():
         view = view_of_case(case, calendar, now)
         stages = red_stages.get(instance_id, [])
-        if view.state not in ("yellow", "red") and not stages:
+        if view.state not in (YELLOW, RED) and not stages:
             continue
         result.append({
             "instance_id": instance_id,
             "duty_code": case.duty_code,
             "unit_code": case.unit_code,
             "department_code": case.department_code,
-            "state": "red" if stages else view.state,
+            "state": RED if stages else view.state,
             "case_state": view.state,
             "due_at": beijing_iso(case.due_at),
             "time_left_seconds": view.time_left_seconds,

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from engine.catalog import service as catalog
 from engine.catalog.cells import format_limit_cell
 from engine.errors import InvalidInput, NotFound
-from engine.models.catalog import CatalogDepartment, CatalogObject, CatalogPost, CatalogUnit
+from engine.models.catalog import (
+    CatalogDepartment,
+    CatalogDuty,
+    CatalogDutyPost,
+    CatalogObject,
+    CatalogPost,
+    CatalogUnit,
+)
 
 
 def duty_info(session: Session, version_id: int, code: str) -> dict:
@@ -151,44 +158,95 @@ def _ancestors(obj: str, parents: dict[str, str | None]) -> list[str]:
     return chain
 
 
-def _object_score(duty, mentioned: set[str], parents: dict[str, str | None]) -> float:
+def _object_score(duty_object: str | None, excludes: list[str], mentioned: set[str],
+                  parents: dict[str, str | None]) -> float:
     """0.5 when the duty's object is named in the matter; 0.3 when it is a broader object of a named
     one (非煤矿山 for 石膏矿) and the duty does not carve the named object (or a step on the way) out."""
-    if not duty.object:
+    if not duty_object:
         return 0.0
-    if duty.object in mentioned:
+    if duty_object in mentioned:
         return 0.5
     for obj in mentioned:
         chain = [obj, *_ancestors(obj, parents)]
-        if duty.object in chain:
-            below = chain[:chain.index(duty.object)]
-            if not set(below) & set(duty.excludes):
+        if duty_object in chain:
+            below = chain[:chain.index(duty_object)]
+            if not set(below) & set(excludes):
                 return 0.3
     return 0.0
+
+
+# Character pairs of the matter per candidate statement (one LIKE each): a long matter is looked
+# up in several statements rather than one unbounded one.
+_PAIRS_PER_STATEMENT = 300
+_POSTS_PER_STATEMENT = 500
+
+
+def _candidates(session: Session, version_id: int, matter: str, objects: set[str]) -> dict[int, tuple]:
+    """The duties that can score at all, as light rows (id → code, name, object, action, excludes,
+    department): those whose name shares a character pair with the matter, or whose object is
+    named or broader than one named. Any other duty scores 0, so the database leaves it out: an
+    inquiry never reads a province's whole catalog."""
+    duty, department = CatalogDuty, CatalogDepartment
+    columns = (col(duty.id), col(duty.code), col(duty.name), col(duty.object), col(duty.action),
+               col(duty.excludes), col(department.code))
+    base = (select(*columns).join(department, col(department.id) == col(duty.department_id))
+            .where(col(duty.version_id) == version_id))
+    found: dict[int, tuple] = {}
+    pairs = sorted(_bigrams(matter))
+    conditions: list = [col(duty.object).in_(sorted(objects))] if objects else []
+    for start in range(0, max(len(pairs), 1), _PAIRS_PER_STATEMENT):
+        chunk = [col(duty.name).contains(pair, autoescape=True) for pair in pairs[start:start + _PAIRS_PER_STATEMENT]]
+        if not chunk and not conditions:
+            break
+        for row in session.execute(base.where(or_(*chunk, *conditions))):
+            found[row[0]] = tuple(row[1:])
+        conditions = []  # the objects are asked once
+    return found
+
+
+def _first_posts(session: Session, duty_ids: list[int]) -> dict[int, str]:
+    """Each duty's proposed post: its first A post, else its first post (catalog order)."""
+    chosen: dict[int, tuple[bool, str]] = {}
+    for start in range(0, len(duty_ids), _POSTS_PER_STATEMENT):
+        rows = session.execute(
+            select(col(CatalogDutyPost.duty_id), col(CatalogDutyPost.role), col(CatalogPost.code))
+            .join(CatalogPost, col(CatalogPost.id) == col(CatalogDutyPost.post_id))
+            .where(col(CatalogDutyPost.duty_id).in_(duty_ids[start:start + _POSTS_PER_STATEMENT]))
+            .order_by(col(CatalogDutyPost.duty_id), col(CatalogDutyPost.position), col(CatalogDutyPost.id))
+        )
+        for duty_id, role, post in rows:
+            known = chosen.get(duty_id)
+            if known is None or (role == "A" and not known[0]):
+                chosen[duty_id] = (role == "A", post)
+    return {duty_id: post for duty_id, (_, post) in chosen.items()}
 
 
 def match_duties(session: Session, version_id: int, matter: str, limit: int = 3,
                  threshold: float = 0.3) -> list[Match]:
     """Duties of the version whose object (or a broader object in the taxonomy) is named in the
     matter or whose name resembles it, best first, one entry per duty with its A post (B post when
-    it has no A)."""
+    it has no A); duties without a post are not proposed."""
     matter = (matter or "").strip()
     if not matter:
         return []
     names, parents = _taxonomy(session, version_id)
     mentioned = {canonical for name, canonical in names.items() if name in matter}
-    scored: list[Match] = []
-    for duty in catalog.search_duties(session, version_id, limit=100000).duties:
-        posts = [p.post for p in duty.posts if p.role == "A"] or [p.post for p in duty.posts]
-        if not posts:
-            continue
-        score = name_score(matter, duty.name) + _object_score(duty, mentioned, parents)
-        if duty.action and duty.action in matter:
+    related = set(mentioned)
+    for obj in mentioned:
+        related.update(_ancestors(obj, parents))
+    scored: list[tuple[float, int, str, str, str]] = []
+    for duty_id, (code, name, obj, action, excludes, department) in _candidates(
+            session, version_id, matter, related).items():
+        score = name_score(matter, name) + _object_score(obj, excludes or [], mentioned, parents)
+        if action and action in matter:
             score += 0.2
         if score >= threshold:
-            scored.append(Match(duty.code, duty.name, duty.department, posts[0], min(score, 1.0)))
-    scored.sort(key=lambda m: (-m.score, m.duty))
-    return scored[:limit]
+            scored.append((score, duty_id, code, name, department))
+    posts = _first_posts(session, [duty_id for _, duty_id, _, _, _ in scored])
+    matches = [Match(code, name, department, posts[duty_id], min(score, 1.0))
+               for score, duty_id, code, name, department in scored if duty_id in posts]
+    matches.sort(key=lambda m: (-m.score, m.duty))
+    return matches[:limit]
 
 
 def post_carries(session: Session, version_id: int, post: str, matter: str) -> bool:

@@ -2,7 +2,7 @@
 
 A BPMN script cannot ask whether the start data carried a key (a missing name is a NameError and
 the restricted engine offers no `locals()`), yet processes have options such as the notice period
-that callers may leave out. `option("notice_days", 5)` returns the calling script's variable of
+that callers may leave out. `option("public_notice_days", 5)` returns the calling script's variable of
 that name, or the default when it is absent or empty.
 """
 
