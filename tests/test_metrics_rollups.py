@@ -227,6 +227,7 @@ def test_case_figures_and_efficiency_after_corrections_are_the_hand_worked_ones(
         "notice_violations": 0,
         "complaints_upheld": 0,
         "complaints_partly_upheld": 0,
+        "runarounds": 0,  # no transfer in this history
     }
     assert unit.breakdown["red"].ids == sorted([ids["L"], ids["W"]])
     assert (unit.breakdown["extended"].count, unit.breakdown["extended"].ids) == (1, [ids["P"]])

@@ -235,7 +235,7 @@ def extension_allowance(session: Session, case: CaseDeadline) -> tuple[TimeLimit
     if category == LICENSING:
         return LICENSING_EXTENSION, "行政许可事项依《行政许可法》第四十二条，经负责人批准只能延长十个工作日"
     if duty is not None:
-        return None, f"清单未规定{category or ''}事项“{duty.name}”可以延期（可在清单中为事项写明 extension_limit）"
+        return None, f"清单未规定{category or ''}事项“{duty.name}”可以延期（可在清单中为该事项填写“延期上限”）"
     own = counted(read_limit(case.limit_text))
     if own is None:
         return None, f"办结时限 {case.limit_text} 当日办结，没有可延长的天数"
