@@ -84,3 +84,16 @@ def test_the_establishment_office_may_not_register_a_complaint(client, database,
     page = client.post("/dashboard/complaints", data={"subject": "窗口态度差", "complainant": "李四"}, headers=BACK)
     assert "只有效能办可以发起流程" in page.text
     assert instances(database, "efficiency_complaint") == []
+
+
+def test_the_complained_department_is_chosen_by_name_not_typed_as_a_code(efficiency_office, database):
+    efficiency_office.post("/dashboard/complaints", data={"subject": "窗口推诿", "complainant": "李四"})
+    [case] = instances(database, "efficiency_complaint")
+    with database.session() as session:
+        [task] = session.scalars(select(WorkTask).where(WorkTask.instance_id == case.id,
+                                                        WorkTask.state == "ready")).all()
+    page = efficiency_office.get(f"/tasks/{task.id}").text
+    picker = page.split('name="f_department"')[1].split("</select>")[0]
+    assert '<option value="MZ">市民政局</option>' in picker  # every department of the catalog, by name
+    assert '<option value="XN">' in picker
+    assert "编码" not in page.split('name="f_department"')[0].rsplit("<label", 1)[1]  # the label says 被投诉部门

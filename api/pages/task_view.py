@@ -38,6 +38,14 @@ def post_choices(session: Session) -> list[dict[str, Any]]:
     return groups
 
 
+def department_choices(session: Session) -> list[dict[str, str]]:
+    """Departments of the current catalog by name, for a field that names one (被投诉部门)."""
+    version = catalog.current_version(session)
+    if version is None:
+        return []
+    return [{"code": d.code, "name": d.name} for d in catalog.list_departments(session, version.id)]
+
+
 def post_names(groups: list[dict[str, Any]]) -> dict[str, str]:
     return {p["code"]: f"{group['label']} · {p['name']}" for group in groups for p in group["posts"]}
 
@@ -190,6 +198,7 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "case": case_clock(session, instance.id, clock),
         "events": timeline_lines(session, events, names),
         "post_groups": groups,
+        "department_choices": department_choices(session),
         "post_names": post_names(groups),
         "choice_label": task_forms.choice_label,
         "diagram": diagram_svg(session, instance.id),

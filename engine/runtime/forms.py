@@ -28,7 +28,9 @@ from typing import Any
 from engine.errors import InvalidInput
 
 FORM_PREFIX = "form."
-FIELD_TYPES = ("text", "int", "number", "bool", "date", "datetime", "enum", "list", "post")
+# `post` and `department` are codes of the catalog in force: pages offer them by name (a picker),
+# the process's own script checks that the code exists.
+FIELD_TYPES = ("text", "int", "number", "bool", "date", "datetime", "enum", "list", "post", "department")
 
 
 @dataclass(frozen=True)
@@ -229,5 +231,5 @@ def _list(_f: FormField, value: Any) -> list[str]:
 
 _COERCERS = {
     "text": _text, "int": _int, "number": _number, "bool": _bool, "date": _date,
-    "datetime": _datetime, "enum": _enum, "list": _list, "post": _text,
+    "datetime": _datetime, "enum": _enum, "list": _list, "post": _text, "department": _text,
 }
