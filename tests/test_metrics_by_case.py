@@ -15,8 +15,6 @@ A 决定 step that becomes ready at 11:00 on a working day has 2 office hours: 1
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -24,33 +22,27 @@ from typer.testing import CliRunner
 from api.cli import runtime as cli_runtime  # noqa: F401  (registers the commands)
 from api.cli.app import app as cli_app
 from api.cli.app import console
-from engine.clock import BEIJING
 from engine.errors import InvalidInput
 from engine.models.timers import CaseDeadline, StageDeadline
-from engine.runtime import service
 from engine.runtime.clocks import commands as clock_commands
 from engine.runtime.metrics import case_figures, efficiency_figures, step_figures
+from tests.metrics_helpers import (
+    CASE_DATA,
+    DECIDE_PROPERTY,
+    TWO_HOURS,
+    accept,
+    at,
+    by_group,
+    decide,
+    review,
+)
 from tests.runtime_helpers import (
     ARD_FILE,
-    CHEN,
-    WANG,
     XIAO,
-    ZHAO,
     deploy,
     load_demo_catalog,
-    open_task,
     start,
 )
-
-DUTY = "MZ-GF-001"
-CASE_DATA = {"duty_code": DUTY, "applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": 1}
-DECIDE_PROPERTY = '<spiffworkflow:property name="stage" value="决定" />'.encode()
-TWO_HOURS = '<spiffworkflow:property name="stage_limit" value="2小时" />'.encode()
-
-
-def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING)
-
 
 CASE_DUE = at(10, 27, 17, 30)
 
@@ -63,25 +55,9 @@ def process(database, clock, demo_catalog_path):
     deploy(database, clock, xml)
 
 
-def complete(database, clock, instance_id: int, step: str, actor, data: dict) -> None:
-    with database.session() as session:
-        service.complete_task(session, clock, open_task(database, instance_id, step).id, data, actor)
 
 
-def accept(database, clock, instance_id):
-    complete(database, clock, instance_id, "accept", CHEN, {"accepted": True})
 
-
-def review(database, clock, instance_id):
-    complete(database, clock, instance_id, "review", ZHAO, {"opinion": "符合条件"})
-
-
-def decide(database, clock, instance_id):
-    complete(database, clock, instance_id, "decide", WANG, {"decision": "approve"})
-
-
-def by_group(figures):
-    return {row.group: row for row in figures.rows}
 
 
 @pytest.fixture

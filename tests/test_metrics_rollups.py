@@ -33,19 +33,27 @@ The figures are read at 11-02 15:00.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from sqlalchemy import Float, delete, literal, select, update
 from sqlmodel import col
 
 from engine.catalog.in_force import catalog_version_id
-from engine.clock import BEIJING
 from engine.evaluation import indicators
 from engine.models.catalog import CatalogDuty
 from engine.runtime import rollups, service
 from engine.runtime.clocks import commands as clock_commands
 from engine.runtime.metrics import case_figures, step_figures
+from tests.metrics_helpers import (
+    CASE_DATA,
+    DECIDE_PROPERTY,
+    DUTY,
+    TWO_HOURS,
+    accept,
+    at,
+    by_group,
+    decide,
+    review,
+)
 from tests.runtime_helpers import (
     ARD_FILE,
     CHEN,
@@ -58,34 +66,12 @@ from tests.runtime_helpers import (
     start,
 )
 
-DUTY = "MZ-GF-001"
-CASE_DATA = {"duty_code": DUTY, "applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": 1}
-DECIDE_PROPERTY = '<spiffworkflow:property name="stage" value="决定" />'.encode()
-TWO_HOURS = '<spiffworkflow:property name="stage_limit" value="2小时" />'.encode()
 ACCEPT, REVIEW, DECIDE = "MZ-SHJZ-01", "MZ-SHJZ-02", "MZ-BGS-01"
 
 
-def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=BEIJING)
 
 
-def complete(database, clock, instance_id: int, step: str, actor, data: dict) -> int:
-    with database.session() as session:
-        task_id = open_task(database, instance_id, step).id
-        service.complete_task(session, clock, task_id, data, actor)
-    return task_id
 
-
-def accept(database, clock, instance_id) -> int:
-    return complete(database, clock, instance_id, "accept", CHEN, {"accepted": True})
-
-
-def review(database, clock, instance_id) -> int:
-    return complete(database, clock, instance_id, "review", ZHAO, {"opinion": "符合条件"})
-
-
-def decide(database, clock, instance_id) -> int:
-    return complete(database, clock, instance_id, "decide", WANG, {"decision": "approve"})
 
 
 @pytest.fixture
@@ -143,9 +129,6 @@ def mixed_history(database, clock, demo_catalog_path):
     decide(database, clock, late)
     return {"H": h, "L": late, "S": s, "P": p, "W": w}
 
-
-def by_group(figures):
-    return {row.group: row for row in figures.rows}
 
 
 def test_step_figures_after_corrections_are_the_hand_worked_ones(database, clock, mixed_history):

@@ -331,20 +331,6 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
     completed = _TASK.c.state == TASK_COMPLETED
     post = case((and_(completed, _TASK.c.completed_post.is_not(None)), _TASK.c.completed_post),
                 else_=_TASK.c.post_code)
-    # The stage row of this attempt: a step sent back and redone keeps its SpiffWorkflow task id and
-    # gets one stage row per readiness, so the latest row started when this task row became ready
-    # (or, failing that, before it was completed — or before now, while it waits).
-    at_ready = _STAGE.alias("at_ready")
-    before_end = _STAGE.alias("before_end")
-    stage_at_ready = (select(func.max(at_ready.c.id))
-                      .where(at_ready.c.instance_id == _TASK.c.instance_id, at_ready.c.task_id == _TASK.c.spiff_task_id,
-                             at_ready.c.started_at <= _TASK.c.ready_at)
-                      .scalar_subquery())
-    stage_before_end = (select(func.max(before_end.c.id))
-                        .where(before_end.c.instance_id == _TASK.c.instance_id,
-                               before_end.c.task_id == _TASK.c.spiff_task_id,
-                               before_end.c.started_at <= func.coalesce(_TASK.c.completed_at, now))
-                        .scalar_subquery())
     # The `completed` event of the task row carries its working time. A task row is completed once
     # (only a ready row can be, under its row lock; a withdrawn step comes back as a new row), so an
     # outer join adds no rows — and unlike a correlated "latest event" subquery it gives PostgreSQL
@@ -355,7 +341,7 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
     if process_id:
         tables = tables.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
     query = (select(_TASK.c.instance_id, _TASK.c.state, _TASK.c.completed_at, post.label("post"),
-                    func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
+                    rollups.attempt_stage_id(func.coalesce(_TASK.c.completed_at, now)).label("stage_id"),
                     completion.c.working_seconds.label("worked"))
              .select_from(tables)
              .where(_TASK.c.state.in_(states)))

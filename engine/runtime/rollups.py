@@ -184,13 +184,11 @@ def _next_month(month: str) -> str:
 # ---------------------------------------------------------------- what a row contributes
 
 
-def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
-    """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
-    the rollup key. A step counts for the post that completed it, on the day it became ready; its
-    stage row is that of its attempt — the latest one started when the row became ready, failing
-    that before it was completed (a step sent back and redone keeps its SpiffWorkflow task id and
-    gets one stage row per readiness); it is on time when that stage had a due moment and did not
-    overrun it (engine.runtime.metrics). `by_month`: the month of that day ('YYYY-MM') instead."""
+def attempt_stage_id(ended: Any) -> Any:
+    """The id of a task row's stage row (`stage_deadline`) for its attempt: a step sent back and
+    redone keeps its SpiffWorkflow task id and gets one stage row per readiness, so it is the latest
+    row started when this task row became ready, failing that the latest started before `ended`
+    (its completion, or now while it waits). The one answer metrics and rollups both use."""
     at_ready, before_end = _STAGE.alias("at_ready"), _STAGE.alias("before_end")
     stage_at_ready = (
         select(func.max(at_ready.c.id))
@@ -206,10 +204,20 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
         .where(
             before_end.c.instance_id == _TASK.c.instance_id,
             before_end.c.task_id == _TASK.c.spiff_task_id,
-            before_end.c.started_at <= _TASK.c.completed_at,
+            before_end.c.started_at <= ended,
         )
         .scalar_subquery()
     )
+    return func.coalesce(stage_at_ready, stage_before_end)
+
+
+def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
+    """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
+    the rollup key. A step counts for the post that completed it, on the day it became ready; its
+    stage row is that of its attempt — the latest one started when the row became ready, failing
+    that before it was completed (a step sent back and redone keeps its SpiffWorkflow task id and
+    gets one stage row per readiness); it is on time when that stage had a due moment and did not
+    overrun it (engine.runtime.metrics). `by_month`: the month of that day ('YYYY-MM') instead."""
     completion = _EVENT.alias("completion")
     where = [_TASK.c.state == TASK_COMPLETED]
     if task_filter is not None:
@@ -224,7 +232,7 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
                 else beijing_day(_TASK.c.ready_at)
             ).label("ready_period"),
             _TASK.c.completed_at,
-            func.coalesce(stage_at_ready, stage_before_end).label("stage_id"),
+            attempt_stage_id(_TASK.c.completed_at).label("stage_id"),
             completion.c.working_seconds.label("worked"),
             bucket_expression(completion.c.working_seconds).label("bucket"),
         )
