@@ -9,12 +9,15 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from api.cli import evaluation as evaluation_cli  # noqa: F401  (registers the commands)
 from api.cli.app import app as cli_app
+from engine.evaluation import scheme, service
+from engine.models.evaluation import EvaluationYear
 from tests.browser_helpers import load_demo, sign_in
-from tests.evaluation_helpers import create_year
+from tests.evaluation_helpers import OFFICE, create_year
 
 
 @pytest.fixture
@@ -224,3 +227,52 @@ def test_export_command(client, database, year, tmp_path, monkeypatch):
     wrong = runner.invoke(cli_app, ["evaluation", "export", str(year_id), "--out", str(tmp_path / "x.csv"),
                                     "--user", "s090"])
     assert wrong.exit_code == 2 and "输出文件应以 .xlsx" in wrong.stderr
+
+
+def test_the_office_runs_a_year_from_the_pages(client, database, clock):
+    """Create (draft) → 开始考评 (open) → 计算结果 → 发布结果 (closed), each a button of the pages,
+    each answered with the year's page and what happened; staff may not."""
+    load_demo(database, clock)
+    sign_in(client, "s003")  # 陈静, staff: a post is refused with a message in Chinese, nothing created
+    refused = client.post("/evaluation/years", data={"year": "2026", "department": "MZ"},
+                          headers={"referer": "http://testserver/inbox"})
+    message = " ".join(re.findall(r'class="flash[^"]*"[^>]*>(.*?)</div>', refused.text, flags=re.S))
+    assert "效能办" in message, message
+    with database.session() as session:
+        assert session.scalars(select(EvaluationYear)).first() is None
+    client.post("/logout")
+
+    sign_in(client, "s090")  # 彭亮, 效能办
+    years = client.get("/evaluation").text
+    form = section(years, "new-year")
+    assert '<option value="MZ">市民政局</option>' in form and 'value="2026"' in form  # this year, by default
+    created = client.post("/evaluation/years", data={"year": "2026", "department": "MZ"})
+    assert created.status_code == 200 and "已创建市民政局 2026 年度绩效考评" in created.text
+    year_id = int(re.search(r"/evaluation/(\d+)$", str(created.url)).group(1))
+    actions = section(created.text, "year-actions")
+    assert "开始考评" in actions and "计算结果" not in actions and "发布结果" not in actions
+    assert "草稿" in text(created.text.split('id="year-status"')[1].split("</strong>")[0])
+
+    opened = client.post(f"/evaluation/{year_id}/open")
+    assert "考评已开始" in opened.text and "进行中" in opened.text
+    assert "计算结果" in section(opened.text, "year-actions") and "发布结果" not in section(opened.text, "year-actions")
+    too_early = client.post(f"/evaluation/{year_id}/compute", headers={"referer": f"http://testserver/evaluation/{year_id}"})
+    assert "项未评分，不能计算结果" in too_early.text  # the subjective scores first (what is missing is listed)
+    with database.session() as session:  # the scorers' entries (API / CLI): 85 for every subjective leaf
+        entries = [service.ScoreEntry(s.subject, s.code, leaf.code, 85) for s in service.subjects(session, year_id)
+                   for leaf, _ in scheme.leaves(service.tree(session, year_id, s.subject)) if leaf.kind == "subjective"]
+        service.enter_scores(session, OFFICE, year_id, entries, clock.now())
+    computed = client.post(f"/evaluation/{year_id}/compute")
+    assert "已计算结果" in computed.text and f"/api/evaluation/years/{year_id}/export.xlsx" in computed.text
+    published = client.post(f"/evaluation/{year_id}/publish")
+    assert "考评结果已发布" in published.text and 'id="year-actions"' not in published.text
+    assert "已发布" in text(published.text.split('id="year-status"')[1].split("</strong>")[0])
+
+    # The same year and department twice: refused in Chinese, nothing created.
+    back = {"referer": "http://testserver/evaluation"}
+    again = client.post("/evaluation/years", data={"year": "2026", "department": "MZ"}, headers=back)
+    assert "市民政局 2026 年度的考评已经存在" in again.text
+    odd = client.post("/evaluation/years", data={"year": "1999", "department": "MZ"}, headers=back)
+    assert "年度：应不小于 2000" in odd.text  # the field by its label, in Chinese
+    with database.session() as session:
+        assert [y.id for y in session.scalars(select(EvaluationYear))] == [year_id]

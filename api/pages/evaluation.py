@@ -20,17 +20,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from api.deps import DB_INT_MAX, get_clock
-from api.pages.web import PageRoute, page_session, render, require_page_action, signed_in
+from api.pages.task_view import department_choices
+from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action, signed_in
 from engine.auth import policy
 from engine.auth.policy import Action, Refused
 from engine.auth.roles import Actor
-from engine.clock import Clock
+from engine.clock import BEIJING, Clock
 from engine.evaluation import export, indicators, scheme, scoring, service
 from engine.models.evaluation import (
     OBJECTIVE,
@@ -44,6 +45,7 @@ from engine.models.evaluation import (
 
 router = APIRouter(route_class=PageRoute)
 reader = require_page_action(Action.READ_EVALUATION)
+manager = require_page_action(Action.MANAGE_EVALUATION)
 YearId = Path(..., ge=1, le=DB_INT_MAX, description="考评年度编号")
 
 COLOURS = ("#1d4ed8", "#1e7d32", "#b45309", "#7c3aed", "#0f766e", "#be185d", "#475569", "#b91c1c")
@@ -191,12 +193,15 @@ def _headed(session: Session, actor: Actor) -> tuple[set[str], set[str]]:
 
 
 @router.get("/evaluation")
-def years_page(request: Request, session: Session = Depends(page_session),
+def years_page(request: Request, session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
                actor: Actor = Depends(signed_in)) -> Response:
     if policy.may(actor, Action.READ_EVALUATION):
         years = [{**year_head(y), "units": []} for y in service.list_years(session, actor)]
-        return render(request, "evaluation_years.html", {"title": "绩效考评", "years": years, "office": True},
-                      actor=actor)
+        return render(request, "evaluation_years.html", {
+            "title": "绩效考评", "years": years, "office": True,
+            "may_manage": policy.may(actor, Action.MANAGE_EVALUATION),
+            "departments": department_choices(session), "this_year": clock.now().astimezone(BEIJING).year},
+            actor=actor)
     units, departments = _headed(session, actor)
     rows = session.execute(
         select(EvaluationYear, col(EvaluationSubject.code), col(EvaluationSubject.name))
@@ -243,6 +248,7 @@ def year_page(request: Request, year_id: int = YearId, session: Session = Depend
         "sanctions": [{"name": names.get(code, code), "reasons": reasons}
                       for code, reasons in (*sanctions.punished.items(), *sanctions.major_accidents.items())],
         "grade_classes": GRADE_CLASSES,
+        "may_manage": policy.may(actor, Action.MANAGE_EVALUATION),
     }, actor=actor)
 
 
@@ -280,3 +286,42 @@ def unit_page(request: Request, unit_code: str = Path(..., max_length=100), year
         "evidence": proofs, "as_of": year.computed_at or clock.now(), "computed": year.computed_at is not None,
         "plan": plan,
     }, actor=actor)
+
+
+# ---------------------------------------------------------------- the office's actions on a year
+# The same engine calls as the API (engine.evaluation.service, which checks the policy again);
+# each answers with the year's page and a message, or an error page naming the problem.
+
+
+@router.post("/evaluation/years")
+def create_year_page(request: Request, year: int = Form(..., ge=2000, le=2100),
+                     department: str = Form(..., min_length=1, max_length=100),
+                     session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
+                     actor: Actor = Depends(manager)) -> Response:
+    row = service.create_year(session, actor, year, clock.now(), department=department)
+    flash(request, f"已创建{row.scope_name} {row.year} 年度绩效考评（草稿：可调整指标体系，开始考评后冻结）")
+    return redirect(f"/evaluation/{row.id}")
+
+
+@router.post("/evaluation/{year_id}/open")
+def open_year_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
+                   clock: Clock = Depends(get_clock), actor: Actor = Depends(manager)) -> Response:
+    row = service.open_year(session, actor, year_id, clock.now())
+    flash(request, f"{row.year} 年度考评已开始：指标体系已冻结，可以录入评分")
+    return redirect(f"/evaluation/{year_id}")
+
+
+@router.post("/evaluation/{year_id}/compute")
+def compute_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
+                 clock: Clock = Depends(get_clock), actor: Actor = Depends(manager)) -> Response:
+    service.compute_results(session, actor, year_id, clock.now())
+    flash(request, "已计算结果：客观指标、总分、等次、降等和先进人选")
+    return redirect(f"/evaluation/{year_id}")
+
+
+@router.post("/evaluation/{year_id}/publish")
+def publish_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
+                 clock: Clock = Depends(get_clock), actor: Actor = Depends(manager)) -> Response:
+    row = service.publish(session, actor, year_id, clock.now())
+    flash(request, f"{row.year} 年度考评结果已发布")
+    return redirect(f"/evaluation/{year_id}")
