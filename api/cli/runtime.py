@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from sqlmodel import col, select
 
+from api import messages
 from api.cli.app import app, cell_text, console, fail, open_database
 from api.labels import event_detail_text, event_label, person_label, relation_label, state_label
 from engine.application import wire
@@ -132,12 +133,13 @@ def start_command(
     try:
         database = open_database()
         with database.session() as session:
-            instance = service.start_instance(session, SystemClock(), process_id, _json(data, "--data"),
-                                              _actor(session, user))
+            start_data, starter = _json(data, "--data"), _actor(session, user)
+            with messages.fields_by_their_labels():
+                instance = service.start_instance(session, SystemClock(), process_id, start_data, starter)
             tasks = service.instance_tasks(session, instance.id, open_only=True)
             posts = _post_names(session, [t.post_code for t in tasks])
     except DutyflowError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, messages.readable_problems(exc.problems))
     if instance.status == "failed":
         fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])
     console.print(f"已发起流程实例 {instance.id}（{STATUS_TEXT.get(instance.status, instance.status)}）", highlight=False)
@@ -262,7 +264,7 @@ def task_command(
             instance = service.get_instance(session, row.instance_id)
             post_name = _post_names(session, [row.post_code]).get(row.post_code or "", row.post_code)
     except DutyflowError as exc:
-        fail(exc.message, exc.problems)
+        fail(exc.message, messages.readable_problems(exc.problems))
     console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.state, row.state)}，岗位 {post_name}",
                   highlight=False)
     if instance.status == "failed":
@@ -273,7 +275,10 @@ def _run_action(session, clock, action, task_id, actor, data, to_post, to_step, 
     if action == "claim":
         service.claim_task(session, clock, task_id, actor)
     elif action == "complete":
-        service.complete_task(session, clock, task_id, _json(data, "--data"), actor)
+        # A refusal names the fields as the task's form labels them, as the pages and the API do.
+        submitted = _json(data, "--data")
+        with messages.fields_by_their_labels(lambda: service.task_form(session, service.get_task(session, task_id, actor))):
+            service.complete_task(session, clock, task_id, submitted, actor)
     elif action == "transfer":
         service.transfer_task(session, clock, task_id, to_post or "", reason, actor)
     elif action == "accept":
