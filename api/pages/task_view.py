@@ -43,7 +43,7 @@ def department_choices(session: Session) -> list[dict[str, str]]:
     version = catalog.current_version(session)
     if version is None:
         return []
-    return [{"code": d.code, "name": d.name} for d in catalog.list_departments(session, version.id)]
+    return [{"code": code, "name": name} for code, name in catalog.department_names(session, version.id)]
 
 
 def post_names(groups: list[dict[str, Any]]) -> dict[str, str]:

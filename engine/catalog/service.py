@@ -405,6 +405,14 @@ def list_departments(session: Session, version_id: int) -> list[doc.Department]:
     return store.load_departments(session, version_id)
 
 
+def department_names(session: Session, version_id: int) -> list[tuple[str, str]]:
+    """(code, name) of every department of a version, in catalog order: one small read, for a
+    picker that needs no units, posts or holders."""
+    return [(code, name) for code, name in session.execute(
+        select(col(CatalogDepartment.code), col(CatalogDepartment.name))
+        .where(col(CatalogDepartment.version_id) == version_id).order_by(col(CatalogDepartment.position)))]
+
+
 def get_department(session: Session, version_id: int, code: str) -> doc.Department:
     for department in list_departments(session, version_id):
         if department.code == code:
