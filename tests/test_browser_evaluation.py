@@ -1,5 +1,6 @@
 """Browser test: /evaluation (issue 12 item 7) — the efficiency office opens a computed year and
-sees progress, results, the charts and a unit's evidence; a unit head sees only their unit.
+sees progress, results, the charts and a unit's evidence; a unit head sees only their unit; the
+office enters a subjective score through the year's form (录入评分), a refused value first.
 
 Playwright drives Debian's Chromium against the real app under uvicorn (SQLite file, then
 PostgreSQL), as tests/test_browser_dashboard.py does; nothing is requested from another host.
@@ -14,7 +15,7 @@ import re
 import pytest
 
 from engine.auth.demo import DEMO_PASSWORD
-from tests.browser_helpers import demo_site, screenshot
+from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot
 from tests.evaluation_helpers import create_year
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_evaluation")]
@@ -111,6 +112,53 @@ def test_a_unit_head_sees_their_unit_only(browser, site):
         response = page.goto(f"{url}/evaluation/{year_id}/units/MZ-SHJZ")
         assert response is not None and response.status == 403
         assert "本单位负责人" in page.inner_text("main")
+        assert not elsewhere, elsewhere
+    finally:
+        context.close()
+
+
+def test_the_office_enters_a_score_through_the_form(browser, site):
+    """社会救助科's 依法履职 (80 in tests/evaluation_helpers.py) entered again from the year's page:
+    150 is refused in Chinese next to the form, 82 is saved and shown with who entered it."""
+    url, backend, (year_id, _case) = site
+    context, page, elsewhere = signed_in_page(browser, url, "s090")  # 彭亮, 效能办
+    try:
+        page.goto(f"{url}/evaluation/{year_id}")
+        page.click("nav.anchors a:has-text('录入评分')")
+        sheet = page.locator("details.entry-sheet[data-code='MZ-SHJZ']")
+        assert not sheet.evaluate("d => d.open")
+        sheet.locator("summary").click()
+        value = page.get_by_label("分数（社会救助科 · 管理工作 · 依法履职）")
+        assert value.is_visible()
+        value.fill("150")
+        value.locator("xpath=ancestor::form").get_by_role("button", name="保存评分").click()
+        page.wait_for_load_state()
+        alert = page.locator("#entry-refused")
+        assert "社会救助科「管理工作 · 依法履职」的评分未保存：分数应为 0–100 的数，最多两位小数" in alert.inner_text()
+        # The form is shown again, unfolded, with the value typed and the refusal beside it.
+        value = page.get_by_label("分数（社会救助科 · 管理工作 · 依法履职）")
+        assert value.is_visible() and value.input_value() == "150" and value.get_attribute("aria-invalid") == "true"
+        assert "分数：填写的是「150」" in page.locator(".entry-refusal").inner_text()
+        # The unfolded sheet with its refusal passes axe-core too (the closed sheets are checked by
+        # tests/test_browser_accessibility.py).
+        assert not axe_violations(page), describe_violations(axe_violations(page))
+        screenshot(page, f"evaluation-score-refused-{backend}")
+        page.locator("#entry-refused").screenshot(path=str(screenshot_path(f"evaluation-score-alert-{backend}")))
+        sheet.screenshot(path=str(screenshot_path(f"evaluation-score-sheet-{backend}")))
+
+        alert.get_by_role("link", name="回到该项重新填写").click()
+        value.fill("82")
+        page.get_by_label("说明或依据（社会救助科 · 管理工作 · 依法履职）").fill("年度依法行政检查无问题")
+        value.locator("xpath=ancestor::form").get_by_role("button", name="保存评分").click()
+        page.wait_for_url(re.compile(rf".*/evaluation/{year_id}#score-unit-1-\d+$"))
+        assert "已录入：社会救助科「管理工作 · 依法履职」82 分" in page.inner_text("main")
+        # Back on the year's page at the row (the script unfolds the sheet it is in).
+        row = page.locator("details.entry-sheet[data-code='MZ-SHJZ'] tr[data-indicator='MGMT.LAW']")
+        assert row.is_visible()
+        assert row.locator("td[data-value]").inner_text() == "82.00"
+        assert "彭亮" in row.inner_text() and "年度依法行政检查无问题" in row.inner_text()
+        row.screenshot(path=str(screenshot_path(f"evaluation-score-row-{backend}")))
+        screenshot(page, f"evaluation-score-entered-{backend}")
         assert not elsewhere, elsewhere
     finally:
         context.close()

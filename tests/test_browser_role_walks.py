@@ -4,8 +4,8 @@ Playwright drives Debian's Chromium against the real app under uvicorn (one SQLi
 one browser for the module; the PostgreSQL side of the pages is covered by the other browser
 modules). Every walk only clicks links and buttons by their Chinese text and fills fields by their
 labels; the test itself only moves the controlled clock (and lets the timer worker fire what fell
-due, as the server's worker would) and, for the 效能办, creates the 绩效考评 year beforehand, which
-no page does.
+due, as the server's worker would) and, for the 效能办, creates the 绩效考评 year beforehand with its
+scores (the pages create a year and enter each score one by one; the walk enters one).
 
 At every step the walk asserts what the person relies on (the page says the right thing) and that
 the page shows no English word, no code to decode, no `$variable`, no JSON (`Walk.see`; the
@@ -395,6 +395,23 @@ def test_efficiency_office_campaign_complaint_and_evaluation(browser, site):
     walk.see("evaluation-years", "绩效考评", "2026 年度")
     walk.click("2026 年度")
     walk.see("evaluation-year", "市民政局 2026 年度绩效考评", "重点整改单位")
+
+    # 录入评分: 婚姻登记处's 廉洁履职 (60 in tests/evaluation_helpers.py) entered again with its
+    # evidence — a slip of the finger first (160), refused in words next to the form — then the
+    # results computed again.
+    walk.click("录入评分")
+    walk.page.locator("summary").filter(has_text=re.compile(r"^\s*婚姻登记处")).click()
+    walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").fill("160")
+    walk.field("说明或依据（婚姻登记处 · 管理工作 · 廉洁履职）").fill("年度廉政检查：无违规")
+    save = walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").locator("xpath=ancestor::form")
+    save.get_by_role("button", name="保存评分").click()
+    walk.see("score-refused", "婚姻登记处「管理工作 · 廉洁履职」的评分未保存", "分数应为 0–100 的数，最多两位小数",
+             "分数：填写的是「160」")
+    walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").fill("60")
+    save.get_by_role("button", name="保存评分").click()
+    walk.see("score-entered", "已录入：婚姻登记处「管理工作 · 廉洁履职」60 分", "年度廉政检查：无违规")
+    walk.press("计算结果")
+    walk.see("recomputed", "已计算结果", "重点整改单位")
     walk.click("婚姻登记处")
     walk.see("evaluation-unit", "婚姻登记处")
     walk.finish()

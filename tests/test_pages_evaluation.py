@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from api.cli import evaluation as evaluation_cli  # noqa: F401  (registers the commands)
 from api.cli.app import app as cli_app
+from engine import audit
 from engine.evaluation import scheme, service
-from engine.models.evaluation import EvaluationYear
+from engine.models.audit import AuditEntry
+from engine.models.evaluation import EvaluationScore, EvaluationYear
 from tests.browser_helpers import load_demo, sign_in
 from tests.evaluation_helpers import OFFICE, create_year
 
@@ -276,3 +278,191 @@ def test_the_office_runs_a_year_from_the_pages(client, database, clock):
     assert "年度：应不小于 2000" in odd.text  # the field by its label, in Chinese
     with database.session() as session:
         assert [y.id for y in session.scalars(select(EvaluationYear))] == [year_id]
+
+
+# ---------------------------------------------------------------- entering the subjective scores
+
+
+@pytest.fixture
+def open_year(client, database, clock):
+    """市民政局 2026 with the default scheme, opened, nothing scored yet (the office's first day)."""
+    load_demo(database, clock)
+    with database.session() as session:
+        year = service.create_year(session, OFFICE, 2026, clock.now(), department="MZ")
+        service.open_year(session, OFFICE, year.id, clock.now())
+        return year.id
+
+
+def stored_score(database, year_id: int, subject: str, code: str, indicator: str):
+    with database.session() as session:
+        return session.scalars(select(EvaluationScore).where(
+            EvaluationScore.year_id == year_id, EvaluationScore.subject == subject,
+            EvaluationScore.subject_code == code, EvaluationScore.indicator_code == indicator)).first()
+
+
+def test_the_office_enters_a_score_through_the_years_form(client, database, clock, open_year):
+    year_id = open_year
+    sign_in(client, "s090")  # 彭亮, 效能办
+    html = client.get(f"/evaluation/{year_id}").text
+    # The default unit tree has 15 subjective leaves (each quarter's 重点工作 and 其他工作: 8; 依法履职,
+    # 廉洁履职, 其他: 3; 成果, 适时改进: 2; the two 评议: 2) → 4 units × 15 = 60; staff 7 leaves × 7 = 49.
+    progress_text = text(section(html, "progress"))
+    assert "主观评分已录入 0 / 60 项" in progress_text and "主观评分已录入 0 / 49 项" in progress_text
+    # Each missing score links to its form: 办公室 is the first unit, 重点工作 of the first quarter
+    # its first subjective leaf; 周勇 the seventh person, 内部管理 his fifth leaf (4 quarters first).
+    missing = section(html, "progress")
+    assert '<a href="#score-unit-0-0">办公室：职能工作 · 第一季度 · 重点工作</a>' in missing
+    assert '<a href="#score-staff-6-4">周勇：内部管理</a>' in missing
+
+    entry = section(html, "entry")
+    assert entry.count('class="score-form"') == 60 + 49  # one form per unit/person and subjective leaf
+    # Objective leaves are computed, never entered: named in the explanation, no form.
+    assert 'data-indicator="MGMT.EFFICIENCY"' not in entry and 'data-indicator="FUNC.Q1.ROUTINE"' not in entry
+    assert "管理工作 · 高效履职" in text(entry.split("</p>", 1)[0])
+    office_key = row(entry, "id", "score-unit-0-0")
+    assert "职能工作 · 第一季度 · 重点工作" in office_key and "尚未评分" in office_key
+    assert 'name="code" value="MZ-BGS"' in office_key and 'name="indicator" value="FUNC.Q1.KEY"' in office_key
+    assert "MZ-BGS" not in text(entry)  # the people read names; codes only in hidden fields
+
+    saved = client.post(f"/evaluation/{year_id}/scores", data={
+        "subject": "unit", "code": "MZ-BGS", "indicator": "FUNC.Q1.KEY", "value": "93.5",
+        "note": "一季度重点工作全部按期完成"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/evaluation/{year_id}#score-unit-0-0"
+    page = client.get(saved.headers["location"]).text
+    assert "已录入：办公室「职能工作 · 第一季度 · 重点工作」93.5 分" in page
+    shown_row = text(row(section(page, "entry"), "id", "score-unit-0-0"))
+    assert "93.50" in shown_row and "彭亮" in shown_row and "一季度重点工作全部按期完成" in shown_row
+    assert "主观评分已录入 1 / 60 项" in text(section(page, "progress"))
+    assert 'href="#score-unit-0-0"' not in section(page, "progress")  # no longer missing
+    assert "已录入 1 / 15 项" in text(page.split('id="entry-unit-0"', 1)[1].split("</summary>", 1)[0])
+
+    score = stored_score(database, year_id, "unit", "MZ-BGS", "FUNC.Q1.KEY")
+    assert (score.value_num, score.value_den) == (187, 2)  # 93.5 exactly
+    assert score.entered_by == "s090" and score.source == "entered" and score.note == "一季度重点工作全部按期完成"
+    # The same audit chain as the API's entries: the link of the score holds its row as entered.
+    with database.session() as session:
+        assert audit.verify(session).intact
+        links = session.scalars(select(AuditEntry).where(AuditEntry.subject_table == "evaluation_score",
+                                                         AuditEntry.subject_id == score.id)).all()
+        assert len(links) == 1 and '"value_num":187' in links[0].content.replace(" ", "")
+
+    # Entered again: replaced (one row), the new value and note shown.
+    client.post(f"/evaluation/{year_id}/scores", data={
+        "subject": "staff", "code": "S007", "indicator": "INTERNAL", "value": "60", "note": ""})
+    again = client.post(f"/evaluation/{year_id}/scores", data={
+        "subject": "staff", "code": "S007", "indicator": "INTERNAL", "value": "72", "note": "补交季度小结"})
+    assert again.status_code == 200 and "已录入：周勇「内部管理」72 分" in again.text
+    person = text(row(section(again.text, "entry"), "id", "score-staff-6-4"))
+    assert "72.00" in person and "补交季度小结" in person
+    assert stored_score(database, year_id, "staff", "S007", "INTERNAL").value_num == 72
+
+
+def refused_entry(client, year_id: int, **fields) -> tuple[int, str]:
+    data = {"subject": "unit", "code": "MZ-SHJZ", "indicator": "MGMT.LAW", "value": "90", "note": ""} | fields
+    response = client.post(f"/evaluation/{year_id}/scores", data=data)
+    return response.status_code, response.text
+
+
+def test_a_refused_score_is_named_by_its_field_and_nothing_is_saved(client, database, clock, open_year):
+    year_id = open_year
+    sign_in(client, "s090")
+    status, html = refused_entry(client, year_id, value="150")
+    assert status == 422
+    alert = text(html.split('id="entry-refused"', 1)[1].split("</div>", 1)[0])
+    assert "社会救助科「管理工作 · 依法履职」的评分未保存：分数应为 0–100 的数，最多两位小数" in alert
+    assert "分数：填写的是「150」" in alert
+    # Next to its form too, with the value typed kept and the field marked invalid. 社会救助科 is the
+    # second unit, 依法履职 its ninth subjective leaf (8 quarter leaves first).
+    form_row = row(section(html, "entry"), "id", "score-unit-1-8")
+    assert 'value="150" aria-invalid="true" aria-describedby="score-unit-1-8-refused"' in form_row
+    assert 'id="score-unit-1-8-refused"' in form_row
+    assert 'id="entry-unit-1" data-subject="unit" data-code="MZ-SHJZ" open' in html  # unfolded
+
+    assert refused_entry(client, year_id, value="")[0] == 422
+    assert "分数：必填" in refused_entry(client, year_id, value=" ")[1]
+    assert "最多两位小数" in refused_entry(client, year_id, value="90.125")[1]
+    assert "分数：填写的是「-1」" in refused_entry(client, year_id, value="-1")[1]
+    status, html = refused_entry(client, year_id, note="说" * 1001)
+    assert status == 422 and "说明或依据：不超过 1000 字" in html
+    # A computed (objective) indicator posted by hand: refused, named by its Chinese name.
+    status, html = refused_entry(client, year_id, indicator="MGMT.EFFICIENCY")
+    assert status == 422
+    assert "指标：「管理工作 · 高效履职」是客观指标，由系统根据办件记录计算，不能录入" in html
+    assert "社会救助科「管理工作 · 高效履职」的评分未保存" in html
+    with database.session() as session:
+        assert session.scalars(select(EvaluationScore)).first() is None
+
+    # A year not open: a draft (another department), then a published year.
+    with database.session() as session:
+        draft = service.create_year(session, OFFICE, 2026, clock.now(), department="RS").id
+    status, html = refused_entry(client, draft, code="RS-JY")
+    assert status == 409 and "市人力资源和社会保障局 2026 年度考评草稿（可调整指标），不能录入评分（须先开始考评）" in html
+    assert "考评尚未开始" in section(html, "entry") and 'class="score-form"' not in html
+    with database.session() as session:
+        assert session.scalars(select(EvaluationScore)).first() is None
+
+
+def test_no_score_entry_once_the_year_is_published(client, database, clock):
+    load_demo(database, clock)
+    year_id, _case = create_year(database, clock)
+    with database.session() as session:
+        service.publish(session, OFFICE, year_id, clock.now())
+        before = session.scalars(select(EvaluationScore).where(EvaluationScore.indicator_code == "MGMT.LAW",
+                                                               EvaluationScore.subject_code == "MZ-SHJZ")).one()
+        before_value = (before.value_num, before.value_den, before.entered_at)
+    sign_in(client, "s090")
+    page = client.get(f"/evaluation/{year_id}").text
+    entry = section(page, "entry")
+    assert "结果已发布，评分不再更改" in entry and 'class="score-form"' not in entry
+    # The helper's tree made 常规工作 subjective: 3 leaves a quarter, so 依法履职 is the 13th leaf.
+    law = text(row(entry, "id", "score-unit-1-12"))
+    assert "管理工作 · 依法履职" in law and "80.00" in law and "彭亮" in law
+    status, html = refused_entry(client, year_id, value="99")
+    assert status == 409 and "市民政局 2026 年度考评已发布，不能录入评分（须先开始考评）" in html
+    after = stored_score(database, year_id, "unit", "MZ-SHJZ", "MGMT.LAW")
+    assert (after.value_num, after.value_den, after.entered_at) == before_value
+
+
+def test_what_is_entered_is_escaped(client, database, clock, open_year):
+    year_id = open_year
+    sign_in(client, "s090")
+    note = '<script>alert(1)</script>"><img src=x>'
+    client.post(f"/evaluation/{year_id}/scores", data={
+        "subject": "unit", "code": "MZ-BGS", "indicator": "MGMT.LAW", "value": "88", "note": note})
+    page = client.get(f"/evaluation/{year_id}").text
+    assert note not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x&gt;" in page
+    status, html = refused_entry(client, year_id, value='"><script>alert(2)</script>')
+    assert status == 422 and "<script>alert(2)" not in html and "&lt;script&gt;alert(2)" in html
+
+
+def test_staff_may_not_enter_scores_and_see_no_form(client, database, clock, open_year):
+    year_id = open_year
+    sign_in(client, "s003")  # 陈静, staff of 社会救助科
+    refused = client.post(f"/evaluation/{year_id}/scores", data={
+        "subject": "unit", "code": "MZ-SHJZ", "indicator": "MGMT.LAW", "value": "100"})
+    assert refused.status_code == 403 and "只有效能办或系统管理员可以录入绩效考评评分" in refused.text
+    assert 'class="score-form"' not in refused.text
+    page = client.get(f"/evaluation/{year_id}")
+    assert page.status_code == 403 and 'class="score-form"' not in page.text
+    with database.session() as session:
+        assert session.scalars(select(EvaluationScore)).first() is None
+
+
+def test_computing_with_missing_scores_links_each_to_its_form(client, database, clock, open_year):
+    year_id = open_year
+    sign_in(client, "s090")
+    refused = client.post(f"/evaluation/{year_id}/compute", headers={"referer": f"http://testserver/evaluation/{year_id}"})
+    assert refused.status_code == 200 and str(refused.url).endswith(f"/evaluation/{year_id}")
+    # 60 unit + 49 staff subjective scores are missing (objective ones are computed, not missing).
+    assert "尚有 109 项未评分，不能计算结果：请按下方「尚未评分」逐项录入" in refused.text
+    listed = re.findall(r'<li><a href="#(score-[a-z]+-\d+-\d+)">', section(refused.text, "progress"))
+    assert len(listed) == 60 + 49 and len(set(listed)) == len(listed)
+    assert all(f'id="{anchor}"' in refused.text for anchor in listed)  # every link has its form
+    # The unit's own page links its missing scores to the same rows for the office (社会救助科 is
+    # the second unit) and lists them as plain text for the unit's head, who does not enter scores.
+    unit = client.get(f"/evaluation/{year_id}/units/MZ-SHJZ").text
+    assert f'<a href="/evaluation/{year_id}#score-unit-1-0">职能工作 · 第一季度 · 重点工作</a>' in unit
+    client.post("/logout")
+    sign_in(client, "s001")  # 王芳, head of 办公室
+    own = client.get(f"/evaluation/{year_id}/units/MZ-BGS").text
+    assert "还有 15 项未评分：职能工作 · 第一季度 · 重点工作、" in own and "#score-unit" not in own

@@ -9,13 +9,20 @@
   evidence of each objective indicator (formula, figures, the cases behind it linking to
   /cases/{id}), its staff (the unit's head, or the efficiency office).
 
+On the year's page the efficiency office enters the subjective scores (录入评分): one small form
+per unit (or person) and subjective leaf, posted to `/evaluation/{year_id}/scores` and saved by
+`service.enter_scores`, the call the API and `dutyflow evaluation score` make (the policy's
+`enter_evaluation_scores`, the audit chain, one transaction per change). A refused value shows
+the year's page again with the refusal next to the form, the field named by its label.
+
 Everything comes from engine.evaluation (export.report, service); charts are server-rendered SVG
 whose geometry is computed here (the pages' CSP forbids inline script and style).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -26,19 +33,25 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from api.deps import DB_INT_MAX, get_clock
+from api.labels import person_label
 from api.pages.task_view import department_choices
 from api.pages.web import PageRoute, flash, page_session, redirect, render, require_page_action, signed_in
 from engine.auth import policy
 from engine.auth.policy import Action, Refused
 from engine.auth.roles import Actor
+from engine.auth.service import user_names
 from engine.clock import BEIJING, Clock
+from engine.errors import Conflict, DutyflowError, InvalidInput
 from engine.evaluation import export, indicators, scheme, scoring, service
 from engine.models.evaluation import (
     OBJECTIVE,
     SCOPE_REGION,
     SUBJECT_STAFF,
     SUBJECT_UNIT,
+    SUBJECTS,
+    YEAR_OPEN,
     EvaluationPlan,
+    EvaluationScore,
     EvaluationSubject,
     EvaluationYear,
 )
@@ -150,17 +163,69 @@ def tree_rows(nodes: tuple[scheme.Node, ...], scores: dict[str, Fraction] | None
     return rows
 
 
-def progress(found: export.Report) -> dict[str, Any]:
+def progress(found: export.Report, sheets: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of the scoring, and each missing score linking to its form (entry_sheets)."""
     per = {}
     for subject, items in ((SUBJECT_UNIT, found.units), (SUBJECT_STAFF, found.staff)):
         leaves = found.subjective_leaves[subject]
         entered = sum(leaves - len(item.missing) for item in items)
         per[subject] = {"total": len(items), "complete": sum(1 for item in items if item.complete),
                         "entered": entered, "expected": leaves * len(items),
-                        "missing": [f"{item.name}：{name}" for item in items for name in item.missing]}
+                        "missing": [{"text": f"{sheet['name']}：{row['name']}", "href": f"#{row['anchor']}"}
+                                    for sheet in sheets if sheet["subject"] == subject
+                                    for row in sheet["rows"] if row["missing"]]}
     pending = sum(item.pending_objective for item in found.units)
     return {"units": per[SUBJECT_UNIT], "staff": per[SUBJECT_STAFF], "pending_objective": pending,
             "missing_count": len(per[SUBJECT_UNIT]["missing"]) + len(per[SUBJECT_STAFF]["missing"])}
+
+
+# ---------------------------------------------------------------- the entry of subjective scores
+
+
+def entry_anchor(subject: str, index: int, position: int) -> str:
+    """The id of a score's row on the year's page: the subject kind, the unit's (person's) place in
+    the year and the leaf's place among the subjective leaves (`score-unit-0-3`: the first unit's
+    fourth subjective leaf) — stable while the tree is frozen, and free of codes a URL would escape."""
+    return f"score-{subject}-{index}-{position}"
+
+
+def subjective_leaves(nodes: tuple[scheme.Node, ...]) -> list[tuple[scheme.Node, tuple[scheme.Node, ...]]]:
+    return [(node, path) for node, path in scheme.leaves(nodes) if node.kind != OBJECTIVE]
+
+
+def entry_sheets(found: export.Report, stored: Mapping[tuple[str, str, str], EvaluationScore],
+                 names: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One sheet per unit and person, in the catalog's order (the whole year's report): each
+    subjective leaf with the score stored, who entered it, when and why, and its row's anchor."""
+    sheets = []
+    for subject, items in ((SUBJECT_UNIT, found.units), (SUBJECT_STAFF, found.staff)):
+        leaves = subjective_leaves(found.trees[subject])
+        for index, item in enumerate(items):
+            rows = []
+            for position, (node, path) in enumerate(leaves):
+                row = stored.get((subject, item.code, node.code))
+                rows.append({"anchor": entry_anchor(subject, index, position), "indicator": node.code,
+                             "name": scheme.path_name(node, path), "missing": node.code not in item.scores,
+                             "value": shown(item.scores.get(node.code)),
+                             "by": person_label(row.entered_by, names) if row else "",
+                             "at": row.entered_at if row else None, "note": (row.note or "") if row else ""})
+            sheets.append({"subject": subject, "code": item.code, "name": item.name, "unit_name": item.unit_name,
+                           "anchor": f"entry-{subject}-{index}", "rows": rows,
+                           "entered": sum(1 for r in rows if not r["missing"]), "expected": len(rows)})
+    return sheets
+
+
+_ENTRY_PROBLEM = re.compile(r"^scores\[\d+\]\.(?P<field>\w+):\s*(?P<rest>.*)$", re.DOTALL)
+ENTRY_LABELS = {"value": "分数", "note": "说明或依据", "indicator": "指标", "code": "考评对象", "subject": "考评对象"}
+
+
+def entry_problem(problem: str) -> str:
+    """The service words a problem by the API's place (`scores[0].note: 不超过 1000 字`); the form
+    names the field by its label (说明或依据：不超过 1000 字)."""
+    match = _ENTRY_PROBLEM.match(problem)
+    if match is None:
+        return problem
+    return f"{ENTRY_LABELS.get(match['field'], match['field'])}：{match['rest']}"
 
 
 def result_row(item: export.Scored) -> dict[str, Any]:
@@ -220,9 +285,7 @@ def years_page(request: Request, session: Session = Depends(page_session), clock
                                                      "office": False}, actor=actor)
 
 
-@router.get("/evaluation/{year_id}")
-def year_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
-              actor: Actor = Depends(reader)) -> Response:
+def year_context(session: Session, actor: Actor, year_id: int) -> dict[str, Any]:
     found = export.report(session, year_id)
     year = found.year
     units = found.ranked(SUBJECT_UNIT)
@@ -231,10 +294,12 @@ def year_page(request: Request, year_id: int = YearId, session: Session = Depend
     staff_rows = [result_row(item) for item in staff]
     sanctions = service.sanctions_for(session, year_id)
     names = {item.code: item.name for item in (*found.units, *found.staff)}
-    return render(request, "evaluation.html", {
+    stored = service.score_rows(session, year_id)
+    sheets = entry_sheets(found, stored, user_names(session, [row.entered_by for row in stored.values()]))
+    return {
         "title": f"{year.scope_name} {year.year} 年度绩效考评",
         "year": year_head(year), "computed": found.computed, "stale": found.entered_after_compute,
-        "progress": progress(found),
+        "progress": progress(found, sheets),
         "unit_tree": tree_rows(found.trees[SUBJECT_UNIT]), "staff_tree": tree_rows(found.trees[SUBJECT_STAFF]),
         "unit_parts": [n.name for n in found.trees[SUBJECT_UNIT]],
         "staff_parts": [n.name for n in found.trees[SUBJECT_STAFF]],
@@ -249,7 +314,18 @@ def year_page(request: Request, year_id: int = YearId, session: Session = Depend
                       for code, reasons in (*sanctions.punished.items(), *sanctions.major_accidents.items())],
         "grade_classes": GRADE_CLASSES,
         "may_manage": policy.may(actor, Action.MANAGE_EVALUATION),
-    }, actor=actor)
+        "sheets": sheets,
+        "may_enter": policy.may(actor, Action.ENTER_EVALUATION_SCORES) and year.status == YEAR_OPEN,
+        "objective_leaves": [scheme.path_name(node, path) for node, path in scheme.leaves(found.trees[SUBJECT_UNIT])
+                             if node.kind == OBJECTIVE],
+        "entry_error": None,
+    }
+
+
+@router.get("/evaluation/{year_id}")
+def year_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
+              actor: Actor = Depends(reader)) -> Response:
+    return render(request, "evaluation.html", year_context(session, actor, year_id), actor=actor)
 
 
 @router.get("/evaluation/{year_id}/units/{unit_code}")
@@ -274,11 +350,18 @@ def unit_page(request: Request, unit_code: str = Path(..., max_length=100), year
         })
     plan = session.scalars(select(EvaluationPlan).where(col(EvaluationPlan.year_id) == year_id,
                                                         col(EvaluationPlan.unit_code) == unit_code)).first()
+    # For whoever enters scores, each missing one links to its row on the year's page.
+    missing = [{"text": name, "href": None} for name in unit.missing]
+    if policy.may(actor, Action.ENTER_EVALUATION_SCORES) and year.status == YEAR_OPEN:
+        index = next(i for i, s in enumerate(service.subjects(session, year_id, SUBJECT_UNIT)) if s.code == unit_code)
+        missing = [{"text": scheme.path_name(node, path), "href": f"/evaluation/{year_id}#{entry_anchor(SUBJECT_UNIT, index, j)}"}
+                   for j, (node, path) in enumerate(subjective_leaves(found.trees[SUBJECT_UNIT]))
+                   if node.code not in unit.scores]
     return render(request, "evaluation_unit.html", {
         "title": f"{unit.name} · {year.scope_name} {year.year} 年度绩效考评",
         "year": year_head(year), "office": policy.may(actor, Action.READ_EVALUATION),
         "unit": result_row(unit),
-        "tree": tree_rows(found.trees[SUBJECT_UNIT], unit.scores), "missing": unit.missing,
+        "tree": tree_rows(found.trees[SUBJECT_UNIT], unit.scores), "missing": missing,
         "pending_objective": unit.pending_objective,
         "chart": bar_chart([unit], found.trees[SUBJECT_UNIT]), "trend": trend_chart([unit]),
         "staff": [result_row(person) for person in staff], "staff_parts": [n.name for n in found.trees[SUBJECT_STAFF]],
@@ -314,7 +397,17 @@ def open_year_page(request: Request, year_id: int = YearId, session: Session = D
 @router.post("/evaluation/{year_id}/compute")
 def compute_page(request: Request, year_id: int = YearId, session: Session = Depends(page_session),
                  clock: Clock = Depends(get_clock), actor: Actor = Depends(manager)) -> Response:
-    service.compute_results(session, actor, year_id, clock.now())
+    try:
+        service.compute_results(session, actor, year_id, clock.now())
+    except Conflict as exc:
+        session.rollback()
+        found = export.report(session, year_id)
+        if found.year.status != YEAR_OPEN or all(item.complete for item in (*found.units, *found.staff)):
+            raise
+        # Scores are missing: the year's page lists each one linking to its form (尚未评分), so
+        # the message does not repeat them as plain text.
+        flash(request, f"{exc.message}：请按下方「尚未评分」逐项录入", "error")
+        return redirect(f"/evaluation/{year_id}")
     flash(request, "已计算结果：客观指标、总分、等次、降等和先进人选")
     return redirect(f"/evaluation/{year_id}")
 
@@ -325,3 +418,53 @@ def publish_page(request: Request, year_id: int = YearId, session: Session = Dep
     row = service.publish(session, actor, year_id, clock.now())
     flash(request, f"{row.year} 年度考评结果已发布")
     return redirect(f"/evaluation/{year_id}")
+
+
+def entry_place(session: Session, year_id: int, subject: str, code: str,
+                indicator: str) -> tuple[str, str, str | None]:
+    """(the unit's or person's name, the leaf's path name, the anchor of its form) of a posted
+    score, for the answer; codes the year does not know stay as posted (the service refuses them)."""
+    people = service.subjects(session, year_id, subject) if subject in SUBJECTS else []
+    index = next((i for i, person in enumerate(people) if person.code == code), None)
+    nodes = service.tree(session, year_id, subject) if subject in SUBJECTS else ()
+    names = {node.code: scheme.path_name(node, path) for node, path in scheme.leaves(nodes)}
+    position = next((i for i, (node, _) in enumerate(subjective_leaves(nodes)) if node.code == indicator), None)
+    anchor = entry_anchor(subject, index, position) if index is not None and position is not None else None
+    return (people[index].name if index is not None else code), names.get(indicator, indicator), anchor
+
+
+@router.post("/evaluation/{year_id}/scores")
+def enter_score_page(request: Request, year_id: int = YearId, subject: str = Form(""), code: str = Form(""),
+                     indicator: str = Form(""), value: str = Form(""), note: str = Form(""),
+                     session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
+                     actor: Actor = Depends(signed_in)) -> Response:
+    """One score of one unit (or person) and subjective leaf, saved by service.enter_scores. A
+    refusal is answered here rather than flashed: without the permission, the 403 page (the year's
+    page is not theirs either); a refused value, the year's page again with the refusal's status,
+    the value typed kept and the refusal next to the form, naming the field by its label."""
+    try:
+        policy.require(actor, Action.ENTER_EVALUATION_SCORES)
+    except Refused as exc:
+        return render(request, "error.html", {"status": exc.status_code, "message": exc.message,
+                                              "problems": exc.problems}, actor=actor, status_code=exc.status_code)
+    service.get_year(session, year_id)  # 404 naming the year
+    who, leaf, anchor = entry_place(session, year_id, subject, code, indicator)
+    typed = value.strip()
+    try:
+        if not typed:
+            raise InvalidInput("请填写分数（0–100，最多两位小数）", ["分数：必填"])
+        try:
+            service.parse_score(typed, "分数")
+        except InvalidInput as exc:  # the engine's own rule, worded by the field's label
+            raise InvalidInput(exc.message, [f"分数：填写的是「{typed}」"]) from None
+        service.enter_scores(session, actor, year_id,
+                             [service.ScoreEntry(subject, code, indicator, typed, note.strip() or None)], clock.now())
+    except DutyflowError as exc:
+        session.rollback()
+        context = year_context(session, actor, year_id)
+        context["entry_error"] = {"subject": subject, "code": code, "indicator": indicator, "anchor": anchor,
+                                  "title": f"{who}「{leaf}」的评分未保存", "message": exc.message,
+                                  "problems": [entry_problem(p) for p in exc.problems], "value": value, "note": note}
+        return render(request, "evaluation.html", context, actor=actor, status_code=exc.status_code)
+    flash(request, f"已录入：{who}「{leaf}」{typed} 分")
+    return redirect(f"/evaluation/{year_id}" + (f"#{anchor}" if anchor else ""))

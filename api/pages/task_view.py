@@ -165,15 +165,13 @@ def process_name(session: Session, definition_id: int) -> str:
 
 def diagram_svg(session: Session, instance_id: int) -> str:
     """The instance's process diagram with its current steps highlighted, ready to inline. Its
-    title names the process for people only: the renderer adds the process id after the name
-    (限时办结（time_limited_case）) and as the graph's tooltip, for the diagrams/ files developers
-    read; both are dropped here."""
+    heading names the process for people only: the renderer adds the process id after the name
+    (限时办结（time_limited_case）) for the diagrams/ files developers read; it is dropped here.
+    (The drawing's <title>, its tooltip, is the process's name already: engine.runtime.diagram.)"""
     svg = diagram.instance_svg(session, instance_id).decode("utf-8")
     start = svg.find("<svg")
     svg = svg[start:] if start >= 0 else svg
     instance = runtime.get_instance(session, instance_id)
-    # graphviz also titles the graph (a tooltip) by its name, the process id.
-    svg = svg.replace(f"<title>{instance.process_id}</title>", "", 1)
     return svg.replace(f"（{instance.process_id}）</text>", "</text>", 1)
 
 

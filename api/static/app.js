@@ -1,5 +1,5 @@
-// dutyflow pages: the live countdown of working time, confirmations for irreversible buttons, and
-// "back" links. Every behaviour of the pages lives here: their Content-Security-Policy allows no
+// dutyflow pages: the live countdown of working time, confirmations for irreversible buttons,
+// "back" links, file choosers worded in Chinese, and links that open the folded section they point into. Every behaviour of the pages lives here: their Content-Security-Policy allows no
 // inline script, no inline event handler and no javascript: link.
 //
 // The server renders each countdown with the working seconds left at its own "now" (which may be
@@ -87,5 +87,46 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { startCountdowns(); confirmations(); backLinks(); });
+  // <div data-file-picker>: the browser words its own file control ("Choose File", "No file
+  // chosen") in its own language. The native input is hidden from sight but stays focusable and
+  // labelled; its second label is shown as the 选择文件 button, and the chosen file's name (or
+  // 未选择文件) is written next to it and read as the input's description. Without this script the
+  // native control is shown as it is.
+  function filePickers() {
+    document.querySelectorAll("[data-file-picker]").forEach(function (box) {
+      var input = box.querySelector("input[type=file]");
+      var button = box.querySelector(".file-button"), name = box.querySelector(".file-name");
+      if (!input || !button || !name) return;
+      function show() {
+        var files = Array.prototype.map.call(input.files || [], function (file) { return file.name; });
+        name.textContent = files.length ? files.join("、") : "未选择文件";
+      }
+      if (name.id) input.setAttribute("aria-describedby", name.id);
+      button.hidden = false;
+      name.hidden = false;
+      box.classList.add("enhanced");
+      input.addEventListener("change", show);
+      show();
+    });
+  }
+
+  // A link to a row inside a folded <details> (绩效考评: a missing score → its form): unfold it,
+  // show the row and put the cursor in its first field.
+  function openTarget() {
+    var id;
+    try { id = decodeURIComponent(window.location.hash.slice(1)); } catch (e) { return; }
+    var target = id && document.getElementById(id);
+    if (!target) return;
+    var box = target.closest("details");
+    if (!box) return;
+    box.open = true;
+    target.scrollIntoView({block: "center"});
+    var field = target.querySelector("input:not([type=hidden])");
+    if (field) field.focus({preventScroll: true});
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startCountdowns(); confirmations(); backLinks(); filePickers(); openTarget();
+  });
+  window.addEventListener("hashchange", openTarget);
 })();

@@ -386,6 +386,13 @@ def scores(session: Session, year_id: int, subject: str) -> dict[str, dict[str, 
     return found
 
 
+def score_rows(session: Session, year_id: int) -> dict[tuple[str, str, str], EvaluationScore]:
+    """(subject, subject code, leaf code) → the stored score with who entered it, when and its note:
+    what the entry form on the year's page shows next to each leaf (one year: subjects × leaves)."""
+    rows = session.scalars(select(EvaluationScore).where(col(EvaluationScore.year_id) == year_id))
+    return {(row.subject, row.subject_code, row.indicator_code): row for row in rows}
+
+
 # ---------------------------------------------------------------- objective indicators
 
 

@@ -82,7 +82,12 @@ def build_graph(graph: ProcessGraph, states: dict[str, str] | None = None,
     states = states or {}
     lane_titles = lane_titles or {}
     # Names, lanes and ids come from deployed BPMN files: every one is escaped as text (engine.graphviz_text).
-    dot = TextDigraph(name=graph.process_id, format="svg")
+    # graphviz titles the SVG (its <title>, the tooltip of the whole drawing) with the graph's name:
+    # the process's name people know it by, not its id, which stays in the heading below for the
+    # diagrams/ files developers read. graphviz writes a graph's name as it is, without reading
+    # backslash escapes as it does in a label: the doubled backslash of the quoting would show
+    # doubled, so a backslash is shown as the full-width ＼ (as in tooltips, engine.graphviz_text).
+    dot = TextDigraph(name=(graph.name or graph.process_id).replace("\\", "＼"), format="svg")
     dot.attr(rankdir="LR", fontname=FONT, label=f"{graph.name}（{graph.process_id}）", labelloc="t",
              fontsize="18", nodesep="0.35", ranksep="0.45", newrank="true")
     dot.attr("node", fontname=FONT)
