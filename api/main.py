@@ -35,6 +35,7 @@ from engine.clock import Clock, SystemClock
 from engine.config import Settings, get_settings, require_secret_key
 from engine.db import Database
 from engine.errors import DutyflowError
+from engine.migrate import upgrade
 
 SESSION_COOKIE = "dutyflow_session"
 AREAS = (catalog, calendar, runtime, timers, analysis, evaluation, auth, pages)
@@ -66,7 +67,7 @@ def create_app(
         # moment would otherwise race to create the same tables and rows (engine.db.startup_lock).
         with database.startup_lock():
             if migrate:
-                database.upgrade()
+                upgrade(database)
             for area in AREAS:
                 area.on_startup(app)
         yield

@@ -9,7 +9,8 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from engine.calendar import WorkingCalendar, parse_limit
+from engine.calendar.limits import parse_limit
+from engine.calendar.working import WorkingCalendar
 from engine.clock import BEIJING
 
 

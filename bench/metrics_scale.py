@@ -359,10 +359,11 @@ def remeasure(database, args) -> None:
     from engine.application import wire
     from engine.catalog import io
     from engine.catalog.in_force import catalog_version_id
+    from engine.migrate import upgrade
     from engine.runtime import rollups
 
     wire()
-    database.upgrade()
+    upgrade(database)
     loaded: dict = {}
     if args.backfill:
         started = time.perf_counter()
@@ -399,6 +400,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from engine.db import Database
+    from engine.migrate import upgrade
 
     if args.database:
         remeasure(Database(args.database), args)
@@ -406,7 +408,7 @@ def main() -> None:
     url = fresh_database(args.backend)
     try:
         database = Database(url)
-        database.upgrade()
+        upgrade(database)
         version_id, duties = publish_catalog(database)
         loaded = load(database, duties, args.cases, args.copies)
         print(f"  loaded: {json.dumps(loaded, ensure_ascii=False)}", file=sys.stderr, flush=True)

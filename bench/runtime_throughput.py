@@ -59,6 +59,7 @@ from engine.catalog import service as catalog  # noqa: E402
 from engine.catalog.io import read_catalog  # noqa: E402
 from engine.clock import BEIJING, ControlledClock  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.migrate import upgrade  # noqa: E402
 from engine.models.runtime import WorkTask  # noqa: E402
 from engine.runtime import service  # noqa: E402
 from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow  # noqa: E402
@@ -233,7 +234,7 @@ def install_breakdown() -> dict[str, float]:
 
 def prepare_engine() -> tuple[Database, ControlledClock]:
     database = Database(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
-    database.upgrade()
+    upgrade(database)
     clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
     with database.session() as session:
         version = catalog.import_catalog(session, read_catalog(ROOT / "examples" / "demo-catalog.yaml"), "bench", clock.now())

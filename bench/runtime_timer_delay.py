@@ -32,6 +32,7 @@ from engine.catalog import service as catalog  # noqa: E402
 from engine.catalog.io import read_catalog  # noqa: E402
 from engine.clock import BEIJING, SystemClock  # noqa: E402
 from engine.db import Database  # noqa: E402
+from engine.migrate import upgrade  # noqa: E402
 from engine.models.runtime import ProcessInstance  # noqa: E402
 from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus  # noqa: E402
 from engine.runtime import service  # noqa: E402
@@ -95,7 +96,7 @@ def start_due(database: Database, due: int, spread: float, lead: float) -> datet
 def run(args) -> dict:
     url = args.url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     database = Database(url)
-    database.upgrade()
+    upgrade(database)
     t0 = time.perf_counter()
     prepare(database, args.pending)
     setup_seconds = time.perf_counter() - t0

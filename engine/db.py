@@ -1,6 +1,8 @@
-"""Database access: engine creation, sessions (one transaction per change), Alembic migrations.
+"""Database access: engine creation, sessions (one transaction per change), the start-up lock.
 
-SQLite by default (zero set-up), PostgreSQL when DUTYFLOW_DATABASE_URL points to one.
+SQLite by default (zero set-up), PostgreSQL when DUTYFLOW_DATABASE_URL points to one. The
+migrations are run by engine.migrate, which only the code that migrates imports (Alembic is slow
+to import, and most commands never migrate).
 """
 
 from __future__ import annotations
@@ -14,23 +16,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 log = logging.getLogger(__name__)
 
 # The key of the PostgreSQL advisory lock every dutyflow process takes for its start-up work:
 # derived from a name, so it is stable across versions and unlikely to meet another program's.
 STARTUP_LOCK_KEY = zlib.crc32(b"dutyflow start-up: migrations, demo set-up, processes/")
-
-# The largest value an INTEGER column holds on both backends (PostgreSQL's is 32-bit): an id or a
-# number a client sends past it names nothing, and handing it to the driver would overflow (SQLite
-# refuses Python ints past 64 bits with OverflowError) — callers answer 404/422 instead.
-INT_COLUMN_MAX = 2**31 - 1
 
 # Cache: each engine's URL as text, for as long as the engine lives (weak keys). Rendering a URL
 # costs more than the per-database look-ups it keys; kept here rather than as an attribute set on
@@ -112,7 +106,8 @@ class Database:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
-        # Re-entrance of startup_lock within this process (upgrade() inside the server's start-up).
+        # Re-entrance of startup_lock within this process (engine.migrate.upgrade inside the
+        # server's start-up).
         self._startup_guard = threading.RLock()
         self._startup_depth = 0
 
@@ -141,7 +136,7 @@ class Database:
         done and does nothing. PostgreSQL: a session advisory lock on a connection of its own (the
         server drops it if the process dies). SQLite: an exclusive flock on a file beside the
         database (a transaction cannot serve: the start-up's own writes would wait on it).
-        Re-entrant within one process, so upgrade() may run inside a held lock.
+        Re-entrant within one process, so engine.migrate.upgrade may run inside a held lock.
         """
         with self._startup_guard:
             if self._startup_depth:
@@ -187,19 +182,6 @@ class Database:
             finally:
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
-    def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision (under the start-up lock)."""
-        with self.startup_lock():
-            command.upgrade(alembic_config(self.url), "head")
-
     def dispose(self) -> None:
         self.engine.dispose()
 
-
-def alembic_config(url: str) -> Config:
-    """Alembic's configuration for `url`; the migrations' env.py reads every table's metadata
-    from engine.models (this module sits below the tables and does not import them)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
-    return config

@@ -26,6 +26,7 @@ from engine.catalog.io import read_catalog
 from engine.clock import BEIJING, Clock, ControlledClock
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
+from engine.migrate import upgrade
 from tests.db_helpers import file_key, prepared
 
 DEMO_CATALOG = PROJECT_ROOT / "examples" / "demo-catalog.yaml"
@@ -142,7 +143,7 @@ def demo_site(backend: str, tmp_path_factory, admin_url: str,
     else:
         pg_name, url = create_pg_database(admin_url)
     database = Database(url)
-    database.upgrade()
+    upgrade(database)
     clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
     load_demo(database, clock)
     if prepare is not None:

@@ -25,6 +25,7 @@ from engine.auth import passwords
 from engine.clock import BEIJING, ControlledClock
 from engine.config import PROJECT_ROOT, Settings
 from engine.db import Database
+from engine.migrate import upgrade
 from tests.browser_helpers import launch_chromium
 from tests.db_helpers import directory_key, file_key, prepared, reset
 
@@ -112,7 +113,7 @@ def _migrated_databases(tmp_path_factory):
                 name, url = _create_pg_database()
                 pg_names.append(name)
             database = Database(url)
-            database.upgrade()
+            upgrade(database)
             made[backend] = database
         return made[backend]
 

@@ -16,7 +16,7 @@ from engine.analysis import alerts
 from engine.analysis.findings import CATEGORY_LABELS, Finding, gap_category, report_findings
 from engine.analysis.report import analyze
 from engine.catalog.document import CatalogDocument
-from engine.db import alembic_config
+from engine.migrate import alembic_config
 
 
 def _demo(path) -> CatalogDocument:

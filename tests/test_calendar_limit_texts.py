@@ -14,9 +14,17 @@ from typer.testing import CliRunner
 
 import api.cli.calendar  # noqa: F401  (registers the commands)
 from api.cli.app import app
-from engine.calendar import WorkingCalendar, format_limit, parse_limit
-from engine.calendar.limits import LimitKind, ParsedLimit, day_unit_for, is_licensing, read_limit
+from engine.calendar.limits import (
+    LimitKind,
+    ParsedLimit,
+    day_unit_for,
+    format_limit,
+    is_licensing,
+    parse_limit,
+    read_limit,
+)
 from engine.calendar.units import LimitUnit, TimeLimit
+from engine.calendar.working import WorkingCalendar
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.calendar import format_limit, parse_limit
-from engine.calendar.limits import parse_moment
+from engine.calendar.limits import format_limit, parse_limit, parse_moment
 from engine.calendar.units import LimitUnit, TimeLimit
 from engine.errors import InvalidInput
 

@@ -8,8 +8,10 @@ import pytest
 from sqlmodel import select
 
 from engine import hooks
-from engine.calendar import DaySource, WorkingCalendar, load_calendar, parse_limit
+from engine.calendar.limits import parse_limit
 from engine.calendar.service import enter_year, enter_year_and_recompute, list_days
+from engine.calendar.stored import load_calendar
+from engine.calendar.working import DaySource, WorkingCalendar
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 from engine.models.calendar import CalendarDay, CalendarYear

@@ -26,10 +26,11 @@ from typer.testing import CliRunner
 
 import api.cli.calendar  # noqa: F401  (registers the commands)
 from api.cli.app import app
-from engine.calendar import DaySource, WorkingCalendar, parse_limit
+from engine.calendar.limits import parse_limit
 from engine.calendar.service import enter_year_and_recompute, list_days
 from engine.calendar.statutory import qingming, statutory_holidays
-from engine.calendar.working import load_calendar, official_years
+from engine.calendar.stored import load_calendar
+from engine.calendar.working import DaySource, WorkingCalendar, official_years
 from engine.clock import BEIJING
 
 runner = CliRunner()

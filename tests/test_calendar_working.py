@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from engine.calendar import DaySource, OfficeHours, WorkingCalendar, parse_limit
+from engine.calendar.limits import parse_limit
 from engine.calendar.units import LimitUnit, TimeLimit
-from engine.calendar.working import official_years
+from engine.calendar.working import DaySource, OfficeHours, WorkingCalendar, official_years
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
 

@@ -131,11 +131,12 @@ def test_a_browser_renders_docs_without_asking_another_host(tmp_path):
     from api.main import create_app
     from engine.config import Settings
     from engine.db import Database
+    from engine.migrate import upgrade
     from tests.browser_helpers import LiveServer, launch_chromium, screenshot
 
     url = f"sqlite:///{tmp_path / 'dutyflow.db'}"
     database = Database(url)
-    database.upgrade()
+    upgrade(database)
     settings = Settings(database_url=url, diagrams_dir=tmp_path / "diagrams", embedded_worker="off",
                         secret_key=secrets.token_urlsafe(32))
     app = create_app(settings=settings, database=database, migrate=False)

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from api.cli.app import app
 from engine.db import Database
+from engine.migrate import upgrade
 from engine.models.timers import RuntimeTimer, TimerStatus
 
 runner = CliRunner()
@@ -32,7 +33,7 @@ def test_worker_once_finishes_a_due_row_whose_instance_is_gone(tmp_path, monkeyp
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", url)
     database = Database(url)
-    database.upgrade()
+    upgrade(database)
     from engine.models.runtime import FAILED, ProcessDefinition, ProcessInstance
 
     now = datetime.now(UTC)

@@ -6,7 +6,8 @@ import typer
 from rich.table import Table
 
 from api.cli.analysis import errors
-from api.cli.app import app, cell_text, console, open_database
+from api.cli.app import app, cell_text, console
+from api.cli.database import open_database
 from api.labels import severity_label
 from engine.analysis import alerts
 from engine.analysis.similarity import DEFAULT_THRESHOLD

@@ -3,7 +3,8 @@
 Commands are registered lazily: the root group knows which module defines each command
 (`COMMANDS`) and imports it when the command is looked up, so `dutyflow analyze FILE` loads the
 analysis and the catalog reader, not the web routes, the runtime or SpiffWorkflow (issue 11
-item 6: the start-up counts in the analysis's time aims). A module whose commands need the
+item 6: the start-up counts in the analysis's time aims). A part that only some runs of a
+command need is loaded the same way, when a run needs it (`load`). A module whose commands need the
 engine's hooks connected (publishing, importing drafts, entering calendar years, running
 process scripts) names `prepare = engine.application.wire`; the group calls it before any of
 its commands runs, as the root callback used to for every command.
@@ -17,6 +18,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
 import typer
@@ -24,8 +26,6 @@ import typer.main
 from rich.console import Console
 
 from api.cli.frame import ChineseGroup
-from engine.config import get_settings
-from engine.db import Database
 
 # Each command and the module that defines it, in the order `dutyflow --help` lists them.
 COMMANDS = {
@@ -37,7 +37,7 @@ COMMANDS = {
     ),
     "serve": "api.cli.serve",
     "worker": "api.cli.worker",
-    "diagram": "api.cli.analysis",
+    "diagram": "api.cli.diagrams",
     "alerts": "api.cli.alerts",
     "audit": "api.cli.audit",
     "calendar": "api.cli.calendar",
@@ -64,6 +64,16 @@ def collection_paused() -> Iterator[None]:
             gc.enable()
 
 
+def load(module: str) -> ModuleType:
+    """A module of the command line, imported when a command (or a run of one) needs it, with
+    the collector paused: the commands' modules (`COMMANDS`), and the parts only some runs of a
+    command take — `dutyflow analyze` loads the table readers (openpyxl), the settings, the
+    database and the migrations only for a table or a stored version, not for a YAML/JSON file
+    (api.cli.analysis)."""
+    with collection_paused():
+        return importlib.import_module(module)
+
+
 class CommandGroup(ChineseGroup):
     """The root group: loads a command's module when the command is looked up (`COMMANDS`)."""
 
@@ -72,8 +82,7 @@ class CommandGroup(ChineseGroup):
 
     def get_command(self, ctx: Any, name: str) -> Any:
         if name not in self.commands and name in COMMANDS:
-            with collection_paused():
-                importlib.import_module(COMMANDS[name])  # its decorators register its commands on `app`
+            load(COMMANDS[name])  # its decorators register its commands on `app`
             command = typer.main.get_group(app).commands.get(name)
             if command is not None:
                 self.commands[name] = command
@@ -103,13 +112,6 @@ def root() -> None:
     # Keeps the root a group while no command module is loaded yet (Typer makes a lone command
     # the whole program); the hooks are connected per module (`prepare`, see the module doc).
     pass
-
-
-def open_database() -> Database:
-    """The database named by DUTYFLOW_DATABASE_URL (SQLite file by default), migrated to the newest schema."""
-    database = Database(get_settings().database_url)
-    database.upgrade()
-    return database
 
 
 def fail(message: str, problems: list[str] | None = None, code: int = 1) -> None:

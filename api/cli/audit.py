@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from api.cli.app import app, console, err_console, open_database
+from api.cli.app import app, console, err_console
+from api.cli.database import open_database
 from engine.application import wire
 from engine.audit import verify as verify_chain
 

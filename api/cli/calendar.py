@@ -9,12 +9,14 @@ from pathlib import Path
 import typer
 import yaml
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail
+from api.cli.database import open_database
 from api.routes.calendar import check_due_input
 from engine.application import wire
 from engine.calendar.limits import format_limit, parse_moment, read_limit
 from engine.calendar.service import enter_year_and_recompute, list_days, weekday_name
-from engine.calendar.working import DaySource, OfficeHours, load_calendar
+from engine.calendar.stored import load_calendar
+from engine.calendar.working import DaySource, OfficeHours
 from engine.clock import BEIJING, SystemClock
 from engine.config import get_settings
 from engine.errors import DutyflowError, InvalidInput

@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail
+from api.cli.database import open_database
 from api.labels import person_label
 from engine.application import wire
 from engine.auth.service import user_names

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail
+from api.cli.database import open_database
 from engine.application import wire
 from engine.auth.roles import Actor
 from engine.auth.service import actor_for, get_user

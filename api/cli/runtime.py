@@ -16,7 +16,8 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from api import messages
-from api.cli.app import app, cell_text, console, fail, open_database
+from api.cli.app import app, cell_text, console, fail
+from api.cli.database import open_database
 from api.labels import event_detail_text, event_label, person_label, relation_label, state_label
 from engine.application import wire
 from engine.auth.roles import Actor

@@ -7,7 +7,8 @@ import os
 import typer
 import uvicorn
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail
+from api.cli.database import open_database
 from engine.application import wire
 from engine.config import SettingsError, prepare_secret_key
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from api.cli.app import app, cell_text, console, fail, open_database
+from api.cli.app import app, cell_text, console, fail
+from api.cli.database import open_database
 from engine.application import wire
 from engine.auth import accounts
 from engine.auth.roles import ADMIN, Actor

@@ -8,7 +8,8 @@ import threading
 
 import typer
 
-from api.cli.app import app, console, fail, open_database
+from api.cli.app import app, console, fail
+from api.cli.database import open_database
 from engine.application import wire
 from engine.clock import SystemClock
 from engine.runtime.worker import Worker

@@ -11,9 +11,10 @@ from api.deps import DB_INT_MAX, get_clock, get_session
 from api.security import require_action, require_actor
 from engine.analysis import alerts, diagrams
 from engine.analysis.report import analyze
-from engine.analysis.runaround import find_runarounds, post_departments, transfer_records
+from engine.analysis.runaround import find_runarounds
 from engine.analysis.similarity import DEFAULT_THRESHOLD
 from engine.analysis.sources import load_version, resolve_version_id
+from engine.analysis.transfers import post_departments, transfer_records
 from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.clock import Clock

@@ -15,8 +15,9 @@ from engine.auth.policy import Action
 from engine.auth.roles import Actor
 from engine.calendar.limits import MAX_LIMIT, ParsedLimit, format_limit, parse_limit, parse_moment
 from engine.calendar.service import FIRST_YEAR, LAST_YEAR, enter_year_and_recompute, list_days, weekday_name
+from engine.calendar.stored import load_calendar
 from engine.calendar.units import TimeLimit
-from engine.calendar.working import DEFAULT_OFFICE_HOURS, OfficeHours, load_calendar
+from engine.calendar.working import DEFAULT_OFFICE_HOURS, OfficeHours
 from engine.clock import BEIJING, Clock
 from engine.errors import InvalidInput
 

@@ -37,8 +37,9 @@ from engine.analysis.preview import Preview as Preview
 from engine.analysis.preview import catalog_scope, region_prefix
 from engine.analysis.preview import preview as preview
 from engine.analysis.report import AnalysisReport, analyze
-from engine.analysis.runaround import RunaroundFinding, find_runarounds, post_departments, transfer_records
+from engine.analysis.runaround import RunaroundFinding, find_runarounds
 from engine.analysis.similarity import DEFAULT_THRESHOLD
+from engine.analysis.transfers import post_departments, transfer_records
 from engine.auth.roles import Actor
 from engine.catalog.document import CatalogDocument
 from engine.catalog.service import get_version, in_force_versions, load_document, version_in_force

@@ -1,8 +1,9 @@
 """Runaround (推诿): a matter transferred (转办) in a cycle between posts or departments.
 
 The pure function works on plain transfer records, so it is testable without the runtime; the
-adapter `transfer_records(session)` reads them from the runtime's event log (`transferred`, then
-`accepted` or `refused`, on the same task).
+adapter `engine.analysis.transfers.transfer_records(session)` reads them from the runtime's event
+log (`transferred`, then `accepted` or `refused`, on the same task). Apart, so the findings of a
+catalog's analysis (engine.analysis.findings names runaround findings too) do not load the tables.
 
 A matter here is one task of a case (a step at a post): handing a case on to the next step of
 its process is the workflow, not a transfer; only 转办 of the same task can go round in a circle.
@@ -22,13 +23,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from sqlmodel import Session, col, select
-
-from engine.catalog.service import find_version
-from engine.catalog.store import load_departments
-from engine.errors import NotFound
-from engine.models.runtime import TimingEvent
 
 ACCEPTED = "accepted"
 REFUSED = "refused"
@@ -129,51 +123,3 @@ def find_runarounds(
                     RunaroundFinding(instance_id, task_id, level, tuple(walk), cycle, len(transfers), refusals)
                 )
     return findings
-
-
-def transfer_records(session: Session) -> list[TransferRecord]:
-    """Every 转办 in the runtime's event log, with its answer (accepted / refused / pending).
-
-    The runtime allows one open transfer per task, so each `transferred` event is answered by the
-    next `accepted` or `refused` event of the same task.
-    """
-    events = session.exec(
-        select(TimingEvent)
-        .where(col(TimingEvent.kind).in_(("transferred", "accepted", "refused")))
-        .order_by(col(TimingEvent.task_id), col(TimingEvent.at), col(TimingEvent.id))
-    ).all()
-    records: list[TransferRecord] = []
-    open_transfer: dict[int | None, TimingEvent] = {}
-    answers: dict[int | None, str] = {}
-    for event in events:
-        if event.kind == "transferred":
-            open_transfer[event.task_id] = event
-        elif event.task_id in open_transfer:
-            answers[open_transfer.pop(event.task_id).id] = ACCEPTED if event.kind == "accepted" else REFUSED
-    for event in events:
-        if event.kind == "transferred" and event.post_code and event.target_post:
-            records.append(
-                TransferRecord(
-                    instance_id=str(event.instance_id),
-                    task_id=str(event.task_id) if event.task_id is not None else None,
-                    from_post=event.post_code,
-                    to_post=event.target_post,
-                    at=event.at,
-                    outcome=answers.get(event.id, PENDING),
-                )
-            )
-    return records
-
-
-def post_departments(session: Session) -> dict[str, str]:
-    """Post code -> department code in the catalog version in force (empty when there is none)."""
-    try:
-        version = find_version(session, None)
-    except NotFound:
-        return {}
-    return {
-        post.code: department.code
-        for department in load_departments(session, version.id)
-        for unit in department.units
-        for post in unit.posts
-    }

@@ -1,25 +1,6 @@
-"""Working-day calendar: time limits, working days and office time, the administrator's year table."""
+"""Working-day calendar: time limits, working days and office time, the administrator's year table.
 
-from engine.calendar.limits import LimitKind, ParsedLimit, format_limit, parse_limit, read_limit
-from engine.calendar.working import (
-    DEFAULT_OFFICE_HOURS,
-    DaySource,
-    Deadline,
-    OfficeHours,
-    WorkingCalendar,
-    load_calendar,
-)
-
-__all__ = [
-    "DEFAULT_OFFICE_HOURS",
-    "Deadline",
-    "DaySource",
-    "LimitKind",
-    "OfficeHours",
-    "ParsedLimit",
-    "WorkingCalendar",
-    "format_limit",
-    "load_calendar",
-    "parse_limit",
-    "read_limit",
-]
+Import from the modules (`engine.calendar.working`, `.limits`, `.units`, `.stored`, `.service`):
+the package re-exports nothing, so taking a limit's type (`engine.calendar.units`) does not load
+the working calendar or the tables (issue 11 item 6).
+"""

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from engine.bounds import INT_COLUMN_MAX
 from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import BEIJING
-from engine.db import INT_COLUMN_MAX
 from engine.errors import InvalidInput
 
 LICENSING = "行政许可"

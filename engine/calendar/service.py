@@ -18,12 +18,12 @@ from sqlmodel import Session, col, delete, select
 
 from engine import hooks
 from engine.calendar.statutory import statutory_holidays
+from engine.calendar.stored import load_calendar
 from engine.calendar.working import (
     DEFAULT_OFFICE_HOURS,
     DaySource,
     OfficeHours,
     WorkingCalendar,
-    load_calendar,
     official_day_name,
     official_years,
 )

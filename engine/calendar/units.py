@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
-from engine.db import INT_COLUMN_MAX
+from engine.bounds import INT_COLUMN_MAX
 
 
 class LimitUnit(StrEnum):

@@ -25,14 +25,12 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 
 import chinese_calendar
-from sqlmodel import Session, select
 
 from engine.calendar.limits import MAX_LIMIT, LimitKind, ParsedLimit
 from engine.calendar.statutory import statutory_holidays
 from engine.calendar.units import LimitUnit, TimeLimit
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
-from engine.models.calendar import CalendarDay, CalendarYear
 
 ONE_DAY = timedelta(days=1)
 
@@ -119,7 +117,8 @@ class _Year:
 
 @dataclass
 class WorkingCalendar:
-    """Working days and office time. Pure: build it from data, or from the DB with `load_calendar`.
+    """Working days and office time. Pure: build it from data, or from the DB with
+    `engine.calendar.stored.load_calendar`.
 
     `overrides` maps dates to is-working for entered years (their departures from the plain week);
     `entered_years` are the years an administrator entered, which replace the package's data.
@@ -443,13 +442,6 @@ def official_day_name(day: date) -> str | None:
         return chinese_calendar.Holiday(english).chinese
     except ValueError:
         return str(english)
-
-
-def load_calendar(session: Session, office_hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> WorkingCalendar:
-    """The calendar with the administrator-entered years of the database."""
-    entered = set(session.exec(select(CalendarYear.year)).all())
-    overrides = {row.day: row.is_working for row in session.exec(select(CalendarDay)).all()}
-    return WorkingCalendar(overrides=overrides, entered_years=entered, office_hours=office_hours)
 
 
 def _span(start: time, end: time) -> timedelta:

@@ -13,10 +13,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.bounds import INT_COLUMN_MAX
+
 # The limit types belong to the calendar, which counts them; imported here because a duty holds
 # them, and so that `engine.catalog.document.TimeLimit` names them as well.
 from engine.calendar.units import COUNTED_UNITS, LimitUnit, TimeLimit  # noqa: F401
-from engine.db import INT_COLUMN_MAX
 
 CATEGORIES: tuple[str, ...] = (
     "行政许可",

@@ -18,13 +18,13 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
 from engine import hooks
+from engine.bounds import INT_COLUMN_MAX
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
 from engine.catalog.in_force import catalog_version_id, published_duties
 from engine.catalog.validation import validate_document
 from engine.clock import BEIJING, ensure_aware
-from engine.db import INT_COLUMN_MAX
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.catalog import (
     DRAFT,

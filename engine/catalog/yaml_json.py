@@ -1,5 +1,9 @@
 """YAML and JSON: the interchange format itself (catalog-format.md), read and written.
 
+This reader needs neither openpyxl nor the table readers: `read_interchange_catalog` reads and
+validates a YAML/JSON file as engine.catalog.io.read_catalog does, for code that reads only this
+format (`dutyflow analyze FILE.json`, whose start-up counts in its time aims, issue 11 item 6).
+
 Written documents omit empty optional fields and defaults (role `sole`, `head: false`) so they
 read like the hand-written examples; keys keep the format's order; YAML keeps Chinese readable.
 """
@@ -9,12 +13,18 @@ from __future__ import annotations
 import json
 from datetime import date
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from engine.catalog.document import CatalogDocument
+from engine.catalog.raw import RawCatalog
+from engine.catalog.reading import file_content, validated
 from engine.errors import InvalidInput
+
+# The extensions of the interchange format.
+INTERCHANGE_FORMATS = (".yaml", ".yml", ".json")
 
 # Keys that may be dropped when empty; required lists (departments, duties) are always written.
 _REQUIRED_KEYS = {"departments", "duties"}
@@ -39,6 +49,25 @@ def parse_json(text: str | bytes) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidInput("JSON 格式错误，无法读取", [f"第 {exc.lineno} 行第 {exc.colno} 列: {exc.msg}"]) from None
+
+
+def read_yaml(content: bytes, name: str) -> RawCatalog:
+    return RawCatalog(parse_yaml(content))
+
+
+def read_json(content: bytes, name: str) -> RawCatalog:
+    return RawCatalog(parse_json(content))
+
+
+def read_interchange_catalog(path_or_bytes: str | Path | bytes, filename: str | None = None) -> CatalogDocument:
+    """A YAML or JSON catalog file read and validated (the same checks and problems as
+    engine.catalog.io.read_catalog). Raises InvalidInput listing every problem."""
+    content, name = file_content(path_or_bytes, filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in INTERCHANGE_FORMATS:
+        raise InvalidInput(f"不是 YAML/JSON 清单文件 '{suffix or name}'",
+                           [f"{name}: 应为 {', '.join(INTERCHANGE_FORMATS)}"])
+    return validated(read_json(content, name) if suffix == ".json" else read_yaml(content, name))
 
 
 def _clean(value: Any) -> Any:

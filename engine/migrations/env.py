@@ -14,7 +14,7 @@ target_metadata = SQLModel.metadata
 def database_url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url is None:
-        raise RuntimeError("sqlalchemy.url is not set: migrations run through engine.db.Database.upgrade()")
+        raise RuntimeError("sqlalchemy.url is not set: migrations run through engine.migrate.upgrade()")
     return url
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
-from engine.calendar.working import OfficeHours, WorkingCalendar, load_calendar
+from engine.calendar.stored import load_calendar
+from engine.calendar.working import OfficeHours, WorkingCalendar
 from engine.config import setting
 from engine.db import core_connection, database_key
 from engine.models.calendar import CalendarDay, CalendarYear

@@ -30,6 +30,7 @@ from engine.catalog.in_force import catalog_version_id
 from engine.clock import BEIJING, ControlledClock
 from engine.db import Database
 from engine.errors import DutyflowError, InvalidInput
+from engine.migrate import upgrade
 from engine.models.runtime import TASK_READY, WorkTask
 from engine.runtime import extension_requests, instance_service, task_service, withdrawals
 from engine.runtime.clocks import views
@@ -139,7 +140,7 @@ def prepare(database: Database, scenario: Scenario, processes_dir: Path, default
             clock: ControlledClock) -> None:
     """Migrate the scratch database, import and publish the catalog (the scenario's limit, if
     given, as the duty's committed limit), and deploy the process."""
-    database.upgrade()
+    upgrade(database)
     document = io.read_catalog(scenario.catalog or default_catalog)
     duty = next((d for d in document.duties if d.code == scenario.duty), None)
     if duty is None:

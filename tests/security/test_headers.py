@@ -129,11 +129,12 @@ def test_a_browser_applies_the_policy_and_the_pages_break_nothing(tmp_path):
     from engine.clock import BEIJING, ControlledClock
     from engine.config import Settings
     from engine.db import Database
+    from engine.migrate import upgrade
     from tests.browser_helpers import LiveServer, launch_chromium
 
     url = f"sqlite:///{tmp_path / 'dutyflow.db'}"
     database = Database(url)
-    database.upgrade()
+    upgrade(database)
     clock = ControlledClock(datetime(2026, 9, 30, 9, 0, tzinfo=BEIJING))
     load_demo(database, clock)
     settings = Settings(database_url=url, diagrams_dir=tmp_path / "diagrams", embedded_worker="off",

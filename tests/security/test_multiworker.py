@@ -35,6 +35,7 @@ from sqlalchemy.pool import NullPool
 
 from engine.config import PROJECT_ROOT
 from engine.db import STARTUP_LOCK_KEY, Database
+from engine.migrate import upgrade
 from tests.browser_helpers import free_port
 from tests.conftest import _create_pg_database, _drop_pg_database
 
@@ -211,8 +212,8 @@ def test_the_start_up_lock_excludes_other_processes_and_is_reentrant(database):
     assert _lock_is_free(database)
     with database.startup_lock():
         assert not _lock_is_free(database)
-        with database.startup_lock():  # upgrade() inside the server's start-up takes it again
-            database.upgrade()
+        with database.startup_lock():  # upgrade(database) inside the server's start-up takes it again
+            upgrade(database)
             assert not _lock_is_free(database)
         assert not _lock_is_free(database)  # the inner release keeps the outer hold
     assert _lock_is_free(database)

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from engine.bounds import INT_COLUMN_MAX
 from engine.catalog import service as catalog
-from engine.db import INT_COLUMN_MAX
 from engine.errors import Conflict, InvalidInput
 from engine.models.catalog import CatalogVersion
 from engine.models.runtime import RUNNING, SUSPENDED, ProcessInstance
