@@ -38,19 +38,26 @@ def accounts_page(request: Request, actor: Actor = Depends(MANAGER),
     return _page(request, session, actor)
 
 
+def _issued(response: Response) -> Response:
+    """A page showing one-time passwords is kept by no cache and no back button (no-store): on an
+    office's shared computer the next person must not find them in the browser's history."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @router.post("/accounts/provision")
 def provision(request: Request, actor: Actor = Depends(MANAGER), session: Session = Depends(page_session)) -> Response:
     result = accounts.provision_staff(session, actor, auth_clock(request).now())
-    return _page(request, session, actor, provision=result,
-                 issued=[(c.username, c.name, c.password) for c in result.created])
+    return _issued(_page(request, session, actor, provision=result,
+                         issued=[(c.username, c.name, c.password) for c in result.created]))
 
 
 @router.post("/accounts/reset-password")
 def reset(request: Request, username: str = USERNAME, actor: Actor = Depends(MANAGER),
           session: Session = Depends(page_session)) -> Response:
     user, password = accounts.reset_password(session, actor, username, auth_clock(request).now())
-    return _page(request, session, actor, reset=user.display_name or user.username,
-                 issued=[(user.username, user.display_name, password)])
+    return _issued(_page(request, session, actor, reset=user.display_name or user.username,
+                         issued=[(user.username, user.display_name, password)]))
 
 
 @router.post("/accounts/disable")

@@ -272,6 +272,7 @@ def years_page(request: Request, session: Session = Depends(page_session), clock
         select(EvaluationYear, col(EvaluationSubject.code), col(EvaluationSubject.name))
         .join(EvaluationSubject, col(EvaluationSubject.year_id) == col(EvaluationYear.id))
         .where(col(EvaluationSubject.subject) == SUBJECT_UNIT,
+               col(EvaluationYear.catalog_version_id).in_(policy.versions_of_region_in_force(session)),
                ((col(EvaluationYear.scope_kind) != SCOPE_REGION) & col(EvaluationSubject.code).in_(sorted(units)))
                | ((col(EvaluationYear.scope_kind) == SCOPE_REGION) & col(EvaluationSubject.code).in_(sorted(departments))))
         .order_by(col(EvaluationYear.year).desc(), col(EvaluationYear.id), col(EvaluationSubject.position))).all()
@@ -333,7 +334,8 @@ def unit_page(request: Request, unit_code: str = Path(..., max_length=100), year
               session: Session = Depends(page_session), clock: Clock = Depends(get_clock),
               actor: Actor = Depends(signed_in)) -> Response:
     year = service.get_year(session, year_id)
-    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION)
+    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION,
+                                   year_catalog=year.catalog_version_id)
     found = export.report(session, year_id, unit_code)
     unit = found.units[0]
     staff = found.ranked(SUBJECT_STAFF)

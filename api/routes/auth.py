@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
@@ -29,12 +29,15 @@ from engine.auth.roles import Actor
 from engine.auth.service import authenticate, dummy_password_hash, end_session, revoke_user_sessions
 
 router = APIRouter()
+# Answers carrying a secret (a token, one-time passwords) are kept by no cache.
+NO_STORE = "no-store"
 
 
 @router.post("/api/token", summary="用用户名和密码换取 API 令牌（Bearer）",
              responses={401: {"description": "用户名或密码错误"}, 429: {"description": "登录失败次数过多"}})
 def create_token(
     request: Request,
+    response: Response,
     username: str = Form(..., max_length=256),
     password: str = Form(..., max_length=1024),
     session: Session = Depends(get_session, scope="function"),
@@ -52,6 +55,7 @@ def create_token(
         raise HTTPException(status_code=401, detail="用户名或密码错误")
     limiter.succeeded(username)
     signed_in = sign_in(request, session, user)
+    response.headers["Cache-Control"] = NO_STORE  # RFC 6749 §5.1: a token response is never cached
     return {"access_token": token_for_session(request.app.state.settings, signed_in.id), "token_type": "bearer",
             "expires_at": signed_in.expires_at.isoformat(), "must_change_password": user.must_change_password}
 
@@ -117,10 +121,12 @@ def list_users(
              summary="按现行清单为全部在岗人员开设账号、校正角色、停用离岗人员（管理员；一次性密码只返回这一次）")
 def provision_users(
     request: Request,
+    response: Response,
     actor: Actor = Depends(require_action(Action.MANAGE_ACCOUNTS)),
     session: Session = Depends(get_session, scope="function"),
 ) -> dict:
     result = accounts.provision_staff(session, actor, auth_clock(request).now())
+    response.headers["Cache-Control"] = NO_STORE  # one-time passwords
     return {"version": result.version, "created": [_change(c) for c in result.created],
             "updated": [_change(c) for c in result.updated], "disabled": [_change(c) for c in result.disabled],
             "skipped": result.skipped, "unchanged": result.unchanged}
@@ -130,11 +136,13 @@ def provision_users(
              summary="重置密码：返回一次性密码（只这一次），登录后须先修改（管理员）")
 def reset_user_password(
     request: Request,
+    response: Response,
     username: str = Path(..., max_length=64),
     actor: Actor = Depends(require_action(Action.MANAGE_ACCOUNTS)),
     session: Session = Depends(get_session, scope="function"),
 ) -> dict:
     user, password = accounts.reset_password(session, actor, username, auth_clock(request).now())
+    response.headers["Cache-Control"] = NO_STORE  # a one-time password
     return {"username": user.username, "name": user.display_name, "password": password,
             "must_change_password": True}
 

@@ -155,7 +155,8 @@ def get_unit(unit_code: str = Path(..., max_length=100), year_id: int = YearId,
              session: Session = Depends(get_session, scope="function"),
              actor: Actor = Depends(require_actor)) -> dict[str, Any]:
     year = service.get_year(session, year_id)
-    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION)
+    policy.require_unit_evaluation(session, actor, unit_code, by_department=year.scope_kind == SCOPE_REGION,
+                                   year_catalog=year.catalog_version_id)
     found = export.report(session, year_id, unit_code)
     return {"year": service.year_to_json(year), "unit": export.scored_to_json(found.units[0]),
             "staff": [export.scored_to_json(person) for person in found.ranked("staff")]}

@@ -18,11 +18,25 @@ from engine.auth.roles import EFFICIENCY_OFFICE
 from engine.errors import Forbidden, InvalidInput
 from engine.runtime.scripting import ScriptContext, current_script_context, register_script_function
 
+# The one process whose steps may write the ledger: only the efficiency office starts it
+# (engine.auth.policy.OFFICE_PROCESSES), the person states their case in it and the decider decides.
+ACCOUNTABILITY_PROCESS = "accountability"
+
 
 def _context() -> ScriptContext:
+    """The engine step's context, refused unless the step belongs to an `accountability` instance.
+
+    The functions are registered for every process, and `record_accountability` writes whatever
+    case and decision it is handed. Without this check any deployed process — which plain staff
+    may start — could write a 处分 against anyone (a 诫勉 in their year's evaluation) with no
+    申辩 and no decider: a BPMN deploy would become a way to sanction people."""
     context = current_script_context()
     if context is None:
         raise RuntimeError("process functions run only inside an engine step")
+    process_id = getattr(context.instance, "process_id", None)
+    if process_id != ACCOUNTABILITY_PROCESS:
+        raise Forbidden("问责只能通过问责流程（accountability）立案、申辩、决定和登记",
+                        [f"流程 {process_id or '（无）'}：不是问责流程，不能调用问责函数"])
     return context
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from engine.auth import policy
 from engine.auth.passwords import hash_password, verify_password
-from engine.auth.roles import ADMIN, ROLES, STAFF, Actor
+from engine.auth.roles import ADMIN, CATALOG_ROLES, ROLES, STAFF, Actor
 from engine.auth.service import (
     MIN_PASSWORD_LENGTH,
     create_user,
@@ -91,7 +91,7 @@ def _holders(session: Session) -> tuple[str | None, dict[str, tuple[str, list[st
     posts_by_role = catalog_service.role_posts(session, version.id)
     return version.version, {
         person.staff_id: (person.name,
-                          sorted({STAFF, *catalog_service.roles_of_posts(person.posts, posts_by_role)}))
+                          sorted({STAFF, *(catalog_service.roles_of_posts(person.posts, posts_by_role) & CATALOG_ROLES)}))
         for person in catalog_service.list_staff(session, version.id)
     }
 

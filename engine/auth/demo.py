@@ -15,7 +15,7 @@ from typing import NamedTuple
 from sqlmodel import Session, col, select
 
 from engine.auth.passwords import hash_password
-from engine.auth.roles import ADMIN, ROLES, STAFF
+from engine.auth.roles import ADMIN, CATALOG_ROLES, ROLES, STAFF
 from engine.catalog import service as catalog_service
 from engine.models.auth import UserAccount
 
@@ -42,7 +42,8 @@ def _demo_staff(session: Session) -> list[tuple[str, str, list[str]]]:
         return []
     posts_by_role = catalog_service.role_posts(session, version.id)
     return [
-        (person.staff_id, person.name, sorted({STAFF, *catalog_service.roles_of_posts(person.posts, posts_by_role)}))
+        (person.staff_id, person.name,
+         sorted({STAFF, *(catalog_service.roles_of_posts(person.posts, posts_by_role) & CATALOG_ROLES)}))
         for person in catalog_service.list_staff(session, version.id)
     ]
 

@@ -52,7 +52,7 @@ from engine.auth.roles import (
 )
 from engine.catalog.in_force import catalog_version_id, staff_posts
 from engine.errors import Forbidden
-from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit
+from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit, CatalogVersion
 from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
 from engine.models.timers import CaseDeadline
 
@@ -656,15 +656,31 @@ OFFICE_ACTIONS: dict[Action, tuple[tuple[str, ...], str]] = {
 }
 
 
-def require_unit_evaluation(session: Session, actor: Actor, unit_code: str, by_department: bool = False) -> None:
+def versions_of_region_in_force(session: Session) -> Any:
+    """The ids of the catalog versions of the region whose catalog is in force, as a subquery.
+
+    Heads are heads in the catalog in force; a server may hold other regions' catalogs too (an
+    evaluation year of another region), where the same standard codes (民政局 MZ) name other
+    departments and other people."""
+    in_force = select(col(CatalogVersion.region)).where(col(CatalogVersion.id) == catalog_version_id(session))
+    return select(col(CatalogVersion.id)).where(col(CatalogVersion.region) == in_force.scalar_subquery())
+
+
+def require_unit_evaluation(session: Session, actor: Actor, unit_code: str, *, by_department: bool,
+                            year_catalog: int | None) -> None:
     """One unit's evaluation (its scores, grade, staff and the cases behind its objective
     indicators): whoever may read every evaluation (efficiency office, admin), or the unit's own
     head — the holder of a `head: true` post of the unit, or, when the units evaluated are
-    departments (a region's year, `by_department`), the holder of the department's `head_post`."""
+    departments (a region's year, `by_department`), the holder of the department's `head_post` —
+    and only in a year evaluating a catalog of the region in force (`year_catalog`, the year's
+    catalog version): a code is a unit of one region, not of every region using the same code."""
     if may(actor, Action.READ_EVALUATION):
         return
     headed = headed_departments(session, actor) if by_department else headed_units_of(session, actor)
-    if unit_code not in headed:
+    same_region = year_catalog is not None and session.scalar(
+        select(func.count()).where(col(CatalogVersion.id) == year_catalog,
+                                   col(CatalogVersion.id).in_(versions_of_region_in_force(session))))
+    if unit_code not in headed or not same_region:
         raise Refused(Action.READ_UNIT_EVALUATION, "只有效能办、系统管理员或本单位负责人可以查看本单位的绩效考评",
                       [f"{actor.username}：不是 {unit_code} 的负责人"])
 

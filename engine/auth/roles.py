@@ -18,6 +18,10 @@ ROLES: dict[str, str] = {
     ADMIN: "系统管理员",
 }
 COORDINATOR_ROLES = (ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
+# The roles a catalog's `roles:` extension may give the holders of the posts it binds. The catalog
+# is the legal office's file, so a binding of any other name (`admin`, a typo) gives nobody anything:
+# an administrator is made by an administrator (docs/permissions.md), never by a catalog.
+CATALOG_ROLES = frozenset({LEGAL_OFFICE, ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE})
 
 
 @dataclass(frozen=True)

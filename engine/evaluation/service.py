@@ -68,6 +68,9 @@ SANCTION_NAMES = {PUNISHED: "因违纪违法受到处分", MAJOR_ACCIDENT: "发�
 SANCTION_SUBJECTS = {PUNISHED: SUBJECT_STAFF, MAJOR_ACCIDENT: SUBJECT_UNIT}
 MAX_SCORES_PER_CALL = 5000
 MAX_PLAN_CHARS = 20000
+# PostgreSQL text cannot hold NUL (a 422 there) and SQLite would keep a note no page can show:
+# refused on both, naming the field.
+NUL = "\x00"
 
 
 # ---------------------------------------------------------------- years
@@ -231,6 +234,8 @@ def save_plan(session: Session, actor: Actor, year_id: int, unit_code: str, text
     _subject(session, year_id, SUBJECT_UNIT, unit_code)
     if not text.strip() or len(text) > MAX_PLAN_CHARS:
         raise InvalidInput("目标计划书不能为空，且不超过 20000 字", [f"text: {len(text)} 字"])
+    if NUL in text:
+        raise InvalidInput("目标计划书不能含空字符（NUL）", ["text: 含空字符"])
     plan = session.scalars(select(EvaluationPlan).where(col(EvaluationPlan.year_id) == year_id,
                                                         col(EvaluationPlan.unit_code) == unit_code)).first()
     if plan is None:
@@ -254,6 +259,8 @@ def record_sanction(session: Session, actor: Actor, year_id: int, kind: str, cod
         raise InvalidInput(f"未知的类型 {kind!r}", ["kind: punished（人员受处分）或 major_accident（单位重大事故）"])
     if not reason.strip() or len(reason) > 1000:
         raise InvalidInput("请写明事由（不超过 1000 字）", ["reason: 必填"])
+    if NUL in reason:
+        raise InvalidInput("事由不能含空字符（NUL）", ["reason: 含空字符"])
     subject = SANCTION_SUBJECTS[kind]
     _subject(session, year_id, subject, code)
     row = EvaluationSanction(year_id=year_id, subject=subject, subject_code=code, kind=kind, reason=reason.strip(),
@@ -310,10 +317,11 @@ def parse_score(value: Any, where: str) -> Fraction:
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidInput("分数应为 0–100 的数，最多两位小数", [f"{where}: {value!r}"]) from None
-    if isinstance(value, bool) or not number.is_finite() or number != number.quantize(Decimal("0.01")) \
-            or not 0 <= number <= 100:
-        raise InvalidInput("分数应为 0–100 的数，最多两位小数", [f"{where}: {value!r}"])
+        raise InvalidInput("分数应为 0–100 的数，最多两位小数", [f"{where}: {value!r} 不是 0–100 的数（最多两位小数）"]) from None
+    # The range first: quantize raises InvalidOperation (a 500) on a number like 1e400.
+    if isinstance(value, bool) or not number.is_finite() or not 0 <= number <= 100 \
+            or number != number.quantize(Decimal("0.01")):
+        raise InvalidInput("分数应为 0–100 的数，最多两位小数", [f"{where}: {value!r} 不是 0–100 的数（最多两位小数）"])
     return Fraction(number)
 
 
@@ -349,6 +357,8 @@ def enter_scores(session: Session, actor: Actor, year_id: int, entries: Sequence
             continue
         if entry.note is not None and len(entry.note) > 1000:
             problems.append(f"{where}.note: 不超过 1000 字")
+        elif entry.note is not None and NUL in entry.note:
+            problems.append(f"{where}.note: 不能含空字符（NUL）")
         if leaf is not None:
             parsed.append((entry, value, scheme.quarter_of(*leaf)))
     if problems:
