@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from engine.catalog.document import BINDABLE_ROLES
+
 STAFF = "staff"
 LEGAL_OFFICE = "legal_office"  # 法制办 / 司法局
 ESTABLISHMENT_OFFICE = "establishment_office"  # 编办
@@ -21,7 +23,7 @@ COORDINATOR_ROLES = (ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE)
 # The roles a catalog's `roles:` extension may give the holders of the posts it binds. The catalog
 # is the legal office's file, so a binding of any other name (`admin`, a typo) gives nobody anything:
 # an administrator is made by an administrator (docs/permissions.md), never by a catalog.
-CATALOG_ROLES = frozenset({LEGAL_OFFICE, ESTABLISHMENT_OFFICE, EFFICIENCY_OFFICE})
+CATALOG_ROLES = frozenset(BINDABLE_ROLES)  # the catalog format's own list: legal, establishment, efficiency office
 
 
 @dataclass(frozen=True)

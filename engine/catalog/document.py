@@ -141,6 +141,12 @@ class CatalogInfo(_Item):
     effective_date: date | None = None
 
 
+# The roles a catalog's `roles:` may bind (the format's dutyflow extension, docs/catalog-format.md),
+# with their names: the three coordinating offices. The catalog is the legal office's file, so it
+# may not make anyone an administrator (engine.auth.roles.CATALOG_ROLES is this set).
+BINDABLE_ROLES = {"legal_office": "法制办", "establishment_office": "编办", "efficiency_office": "效能办"}
+
+
 class CatalogDocument(_Item):
     catalog: CatalogInfo
     departments: list[Department]

@@ -30,6 +30,7 @@ from engine.catalog.limits import (
 from engine.catalog.raw import RawCatalog
 from engine.catalog.tabular import read_table_workbook
 from engine.errors import InvalidInput
+from engine.xlsx_cells import keep_text
 
 INFO = ("清单信息", ("地区", "清单名称", "版本", "施行日期"))
 DEPARTMENTS = ("部门", ("部门编码", "部门名称", "部门类型", "编制数", "部门负责人岗位"))
@@ -306,9 +307,7 @@ def _without_none(item: dict[str, Any]) -> dict[str, Any]:
 def _append(sheet, values: list[Any]) -> None:
     sheet.append(values)
     for cell in sheet[sheet.max_row]:
-        # Text that starts with "=" stays text: a duty name must never become a formula.
-        if isinstance(cell.value, str) and cell.value.startswith("="):
-            cell.data_type = "s"
+        keep_text(cell)  # a duty's name, fee or 问责情形 must never become a formula
         if isinstance(cell.value, str) and "\n" in cell.value:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
 

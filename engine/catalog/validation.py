@@ -22,7 +22,7 @@ from pydantic_core import ErrorDetails
 from engine.calendar.limits import ParsedLimit
 from engine.calendar.working import WorkingCalendar
 from engine.catalog.cells import format_limit_cell, parsed_limit
-from engine.catalog.document import CATEGORIES, STAGES, CatalogDocument, TimeLimit
+from engine.catalog.document import BINDABLE_ROLES, CATEGORIES, STAGES, CatalogDocument, TimeLimit
 from engine.catalog.taxonomy import find_taxonomy_cycles
 from engine.clock import BEIJING
 from engine.errors import InvalidInput
@@ -287,6 +287,10 @@ def _check_roles(document: CatalogDocument) -> list[str]:
     targets = set(document.department_by_code()) | set(document.units_by_code()) | set(document.posts_by_code())
     problems = []
     for role, codes in document.roles.items():
+        if role not in BINDABLE_ROLES:
+            named = "、".join(f"{name}（{code}）" for code, name in BINDABLE_ROLES.items())
+            problems.append(f"roles.{role}: 清单不能绑定这个角色，只能绑定{named}")
+            continue
         for j, code in enumerate(codes):
             if code not in targets:
                 problems.append(f"roles.{role}[{j}]: 未知部门、内设机构或岗位 '{code}'")

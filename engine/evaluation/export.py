@@ -47,6 +47,7 @@ from engine.models.evaluation import (
     EvaluationScore,
     EvaluationYear,
 )
+from engine.xlsx_cells import keep_text
 
 MAX_MISSING_LISTED = 200
 
@@ -215,25 +216,11 @@ def number(value: Fraction | None) -> float | None:
     return None if value is None else float(Decimal(scoring.display(value)))
 
 
-# What a spreadsheet reads as the start of a formula (OWASP, CSV/formula injection): "=", "+", "-",
-# "@", and a tab or line break before one of them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def _as_text(cell: Any) -> None:
-    """Names, notes and reasons come from people (the catalog's units and staff, the indicator tree,
-    sanction reasons): one starting like a formula is stored as text (openpyxl would write `=…` as a
-    formula) and marked quote-prefixed, so Excel keeps it text even when someone edits the cell."""
-    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-
-
 def _sheet(workbook: Workbook, title: str, headers: Sequence[str], widths: Sequence[int]):
     sheet = workbook.create_sheet(title)
     sheet.append(list(headers))
     for cell in sheet[1]:
-        _as_text(cell)  # the first-level indicators' names are headers
+        keep_text(cell)  # the first-level indicators' names are headers
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for index, width in enumerate(widths):
@@ -245,7 +232,7 @@ def _sheet(workbook: Workbook, title: str, headers: Sequence[str], widths: Seque
 def _append(sheet, values: list[Any], numeric: Sequence[int]) -> None:
     sheet.append(values)
     for cell in sheet[sheet.max_row]:
-        _as_text(cell)
+        keep_text(cell)
         if isinstance(cell.value, str) and len(cell.value) > 30:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for index in numeric:

@@ -5,10 +5,8 @@ starting with "=" is already written as text, never as a formula; text starting 
 as someone edits the cell (F2, Enter): `@SUM(1,2)` becomes 3, `-2+3` becomes 1, and a crafted
 `+HYPERLINK(…)` a live link. Every such cell must be quote-prefixed.
 
-The fix belongs in engine/catalog/excel.py (`_append`), which another helper is editing now: mark
-`cell.quotePrefix = True` (and data_type "s") for every str starting with "=", "+", "-", "@", tab
-or line break, as engine/evaluation/export.py `_as_text` does. Until then this test is an expected
-failure.
+Every text cell of the export goes through `engine.xlsx_cells.keep_text`, as the evaluation's
+export does.
 """
 
 from __future__ import annotations
@@ -56,8 +54,6 @@ def test_no_catalog_cell_is_a_formula(exported):
     assert [c for c in formula_like(exported) if c[3] == "f"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="engine/catalog/excel.py _append marks only '=' as text and never quote-prefixes;"
-                                       " fix reported to the lead (another helper owns engine/catalog now)")
 def test_catalog_text_starting_like_a_formula_is_quote_prefixed(exported):
     found = formula_like(exported)
     assert {value for _sheet, value, _q, _t in found} >= set(HOSTILE)
