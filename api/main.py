@@ -8,13 +8,15 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api import messages, offline_docs
 from api.input_guard import BodyLimitMiddleware, RefuseNulMiddleware, data_error_answer
+from api.pages import web
 from api.routes import (
     accountability,
     analysis,
@@ -101,6 +103,20 @@ def create_app(
         # pydantic's English (`Field required` …) becomes Chinese naming the field (api.messages).
         return JSONResponse(status_code=422, content={"detail": messages.VALIDATION_MESSAGE, "code": "invalid_input",
                                                       "problems": messages.validation_problems(exc.errors())})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # The framework's own refusals (a path no route serves, a method a route does not take)
+        # in Chinese like every other: a page to a browser, JSON with a code to a client.
+        message, code = messages.http_message(exc.status_code, exc.detail)
+        wants_page = not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
+        if wants_page and request.method == "GET":
+            response = await web.error_page(request, exc.status_code, message, [])
+        else:
+            response = JSONResponse(status_code=exc.status_code, content={"detail": message, "code": code})
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     # Bad input any text parameter can carry, answered 422 rather than 500 (api.input_guard).
     app.add_exception_handler(DataError, data_error_answer)

@@ -63,6 +63,25 @@ def error_code(exc: DutyflowError) -> str:
     return "unauthorized" if exc.status_code == 401 else "refused"
 
 
+# What the framework itself answers in English (a path no route serves, a method a route does not
+# take), by status; a detail already in Chinese (the sign-in's 401, the rate limit's 429) is kept.
+HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+    404: ("找不到这个地址：页面或接口不存在，请检查链接", "not_found"),
+    405: ("这个地址不接受这种请求方式", "method_not_allowed"),
+    401: ("请先登录", "unauthorized"),
+    403: ("没有权限", "forbidden"),
+    429: ("请求过于频繁，请稍后再试", "too_many_requests"),
+}
+
+
+def http_message(status: int, detail: Any) -> tuple[str, str]:
+    """(Chinese detail, machine code) of a framework HTTP error."""
+    message, code = HTTP_MESSAGES.get(status, ("请求未能完成", "refused"))
+    if isinstance(detail, str) and _is_chinese(detail):
+        message = detail
+    return message, code
+
+
 def field_label(loc: Iterable[Any]) -> str:
     """`body.data.reason` → 理由; list positions → 第 N 项; unknown names stay as written."""
     parts = [p for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]

@@ -58,3 +58,25 @@ def test_the_engines_field_keys_become_labels():
     # A place in a file, or a key without a known label, is left as written.
     assert readable_problem("CSV 第2行 事项类型: x") == "CSV 第2行 事项类型: x"
     assert readable_problem("departments.MZ.head_post: 未指定") == "departments.MZ.head_post: 未指定"
+
+
+def test_a_path_no_route_serves_is_answered_in_chinese(client):
+    """The framework's own 404 and 405 said `{"detail": "Not Found"}` / `Method Not Allowed`: a
+    clerk who follows a mistyped link sees a Chinese page, a client gets Chinese with a code."""
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "找不到这个地址：页面或接口不存在，请检查链接", "code": "not_found"}
+    page = client.get("/evaluation/1/units/", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "找不到这个地址" in page.text and "Not Found" not in page.text
+    wrong_method = client.delete("/api/public/duties")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "method_not_allowed" and "请求方式" in wrong_method.json()["detail"]
+    assert "allow" in {name.lower() for name in wrong_method.headers}  # the allowed methods still named
+
+
+def test_a_sign_in_refusal_keeps_its_chinese_words_and_header(client):
+    refused = client.get("/api/me")
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "请先登录", "code": "unauthorized"}
+    assert refused.headers["www-authenticate"] == "Bearer"
