@@ -12,8 +12,11 @@ from fractions import Fraction
 import pytest
 
 from engine.auth.service import create_user
+from engine.catalog import service as catalog
+from engine.catalog.io import read_catalog
 from engine.models.evaluation import EvaluationScore
 from tests.auth_helpers import issue_token
+from tests.browser_helpers import DEMO_CATALOG
 from tests.process_helpers import Scenario, problems_text
 
 
@@ -166,3 +169,18 @@ def test_a_unit_without_ballots_of_a_group_is_not_scored(city):
                             status=409)
     assert "没有领导班子的测评票" in problems_text(refused)
     assert city.open_steps(survey["id"]) == ["close_survey"]
+
+
+def test_a_year_of_another_region_routes_no_report(city):
+    """A year's reports and 诫勉 talks go to posts, and posts are held by the catalog in force. Once
+    another region's catalog is the one in force (a server without DUTYFLOW_REGION takes the newest
+    published), 示例市's MZ year must not send its quarterly report to 另一市's MZ posts — other
+    departments, other people under the same standard codes: the start is refused, saying why."""
+    year_id = open_year(city)
+    with city.database.session() as session:
+        other = catalog.import_catalog(session, read_catalog(DEMO_CATALOG, overrides={"region": "另一市"}),
+                                       "test", city.clock.now())
+        catalog.publish_version(session, other.id, "test", city.clock.now())
+    refused = city.start("zenglin", "evaluation_quarterly_report", {"year_id": year_id, "unit": "MZ-SHJZ", "quarter": 3},
+                         status=422)
+    assert "另一区划的权责清单" in refused["detail"], refused

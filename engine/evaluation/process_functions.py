@@ -17,20 +17,22 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlmodel import col
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from engine.auth import policy
 from engine.catalog import service as catalog
 from engine.catalog.in_force import catalog_version_id
 from engine.errors import InvalidInput, NotFound
 from engine.evaluation import scoring, service, survey
+from engine.models.catalog import CatalogVersion
 from engine.models.evaluation import (
     SCOPE_DEPARTMENT,
     SUBJECT_STAFF,
     SUBJECT_UNIT,
     YEAR_OPEN,
     EvaluationResult,
+    EvaluationYear,
 )
 from engine.runtime.scripting import ScriptContext, current_script_context, register_script_function
 
@@ -59,6 +61,23 @@ def report_due(year: int, quarter: int) -> date:
     return end + timedelta(days=REPORT_DAYS_AFTER_QUARTER)
 
 
+def _catalog_of(session: Session, year: EvaluationYear) -> int:
+    """The catalog a year's tasks are routed by: the year's own version, which must be of the region
+    whose catalog is in force. Tasks land at posts, and posts are held (inbox, heads) by the catalog
+    in force; the same standard codes (民政局 MZ) name other departments and other people in another
+    region, so a year of another region must not route its reports and talks here."""
+    in_force = catalog_version_id(session)
+    if in_force is None:
+        raise InvalidInput("尚无权责清单，无法确定报告和谈话岗位", ["catalog: 请先发布权责清单"])
+    version_id = year.catalog_version_id or in_force
+    same_region = session.scalar(select(func.count()).where(
+        col(CatalogVersion.id) == version_id, col(CatalogVersion.id).in_(policy.versions_of_region_in_force(session))))
+    if not same_region:
+        raise InvalidInput(f"{year.scope_name} {year.year} 年度考评依据的是另一区划的权责清单，不能在本区划派发任务",
+                           ["year_id: 考评年度的清单不属于现行清单的区划"])
+    return version_id
+
+
 def plan_quarter_report(year_id: Any, unit: Any, quarter: Any, report_post: Any = None) -> dict[str, Any]:
     """The unit's quarterly 工作考核 report: who writes it (the given post of the unit, else its first
     post that is not a head post), who reviews it (the unit's head, else the department's head,
@@ -74,8 +93,7 @@ def plan_quarter_report(year_id: Any, unit: Any, quarter: Any, report_post: Any 
     code = str(unit or "").strip()
     if code not in {s.code for s in service.subjects(session, year.id, SUBJECT_UNIT)}:
         raise InvalidInput(f"本年度考评中没有单位 {code}", [f"unit: {code!r}"])
-    version_id = catalog_version_id(session)
-    assert version_id is not None  # the year was created from a catalog in force
+    version_id = _catalog_of(session, year)
     posts = catalog.resolve_posts(session, version_id, code)  # the unit's posts, in order
     heads = set(policy.unit_head_posts(session, code))
     if report_post:
@@ -147,9 +165,7 @@ def plan_admonition(year_id: Any, subject: Any, code: Any) -> dict[str, Any]:
         col(EvaluationResult.subject_code) == str(code))).scalar_one_or_none()
     if result is None or result.grade != scoring.WARNING:
         raise InvalidInput(f"{year.scope_name} {year.year} 年度考评中 {code} 不是诫勉", [f"code: {code}"])
-    version_id = year.catalog_version_id or catalog_version_id(session)
-    if version_id is None:
-        raise InvalidInput("尚无权责清单，无法确定报告和谈话岗位", ["catalog: 请先发布权责清单"])
+    version_id = _catalog_of(session, year)
     if str(subject) == SUBJECT_UNIT:
         heads = policy.unit_head_posts(session, str(code))
         report_post = heads[0] if heads else next(iter(catalog.head_posts(session, version_id, str(code))), None)
