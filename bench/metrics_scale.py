@@ -8,7 +8,7 @@ over N synthetic cases, on SQLite or PostgreSQL.
     python bench/metrics_scale.py --backend sqlite --cases 0 --database sqlite:////tmp/h12_….sqlite [--backfill]
 
 A fresh database (SQLite: a file under /tmp; PostgreSQL: the database `h12_scale_bench` on
-127.0.0.1:5432, user postgres, created and dropped here) gets the schema (Alembic), the demo
+127.0.0.1:5432, user postgres, created and dropped here; `--pg-database` names another) gets the schema (Alembic), the demo
 catalog (examples/demo-catalog.yaml) imported and published through engine.catalog.service, then
 N cases written in batches straight into the tables the figures read (Core executemany, no ORM):
 process_definition (one row), process_instance, work_task, stage_deadline, case_deadline and
@@ -24,8 +24,10 @@ timing_event. The cases look like the record the runtime writes:
   moment), ~2 % with a late one-time notice (`notice_late`).
 After loading, PostgreSQL gets ANALYZE (engine.runtime.metrics's docstring: without statistics
 it may plan a quadratic join). The rows were written around the engine, so the rollups its steps
-keep (step_rollup, case_rollup) are then filled by engine.runtime.rollups.backfill — the statements
-migration 0015 fills them with on an upgraded database (timed apart as `backfill_seconds`). Then, in the same process, each figure is timed (wall and CPU)
+keep (step_rollup, step_month_rollup, case_rollup, instance_rollup) are then filled by
+engine.runtime.rollups.backfill and backfill_instances — the statements migrations 0015 and 0018
+fill them with on an upgraded database (timed apart as `backfill_seconds`). Each task row names its
+stage row (`work_task.stage_deadline_id`), as the step that opens both writes it. Then, in the same process, each figure is timed (wall and CPU)
 and the peak resident memory of the query phase is read (VmHWM, reset before the phase through
 /proc/self/clear_refs) next to the whole process's peak (getrusage, which includes loading).
 """
@@ -54,30 +56,31 @@ CATALOG = ROOT / "examples" / "demo-catalog.yaml"
 YEAR = 2026
 BATCH = 5000  # cases a batch (~15,000 task rows, ~40,000 rows in all)
 NOW = datetime(YEAR + 1, 1, 10, 9, 0, tzinfo=UTC)  # the figures are read early in the next year
+ROLLUPS = ("step_rollup", "step_month_rollup", "case_rollup", "instance_rollup")
 
 
 def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql], check=True)
 
 
-def fresh_database(backend: str) -> str:
+def fresh_database(backend: str, name: str = PG_DATABASE) -> str:
     if backend == "sqlite":
         path = Path(f"/tmp/h12_scale_bench_{os.getpid()}.sqlite")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    psql(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-    psql(f"CREATE DATABASE {PG_DATABASE}")
-    return f"{PG_SERVER}/{PG_DATABASE}"
+    psql(f"DROP DATABASE IF EXISTS {name}")
+    psql(f"CREATE DATABASE {name}")
+    return f"{PG_SERVER}/{name}"
 
 
-def drop_database(backend: str, url: str) -> None:
+def drop_database(backend: str, url: str, name: str = PG_DATABASE) -> None:
     if backend == "sqlite":
         path = url.removeprefix("sqlite:///")
         for suffix in ("", "-wal", "-shm", ".startup-lock"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     else:
-        psql(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+        psql(f"DROP DATABASE IF EXISTS {name}")
 
 
 def publish_catalog(database) -> tuple[int, list[dict]]:
@@ -183,7 +186,8 @@ class Loader:
                         "completed_at": done if state == "completed" else None,
                         "completed_by": f"staff-{post}" if state == "completed" else None,
                         "completed_staff_id": None, "completed_post": post if state == "completed" else None,
-                        "closed_reason": "sent_back" if cancelled else None, "form_data": {}})
+                        "closed_reason": "sent_back" if cancelled else None, "form_data": {},
+                        "stage_deadline_id": stage_id})
                     rows["event"].append(self.event(instance_id, task_id, "task_ready", ready, post))
                     if state == "completed":
                         rows["event"].append(self.event(instance_id, task_id, "completed", done, post,
@@ -243,6 +247,8 @@ def replicate(database, tables: dict, copies: int) -> None:
                         shifted.append(column + copy * top["instance"])
                     elif kind == "event" and column.name == "task_id":
                         shifted.append(column + copy * top["task"])
+                    elif kind == "task" and column.name == "stage_deadline_id":
+                        shifted.append(column + copy * top["stage"])
                     else:
                         shifted.append(column)
                 conn.execute(insert(table).from_select([c.name for c in table.c],
@@ -290,13 +296,13 @@ def load(database, duties: list[dict], cases: int, copies: int = 1) -> dict:
     started = time.perf_counter()
     with database.engine.begin() as conn:
         rollups.backfill(conn)
+        rollups.backfill_instances(conn)
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for name in ("step_rollup", "step_month_rollup", "case_rollup"):
+        for name in ROLLUPS:
             conn.exec_driver_sql(f"ANALYZE {name}")
     backfill_seconds = round(time.perf_counter() - started, 1)
     with database.engine.connect() as conn:
-        rollup_rows = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
-                       for name in ("step_rollup", "step_month_rollup", "case_rollup")}
+        rollup_rows = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one() for name in ROLLUPS}
     counts = {kind: (loader.next[kind] - 1) * copies for kind in loader.next}
     return {"load_seconds": load_seconds, "backfill_seconds": backfill_seconds, "rows": counts,
             "rollup_rows": rollup_rows}
@@ -309,16 +315,31 @@ def vm_hwm_mb(field: str = "VmHWM") -> float:
     return float("nan")
 
 
+SERVER: dict[str, int] = {}  # PostgreSQL: the pid of the measuring session's backend
+
+
+def server_cpu() -> float:
+    """CPU seconds (user + system) the PostgreSQL backend of the measuring session has used, from
+    /proc (the server runs on this machine); 0 on SQLite, where the query runs in this process."""
+    if "pid" not in SERVER:
+        return 0.0
+    fields = Path(f"/proc/{SERVER['pid']}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(label: str, action, results: list[dict]) -> object:
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    wall0, cpu0, server0 = time.perf_counter(), time.process_time(), server_cpu()
     value = action()
     results.append({"figure": label, "wall_s": round(time.perf_counter() - wall0, 3),
-                    "cpu_s": round(time.process_time() - cpu0, 3)})
-    print(f"  {label}: {results[-1]['wall_s']} s wall, {results[-1]['cpu_s']} s CPU", file=sys.stderr, flush=True)
+                    "cpu_s": round(time.process_time() - cpu0, 3), "server_cpu_s": round(server_cpu() - server0, 3)})
+    print(f"  {label}: {results[-1]['wall_s']} s wall, {results[-1]['cpu_s']} s CPU, "
+          f"{results[-1]['server_cpu_s']} s server CPU", file=sys.stderr, flush=True)
     return value
 
 
 def measure(database, version_id: int, unit: str, department: str) -> dict:
+    from sqlalchemy import text
+
     from engine.clock import BEIJING, ControlledClock
     from engine.evaluation import indicators
     from engine.runtime import metrics
@@ -331,6 +352,11 @@ def measure(database, version_id: int, unit: str, department: str) -> dict:
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: the peak of the query phase alone
     rss_at_start = round(vm_hwm_mb("VmRSS"), 1)
     with database.session() as session:
+        if database.engine.dialect.name == "postgresql":
+            # All of a figure's work in the session's backend, whose CPU time /proc tells: on this
+            # shared machine wall time says more about the other processes than about the query.
+            session.execute(text("SET max_parallel_workers_per_gather = 0"))
+            SERVER["pid"] = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         figures = timed("办件 by department", lambda: metrics.case_figures(session, clock, "department", since, until),
                         results)
         samples["case_by_department"] = [r.as_dict() for r in figures.rows][:3]
@@ -348,8 +374,9 @@ def measure(database, version_id: int, unit: str, department: str) -> dict:
         value = timed(f"高效履职 {department} {YEAR}（部门）", lambda: indicators.compute(
             session, indicators.EFFICIENCY, department, YEAR, None, NOW, version_id, by_department=True), results)
         samples["efficiency_department"] = {"value": float(value.value), **value.figures}
-        timed(f"常规工作 {department} {YEAR}（部门）", lambda: indicators.compute(
+        value = timed(f"常规工作 {department} {YEAR}（部门）", lambda: indicators.compute(
             session, indicators.ROUTINE_WORK, department, YEAR, None, NOW, version_id, by_department=True), results)
+        samples["routine_department"] = {"value": float(value.value), **value.figures}
     return {"figures": results, "rss_before_queries_mb": rss_at_start,
             "query_phase_peak_rss_mb": round(vm_hwm_mb(), 1), "samples": samples}
 
@@ -363,21 +390,23 @@ def remeasure(database, args) -> None:
     from engine.runtime import rollups
 
     wire()
-    upgrade(database)
-    loaded: dict = {}
+    started = time.perf_counter()
+    upgrade(database)  # on a database kept before migrations 0017/0018: their backfills, timed
+    loaded: dict = {"upgrade_seconds": round(time.perf_counter() - started, 1)}
     if args.backfill:
         started = time.perf_counter()
         with database.engine.begin() as conn:
-            for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
-                conn.execute(table.delete())
+            for name in ROLLUPS:
+                conn.exec_driver_sql(f"DELETE FROM {name}")
             rollups.backfill(conn)
+            rollups.backfill_instances(conn)
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
-                conn.exec_driver_sql(f"ANALYZE {table.name}")
+            for name in ROLLUPS:
+                conn.exec_driver_sql(f"ANALYZE {name}")
         loaded["backfill_seconds"] = round(time.perf_counter() - started, 1)
     with database.engine.connect() as conn:
         loaded["rollup_rows"] = {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar_one()
-                                 for name in ("step_rollup", "step_month_rollup", "case_rollup")}
+                                 for name in ROLLUPS}
     with database.session() as session:
         version_id = catalog_version_id(session)
     busiest = next(duty for duty in io.read_catalog(CATALOG).duties if duty.units and duty.posts)
@@ -397,6 +426,7 @@ def main() -> None:
                         help="write --cases cases, then copy them in SQL: --cases × --copies cases in all")
     parser.add_argument("--database", help="measure again on a database kept with --keep (no load, not dropped)")
     parser.add_argument("--backfill", action="store_true", help="with --database: empty and fill the rollups again")
+    parser.add_argument("--pg-database", default=PG_DATABASE, help="the PostgreSQL database made (and dropped) here")
     args = parser.parse_args()
 
     from engine.db import Database
@@ -405,7 +435,7 @@ def main() -> None:
     if args.database:
         remeasure(Database(args.database), args)
         return
-    url = fresh_database(args.backend)
+    url = fresh_database(args.backend, args.pg_database)
     try:
         database = Database(url)
         upgrade(database)
@@ -420,7 +450,7 @@ def main() -> None:
         print(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     finally:
         if not args.keep:
-            drop_database(args.backend, url)
+            drop_database(args.backend, url, args.pg_database)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from api.cli import runtime as cli_runtime  # noqa: F401  (registers the command
 from api.cli.app import app as cli_app
 from api.cli.app import console
 from engine.errors import InvalidInput
+from engine.models.rollups import InstanceRollup
+from engine.models.runtime import ProcessInstance
 from engine.models.timers import CaseDeadline, StageDeadline
 from engine.runtime.clocks import commands as clock_commands
 from engine.runtime.metrics import case_figures, efficiency_figures, step_figures
@@ -195,6 +197,35 @@ def test_a_step_over_its_own_limit_is_late_in_a_case_on_time_and_paused_clocks_a
     assert decisions.on_time_rate == 0.0
     assert (decisions.open, decisions.open_paused, decisions.open_red, decisions.open_yellow) == (2, 1, 1, 0)
     assert (accepts.total, accepts.completed, accepts.open) == (4, 3, 1)  # G's 受理 waits, uncoloured
+
+
+def test_instances_without_a_clock_are_counted_from_the_instance_rollup_once_ended(database, clock, process):
+    """Two instances started 09-30 09:00 without a duty or a limit have no case clock: untimed. U
+    goes through 受理, 审查 and 决定 on 10-08 and ends, so `instance_rollup` holds it (duty, department
+    and unit '', day 2026-09-30, no clock: 1); V waits at 受理 and is counted live over the running
+    instances. One timed case (T) ends as well and is received, not untimed: untimed_cases = 2. A
+    period that starts at 08:00 Beijing cannot be split by days and counts every instance live: 2."""
+    untimed = {"applicant": "李四", "reviewer_post": "MZ-SHJZ-02", "amount": 1}
+    u, v = start(database, clock, dict(untimed)).id, start(database, clock, dict(untimed)).id
+    t = start(database, clock, dict(CASE_DATA)).id
+    clock.set(at(10, 8, 10))
+    for instance_id in (u, t):
+        accept(database, clock, instance_id)
+        review(database, clock, instance_id)
+        decide(database, clock, instance_id)
+    with database.session() as session:
+        cases = case_figures(session, clock, "department")
+        live = case_figures(session, clock, "department", since=at(9, 30, 8))
+        rolled = session.execute(select(
+            InstanceRollup.duty_code, InstanceRollup.department_code, InstanceRollup.unit_code,
+            InstanceRollup.started_day, InstanceRollup.timed, InstanceRollup.ended,
+        ).order_by(InstanceRollup.timed)).all()
+        statuses = {i.id: i.status for i in session.exec(select(ProcessInstance))}
+    assert (statuses[u], statuses[v], statuses[t]) == ("completed", "running", "completed")
+    assert [tuple(row) for row in rolled] == [("", "", "", "2026-09-30", False, 1),
+                                              ("MZ-GF-001", "MZ", "MZ-SHJZ", "2026-09-30", True, 1)]
+    assert cases.untimed_cases == live.untimed_cases == 2
+    assert by_group(cases)["MZ"].received == 1
 
 
 def test_the_period_counts_cases_by_reception_and_steps_by_readiness(database, clock, three_cases):

@@ -33,6 +33,8 @@ The figures are read at 11-02 15:00.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Float, delete, literal, select, update
 from sqlmodel import col
@@ -40,6 +42,8 @@ from sqlmodel import col
 from engine.catalog.in_force import catalog_version_id
 from engine.evaluation import indicators
 from engine.models.catalog import CatalogDuty
+from engine.models.runtime import WorkTask
+from engine.models.timers import StageDeadline
 from engine.runtime import rollups, service
 from engine.runtime.clocks import commands as clock_commands
 from engine.runtime.metrics import case_figures, step_figures
@@ -217,22 +221,28 @@ def test_case_figures_and_efficiency_after_corrections_are_the_hand_worked_ones(
     assert counted_live.figures == unit.figures and counted_live.value == unit.value
 
 
+ROLLUPS = (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP, rollups.INSTANCE_ROLLUP)
+
+
 def rollup_rows(session) -> dict[str, list[tuple]]:
     found = {}
-    for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
+    for table in ROLLUPS:
         columns = [column for column in table.c if column.name != "id"]
         found[table.name] = sorted(tuple(row) for row in session.execute(select(*columns)))
     return found
 
 
 def test_the_backfill_gives_the_rollups_the_steps_kept(database, clock, mixed_history):
-    """Migration 0015 fills the rollups of an upgraded database with `rollups.backfill`; over the
-    same record it must give exactly what the steps kept: emptied and filled again, equal."""
+    """Migrations 0015 and 0018 fill the rollups of an upgraded database with `rollups.backfill` and
+    `rollups.backfill_instances`; over the same record they must give exactly what the steps kept:
+    emptied and filled again, equal. The steps found their stage rows through
+    `work_task.stage_deadline_id`, the backfill through `attempt_stage_id`: the same rows."""
     with database.session() as session:
         kept = rollup_rows(session)
-        for table in (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP):
+        for table in ROLLUPS:
             session.execute(delete(table))
         rollups.backfill(session.connection())
+        rollups.backfill_instances(session.connection())
         filled = rollup_rows(session)
     # 15 completed steps and 4 finished cases are in the rollups, counted once each.
     assert (
@@ -240,6 +250,9 @@ def test_the_backfill_gives_the_rollups_the_steps_kept(database, clock, mixed_hi
     )
     assert sum(row[5] for row in kept["case_rollup"]) == 4
     assert sum(row[8] for row in kept["case_rollup"]) == 1  # P's extension
+    # H, L, S and P ended, W runs: one row — the test process, MZ-GF-001 of MZ / MZ-SHJZ, started
+    # 09-30 (Beijing), with a case clock — that counts 4.
+    assert [row[1:] for row in kept["instance_rollup"]] == [("MZ-GF-001", "MZ", "MZ-SHJZ", "2026-09-30", True, 4)]
     assert filled == kept
 
 
@@ -291,3 +304,87 @@ def test_buckets_are_narrow_enough_for_a_percentile_within_five_percent():
 
 def literal_float(value: float):
     return literal(value, Float())
+
+
+def test_each_task_row_names_the_stage_row_of_its_readiness_as_the_migration_does(database, clock, mixed_history):
+    """Every step of the test process has a stage (受理, 审查, 决定), so each time a step became ready
+    one stage row was opened and the task row of that readiness names it: 7 受理 rows (S's and W's
+    twice), 7 审查 rows (S's sent back and W's withdrawn ones cancelled), 4 决定 rows — 18 rows, 18
+    distinct stage rows, each of the task's SpiffWorkflow task and started the moment the row became
+    ready. S's 受理 was ready twice (09-30 09:00 and, sent back, 10-08 11:00): two stage rows.
+    Migration 0017 fills the column of existing rows with `rollups.fill_stage_ids`: emptied and
+    filled again, the same ids."""
+    task, stage = WorkTask.__table__, StageDeadline.__table__
+    with database.session() as session:
+        named = session.execute(
+            select(task.c.id, task.c.stage_deadline_id, task.c.task_spec, task.c.ready_at, stage.c.started_at,
+                   task.c.spiff_task_id, stage.c.task_id, task.c.instance_id)
+            .join(stage, stage.c.id == task.c.stage_deadline_id, isouter=True).order_by(task.c.id)
+        ).all()
+        session.execute(update(task).values(stage_deadline_id=None))
+        rollups.fill_stage_ids(session.connection(), clock.now())
+        filled = dict(session.execute(select(task.c.id, task.c.stage_deadline_id)).all())
+    assert len(named) == 18 and len({row.stage_deadline_id for row in named}) == 18
+    assert all(row.ready_at == row.started_at and row.spiff_task_id == row.task_id for row in named)
+    assert sorted(row.task_spec for row in named) == ["accept"] * 7 + ["decide"] * 4 + ["review"] * 7
+    s_accepts = [row for row in named if row.instance_id == mixed_history["S"] and row.task_spec == "accept"]
+    assert [row.ready_at for row in s_accepts] == [at(9, 30, 9), at(10, 8, 11)]
+    assert filled == {row.id: row.stage_deadline_id for row in named}
+
+
+def test_routine_work_from_the_instance_rollup_is_the_live_count(database, clock, mixed_history):
+    """常规工作 of MZ-SHJZ for 2026: it carries 最低生活保障审批 (MZ-GF-001) and 就业困难人员认定（低保家庭
+    成员核实） (MZ-QR-002); the five cases are all MZ-GF-001, so one of two duties has cases:
+    100 × 1 / 2 = 50. The department MZ carries five duties (MZ-QR-001, MZ-GF-001, MZ-JC-001,
+    MZ-NB-001, MZ-QR-002): 100 × 1 / 5 = 20. Four of the cases ended (from `instance_rollup`), W runs
+    (counted live); a period that starts one second after midnight is counted live over every
+    instance and gives the same."""
+    with database.session() as session:
+        version_id = catalog_version_id(session)
+        unit = indicators.compute(session, indicators.ROUTINE_WORK, "MZ-SHJZ", 2026, None, clock.now(), version_id)
+        department = indicators.compute(session, indicators.ROUTINE_WORK, "MZ", 2026, None, clock.now(),
+                                        version_id, by_department=True)
+        unit_live = indicators.routine_work(session, "MZ-SHJZ", at(1, 1, 0) + timedelta(seconds=1), at(12, 31, 8),
+                                            version_id)
+        department_live = indicators.routine_work(session, "MZ", at(1, 1, 0) + timedelta(seconds=1), at(12, 31, 8),
+                                                  version_id, by_department=True)
+    assert unit.value == 50 and department.value == 20
+    assert unit.figures == {"duties": 2, "active_duties": 1, "idle_duties": 1, "cases": 5}
+    assert department.figures == {"duties": 5, "active_duties": 1, "idle_duties": 4, "cases": 5}
+    assert (unit.cases.count, unit.cases.ids) == (5, sorted(mixed_history.values()))
+    assert {d["duty_code"]: d["cases"] for d in unit.details} == {"MZ-GF-001": 5, "MZ-QR-002": 0}
+    for rolled, live in ((unit, unit_live), (department, department_live)):
+        assert (rolled.value, rolled.figures, rolled.details, rolled.cases, rolled.notes) == (
+            live.value, live.figures, live.details, live.cases, live.notes)
+
+
+def test_steps_and_cases_ended_in_one_transaction_count_once_each(database, clock, demo_catalog_path):
+    """Two cases whose 受理, 审查 and 决定 are each completed in one transaction for both (the
+    rollups' statement for several ids): 6 completed steps — 受理 and 审查 with no stage limit, 决定
+    with its 2小时 due 14:30 after becoming ready at 11:00 (10-08) and done at 14:00: on time — and 2
+    finished cases, 2 ended instances; what the steps kept equals the backfill's."""
+    load_demo_catalog(database, clock, demo_catalog_path)
+    deploy(database, clock, ARD_FILE.read_bytes().replace(DECIDE_PROPERTY, DECIDE_PROPERTY + TWO_HOURS))
+    first, second = (start(database, clock, dict(CASE_DATA)).id for _ in range(2))
+    for moment, step, actor, data in ((at(10, 8, 10), "accept", CHEN, {"accepted": True}),
+                                      (at(10, 8, 11), "review", ZHAO, {"opinion": "符合条件"}),
+                                      (at(10, 8, 14), "decide", WANG, {"decision": "approve"})):
+        clock.set(moment)
+        tasks = [open_task(database, instance_id, step).id for instance_id in (first, second)]
+        with database.session() as session:  # one transaction, two steps
+            for task_id in tasks:
+                service.complete_task(session, clock, task_id, dict(data), actor)
+            assert sorted(session.info[rollups.NOTED][0]) == tasks  # both counted at this commit
+    with database.session() as session:
+        kept = rollup_rows(session)
+        for table in ROLLUPS:
+            session.execute(delete(table))
+        rollups.backfill(session.connection())
+        rollups.backfill_instances(session.connection())
+        filled = rollup_rows(session)
+        decisions = by_group(step_figures(session, clock, "post"))[DECIDE]
+    assert sum(row[4] for row in kept["step_rollup"]) == 6
+    assert (decisions.completed, decisions.with_stage_limit, decisions.on_time) == (2, 2, 2)
+    assert sum(row[5] for row in kept["case_rollup"]) == 2
+    assert [row[-1] for row in kept["instance_rollup"]] == [2]
+    assert filled == kept

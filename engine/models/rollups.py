@@ -14,6 +14,9 @@ says which statement is the only source of their numbers.
 - `case_rollup`: finished cases per (department, unit, process, Beijing day the instance started,
   Beijing day the case clock started) — the 办件 figures count by the first day, 高效履职 by the
   second; they are the same day but for a clock that started in a later step.
+- `instance_rollup`: ended instances (completed or failed) per (process, duty, department and unit
+  of the case clock, Beijing day the instance started, whether it has a case clock) — 常规工作 counts
+  a year's cases per duty from it, and the 办件 figures the instances without a clock.
 
 Keys are never NULL ('' stands for "not in the catalog" / "no working time logged"), so the unique
 constraint that ON CONFLICT needs matches them on SQLite and PostgreSQL alike. Days are text
@@ -28,6 +31,7 @@ from sqlmodel import Field, SQLModel
 STEP_ROLLUP_KEY = ("post_code", "process_id", "ready_day", "bucket")
 STEP_MONTH_ROLLUP_KEY = ("post_code", "process_id", "ready_month", "bucket")
 CASE_ROLLUP_KEY = ("department_code", "unit_code", "process_id", "started_day", "created_day")
+INSTANCE_ROLLUP_KEY = ("process_id", "duty_code", "department_code", "unit_code", "started_day", "timed")
 
 
 class StepRollup(SQLModel, table=True):
@@ -84,3 +88,22 @@ class CaseRollup(SQLModel, table=True):
     extended_cases: int = Field(default=0)
     notices_late: int = Field(default=0)
     notice_late_cases: int = Field(default=0)
+
+
+class InstanceRollup(SQLModel, table=True):
+    """Ended instances: an instance ends once (`ended_at` is set when it completes or fails and never
+    cleared), and its case clock — or the lack of one — and the clock's unit are final by then."""
+
+    __tablename__ = "instance_rollup"
+    __table_args__ = (UniqueConstraint(*INSTANCE_ROLLUP_KEY, name="uq_instance_rollup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    process_id: str = Field(max_length=200)
+    # The instance's duty ('' none) and its case clock's department and unit ('' none or no clock).
+    duty_code: str = Field(max_length=100)
+    department_code: str = Field(max_length=100)
+    unit_code: str = Field(max_length=100)
+    started_day: str = Field(max_length=10)
+    # Whether the instance has a case clock (a `case_deadline` row).
+    timed: bool
+    ended: int = Field(default=0)

@@ -1,6 +1,7 @@
 """Tables of the runtime core (SQLModel): definitions, instances, tasks at posts, the timing log.
 
-Migration: engine/migrations/versions/0003_runtime.py builds exactly these tables.
+Migration: engine/migrations/versions/0003_runtime.py builds these tables; 0017 adds
+`work_task.stage_deadline_id`, 0018 the index of the running instances.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
@@ -55,10 +56,18 @@ class ProcessDefinition(SQLModel, table=True):
     deployed_by: str = Field(max_length=150)
 
 
+# The running instances (ended_at not set): the efficiency figures count them live (engine.runtime.rollups).
+_RUNNING_INSTANCE = text("ended_at IS NULL")
+
+
 class ProcessInstance(SQLModel, table=True):
     """A running or finished case; `state_json` is the workflow without its spec."""
 
     __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_process_instance_running", "started_at", sqlite_where=_RUNNING_INSTANCE,
+              postgresql_where=_RUNNING_INSTANCE),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     definition_id: int = Field(foreign_key="process_definition.id", index=True)
@@ -114,6 +123,11 @@ class WorkTask(SQLModel, table=True):
     # completed / sent_back / withdrawn / cancelled (boundary event, instance ended …)
     closed_reason: str | None = Field(default=None, max_length=30)
     form_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The stage row (`stage_deadline.id`) opened for this readiness of the step, written in the step
+    # that inserts both (engine.runtime.clocks.sync); NULL: the step has no stage row. The figures
+    # join an open step to its stage limit by this key (migration 0017). No foreign key: the stage
+    # table is declared with the clocks, and the row is never deleted.
+    stage_deadline_id: int | None = Field(default=None)
 
 
 class TaskAssignment(SQLModel, table=True):

@@ -37,10 +37,11 @@ in each step's transaction (engine.runtime.rollups): finished cases from `case_r
 the instance started), completed steps from `step_month_rollup` for the whole months of the period
 and `step_rollup` for the days outside them. Only the open rows — cases whose clock runs, steps that
 wait — are counted live, and their colours always are. The read is then a few thousand rollup rows
-and the open rows, however many years of record the tables hold. A period cut inside a day cannot
-be split by day rows, so it is counted over every row of the period as before: each scope one
-GROUP BY query of SUM(CASE …) counts, a task row's stage attempt a correlated subquery on the index
-`stage_deadline (instance_id, task_id)`, its working time an outer join to its `completed` event,
+and the open rows, however many years of record the tables hold. The instances without a case
+clock (`untimed_cases`) are the ended ones of `instance_rollup` and the running ones counted live.
+A period cut inside a day cannot be split by day rows, so it is counted over every row of the period as before: each scope one
+GROUP BY query of SUM(CASE …) counts, a task row's stage row joined by the primary key the task row
+holds (`work_task.stage_deadline_id`), its working time an outer join to its `completed` event,
 unit and department outer joins to the catalog's post and unit tables. Both ways give the same
 counts, rates, sums and means (tests/test_metrics_rollups.py).
 The 90th percentile: counted live it is exact, by nearest rank (the smallest value with at least
@@ -62,7 +63,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Float, and_, case, cast, func, literal, null, or_, select, true, union_all
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -181,6 +182,7 @@ _DEPARTMENT = CatalogDepartment.__table__  # type: ignore[attr-defined]
 _CASE_ROLLUP = rollups.CASE_ROLLUP
 _STEP_ROLLUP = rollups.STEP_ROLLUP
 _STEP_MONTH_ROLLUP = rollups.STEP_MONTH_ROLLUP
+_INSTANCE_ROLLUP = rollups.INSTANCE_ROLLUP
 
 
 def case_figures(session: Session, clock: Clock, by: str = "department", since: datetime | None = None,
@@ -227,11 +229,20 @@ def case_figures(session: Session, clock: Clock, by: str = "department", since: 
         untimed = session.execute(_in_period(untimed_query, _INSTANCE.c.started_at, since, until,
                                              process_id)).scalar_one()
     else:
-        # Every instance of the period less the cases counted above (a case clock is one instance's):
-        # a count of the period's instances instead of an anti-join of all of them to their clocks.
-        started = select(func.count()).select_from(_INSTANCE)
-        untimed = (session.execute(_in_period(started, _INSTANCE.c.started_at, since, until, process_id)).scalar_one()
-                   - sum(row.received for row in rows.values()))
+        # The ended instances without a clock from `instance_rollup`, the running ones counted live
+        # (index ix_process_instance_running): neither reads every instance of the period.
+        rolled = _in_days(select(func.coalesce(func.sum(_INSTANCE_ROLLUP.c.ended), 0))
+                          .where(_INSTANCE_ROLLUP.c.timed.is_(False)),
+                          _INSTANCE_ROLLUP.c.started_day, _INSTANCE_ROLLUP.c.process_id, days, process_id)
+        # Whether a running instance has a clock is looked up by key (a scalar subquery is never
+        # turned into a join): as an outer join PostgreSQL hashes every case clock instead.
+        clock_of = (select(_CASE.c.id).where(_CASE.c.instance_id == _INSTANCE.c.id).limit(1)
+                    .scalar_subquery())
+        running_untimed = (select(func.count()).select_from(_INSTANCE)
+                           .where(_INSTANCE.c.ended_at.is_(None), clock_of.is_(None)))
+        untimed = (int(session.execute(rolled).scalar_one())
+                   + session.execute(_in_period(running_untimed, _INSTANCE.c.started_at, since, until,
+                                                process_id)).scalar_one())
     return Figures(CASE, by, _by_group(list(rows.values())), untimed_cases=untimed,
                    notes=[CASE_NOTE, UNTIMED_NOTE.format(count=untimed)])
 
@@ -256,19 +267,33 @@ def step_figures(session: Session, clock: Clock, by: str = "post", since: dateti
     days = rollups.day_bounds(since, until)
     version_id = catalog_version_id(session)
     # With the rollup, the task rows read are the open ones only (few); else every row of the period.
-    steps = _steps(since, until, process_id, now, (TASK_READY,) if days is not None else (TASK_READY, TASK_COMPLETED))
-    case_clock = _CASE.alias("case_clock")
+    steps = _steps(since, until, process_id, (TASK_READY,) if days is not None else (TASK_READY, TASK_COMPLETED))
     tables, group = _step_groups(steps, steps.c.post, by, version_id)
-    joined = _STAGE.alias("attempt")
-    tables = tables.outerjoin(joined, joined.c.id == steps.c.stage_id)
-    attempt = joined.c
+    stage_row, case_row = _STAGE.alias("attempt"), _CASE.alias("case_clock")
+    if days is not None and session.get_bind().dialect.name == "postgresql":
+        # The open steps (tens of thousands at most) look up their stage row and case clock by key.
+        # Joined plainly, PostgreSQL hashes every stage row and case clock instead (millions) when
+        # it reckons that cheaper than the look-ups (random_page_cost 4): a LATERAL subquery with a
+        # LIMIT (so that it is not pulled up into a plain join; each matches one row by a unique
+        # key) is a look-up per step, so the time follows the open steps, not the record.
+        attempts = (select(stage_row.c.due_at, stage_row.c.yellow_at, stage_row.c.overran, stage_row.c.status)
+                    .where(stage_row.c.id == steps.c.stage_id).limit(1).lateral("attempt"))
+        clocks = (select(case_row.c.paused_since, case_row.c.finished_at)
+                  .where(case_row.c.instance_id == steps.c.instance_id).limit(1).lateral("case_clock"))
+        tables = tables.outerjoin(attempts, true())
+        counted = tables.outerjoin(clocks, true())
+        attempt, case_clock = attempts.c, clocks.c
+    else:
+        tables = tables.outerjoin(stage_row, stage_row.c.id == steps.c.stage_id)
+        counted = tables.outerjoin(case_row, case_row.c.instance_id == steps.c.instance_id)
+        attempt, case_clock = stage_row.c, case_row.c
 
     completed = steps.c.state == TASK_COMPLETED
     waiting = steps.c.state == TASK_READY
     limited = attempt.due_at.is_not(None)
     on_time = and_(completed, limited, attempt.overran.is_(False),
                    or_(attempt.status != "open", steps.c.completed_at < attempt.due_at))
-    case_paused = and_(case_clock.c.paused_since.is_not(None), case_clock.c.finished_at.is_(None))
+    case_paused = and_(case_clock.paused_since.is_not(None), case_clock.finished_at.is_(None))
     ticking = and_(waiting, limited, ~case_paused)
     query = (
         select(group.label("grp"), func.count().label("total"), _count(completed).label("completed"),
@@ -277,7 +302,7 @@ def step_figures(session: Session, clock: Clock, by: str = "post", since: dateti
                _count(and_(waiting, limited, case_paused)).label("open_paused"),
                _count(and_(ticking, attempt.due_at <= now)).label("open_red"),
                _count(and_(ticking, attempt.due_at > now, attempt.yellow_at <= now)).label("open_yellow"))
-        .select_from(tables.outerjoin(case_clock, case_clock.c.instance_id == steps.c.instance_id))
+        .select_from(counted)
         .group_by(group)
     )
     rows: dict[Any, StepMetricRow] = {}
@@ -324,7 +349,7 @@ def step_figures(session: Session, clock: Clock, by: str = "post", since: dateti
     return Figures(STEP, by, _by_group(list(rows.values())), notes=notes)
 
 
-def _steps(since: datetime | None, until: datetime | None, process_id: str | None, now: Any,
+def _steps(since: datetime | None, until: datetime | None, process_id: str | None,
            states: tuple[str, ...]) -> Any:
     """The task rows of the period in these states as a subquery: instance, state, completion, the
     post they count for, the id of their attempt's stage row and their working time (completed ones)."""
@@ -335,14 +360,19 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
     # (only a ready row can be, under its row lock; a withdrawn step comes back as a new row), so an
     # outer join adds no rows — and unlike a correlated "latest event" subquery it gives PostgreSQL
     # no reason to plan a scan of every `completed` event per task row.
-    completion = _EVENT.alias("completion")
-    tables = _TASK.outerjoin(completion, and_(completion.c.task_id == _TASK.c.id, completion.c.kind == "completed",
-                                              completed))
+    # Open rows only (the rollups hold the completed ones): no working time, and no join — PostgreSQL
+    # would still look up each open row's events.
+    tables: Any = _TASK
+    worked: Any = cast(null(), Float)
+    if TASK_COMPLETED in states:
+        completion = _EVENT.alias("completion")
+        tables = _TASK.outerjoin(completion, and_(completion.c.task_id == _TASK.c.id,
+                                                  completion.c.kind == "completed", completed))
+        worked = completion.c.working_seconds
     if process_id:
         tables = tables.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
     query = (select(_TASK.c.instance_id, _TASK.c.state, _TASK.c.completed_at, post.label("post"),
-                    rollups.attempt_stage_id(func.coalesce(_TASK.c.completed_at, now)).label("stage_id"),
-                    completion.c.working_seconds.label("worked"))
+                    _TASK.c.stage_deadline_id.label("stage_id"), worked.label("worked"))
              .select_from(tables)
              .where(_TASK.c.state.in_(states)))
     return _in_period(query, _TASK.c.ready_at, since, until, process_id).subquery("steps")

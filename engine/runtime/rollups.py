@@ -9,21 +9,29 @@ What is rolled up is only what can no longer change:
   its `completed` event — with the working time — is written once;
 - a case once its clock has stopped: `finished_at` and `on_time` are set once (a restart, a pause
   or an extension happens only while the clock runs), and no `extended` or `notice_late` event
-  comes after it.
-Open steps and open cases — the only rows that corrections (pause, resume, extension, restart,
-send-back, withdrawal, cancellation) still change — are counted live over the open rows by the
-figures, as their colours must be anyway.
+  comes after it;
+- an instance once it has ended (completed or failed: `ended_at` is set once and never cleared),
+  with its duty and its case clock's department and unit, which no later step can change.
+Open steps, open cases and running instances — the only rows that corrections (pause, resume,
+extension, restart, send-back, withdrawal, cancellation) still change — are counted live over the
+open rows by the figures, as their colours must be anyway.
 
 One place keeps the rollups, on the write path of the timing log (engine.runtime.events): each
-batch of events written notes its `completed` events (the steps completed) and `instance_ended`
+batch of events written notes its `completed` events (the steps completed), `instance_ended`
 events (the instances ended: a case clock stops in the step that ends its workflow,
-engine.runtime.clocks.sync); just before the commit, after the last batch, `add_noted` adds their
-contribution with one INSERT … SELECT … ON CONFLICT DO UPDATE per rollup table — the same SELECT
-(`step_contributions` / `case_contributions`) that `backfill` runs over every row. At the commit
-every row of the transaction is final (stage rows closed, case clock stopped). A transaction that
-rolls back forgets what it noted. So a rollup equals what a full recomputation gives, as long as
-every completion and every end of a timed instance goes through the engine (rows written around it,
-as the benchmark does, need `backfill`).
+engine.runtime.clocks.sync) and `failed` events (the instances that failed); just before the
+commit, after the last batch, `add_noted` adds their contribution with one INSERT … SELECT … ON
+CONFLICT DO UPDATE per rollup table — the same SELECT (`step_contributions`, `case_contributions`,
+`instance_contributions`) that the migrations' backfills run over every row. At the commit every
+row of the transaction is final (stage rows closed, case clock stopped). A transaction that rolls
+back forgets what it noted. So a rollup equals what a full recomputation gives, as long as every
+completion and every end of an instance goes through the engine (rows written around it, as the
+benchmark does, need `backfill` and `backfill_instances`).
+
+A step's stage row is the one its task row names (`work_task.stage_deadline_id`, written in the
+step that opens both, engine.runtime.clocks.sync). Before migration 0017 added that column it was
+found by `attempt_stage_id`; 0017 fills the column of the existing rows with it, and `backfill`
+(migration 0015's, run before the column exists) still uses it — the same row either way.
 
 The 90th percentile of working time comes from fixed buckets: bucket 0 holds times under 1 s,
 bucket k ≥ 1 the times t with BUCKET_BOUNDS[k-1] ≤ t < BUCKET_BOUNDS[k] — whole seconds, each bound
@@ -32,7 +40,8 @@ its lower bound, or 1 s. The figure reports the mean of the group's working time
 where the nearest rank falls: exact when those times are all the same, otherwise within that
 bucket, i.e. less than 5 % (or, up to 40 s, less than 1 s) from the exact nearest-rank value.
 Counts, rates and sums are exact, and so are means up to the floating-point rounding of the sum.
-Each completed step costs two statements (day and month table), each ended instance one.
+Each completed step costs two statements (day and month table), each ended instance two (case
+and instance table).
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, func, literal_column, select
+from sqlalchemy import String, and_, bindparam, case, func, literal, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
@@ -53,14 +62,17 @@ from engine.clock import BEIJING
 from engine.db import core_connection
 from engine.models.rollups import (
     CASE_ROLLUP_KEY,
+    INSTANCE_ROLLUP_KEY,
     STEP_MONTH_ROLLUP_KEY,
     STEP_ROLLUP_KEY,
     CaseRollup,
+    InstanceRollup,
     StepMonthRollup,
     StepRollup,
 )
 from engine.models.runtime import TASK_COMPLETED, ProcessInstance, TimingEvent, WorkTask
 from engine.models.timers import CaseDeadline, StageDeadline
+from engine.models.types import AwareDateTime
 
 BUCKET_PERCENT = 5
 TEN_YEARS = 10 * 366 * 86400
@@ -78,7 +90,8 @@ def _bounds() -> tuple[int, ...]:
 BUCKET_BOUNDS: tuple[int, ...] = _bounds()
 NO_WORKING_TIME = -1  # bucket of a completed step without a working time in the log
 NO_CODE = ""  # key value of a case without a unit or department
-# session.info key: (task ids completed, instance ids ended) in the transaction, counted at its commit.
+# session.info key: (task ids completed, instance ids ended, instance ids ended or failed) in the
+# transaction, counted at its commit.
 NOTED = "dutyflow_rollups_noted"
 
 _TASK = WorkTask.__table__  # type: ignore[attr-defined]
@@ -89,6 +102,7 @@ _CASE = CaseDeadline.__table__  # type: ignore[attr-defined]
 STEP_ROLLUP = StepRollup.__table__  # type: ignore[attr-defined]
 STEP_MONTH_ROLLUP = StepMonthRollup.__table__  # type: ignore[attr-defined]
 CASE_ROLLUP = CaseRollup.__table__  # type: ignore[attr-defined]
+INSTANCE_ROLLUP = InstanceRollup.__table__  # type: ignore[attr-defined]
 
 
 def bucket_of(seconds: float | None) -> int:
@@ -185,10 +199,12 @@ def _next_month(month: str) -> str:
 
 
 def attempt_stage_id(ended: Any) -> Any:
-    """The id of a task row's stage row (`stage_deadline`) for its attempt: a step sent back and
-    redone keeps its SpiffWorkflow task id and gets one stage row per readiness, so it is the latest
-    row started when this task row became ready, failing that the latest started before `ended`
-    (its completion, or now while it waits). The one answer metrics and rollups both use."""
+    """The id of a task row's stage row (`stage_deadline`) for its attempt, found without
+    `work_task.stage_deadline_id`: a step sent back and redone keeps its SpiffWorkflow task id and
+    gets one stage row per readiness, so it is the latest row started when this task row became
+    ready, failing that the latest started before `ended` (its completion, or now while it waits).
+    The rule the figures used before migration 0017, which fills the column with it; the step that
+    opens a stage row writes the same row's id (it starts at the moment the task row becomes ready)."""
     at_ready, before_end = _STAGE.alias("at_ready"), _STAGE.alias("before_end")
     stage_at_ready = (
         select(func.max(at_ready.c.id))
@@ -211,13 +227,27 @@ def attempt_stage_id(ended: Any) -> Any:
     return func.coalesce(stage_at_ready, stage_before_end)
 
 
-def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
+def fill_stage_ids(connection: Connection, now: datetime) -> None:
+    """Name the stage row of every task row that has one (`work_task.stage_deadline_id`) by
+    `attempt_stage_id`, an open step's attempt ending `now`: migration 0017, for the rows written
+    before the steps wrote the column. One UPDATE; a task row without a stage row stays NULL."""
+    has_stage = (
+        select(_STAGE.c.id)
+        .where(_STAGE.c.instance_id == _TASK.c.instance_id, _STAGE.c.task_id == _TASK.c.spiff_task_id)
+        .exists()
+    )
+    ended = func.coalesce(_TASK.c.completed_at, literal(now, AwareDateTime()))
+    connection.execute(update(_TASK).where(has_stage).values(stage_deadline_id=attempt_stage_id(ended)))
+
+
+def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False,
+                       found_by_rule: bool = False) -> Any:
     """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
     the rollup key. A step counts for the post that completed it, on the day it became ready; its
-    stage row is that of its attempt — the latest one started when the row became ready, failing
-    that before it was completed (a step sent back and redone keeps its SpiffWorkflow task id and
-    gets one stage row per readiness); it is on time when that stage had a due moment and did not
-    overrun it (engine.runtime.metrics). `by_month`: the month of that day ('YYYY-MM') instead."""
+    stage row is that of its attempt — the one its task row names (`stage_deadline_id`), or with
+    `found_by_rule` (a database before migration 0017) the one `attempt_stage_id` finds; it is on
+    time when that stage had a due moment and did not overrun it (engine.runtime.metrics).
+    `by_month`: the month of that day ('YYYY-MM') instead."""
     completion = _EVENT.alias("completion")
     where = [_TASK.c.state == TASK_COMPLETED]
     if task_filter is not None:
@@ -232,7 +262,7 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
                 else beijing_day(_TASK.c.ready_at)
             ).label("ready_period"),
             _TASK.c.completed_at,
-            attempt_stage_id(_TASK.c.completed_at).label("stage_id"),
+            (attempt_stage_id(_TASK.c.completed_at) if found_by_rule else _TASK.c.stage_deadline_id).label("stage_id"),
             completion.c.working_seconds.label("worked"),
             bucket_expression(completion.c.working_seconds).label("bucket"),
         )
@@ -312,6 +342,30 @@ def case_contributions(case_filter: ColumnElement[bool] | None = None) -> Any:
     )
 
 
+def instance_contributions(instance_filter: ColumnElement[bool] | None = None) -> Any:
+    """The rollup rows of the ended instances (all, or those `instance_filter` keeps), grouped by
+    the rollup key: process, duty, the department and unit of the case clock ('' for none), the
+    Beijing day the instance started, whether it has a case clock."""
+    where = [_INSTANCE.c.ended_at.is_not(None)]
+    if instance_filter is not None:
+        where.append(instance_filter)
+    instances = (
+        select(
+            _INSTANCE.c.process_id,
+            func.coalesce(_INSTANCE.c.duty_code, NO_CODE).label("duty_code"),
+            func.coalesce(_CASE.c.department_code, NO_CODE).label("department_code"),
+            func.coalesce(_CASE.c.unit_code, NO_CODE).label("unit_code"),
+            beijing_day(_INSTANCE.c.started_at).label("started_day"),
+            _CASE.c.id.is_not(None).label("timed"),
+        )
+        .select_from(_INSTANCE.outerjoin(_CASE, _CASE.c.instance_id == _INSTANCE.c.id))
+        .where(*where)
+        .subquery("instances")
+    )
+    key = [instances.c[name] for name in INSTANCE_ROLLUP_KEY]
+    return select(*key, func.count().label("ended")).group_by(*key)
+
+
 def _events_of_case(kind: str) -> Any:
     counted = _EVENT.alias(f"counted_{kind}")
     return (
@@ -337,6 +391,7 @@ _CASE_VALUES = (
     "notices_late",
     "notice_late_cases",
 )
+_INSTANCE_VALUES = ("ended",)
 
 
 def _upsert(dialect: str, table: Any, key: Sequence[str], values: Sequence[str], contributions: Any) -> Any:
@@ -348,12 +403,14 @@ def _upsert(dialect: str, table: Any, key: Sequence[str], values: Sequence[str],
     )
 
 
-def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = None) -> None:
+def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = None,
+              found_by_rule: bool = False) -> None:
     """Add the completed steps `task_filter` keeps (all when None) to `step_rollup` and
-    `step_month_rollup` (two statements)."""
+    `step_month_rollup` (two statements); `found_by_rule`: see `step_contributions`."""
     dialect = connection.dialect.name
     connection.execute(
-        _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(task_filter))
+        _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES,
+                step_contributions(task_filter, found_by_rule=found_by_rule))
     )
     connection.execute(
         _upsert(
@@ -361,7 +418,7 @@ def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = 
             STEP_MONTH_ROLLUP,
             STEP_MONTH_ROLLUP_KEY,
             _STEP_VALUES,
-            step_contributions(task_filter, by_month=True),
+            step_contributions(task_filter, by_month=True, found_by_rule=found_by_rule),
         )
     )
 
@@ -379,67 +436,97 @@ def add_cases(connection: Connection, case_filter: ColumnElement[bool] | None = 
     )
 
 
+def add_instances(connection: Connection, instance_filter: ColumnElement[bool] | None = None) -> None:
+    """Add the ended instances `instance_filter` keeps (all when None) to `instance_rollup`."""
+    connection.execute(
+        _upsert(
+            connection.dialect.name,
+            INSTANCE_ROLLUP,
+            INSTANCE_ROLLUP_KEY,
+            _INSTANCE_VALUES,
+            instance_contributions(instance_filter),
+        )
+    )
+
+
 # The statements of a step, built once per dialect (building one — the bucket's nested CASE — costs
 # a hundred times what running it does): the contributions of the task rows / instances named by
-# the expanding parameter `p_ids`.
-_IDS: Any = bindparam("p_ids", expanding=True)
-_STEP_STATEMENTS: dict[str, tuple[Any, Any, Any]] = {}
+# the parameter `p_id` (one, the usual step: a plain comparison) or the expanding parameter `p_ids`
+# (several: SQLAlchemy renders the IN list at each execution, over the whole statement's text).
+_STEP_STATEMENTS: dict[tuple[str, bool], tuple[Any, Any, Any, Any]] = {}
 
 
-def _statements(dialect: str) -> tuple[Any, Any, Any]:
-    built = _STEP_STATEMENTS.get(dialect)
+def _statements(dialect: str, single: bool) -> tuple[Any, Any, Any, Any]:
+    built = _STEP_STATEMENTS.get((dialect, single))
     if built is None:
-        built = _STEP_STATEMENTS[dialect] = (
-            _upsert(
-                dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(_TASK.c.id.in_(_IDS))
-            ),
+
+        def named(column: Any) -> ColumnElement[bool]:
+            return column == bindparam("p_id") if single else column.in_(bindparam("p_ids", expanding=True))
+
+        built = _STEP_STATEMENTS[(dialect, single)] = (
+            _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(named(_TASK.c.id))),
             _upsert(
                 dialect,
                 STEP_MONTH_ROLLUP,
                 STEP_MONTH_ROLLUP_KEY,
                 _STEP_VALUES,
-                step_contributions(_TASK.c.id.in_(_IDS), by_month=True),
+                step_contributions(named(_TASK.c.id), by_month=True),
             ),
+            _upsert(dialect, CASE_ROLLUP, CASE_ROLLUP_KEY, _CASE_VALUES, case_contributions(named(_CASE.c.instance_id))),
             _upsert(
                 dialect,
-                CASE_ROLLUP,
-                CASE_ROLLUP_KEY,
-                _CASE_VALUES,
-                case_contributions(_CASE.c.instance_id.in_(_IDS)),
+                INSTANCE_ROLLUP,
+                INSTANCE_ROLLUP_KEY,
+                _INSTANCE_VALUES,
+                instance_contributions(named(_INSTANCE.c.id)),
             ),
         )
     return built
 
 
 def backfill(connection: Connection) -> None:
-    """Fill empty rollups from the rows already there (migration 0015; a bulk load)."""
-    add_steps(connection)
+    """Fill the empty step and case rollups from the rows already there (migration 0015; a bulk
+    load). The stage row of a step is found by `attempt_stage_id`: migration 0015 runs before
+    0017 adds `work_task.stage_deadline_id`; where the column is filled it names the same row."""
+    add_steps(connection, found_by_rule=True)
     add_cases(connection)
+
+
+def backfill_instances(connection: Connection) -> None:
+    """Fill the empty instance rollup from the rows already there (migration 0018; a bulk load)."""
+    add_instances(connection)
 
 
 def note_events(session: Session, written: Iterable[dict[str, Any]]) -> None:
     """Remember the steps completed and the instances ended in this transaction (their timing
     events were just inserted); `add_noted` counts them at the commit."""
-    noted = session.info.setdefault(NOTED, ([], []))
+    noted = session.info.setdefault(NOTED, ([], [], []))
     for row in written:
         if row["kind"] == "completed" and row["task_id"] is not None:
             noted[0].append(row["task_id"])
         elif row["kind"] == "instance_ended":
             noted[1].append(row["instance_id"])
+            noted[2].append(row["instance_id"])
+        elif row["kind"] == "failed":
+            noted[2].append(row["instance_id"])
 
 
 def add_noted(session: Session) -> None:
-    """Add the noted steps and cases to the rollups (module docstring): two statements when steps
-    were completed (days and months), one when instances ended, none otherwise. Called just before the commit, when
-    every row of the transaction is final — the stage rows closed, the case clock stopped."""
+    """Add the noted steps, cases and instances to the rollups (module docstring): two statements
+    when steps were completed (days and months), one when instances ended (cases) and one when they
+    ended or failed (instances), none otherwise. Called just before the commit, when every row of
+    the transaction is final — the stage rows closed, the case clock stopped."""
     noted = session.info.pop(NOTED, None)
-    if not noted or not (noted[0] or noted[1]):
+    if not noted or not (noted[0] or noted[2]):
         return
-    completed, ended = noted
+    completed, ended, ended_or_failed = noted
     connection = core_connection(session)
-    by_day, by_month, cases = _statements(connection.dialect.name)
-    if completed:
-        connection.execute(by_day, {"p_ids": sorted(set(completed))})
-        connection.execute(by_month, {"p_ids": sorted(set(completed))})
-    if ended:
-        connection.execute(cases, {"p_ids": sorted(set(ended))})
+    # The statements' places in `_statements`: days and months (steps), cases, instances.
+    for ids, places in ((completed, (0, 1)), (ended, (2,)), (ended_or_failed, (3,))):
+        if not ids:
+            continue
+        distinct = sorted(set(ids))
+        single = len(distinct) == 1
+        built = _statements(connection.dialect.name, single)
+        for place in places:
+            connection.execute(built[place], {"p_id": distinct[0]} if single else {"p_ids": distinct})

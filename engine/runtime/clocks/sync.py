@@ -18,12 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from engine.calendar.limits import ParsedLimit, format_limit, read_limit
+from engine.models.runtime import TASK_READY, WorkTask
 from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
 from engine.runtime import timers
 from engine.runtime.calendars import LazyCalendar
@@ -94,6 +95,18 @@ OPEN_STAGES = (
 )
 INSERT_CASE = insert(_CASE).returning(_CASE.c.id)
 INSERT_STAGES = insert(_STAGE)
+# The open task rows of the stages just inserted name them (`work_task.stage_deadline_id`): the
+# figures join an open step to its stage limit by that key. One statement for the step's new stages.
+_TASK = WorkTask.__table__  # type: ignore[attr-defined]
+LINK_STAGES = (
+    update(_TASK)
+    .where(_TASK.c.instance_id == bindparam("p_instance"), _TASK.c.state == TASK_READY,
+           _TASK.c.spiff_task_id.in_(bindparam("p_tasks", expanding=True)))
+    .values(stage_deadline_id=select(func.max(_STAGE.c.id))
+            .where(_STAGE.c.instance_id == _TASK.c.instance_id, _STAGE.c.task_id == _TASK.c.spiff_task_id,
+                   _STAGE.c.status == "open")
+            .scalar_subquery())
+)
 CLOSE_STAGES = (update(_STAGE).where(_STAGE.c.id == bindparam("p_id"))
                 .values(status=bindparam("p_status"), ended_at=bindparam("p_ended"), overran=bindparam("p_overran")))
 
@@ -146,6 +159,7 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
             stages[task_id] = open_stage(instance_id, task, limits, calendar, now, new_rows, new_stages)
     if new_stages:
         session.execute(INSERT_STAGES, new_stages)
+        session.execute(LINK_STAGES, {"p_instance": instance_id, "p_tasks": [row["task_id"] for row in new_stages]})
     correction_opened = [stages[row["task_id"]] for row in new_stages if row["clock_mode"] in CORRECTION_MODES]
     if correction_opened and case is not None and case.finished_at is None:
         case = notice_given(session, case, correction_opened[0], calendar, now)
