@@ -19,10 +19,12 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def verify(batch: int = typer.Option(1000, "--batch", min=1, max=100000, help="每批读取的链上记录条数")) -> None:
-    """逐条核对哈希链和被记录的行：完整时退出码 0，发现改动时指出第一处并以 1 退出。"""
+    """先把待封存的记录链入哈希链，再逐条核对哈希链和被记录的行：完整时退出码 0，发现改动时指出第一处并以 1 退出。"""
     database = open_database()
     with database.session() as session:
         report = verify_chain(session, batch=batch)
+    if report.sealed:
+        console.print(f"已先封存 {report.sealed} 条待封存记录", highlight=False, soft_wrap=True)
     if report.problem is None:
         console.print(f"完整：共 {report.links} 条记录，链头序号 {report.head_seq}，哈希 {report.head_hash}",
                       highlight=False, soft_wrap=True)

@@ -1,5 +1,12 @@
 """Walking the chain: the first link that was altered, removed or inserted, or none.
 
+First the pending entries are sealed (engine/audit/chain.py: steps record, sealers link), in
+bounded batches, each committed: what committed before verify started is on the chain when it
+walks. Then the walk runs in one snapshot (PostgreSQL: a REPEATABLE READ transaction; SQLite: the
+transaction holds the write lock), so links, head, rows and pending entries are seen at one moment
+while steps and sealers go on: a row whose newest state is still pending (its step committed after
+the seal) is left to the next verify, neither compared with its older link nor counted unchained.
+
 In bounded batches of links (keyset on `seq`), so memory does not grow with the log:
 1. each link: its `seq` follows the last one's (a gap is a removed link → 链断裂), its `prev_hash`
    is the last one's hash (链断裂), its `hash` is the hash of its own facts (the link edited →
@@ -8,24 +15,24 @@ In bounded batches of links (keyset on `seq`), so memory does not grow with the 
    the row is read again and its canonical content must be the link's — a different content is
    内容被修改, a missing row 记录被删除, a row back after a removal 插入了不在链上的记录;
 3. the head must be the last link (a cut-off tail → 链断裂, links past the head → 插入);
-4. no row of a chained table may be without a link (an anti-join per table, in SQL) → 插入了不在
-   链上的记录.
+4. no row of a chained table may be without a link or a pending entry (an anti-join per table, in
+   SQL) → 插入了不在链上的记录.
 The first problem in chain order is reported; a row with no link at all comes after every link.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col
 
-from engine.audit.chain import CHAINED_TABLES, primary_key
+from engine.audit.chain import CHAINED_TABLES, SEAL_BATCH, primary_key, seal_all
 from engine.audit.content import canonical, link_hash
-from engine.models.audit import GENESIS_HASH, HEAD_ID, AuditChainHead, AuditEntry
+from engine.models.audit import GENESIS_HASH, HEAD_ID, AuditChainHead, AuditEntry, AuditPending
 
 ALTERED = "内容被修改"
 REMOVED = "记录被删除"
@@ -53,6 +60,7 @@ class Report:
     head_seq: int
     head_hash: str
     problem: Problem | None
+    sealed: int = field(default=0, compare=False)  # pending entries this verify linked before walking
 
     @property
     def intact(self) -> bool:
@@ -60,14 +68,30 @@ class Report:
 
 
 _later = aliased(AuditEntry)
-_IS_LATEST = ~exists().where(col(_later.subject_table) == col(AuditEntry.subject_table),
-                             col(_later.subject_id) == col(AuditEntry.subject_id), col(_later.seq) > col(AuditEntry.seq))
+# The link holds its row's newest state: no later link, and no pending entry (a state committed
+# after the seal, which the next verify checks).
+_IS_LATEST = and_(
+    ~exists().where(col(_later.subject_table) == col(AuditEntry.subject_table),
+                    col(_later.subject_id) == col(AuditEntry.subject_id), col(_later.seq) > col(AuditEntry.seq)),
+    ~exists().where(col(AuditPending.subject_table) == col(AuditEntry.subject_table),
+                    col(AuditPending.subject_id) == col(AuditEntry.subject_id)))
 _LINKS = select(col(AuditEntry.seq), col(AuditEntry.subject_table), col(AuditEntry.subject_id),
                 col(AuditEntry.content), col(AuditEntry.prev_hash), col(AuditEntry.hash),
                 _IS_LATEST.label("latest")).order_by(col(AuditEntry.seq))
 
 
-def verify(session: Session, batch: int = BATCH) -> Report:
+def verify(session: Session, batch: int = BATCH, seal: bool = True) -> Report:
+    """Seal what is pending (committing the session's transaction; `seal=False`: only walk, as of
+    now), then walk the chain; the session is left in the walk's read-only transaction (the
+    session's own when it is in one already)."""
+    sealed = seal_all(session, min(batch, SEAL_BATCH)) if seal else 0
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+    report = _walk(session, batch)
+    return Report(report.links, report.head_seq, report.head_hash, report.problem, sealed)
+
+
+def _walk(session: Session, batch: int) -> Report:
     last_seq, last_hash = 0, GENESIS_HASH
     while True:
         links = session.execute(_LINKS.where(col(AuditEntry.seq) > last_seq).limit(batch)).all()
@@ -128,7 +152,11 @@ def _check_rows(session: Session, links: list[Any]) -> list[Problem]:
 
 
 def _difference(recorded: str, now: str | None) -> str:
-    before, after = json.loads(recorded), json.loads(now or "{}")
+    try:
+        before = json.loads(recorded)
+    except ValueError:  # the link's content was edited into something that is not JSON any more
+        return "链上所记内容不是有效的 JSON"
+    after = json.loads(now or "{}")
     names = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     return "，".join(f"{k}: {before.get(k)!r} → {after.get(k)!r}" for k in names[:5])
 
@@ -156,8 +184,10 @@ def _unchained_row(session: Session) -> Problem | None:
         if table is None:
             continue
         key = primary_key(table)
-        row_id = session.scalars(select(key).where(~exists().where(and_(
-            col(AuditEntry.subject_table) == name, col(AuditEntry.subject_id) == key))).order_by(key).limit(1)).first()
+        row_id = session.scalars(select(key).where(
+            ~exists().where(and_(col(AuditEntry.subject_table) == name, col(AuditEntry.subject_id) == key)),
+            ~exists().where(and_(col(AuditPending.subject_table) == name, col(AuditPending.subject_id) == key)),
+        ).order_by(key).limit(1)).first()
         if row_id is not None:
             return Problem(None, name, row_id, INSERTED, "表中有此行，链上没有它的记录")
     return None

@@ -12,7 +12,8 @@ transaction are written in one multi-row insert (`write_events`) at the end of a
 before any query of `timing_event` through the session, and at the latest before the commit. A
 rolled-back transaction drops them with everything else. Their ids follow the order they were
 logged in, as one statement per event gave them. Each row is chained in the tamper-evident record
-(engine.audit, docs/audit.md) as the insert hands it back; the links are sealed at the commit.
+(engine.audit, docs/audit.md) as the insert hands it back: written as a pending entry at the
+commit, linked into the hash chain later by a sealer outside the step.
 The batches also say what the rollups of the efficiency figures (engine.runtime.rollups) must
 count: their `completed` and `instance_ended` events name the steps and cases added at the commit.
 """
@@ -138,8 +139,8 @@ def _write_before_reading_the_log(state: ORMExecuteState) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _write_before_commit(session: OrmSession) -> None:
     write_events(session)  # type: ignore[arg-type]
-    rollups.add_noted(session)  # type: ignore[arg-type]  # after the last events, before the seal
-    audit.seal(session)  # type: ignore[arg-type]  # engine.audit's own listener ran before this one
+    rollups.add_noted(session)  # type: ignore[arg-type]  # after the last events, before the audit entries
+    audit.write_pending(session)  # type: ignore[arg-type]  # engine.audit's own listener ran before this one
 
 
 @event.listens_for(OrmSession, "after_transaction_end")

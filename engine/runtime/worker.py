@@ -8,6 +8,10 @@ project that sleeps; tests call `run_once()` after moving a ControlledClock.
 
 Any number of workers may run against PostgreSQL (SKIP LOCKED claims, leases, fenced finishes);
 on SQLite one worker runs inside the server process (see api/routes/timers.py).
+
+The worker also seals the audit chain every `seal_every` seconds (engine.audit.seal_all: the steps
+record pending entries, a sealer links them into the hash chain outside the steps); several
+workers may seal at once, the chain head's lock orders them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +31,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
+from engine import audit
 from engine.clock import ControlledClock
 from engine.db import Database
 from engine.errors import Conflict
@@ -57,7 +63,7 @@ class WorkerStats:
 
 class Worker:
     def __init__(self, database: Database, clock, worker_id: str | None = None, lease_seconds: float = 60.0,
-                 batch: int = 20, max_sleep: float = 1.0):
+                 batch: int = 20, max_sleep: float = 1.0, seal_every: float = 2.0, seal_batches: int = 10):
         self.database = database
         self.clock = clock
         self.worker_id = worker_id or default_worker_id()
@@ -66,6 +72,9 @@ class Worker:
         self.max_sleep = max_sleep
         self.now_of = timers.now_source(database, clock)
         self.stats = WorkerStats()
+        self.seal_every = seal_every  # seconds of the process's own monotonic clock, not the engine's
+        self.seal_batches = seal_batches  # batches of audit.SEAL_BATCH entries a round seals at most
+        self.next_seal = 0.0
 
     def claim(self, limit: int | None = None) -> list[int]:
         """Lease due rows to this worker (exposed for tests that simulate a worker dying)."""
@@ -104,6 +113,17 @@ class Worker:
                 break
         return total
 
+    def seal_audit(self) -> int:
+        """Link the audit chain's pending entries (at most `seal_batches` batches, each its own
+        transaction); the number linked."""
+        with self.database.session() as session:
+            return audit.seal_all(session, max_batches=self.seal_batches)
+
+    def seal_audit_when_due(self) -> None:
+        if time.monotonic() >= self.next_seal:
+            self.seal_audit()
+            self.next_seal = time.monotonic() + self.seal_every
+
     def seconds_until_next(self) -> float:
         """How long to sleep: until the earliest claimable row is due, at most max_sleep.
 
@@ -132,6 +152,7 @@ class Worker:
         log.info("timer worker %s started", self.worker_id)
         while not stop_event.is_set():
             try:
+                self.seal_audit_when_due()
                 claimed_before = self.stats.claimed
                 self.run_once()
                 if self.stats.claimed - claimed_before >= self.batch:
@@ -142,6 +163,10 @@ class Worker:
                 delay = self.max_sleep
             if delay > 0:
                 stop_event.wait(delay)
+        try:
+            self.seal_audit()  # a worker stopped on purpose leaves nothing of its own rounds pending
+        except Exception:  # noqa: BLE001 - the next worker or `dutyflow audit verify` seals it
+            log.exception("timer worker %s: sealing the audit chain at the stop failed", self.worker_id)
         log.info("timer worker %s stopped", self.worker_id)
 
 
