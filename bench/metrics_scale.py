@@ -25,7 +25,7 @@ timing_event. The cases look like the record the runtime writes:
 After loading, PostgreSQL gets ANALYZE (engine.runtime.metrics's docstring: without statistics
 it may plan a quadratic join). The rows were written around the engine, so the rollups its steps
 keep (step_rollup, step_month_rollup, case_rollup, instance_rollup) are then filled by
-engine.runtime.rollups.backfill and backfill_instances — the statements migrations 0015 and 0018
+engine.runtime.rollups.backfill — the statements migration 0020
 fill them with on an upgraded database (timed apart as `backfill_seconds`). Each task row names its
 stage row (`work_task.stage_deadline_id`), as the step that opens both writes it. Then, in the same process, each figure is timed (wall and CPU)
 and the peak resident memory of the query phase is read (VmHWM, reset before the phase through
@@ -181,7 +181,7 @@ class Loader:
                     state = "ready" if still_open else ("cancelled" if cancelled else "completed")
                     rows["task"].append({
                         "id": task_id, "instance_id": instance_id, "spiff_task_id": spiff_id, "task_spec": spec,
-                        "name": stage, "lane": None, "stage": stage, "state": state, "post_code": post,
+                        "name": stage, "lane": None, "stage": stage, "status": state, "post_code": post,
                         "ready_at": ready, "urge_count": 0,
                         "completed_at": done if state == "completed" else None,
                         "completed_by": f"staff-{post}" if state == "completed" else None,
@@ -292,11 +292,10 @@ def load(database, duties: list[dict], cases: int, copies: int = 1) -> dict:
             conn.exec_driver_sql("ANALYZE")
     load_seconds = round(time.perf_counter() - started, 1)
     # The rows above were written around the engine, so the rollups its steps would have kept are
-    # filled the way migration 0015 fills them on an upgraded database: the same statements.
+    # filled the way migration 0020 fills them on an upgraded database: the same statements.
     started = time.perf_counter()
     with database.engine.begin() as conn:
         rollups.backfill(conn)
-        rollups.backfill_instances(conn)
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for name in ROLLUPS:
             conn.exec_driver_sql(f"ANALYZE {name}")
@@ -391,7 +390,7 @@ def remeasure(database, args) -> None:
 
     wire()
     started = time.perf_counter()
-    upgrade(database)  # on a database kept before migrations 0017/0018: their backfills, timed
+    upgrade(database)  # on a database kept before migrations 0017–0020: the fills of 0020, timed
     loaded: dict = {"upgrade_seconds": round(time.perf_counter() - started, 1)}
     if args.backfill:
         started = time.perf_counter()
@@ -399,7 +398,6 @@ def remeasure(database, args) -> None:
             for name in ROLLUPS:
                 conn.exec_driver_sql(f"DELETE FROM {name}")
             rollups.backfill(conn)
-            rollups.backfill_instances(conn)
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for name in ROLLUPS:
                 conn.exec_driver_sql(f"ANALYZE {name}")

@@ -253,7 +253,7 @@ def run_engine(database: Database, clock: ControlledClock, n: int) -> Timer:
 # inbox). A statement built once, as the engine's own are.
 TASKS = WorkTask.__table__
 OPEN_TASK = select(TASKS.c.id).where(TASKS.c.instance_id == bindparam("p_instance"),
-                                     TASKS.c.task_spec == bindparam("p_spec"), TASKS.c.state == "ready")
+                                     TASKS.c.task_spec == bindparam("p_spec"), TASKS.c.status == "ready")
 
 
 def _engine_cases(database: Database, clock: ControlledClock, n: int) -> None:

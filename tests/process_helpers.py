@@ -104,7 +104,7 @@ class Scenario:
         """What any refused request must leave untouched: instance version, status, task rows, events."""
         with self.database.session() as session:
             instance = session.get(ProcessInstance, instance_id)
-            tasks = sorted((t.id, t.state, t.post_code) for t in session.exec(
+            tasks = sorted((t.id, t.status, t.post_code) for t in session.exec(
                 select(WorkTask).where(WorkTask.instance_id == instance_id)))
             events = len(list(session.exec(select(TimingEvent).where(TimingEvent.instance_id == instance_id))))
             return instance.version, instance.status, tasks, events

@@ -216,5 +216,5 @@ def test_the_inbox_main_actions_work_from_the_keyboard(page, site):
     screenshot(page, f"keyboard-transfer-{backend}")
     with database.session() as session:
         done, moved = session.get(WorkTask, first), session.get(WorkTask, second)
-        assert done.state == "completed" and done.form_data["decision"] == "accept"
+        assert done.status == "completed" and done.form_data["decision"] == "accept"
         assert moved.claimed_by == "s003" and moved.transfer_to_post == "MZ-SHJZ-02"

@@ -197,7 +197,7 @@ def test_a_case_waiting_for_correction_shows_paused_not_red(page, site):
     try:
         with site.database.session() as session:
             waiting = session.exec(select(WorkTask).where(WorkTask.task_spec == "receive_correction",
-                                                          WorkTask.state == "ready")).all()
+                                                          WorkTask.status == "ready")).all()
             [correction] = [t for t in waiting if t.instance_id == session.get(WorkTask, first).instance_id]
         page.goto(f"{site.url}/inbox")
         card = page.locator(f"[data-task='{correction.id}']")

@@ -9,7 +9,7 @@ escalated to herself: the 督办 record and the 超期督促 step go to 市民�
 from __future__ import annotations
 
 import yaml
-from sqlmodel import select
+from sqlmodel import col, select
 
 from engine.config import get_settings
 from engine.models.runtime import WorkTask
@@ -67,7 +67,9 @@ def test_a_restart_after_a_red_card_closes_the_steps_it_opened(database, tmp_pat
     assert lines[2]["clock"]["pause_reason"] == "correction"  # waiting, and it was overdue when it stopped
     assert lines[3]["clock"]["due"] == "2026-10-14 17:30"
     with database.session() as session:
-        steps = {t.task_spec: (t.state, t.closed_reason) for t in session.exec(select(WorkTask)).all()}
+        # By id: a step redone is a new row, and the newest row of each step is how it stands now.
+        rows = session.exec(select(WorkTask).order_by(col(WorkTask.id))).all()
+        steps = {t.task_spec: (t.status, t.closed_reason) for t in rows}
         escalations = session.exec(select(Escalation)).all()
     assert steps["escalate_to_head"][0] != "ready" and steps["supervision_order"][0] != "ready"
     assert steps["accept_application"][0] == "ready"  # the case itself goes on, from 受理

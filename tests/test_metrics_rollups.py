@@ -233,17 +233,15 @@ def rollup_rows(session) -> dict[str, list[tuple]]:
 
 
 def test_the_backfill_gives_the_rollups_the_steps_kept(database, clock, mixed_history):
-    """Migrations 0015 and 0018 fill the rollups of an upgraded database with `rollups.backfill` and
-    `rollups.backfill_instances`; over the same record they must give exactly what the steps kept:
-    emptied and filled again, equal. The steps found their stage rows through
-    `work_task.stage_deadline_id`, the backfill through `attempt_stage_id`: the same rows."""
+    """Migration 0020 fills the rollups of an upgraded database with `rollups.rebuild` (emptied, then
+    `rollups.backfill`); over the same record they must give exactly what the steps kept:
+    counted again, equal — and again, since a rebuild of filled rollups must count nothing twice."""
     with database.session() as session:
         kept = rollup_rows(session)
-        for table in ROLLUPS:
-            session.execute(delete(table))
-        rollups.backfill(session.connection())
-        rollups.backfill_instances(session.connection())
+        rollups.rebuild(session.connection())
         filled = rollup_rows(session)
+        rollups.rebuild(session.connection())
+        assert rollup_rows(session) == filled
     # 15 completed steps and 4 finished cases are in the rollups, counted once each.
     assert (
         sum(row[4] for row in kept["step_rollup"]) == sum(row[4] for row in kept["step_month_rollup"]) == 15
@@ -312,7 +310,7 @@ def test_each_task_row_names_the_stage_row_of_its_readiness_as_the_migration_doe
     twice), 7 审查 rows (S's sent back and W's withdrawn ones cancelled), 4 决定 rows — 18 rows, 18
     distinct stage rows, each of the task's SpiffWorkflow task and started the moment the row became
     ready. S's 受理 was ready twice (09-30 09:00 and, sent back, 10-08 11:00): two stage rows.
-    Migration 0017 fills the column of existing rows with `rollups.fill_stage_ids`: emptied and
+    Migration 0020 fills the column of existing rows with `rollups.fill_stage_ids`: emptied and
     filled again, the same ids."""
     task, stage = WorkTask.__table__, StageDeadline.__table__
     with database.session() as session:
@@ -380,7 +378,6 @@ def test_steps_and_cases_ended_in_one_transaction_count_once_each(database, cloc
         for table in ROLLUPS:
             session.execute(delete(table))
         rollups.backfill(session.connection())
-        rollups.backfill_instances(session.connection())
         filled = rollup_rows(session)
         decisions = by_group(step_figures(session, clock, "post"))[DECIDE]
     assert sum(row[4] for row in kept["step_rollup"]) == 6

@@ -46,7 +46,7 @@ def test_start_a_self_inspection_campaign(efficiency_office, database):
     assert case.subject == "2026年窗口作风自查"
     with database.session() as session:
         posts = sorted(session.scalars(select(WorkTask.post_code).where(WorkTask.instance_id == case.id,
-                                                                         WorkTask.state == "ready")))
+                                                                         WorkTask.status == "ready")))
     # Neither unit names a head post, so each unit's first post self-inspects (campaigns.plan_campaign):
     # 社会救助科 → MZ-SHJZ-01, 婚姻登记处 → MZ-HYDJ-01.
     assert posts == ["MZ-HYDJ-01", "MZ-SHJZ-01"]
@@ -68,7 +68,7 @@ def test_register_a_complaint(efficiency_office, database):
                                "contact": "13800000000", "department": "MZ"}  # empty duty_code left out
     with database.session() as session:
         ready = session.scalars(select(WorkTask).where(WorkTask.instance_id == case.id,
-                                                       WorkTask.state == "ready")).all()
+                                                       WorkTask.status == "ready")).all()
     assert [t.post_code[:3] for t in ready] == ["XN-"]  # 受理审查 lands at the efficiency office
 
 
@@ -91,7 +91,7 @@ def test_the_complained_department_is_chosen_by_name_not_typed_as_a_code(efficie
     [case] = instances(database, "efficiency_complaint")
     with database.session() as session:
         [task] = session.scalars(select(WorkTask).where(WorkTask.instance_id == case.id,
-                                                        WorkTask.state == "ready")).all()
+                                                        WorkTask.status == "ready")).all()
     page = efficiency_office.get(f"/tasks/{task.id}").text
     picker = page.split('name="f_department"')[1].split("</select>")[0]
     assert '<option value="MZ">市民政局</option>' in picker  # every department of the catalog, by name

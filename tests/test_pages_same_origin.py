@@ -24,7 +24,7 @@ def test_a_post_from_another_site_changes_nothing(client, task_id, database, hea
     page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"}, headers=headers)
     assert page.status_code == 403
     assert "跨站提交已被拒绝" in page.text
-    assert task_row(database, task_id).state == "ready"
+    assert task_row(database, task_id).status == "ready"
 
 
 def test_a_post_from_this_site_or_naming_no_origin_goes_through(client, task_id, database):
@@ -34,7 +34,7 @@ def test_a_post_from_this_site_or_naming_no_origin_goes_through(client, task_id,
     assert page.status_code == 200
     page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"})  # no Origin: not a browser
     assert page.status_code == 200
-    assert task_row(database, task_id).state == "completed"
+    assert task_row(database, task_id).status == "completed"
 
 
 def test_a_trusted_origin_goes_through(database, clock, settings, task_id):
@@ -48,7 +48,7 @@ def test_a_trusted_origin_goes_through(database, clock, settings, task_id):
         page = client.post(f"/tasks/{task_id}/complete", data={"f_decision": "accept"},
                            headers={"origin": "https://proxy.example"})
     assert page.status_code == 200
-    assert task_row(database, task_id).state == "completed"
+    assert task_row(database, task_id).status == "completed"
 
 
 def test_the_api_with_a_token_is_not_affected(client, task_id, database):
@@ -56,4 +56,4 @@ def test_the_api_with_a_token_is_not_affected(client, task_id, database):
     headers = {"Authorization": f"Bearer {token}", "origin": "https://other.example"}
     response = client.post(f"/api/tasks/{task_id}/complete", json={"data": {"decision": "accept"}}, headers=headers)
     assert response.status_code == 200, response.text
-    assert task_row(database, task_id).state == "completed"
+    assert task_row(database, task_id).status == "completed"

@@ -60,7 +60,7 @@ def test_inbox_is_sorted_by_time_left_untimed_last_done_newest_first(clock):
     def entry(task_id, left, relation="handler", ready_hours=0, completed_hours=None):
         ready = clock.now() + timedelta(hours=ready_hours)
         completed = clock.now() + timedelta(hours=completed_hours) if completed_hours is not None else None
-        task = SimpleNamespace(id=task_id, state="completed" if completed else "ready", ready_at=ready,
+        task = SimpleNamespace(id=task_id, status="completed" if completed else "ready", ready_at=ready,
                                completed_at=completed)
         deadline = SimpleNamespace(time_left_seconds=left) if left is not None else None
         return SimpleNamespace(task=task, relation=relation, deadline=deadline)
@@ -100,7 +100,7 @@ def test_completing_without_a_required_field_lists_the_problem_and_changes_nothi
                        headers={"referer": f"http://testserver/tasks/{task_id}"})
     assert page.status_code == 200
     assert "必填项「受理决定」未填写" in flashed(page)
-    assert task_row(database, task_id).state == "ready"
+    assert task_row(database, task_id).status == "ready"
 
 
 def test_completing_moves_the_task_to_the_done_list(client, task_id, database):
@@ -109,7 +109,7 @@ def test_completing_moves_the_task_to_the_done_list(client, task_id, database):
     assert page.status_code == 200
     assert "「受理」已办结" in flashed(page)
     row = task_row(database, task_id)
-    assert (row.state, row.completed_by) == ("completed", "s003")
+    assert (row.status, row.completed_by) == ("completed", "s003")
     done = page.text.split('id="done"')[1]
     assert f'href="/tasks/{task_id}"' in done
     assert "审查" in page.text.split('id="done"')[0]  # the next step is now in the inbox
@@ -251,7 +251,7 @@ def test_a_change_is_committed_before_the_redirect_is_sent(client, app, task_id,
     async def send(message):
         if message["type"] == "http.response.start":
             seen["status"] = message["status"]
-            seen["state"] = task_row(database, task_id).state  # read by another connection
+            seen["state"] = task_row(database, task_id).status  # read by another connection
 
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",

@@ -76,7 +76,7 @@ def test_case_through_the_api(api):
     missing = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {}})
     assert missing.status_code == 422 and "「是否受理」" in missing.json()["problems"][0]
     done = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
-    assert done.status_code == 200 and done.json()["state"] == "completed"
+    assert done.status_code == 200 and done.json()["status"] == "completed"
     again = api.post(f"/api/tasks/{task_id}/complete", headers=api.as_("chenjing"), json={"data": {"accepted": True}})
     assert again.status_code == 409 and again.json()["detail"]
 

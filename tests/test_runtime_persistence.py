@@ -49,13 +49,13 @@ def test_an_orm_object_in_the_session_holds_what_a_step_wrote(database, clock, c
         held = session.get(WorkTask, task.id)
         done = service.complete_task(session, clock, task.id, {"accepted": True}, CHEN)
         assert done is held  # the ORM object of the session, not a copy
-        assert (held.state, held.completed_by, held.form_data) == ("completed", "chenjing", {"accepted": True})
+        assert (held.status, held.completed_by, held.form_data) == ("completed", "chenjing", {"accepted": True})
         assert not session.dirty  # written already: nothing left for a flush
         tasks.update_task(session, task.id, urge_count=3)
         assert held.urge_count == 3 and not session.dirty
     with database.session() as session:
         row = session.get(WorkTask, task.id)
-        assert (row.state, row.urge_count, row.form_data) == ("completed", 3, {"accepted": True})
+        assert (row.status, row.urge_count, row.form_data) == ("completed", 3, {"accepted": True})
 
 
 def test_a_step_writes_its_timing_events_in_one_insert(database, clock, case):

@@ -197,7 +197,7 @@ def test_send_back_returns_to_an_earlier_step(ready, clock):
     with ready.session() as session:
         closed = session.get(WorkTask, decide.id)
         events = service.timeline(session, instance.id)
-    assert (closed.state, closed.closed_reason) == ("cancelled", "sent_back")
+    assert (closed.status, closed.closed_reason) == ("cancelled", "sent_back")
     sent = next(e for e in events if e.kind == "sent_back")
     assert sent.detail == {"reason": "金额依据不足", "to_task_spec": "review"}
     # Our own log keeps the history SpiffWorkflow's reset dropped: both completions of accept/review.

@@ -44,7 +44,7 @@ def test_the_next_step_takes_the_workflow_the_committed_step_saved(database, clo
     task = open_task(database, case, "accept")
     _complete(database, clock, task.id, {"accepted": True})
     assert restores == []  # taken from the cache, not restored
-    assert open_task(database, case, "review").state == "ready"
+    assert open_task(database, case, "review").status == "ready"
 
 
 def test_a_state_written_by_another_process_is_restored_not_taken(database, clock, case, restores):
@@ -56,7 +56,7 @@ def test_a_state_written_by_another_process_is_restored_not_taken(database, cloc
     task = open_task(database, case, "accept")
     _complete(database, clock, task.id, {"accepted": True})
     assert len(restores) == 1
-    assert open_task(database, case, "review").state == "ready"
+    assert open_task(database, case, "review").status == "ready"
 
 
 def test_a_rolled_back_step_leaves_nothing_behind(database, clock, case, restores):
@@ -66,14 +66,14 @@ def test_a_rolled_back_step_leaves_nothing_behind(database, clock, case, restore
             service.complete_task(session, clock, task.id, {"accepted": True}, CHEN)
             raise RuntimeError("the request fails after the step ran")
     with database.session() as session:
-        assert session.get(WorkTask, task.id).state == "ready"
+        assert session.get(WorkTask, task.id).status == "ready"
     assert len(workflow_cache.CACHE) == 0  # the step took the entry and did not give it back
     # The step runs again from the stored state: the workflow the failed step advanced is gone.
     _complete(database, clock, task.id, {"accepted": True})
     assert len(restores) == 1
     with database.session() as session:
         ready = session.exec(select(WorkTask.task_spec).where(WorkTask.instance_id == case,
-                                                              WorkTask.state == "ready")).all()
+                                                              WorkTask.status == "ready")).all()
     assert ready == ["review"]
 
 

@@ -100,7 +100,7 @@ def test_non_interrupting_and_interrupting_boundary_timers_through_the_worker(da
     assert set(open_tasks(database, instance)) == {"remind", "escalated"}
     with database.session() as session:
         [handle] = session.scalars(select(WorkTask).where(WorkTask.task_spec == "handle"))
-        assert handle.state == "cancelled"
+        assert handle.status == "cancelled"
 
 
 def test_suspended_instance_timer_waits_until_resumed(database, clock, processes):

@@ -233,7 +233,7 @@ def tasks_command(user: str = typer.Option(..., "--user", help="用户名"),
     table.add_column("预警", no_wrap=True)
     for e in entries:
         due = e.deadline.due_at if e.deadline is not None else None
-        table.add_row(f"{e.task.id} {e.task.name}", STATUS_TEXT.get(e.task.state, e.task.state),
+        table.add_row(f"{e.task.id} {e.task.name}", STATUS_TEXT.get(e.task.status, e.task.status),
                       relation_label(e.relation), posts.get(e.task.post_code or "", e.task.post_code or ""),
                       cell_text(f"{e.instance.id} {e.instance.subject}"), _time(due),
                       state_label(e.deadline.state if e.deadline is not None else "none"))
@@ -266,7 +266,7 @@ def task_command(
             post_name = _post_names(session, [row.post_code]).get(row.post_code or "", row.post_code)
     except DutyflowError as exc:
         fail(exc.message, messages.readable_problems(exc.problems))
-    console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.state, row.state)}，岗位 {post_name}",
+    console.print(f"任务 {row.id}「{row.name}」：{STATUS_TEXT.get(row.status, row.status)}，岗位 {post_name}",
                   highlight=False)
     if instance.status == "failed":
         fail(f"流程实例 {instance.id} 运行失败", [instance.error or ""])

@@ -43,7 +43,7 @@ def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str,
     calendar = calendar_for(session)
     steps = []
     for row in runtime.instance_tasks(session, instance_id):
-        deadline = runtime.task_deadline(session, row, clock) if row.state == "ready" else None
+        deadline = runtime.task_deadline(session, row, clock) if row.status == "ready" else None
         steps.append({"task": row, "deadline": deadline, "yellow_below": yellow_margin(calendar, deadline)})
     return steps
 
@@ -51,7 +51,7 @@ def steps_of(session: Session, clock: Clock, instance_id: int) -> list[dict[str,
 def papers_of(steps: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The papers the case's 受理 produced, to print for the applicant: (title, path suffix)."""
     decisions = {s["task"].form_data.get("decision") for s in steps
-                 if s["task"].task_spec == ACCEPTANCE_STEP and s["task"].state == "completed"}
+                 if s["task"].task_spec == ACCEPTANCE_STEP and s["task"].status == "completed"}
     return [(title, suffix) for decision, title, suffix in ((NOTIFY, "一次性告知书", "notice.html"),
                                                            (REFUSE, "不予受理决定书", "refusal.html"))
             if decision in decisions]

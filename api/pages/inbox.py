@@ -90,7 +90,7 @@ def refused_transfers(session: Session, task_ids: list[int]) -> dict[int, Timing
 
 def split_inbox(entries: list[runtime.InboxEntry]) -> tuple[list, list, list]:
     """(open tasks by time left, copies to read, done tasks newest first)."""
-    open_tasks = [e for e in entries if e.relation not in ("done", "reader") and e.task.state == "ready"]
+    open_tasks = [e for e in entries if e.relation not in ("done", "reader") and e.task.status == "ready"]
     copies = [e for e in entries if e.relation == "reader"]
     done = [e for e in entries if e.relation == "done"]
     open_tasks.sort(key=lambda e: (_time_left(e), e.task.ready_at, e.task.id))

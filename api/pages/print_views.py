@@ -59,7 +59,7 @@ def materials(text: str) -> list[str]:
 def acceptance_decision(session: Session, instance: ProcessInstance, decision: str) -> WorkTask:
     """The completed 受理 step that took `decision` (a case is noticed once, refused at most once)."""
     found = [t for t in runtime.instance_tasks(session, instance.id)
-             if t.task_spec == ACCEPTANCE_STEP and t.state == "completed" and t.form_data.get("decision") == decision]
+             if t.task_spec == ACCEPTANCE_STEP and t.status == "completed" and t.form_data.get("decision") == decision]
     if not found:
         paper = "一次性告知书" if decision == NOTIFY else "不予受理决定书"
         what = "没有作出一次性告知" if decision == NOTIFY else "没有作出不予受理决定"

@@ -71,7 +71,7 @@ class TaskOut(BaseModel):
     name: str
     lane: str | None
     stage: str | None
-    state: str = Field(description="ready（待办）/ completed（已办结）/ cancelled（已关闭）")
+    status: str = Field(description="ready（待办）/ completed（已办结）/ cancelled（已关闭）")
     post_code: str | None = Field(description="承办岗位")
     ready_at: BeijingTime
     claimed_by: str | None
@@ -255,7 +255,7 @@ def _deadline(view) -> dict[str, Any] | None:
 
 
 def _task_detail(session: Session, clock: Clock, row: WorkTask) -> TaskDetailOut:
-    deadline = service.task_deadline(session, row, clock) if row.state == "ready" else None
+    deadline = service.task_deadline(session, row, clock) if row.status == "ready" else None
     return TaskDetailOut(
         **_task(row, service.task_items(session, [row])).model_dump(),
         posts=service.task_posts(session, row),
@@ -273,7 +273,7 @@ def _instance_detail(session: Session, row: ProcessInstance) -> InstanceDetailOu
         **_instance(row).model_dump(),
         definition_version=definition.version,
         data=service.instance_data(session, row.id),
-        current_tasks=[_task(t, items) for t in tasks if t.state == "ready"],
+        current_tasks=[_task(t, items) for t in tasks if t.status == "ready"],
         tasks=[_task(t, items) for t in tasks],
     )
 

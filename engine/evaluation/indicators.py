@@ -172,11 +172,11 @@ def complaints(session: Session, code: str, start: datetime, end: datetime, vers
                        .scalar_subquery())
     last_decision = (select(func.max(col(WorkTask.id)))
                      .where(col(WorkTask.instance_id).in_(complaint_cases), col(WorkTask.task_spec) == "decide_complaint",
-                            col(WorkTask.state) == TASK_COMPLETED)
+                            col(WorkTask.status) == TASK_COMPLETED)
                      .group_by(col(WorkTask.instance_id)).scalar_subquery())
     last_investigation = (select(func.max(col(WorkTask.id)))
                           .where(col(WorkTask.instance_id).in_(complaint_cases), col(WorkTask.task_spec) == "investigate",
-                                 col(WorkTask.state) == TASK_COMPLETED)
+                                 col(WorkTask.status) == TASK_COMPLETED)
                           .group_by(col(WorkTask.instance_id)).scalar_subquery())
     investigated_here = (select(col(WorkTask.instance_id))
                          .where(col(WorkTask.id).in_(last_investigation),
@@ -409,7 +409,7 @@ def self_inspection(session: Session, code: str, start: datetime, end: datetime,
     verdict = col(WorkTask.form_data)["verdict"].as_string()
     # Each check task with its one `task_ready` event (the item it is about).
     ready = and_(col(TimingEvent.task_id) == col(WorkTask.id), col(TimingEvent.kind) == "task_ready")
-    every = (col(WorkTask.task_spec) == CHECK_STEP, col(WorkTask.state) == TASK_COMPLETED,
+    every = (col(WorkTask.task_spec) == CHECK_STEP, col(WorkTask.status) == TASK_COMPLETED,
              col(WorkTask.completed_at) >= start, col(WorkTask.completed_at) < end,
              col(WorkTask.instance_id).in_(select(col(ProcessInstance.id))
                                            .where(col(ProcessInstance.process_id) == CAMPAIGN_PROCESS).scalar_subquery()),

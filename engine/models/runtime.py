@@ -22,7 +22,7 @@ COMPLETED = "completed"
 FAILED = "failed"
 INSTANCE_STATUSES = (RUNNING, SUSPENDED, COMPLETED, FAILED)
 
-# Task row state: open tasks are READY; a closed task says why in `closed_reason`.
+# Task row status: open tasks are READY; a closed task says why in `closed_reason`.
 TASK_READY = "ready"
 TASK_COMPLETED = "completed"
 TASK_CANCELLED = "cancelled"
@@ -96,7 +96,7 @@ class WorkTask(SQLModel, table=True):
     """A human task (BPMN user/manual task) while it is, or after it was, ready at a post."""
 
     __tablename__ = "work_task"
-    __table_args__ = (Index("ix_work_task_instance_state", "instance_id", "state"),)
+    __table_args__ = (Index("ix_work_task_instance_status", "instance_id", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     instance_id: int = Field(foreign_key="process_instance.id", index=True)
@@ -105,7 +105,7 @@ class WorkTask(SQLModel, table=True):
     name: str = Field(max_length=200)
     lane: str | None = Field(default=None, max_length=200)
     stage: str | None = Field(default=None, max_length=50)
-    state: str = Field(default=TASK_READY, max_length=20, index=True)
+    status: str = Field(default=TASK_READY, max_length=20, index=True)
     # The responsible post: the first post the lane resolved to, or the post that accepted a transfer.
     post_code: str | None = Field(default=None, max_length=100, index=True)
     ready_at: datetime = Field(sa_type=AwareDateTime, nullable=False)

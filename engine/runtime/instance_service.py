@@ -190,7 +190,7 @@ def instance_data(session: Session, instance_id: int) -> dict[str, Any]:
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[WorkTask]:
     query = select(WorkTask).where(WorkTask.instance_id == instance_id)
     if open_only:
-        query = query.where(WorkTask.state == "ready")
+        query = query.where(WorkTask.status == "ready")
     return list(session.exec(query.order_by(col(WorkTask.id))))
 
 

@@ -288,8 +288,8 @@ def step_figures(session: Session, clock: Clock, by: str = "post", since: dateti
         counted = tables.outerjoin(case_row, case_row.c.instance_id == steps.c.instance_id)
         attempt, case_clock = stage_row.c, case_row.c
 
-    completed = steps.c.state == TASK_COMPLETED
-    waiting = steps.c.state == TASK_READY
+    completed = steps.c.status == TASK_COMPLETED
+    waiting = steps.c.status == TASK_READY
     limited = attempt.due_at.is_not(None)
     on_time = and_(completed, limited, attempt.overran.is_(False),
                    or_(attempt.status != "open", steps.c.completed_at < attempt.due_at))
@@ -353,7 +353,7 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
            states: tuple[str, ...]) -> Any:
     """The task rows of the period in these states as a subquery: instance, state, completion, the
     post they count for, the id of their attempt's stage row and their working time (completed ones)."""
-    completed = _TASK.c.state == TASK_COMPLETED
+    completed = _TASK.c.status == TASK_COMPLETED
     post = case((and_(completed, _TASK.c.completed_post.is_not(None)), _TASK.c.completed_post),
                 else_=_TASK.c.post_code)
     # The `completed` event of the task row carries its working time. A task row is completed once
@@ -371,10 +371,10 @@ def _steps(since: datetime | None, until: datetime | None, process_id: str | Non
         worked = completion.c.working_seconds
     if process_id:
         tables = tables.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id)
-    query = (select(_TASK.c.instance_id, _TASK.c.state, _TASK.c.completed_at, post.label("post"),
+    query = (select(_TASK.c.instance_id, _TASK.c.status, _TASK.c.completed_at, post.label("post"),
                     _TASK.c.stage_deadline_id.label("stage_id"), worked.label("worked"))
              .select_from(tables)
-             .where(_TASK.c.state.in_(states)))
+             .where(_TASK.c.status.in_(states)))
     return _in_period(query, _TASK.c.ready_at, since, until, process_id).subquery("steps")
 
 
@@ -415,7 +415,7 @@ def _p90(session: Session, steps: Any, tables: Any, group: ColumnElement[Any]) -
                func.row_number().over(partition_by=group, order_by=steps.c.worked).label("position"),
                func.count().over(partition_by=group).label("n"))
         .select_from(tables)
-        .where(steps.c.state == TASK_COMPLETED, steps.c.worked.is_not(None))
+        .where(steps.c.status == TASK_COMPLETED, steps.c.worked.is_not(None))
         .subquery("ranked")
     )
     query = select(ranked.c.grp, ranked.c.worked).where(ranked.c.position * 10 >= ranked.c.n * 9,

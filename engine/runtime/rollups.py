@@ -1,6 +1,6 @@
 """The rollups of the efficiency figures (engine.models.rollups): how a row of the record counts,
 written once, used both to keep the rollups in each step's transaction and to fill them from the
-existing rows (migration 0015, bench/metrics_scale.py).
+existing rows (migration 0020 on an upgraded database, bench/metrics_scale.py).
 
 What is rolled up is only what can no longer change:
 - a step once it is completed: a completed task row is never changed again (a send-back cancels
@@ -22,16 +22,16 @@ events (the instances ended: a case clock stops in the step that ends its workfl
 engine.runtime.clocks.sync) and `failed` events (the instances that failed); just before the
 commit, after the last batch, `add_noted` adds their contribution with one INSERT … SELECT … ON
 CONFLICT DO UPDATE per rollup table — the same SELECT (`step_contributions`, `case_contributions`,
-`instance_contributions`) that the migrations' backfills run over every row. At the commit every
+`instance_contributions`) that the backfill runs over every row. At the commit every
 row of the transaction is final (stage rows closed, case clock stopped). A transaction that rolls
 back forgets what it noted. So a rollup equals what a full recomputation gives, as long as every
 completion and every end of an instance goes through the engine (rows written around it, as the
-benchmark does, need `backfill` and `backfill_instances`).
+benchmark does, need `backfill`).
 
 A step's stage row is the one its task row names (`work_task.stage_deadline_id`, written in the
 step that opens both, engine.runtime.clocks.sync). Before migration 0017 added that column it was
-found by `attempt_stage_id`; 0017 fills the column of the existing rows with it, and `backfill`
-(migration 0015's, run before the column exists) still uses it — the same row either way.
+found by `attempt_stage_id`; `fill_stage_ids` fills the column of the existing rows with it
+(migration 0020), before `rebuild` counts them — the same row either way.
 
 The 90th percentile of working time comes from fixed buckets: bucket 0 holds times under 1 s,
 bucket k ≥ 1 the times t with BUCKET_BOUNDS[k-1] ≤ t < BUCKET_BOUNDS[k] — whole seconds, each bound
@@ -203,7 +203,7 @@ def attempt_stage_id(ended: Any) -> Any:
     `work_task.stage_deadline_id`: a step sent back and redone keeps its SpiffWorkflow task id and
     gets one stage row per readiness, so it is the latest row started when this task row became
     ready, failing that the latest started before `ended` (its completion, or now while it waits).
-    The rule the figures used before migration 0017, which fills the column with it; the step that
+    The rule the figures used before migration 0017 added the column (`fill_stage_ids` fills it with it); the step that
     opens a stage row writes the same row's id (it starts at the moment the task row becomes ready)."""
     at_ready, before_end = _STAGE.alias("at_ready"), _STAGE.alias("before_end")
     stage_at_ready = (
@@ -229,8 +229,8 @@ def attempt_stage_id(ended: Any) -> Any:
 
 def fill_stage_ids(connection: Connection, now: datetime) -> None:
     """Name the stage row of every task row that has one (`work_task.stage_deadline_id`) by
-    `attempt_stage_id`, an open step's attempt ending `now`: migration 0017, for the rows written
-    before the steps wrote the column. One UPDATE; a task row without a stage row stays NULL."""
+    `attempt_stage_id`, an open step's attempt ending `now`: for the rows written before the steps
+    wrote the column (migration 0020, the newest that changes the rows the rollups sum). One UPDATE; a task row without a stage row stays NULL."""
     has_stage = (
         select(_STAGE.c.id)
         .where(_STAGE.c.instance_id == _TASK.c.instance_id, _STAGE.c.task_id == _TASK.c.spiff_task_id)
@@ -249,7 +249,7 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
     time when that stage had a due moment and did not overrun it (engine.runtime.metrics).
     `by_month`: the month of that day ('YYYY-MM') instead."""
     completion = _EVENT.alias("completion")
-    where = [_TASK.c.state == TASK_COMPLETED]
+    where = [_TASK.c.status == TASK_COMPLETED]
     if task_filter is not None:
         where.append(task_filter)
     steps = (
@@ -485,16 +485,21 @@ def _statements(dialect: str, single: bool) -> tuple[Any, Any, Any, Any]:
 
 
 def backfill(connection: Connection) -> None:
-    """Fill the empty step and case rollups from the rows already there (migration 0015; a bulk
-    load). The stage row of a step is found by `attempt_stage_id`: migration 0015 runs before
-    0017 adds `work_task.stage_deadline_id`; where the column is filled it names the same row."""
-    add_steps(connection, found_by_rule=True)
+    """Fill the empty rollups — steps, cases, instances — from the rows already there (a bulk load;
+    `rebuild` for rollups already filled). Each step's stage row is the one its task row names
+    (`work_task.stage_deadline_id`, filled for older rows by `fill_stage_ids`)."""
+    add_steps(connection)
     add_cases(connection)
-
-
-def backfill_instances(connection: Connection) -> None:
-    """Fill the empty instance rollup from the rows already there (migration 0018; a bulk load)."""
     add_instances(connection)
+
+
+def rebuild(connection: Connection) -> None:
+    """Count every rollup again from the rows (the newest migration that changes the rollups or the
+    rows they sum, today 0020): emptied first, since adding to rollups already filled would count
+    steps twice."""
+    for table in (STEP_ROLLUP, STEP_MONTH_ROLLUP, CASE_ROLLUP, INSTANCE_ROLLUP):
+        connection.execute(table.delete())
+    backfill(connection)
 
 
 def note_events(session: Session, written: Iterable[dict[str, Any]]) -> None:

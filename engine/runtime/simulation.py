@@ -251,7 +251,7 @@ def step_name(spec: str | None) -> str:
 
 def open_task(session: Session, instance_id: int, spec: str | None) -> WorkTask | None:
     """The open step `spec` of the case (any open handling step when None)."""
-    query = select(WorkTask).where(col(WorkTask.instance_id) == instance_id, col(WorkTask.state) == TASK_READY)
+    query = select(WorkTask).where(col(WorkTask.instance_id) == instance_id, col(WorkTask.status) == TASK_READY)
     if spec is not None:
         query = query.where(col(WorkTask.task_spec) == spec)
     return session.execute(query.order_by(col(WorkTask.id))).scalars().first()

@@ -73,7 +73,7 @@ def inbox(session: Session, clock: Any, actor: Actor, include_done: bool = False
     for row, relation in tk.inbox_rows(session, actor, include_done):
         instance = session.get(ProcessInstance, row.instance_id)
         assert instance is not None  # the foreign key
-        deadline = task_deadline(session, row, clock) if row.state == "ready" else None
+        deadline = task_deadline(session, row, clock) if row.status == "ready" else None
         entries.append(InboxEntry(task=row, relation=relation, instance=instance, deadline=deadline))
     return entries
 
@@ -177,10 +177,10 @@ def complete_task(session: Session, clock: Any, task_id: int, data: dict[str, An
     check_collections(cleaned, workflow_inputs(workflow))
     task = find_task(workflow, row.spiff_task_id)
     if task is None or not task.state == TaskState.READY:
-        raise Conflict(f"任务「{row.name}」已不在待办状态，请刷新", ["task.state"])
+        raise Conflict(f"任务「{row.name}」已不在待办状态，请刷新", ["task.status"])
     now = clock.now()
     values: dict[str, Any] = {
-        "state": TASK_COMPLETED, "closed_reason": "completed", "completed_at": now, "completed_by": actor.username,
+        "status": TASK_COMPLETED, "closed_reason": "completed", "completed_at": now, "completed_by": actor.username,
         "completed_staff_id": actor.staff_id, "completed_post": post, "form_data": cleaned,
     }
     detail: dict[str, Any] = {"fields": sorted(cleaned)}
@@ -325,7 +325,7 @@ def send_back(session: Session, clock: Any, task_id: int, to_task_spec: str, rea
     if target is None:
         raise InvalidInput(f"不能退回到 '{to_task_spec}'", [f"to_task_spec: '{to_task_spec}' 不是本任务之前已办结的人工步骤"])
     now = clock.now()
-    row.state, row.closed_reason, row.completed_at = TASK_CANCELLED, "sent_back", now
+    row.status, row.closed_reason, row.completed_at = TASK_CANCELLED, "sent_back", now
     session.add(row)
     session.flush()
     ev.log_event(session, row.instance_id, "sent_back", now, task_id=task_id, actor=actor, post_code=post,
@@ -362,8 +362,8 @@ def withdraw(session: Session, clock: Any, task_id: int, actor: Actor) -> WorkTa
     instance = get_instance(session, row.instance_id)
     policy.require_withdraw(actor, row)
     tk.require_running(instance)
-    if row.state != TASK_COMPLETED or row.completed_by != actor.username:
-        raise Conflict("只能撤回自己办结的步骤", [f"task.state: {row.state}", f"task.completed_by: {row.completed_by}"])
+    if row.status != TASK_COMPLETED or row.completed_by != actor.username:
+        raise Conflict("只能撤回自己办结的步骤", [f"task.status: {row.status}", f"task.completed_by: {row.completed_by}"])
     later = _acted_since(session, row.instance_id, row)
     if later:
         raise Conflict("下一步已经办理，不能撤回", [f"timing_event: {kind}（任务 {tid}）" for kind, tid in later])
@@ -373,7 +373,7 @@ def withdraw(session: Session, clock: Any, task_id: int, actor: Actor) -> WorkTa
         raise Conflict("该步骤已不在流程中，不能撤回", ["task.spiff_task_id"])
     if task.state != TaskState.COMPLETED:
         # Already withdrawn (by a request that won the race, or before): the step is open again.
-        raise Conflict("该步骤已撤回，正在待办中", ["task.state: 已重新待办"])
+        raise Conflict("该步骤已撤回，正在待办中", ["task.status: 已重新待办"])
     now = clock.now()
     ev.log_event(session, row.instance_id, "withdrawn", now, task_id=task_id, actor=actor, post_code=row.completed_post,
                  since=row.completed_at)

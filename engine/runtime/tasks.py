@@ -121,7 +121,7 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
         for task_id, spiff_task_id, post_code, ready_at in open_rows:
             kept.add(spiff_task_id)
             if spiff_task_id not in ready:
-                update_task(session, task_id, state=TASK_CANCELLED, closed_reason=closing_reason, completed_at=now)
+                update_task(session, task_id, status=TASK_CANCELLED, closed_reason=closing_reason, completed_at=now)
                 log_event(session, instance.id, "cancelled", now, task_id=task_id, post_code=post_code,
                           since=ready_at, detail={"reason": closing_reason})
     new = [(task, resolve_lane(session, instance, task)) for spiff_id, task in ready.items() if spiff_id not in kept]
@@ -157,7 +157,7 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
 _TASK_TABLE = WorkTask.__table__  # type: ignore[attr-defined]
 _OPEN_TASK_KEYS = (
     core_select(_TASK_TABLE.c.id, _TASK_TABLE.c.spiff_task_id, _TASK_TABLE.c.post_code, _TASK_TABLE.c.ready_at)
-    .where(_TASK_TABLE.c.instance_id == bindparam("p_instance"), _TASK_TABLE.c.state == TASK_READY)
+    .where(_TASK_TABLE.c.instance_id == bindparam("p_instance"), _TASK_TABLE.c.status == TASK_READY)
     .order_by(_TASK_TABLE.c.id)
 )
 _INSERT_TASK = insert(_TASK_TABLE).returning(_TASK_TABLE.c.id)
@@ -168,7 +168,7 @@ _INSERT_ASSIGNMENTS = insert(TaskAssignment.__table__)  # type: ignore[attr-defi
 
 def open_tasks(session: Session, instance_id: int) -> list[WorkTask]:
     return list(session.exec(
-        select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.state == TASK_READY)
+        select(WorkTask).where(WorkTask.instance_id == instance_id, WorkTask.status == TASK_READY)
         .order_by(col(WorkTask.id))
     ))
 
@@ -189,7 +189,7 @@ def _new_row(instance_id: int, task: Any, posts: list[str], now: datetime) -> di
     return {
         "instance_id": instance_id, "spiff_task_id": str(task.id), "task_spec": spec.name,
         "name": (spec.bpmn_name or spec.name)[:200], "lane": spec.lane or None,
-        "stage": task_properties(spec).get("stage"), "state": TASK_READY, "post_code": posts[0], "ready_at": now,
+        "stage": task_properties(spec).get("stage"), "status": TASK_READY, "post_code": posts[0], "ready_at": now,
         "urge_count": 0, "form_data": {},
     }
 
@@ -271,9 +271,9 @@ def require_running(instance: ProcessInstance) -> None:
 
 
 def require_open(row: WorkTask) -> None:
-    if row.state != TASK_READY:
-        raise Conflict(f"任务 {row.id}「{row.name}」已{'办结' if row.state == 'completed' else '关闭'}，不能再办理",
-                       [f"task.state: {row.state}"])
+    if row.status != TASK_READY:
+        raise Conflict(f"任务 {row.id}「{row.name}」已{'办结' if row.status == 'completed' else '关闭'}，不能再办理",
+                       [f"task.status: {row.status}"])
 
 
 def lock_task_row(session: Session, task_id: int) -> WorkTask:
@@ -307,7 +307,7 @@ def inbox_rows(session: Session, actor: Actor, include_done: bool = False) -> li
         ).all()
         rank = {HANDLER: 0, BACKUP: 1, TRANSFER: 2, READER: 3}
         for task, kind in rows:
-            if kind != READER and task.state != TASK_READY:
+            if kind != READER and task.status != TASK_READY:
                 continue
             current = found.get(task.id)
             if current is None or rank[kind] < rank[current[1]]:

@@ -94,7 +94,7 @@ def test_exactly_the_bound_is_allowed_and_makes_that_many_branches(api, database
     assert answer.status_code == 201, answer.text
     assert answer.json()["status"] == "running"
     tasks = _tasks(database)
-    assert len(tasks) == 200 and {t.state for t in tasks} == {"ready"}
+    assert len(tasks) == 200 and {t.status for t in tasks} == {"ready"}
     assert {t.post_code for t in tasks} == {"MZ-SHJZ-01"}  # the starter's post (the task has no lane)
 
 
@@ -124,7 +124,7 @@ def test_form_data_with_too_many_items_is_refused_and_the_task_stays_open(api, d
     assert answer.status_code == 422, answer.text
     assert answer.json()["problems"] == ["data.items: 多实例任务将按其中每一项各建一个分支，共 201 项，超过上限 200 项"]
     (still,) = _tasks(database)
-    assert still.state == "ready" and not still.form_data and still.completed_by is None
+    assert still.status == "ready" and not still.form_data and still.completed_by is None
     assert _instance(database, started.json()["id"]).status == "running"
     # the same step with a list inside the bound goes on through the loop to the end
     done = api.post(f"/api/tasks/{task.id}/complete", headers=headers, json={"data": {"items": ["1", "2", "3"]}})

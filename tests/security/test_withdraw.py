@@ -58,7 +58,7 @@ def test_withdraw_the_same_day_reopens_the_step_with_its_warnings(city, database
     again = city.step(case["id"], "accept_application")
     assert again["id"] != accept["id"] and again["post_code"] == "MZ-SHJZ-01"
     closed = city.client.get(f"/api/tasks/{review['id']}", headers=city.headers("admin")).json()
-    assert closed["state"] == "cancelled" and closed["closed_reason"] == "withdrawn"
+    assert closed["status"] == "cancelled" and closed["closed_reason"] == "withdrawn"
     # the reopened step is timed again: one yellow and one red row, pending
     assert pending_warnings(database, case["id"], accept_spiff) == ["stage_red", "stage_yellow"]
     assert [e["kind"] for e in city.events(case["id"], "withdrawn")] == ["withdrawn"]

@@ -1,13 +1,11 @@
-"""Rollups of the efficiency figures (step_rollup, step_month_rollup, case_rollup), filled from the rows already there,
-and an index of the open case clocks (the figures count open cases live)
+"""Rollups of the efficiency figures (step_rollup, step_month_rollup, case_rollup), made empty (the rows
+already there are summed by the newest migration, see below), and an index of the open case clocks
 
 Revision ID: 0015
 Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
-
-from engine.runtime import rollups
 
 revision = "0015"
 down_revision = "0014"
@@ -63,9 +61,9 @@ def upgrade() -> None:
                             name="uq_case_rollup_key"),
     )
     op.create_index("ix_case_deadline_open", "case_deadline", ["created_at"], sqlite_where=OPEN, postgresql_where=OPEN)
-    # An upgraded database gives the same figures: the rollups start from every completed step and
-    # finished case already recorded, through the statements the runtime adds new ones with.
-    rollups.backfill(op.get_bind())
+    # The rollups are filled from the rows already recorded by the newest migration that changes
+    # them or the rows they sum (0020 today, `rollups.rebuild`), with the runtime's own statements, which are written
+    # for the tables as they stand at the head: run here, they would name columns not made yet.
 
 
 def downgrade() -> None:

@@ -1,7 +1,7 @@
 """instance_rollup: the ended instances per process, duty, case clock's department and unit,
 Beijing start day and whether they have a case clock (常规工作 and the instances without a clock
 read it instead of every instance of the period), an index of the running instances (counted
-live), and the rollup filled from the instances already there
+live); the rollup is filled from the instances already there by migration 0020
 
 Revision ID: 0018
 Revises: 0017
@@ -9,8 +9,6 @@ Revises: 0017
 
 import sqlalchemy as sa
 from alembic import op
-
-from engine.runtime import rollups
 
 revision = "0018"
 down_revision = "0017"
@@ -36,9 +34,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_process_instance_running", "process_instance", ["started_at"],
                     sqlite_where=RUNNING, postgresql_where=RUNNING)
-    # An upgraded database gives the same figures: the rollup starts from every instance already
-    # ended, through the statement the runtime adds new ones with.
-    rollups.backfill_instances(op.get_bind())
 
 
 def downgrade() -> None:

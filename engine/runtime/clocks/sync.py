@@ -100,7 +100,7 @@ INSERT_STAGES = insert(_STAGE)
 _TASK = WorkTask.__table__  # type: ignore[attr-defined]
 LINK_STAGES = (
     update(_TASK)
-    .where(_TASK.c.instance_id == bindparam("p_instance"), _TASK.c.state == TASK_READY,
+    .where(_TASK.c.instance_id == bindparam("p_instance"), _TASK.c.status == TASK_READY,
            _TASK.c.spiff_task_id.in_(bindparam("p_tasks", expanding=True)))
     .values(stage_deadline_id=select(func.max(_STAGE.c.id))
             .where(_STAGE.c.instance_id == _TASK.c.instance_id, _STAGE.c.task_id == _TASK.c.spiff_task_id,

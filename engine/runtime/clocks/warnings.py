@@ -107,7 +107,7 @@ def escalate(session: Session, row: RuntimeTimer, case: CaseDeadline | None, sta
 
 
 OPEN_TASK_POSTS = select(col(WorkTask.post_code)).where(
-    col(WorkTask.instance_id) == bindparam("instance_id"), col(WorkTask.state) == TASK_READY,
+    col(WorkTask.instance_id) == bindparam("instance_id"), col(WorkTask.status) == TASK_READY,
     col(WorkTask.post_code).is_not(None))
 
 
