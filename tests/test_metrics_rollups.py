@@ -197,6 +197,10 @@ def test_case_figures_and_efficiency_after_corrections_are_the_hand_worked_ones(
         counted_live = indicators.efficiency(
             session, "MZ-SHJZ", at(1, 1, 8), at(12, 31, 8), clock.now(), version_id=version_id
         )
+        # Scoring a year keeps values and counts only (compute_results): no case lists read.
+        for_scoring = indicators.compute(
+            session, indicators.EFFICIENCY, "MZ-SHJZ", 2026, None, clock.now(), version_id, list_cases=False
+        )
     assert (mz.received, mz.finished, mz.open, mz.completion_rate) == (5, 4, 1, 0.8)
     assert (mz.on_time, mz.late, mz.on_time_rate) == (3, 1, 0.75)
     assert (mz.open_red, mz.open_yellow, mz.open_paused) == (1, 0, 0)
@@ -219,6 +223,11 @@ def test_case_figures_and_efficiency_after_corrections_are_the_hand_worked_ones(
     assert unit.breakdown["red"].ids == sorted([ids["L"], ids["W"]])
     assert (unit.breakdown["extended"].count, unit.breakdown["extended"].ids) == (1, [ids["P"]])
     assert counted_live.figures == unit.figures and counted_live.value == unit.value
+    assert (for_scoring.value, for_scoring.figures) == (unit.value, unit.figures)
+    assert {k: (v.count, v.ids) for k, v in for_scoring.breakdown.items()} == {
+        k: (v.count, []) for k, v in unit.breakdown.items()
+    }
+    assert (for_scoring.cases.count, for_scoring.cases.ids) == (unit.cases.count, [])
 
 
 ROLLUPS = (rollups.STEP_ROLLUP, rollups.STEP_MONTH_ROLLUP, rollups.CASE_ROLLUP, rollups.INSTANCE_ROLLUP)

@@ -133,7 +133,12 @@ def period(year: int, quarter: int | None) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _ids(session: Session, statement, total: int) -> CaseList:
+def _ids(session: Session, statement, total: int, list_cases: bool = True) -> CaseList:
+    """The count and the first MAX_IDS case ids behind a figure. Scoring a year needs only the
+    counts (`list_cases=False`): the lists are for the pages' "cases behind it" and cost a scan of
+    their own each, most of the time a year's scoring took at 1,000,000 cases."""
+    if not list_cases or total == 0:
+        return CaseList(total, [])
     return CaseList(total, list(session.execute(statement.limit(MAX_IDS)).scalars()))
 
 
@@ -162,7 +167,7 @@ def _units_of(code: str, by_department: bool, version_id: int | None) -> Any:
 
 
 def complaints(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
-               by_department: bool = False) -> tuple[CaseList, CaseList]:
+               by_department: bool = False, *, list_cases: bool = True) -> tuple[CaseList, CaseList]:
     """Efficiency complaints decided in [start, end) as substantiated (`yes`) and as partly
     substantiated (`partly`) against the unit (department): each complaint by its last decision,
     against the unit of the post of its last investigation (module docstring)."""
@@ -190,7 +195,7 @@ def complaints(session: Session, code: str, start: datetime, end: datetime, vers
     def listed(answer: str) -> CaseList:
         where = (*decided, verdict == answer)
         total = int(session.execute(select(func.count()).select_from(WorkTask).where(*where)).scalar_one())
-        return _ids(session, select(col(WorkTask.instance_id)).where(*where).order_by(col(WorkTask.instance_id)), total)
+        return _ids(session, select(col(WorkTask.instance_id)).where(*where).order_by(col(WorkTask.instance_id)), total, list_cases)
 
     return listed("yes"), listed("partly")
 
@@ -212,7 +217,7 @@ def _accepted(transfer: Any) -> ColumnElement[bool]:
 
 
 def runarounds(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
-               by_department: bool = False) -> CaseList:
+               by_department: bool = False, *, list_cases: bool = True) -> CaseList:
     """群众多跑腿（推诿）charged to a unit: matters (a step of a case) that one of its posts handed,
     by a transfer made in the period and accepted, to a post that had already held the matter and
     passed it on by an accepted transfer — the moment a matter's path of holders closes a circle
@@ -231,11 +236,12 @@ def runarounds(session: Session, code: str, start: datetime, end: datetime, vers
              _accepted(transfer), passed_on_before)
     matters = int(session.execute(select(func.count(distinct(transfer.task_id))).where(*where)).scalar_one())
     return _ids(session, select(transfer.instance_id).where(*where).distinct().order_by(transfer.instance_id),
-                matters)
+                matters, list_cases)
 
 
 def efficiency(session: Session, code: str, start: datetime, end: datetime, as_of: datetime,
-               by_department: bool = False, version_id: int | None = None) -> IndicatorValue:
+               by_department: bool = False, version_id: int | None = None, *,
+               list_cases: bool = True) -> IndicatorValue:
     """高效履职 of one unit (or department) for [start, end), as of `as_of` (module docstring).
 
     The finished cases are read from `case_rollup` when the period is whole Beijing days (a year, a
@@ -286,10 +292,10 @@ def efficiency(session: Session, code: str, start: datetime, end: datetime, as_o
         in_scope = select(col(CaseDeadline.id)).where(col(CaseDeadline.instance_id) == col(TimingEvent.instance_id),
                                                        *scope).exists()
         return _ids(session, select(col(TimingEvent.instance_id)).where(col(TimingEvent.kind) == kind, in_scope)
-                    .distinct().order_by(col(TimingEvent.instance_id)), count)
+                    .distinct().order_by(col(TimingEvent.instance_id)), count, list_cases)
 
-    upheld, partly = complaints(session, code, start, end, version_id, by_department)
-    pushed = runarounds(session, code, start, end, version_id, by_department)
+    upheld, partly = complaints(session, code, start, end, version_id, by_department, list_cases=list_cases)
+    pushed = runarounds(session, code, start, end, version_id, by_department, list_cases=list_cases)
     judged = done + overdue_count
     reds = late_count + overdue_count
     share = Fraction(100 * on_time, judged) if judged else Fraction(100)
@@ -303,10 +309,10 @@ def efficiency(session: Session, code: str, start: datetime, end: datetime, as_o
                  "finished_late": late_count, "open_overdue": overdue_count, "extensions": extensions,
                  "notice_violations": notices, "complaints_upheld": upheld.count,
                  "complaints_partly_upheld": partly.count, "runarounds": pushed.count},
-        cases=_ids(session, case_ids.order_by(col(CaseDeadline.instance_id)), cases),
+        cases=_ids(session, case_ids.order_by(col(CaseDeadline.instance_id)), cases, list_cases),
         breakdown={
             "red": _ids(session, select(col(CaseDeadline.instance_id)).where(*scope, red)
-                        .order_by(col(CaseDeadline.instance_id)), reds),
+                        .order_by(col(CaseDeadline.instance_id)), reds, list_cases),
             "extended": listed("extended", extended_count), "notice_late": listed("notice_late", notice_count),
             "complaint_upheld": upheld, "complaint_partly_upheld": partly, "runaround": pushed,
         },
@@ -349,7 +355,7 @@ def _ended_per_duty(duty_codes: Any, code: str, by_department: bool, days: tuple
 
 
 def routine_work(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
-                 by_department: bool = False) -> IndicatorValue:
+                 by_department: bool = False, *, list_cases: bool = True) -> IndicatorValue:
     """常规工作 of one unit (or department) for [start, end) (module docstring)."""
     if by_department:
         duties = (select(col(CatalogDuty.code), col(CatalogDuty.name))
@@ -394,7 +400,7 @@ def routine_work(session: Session, code: str, start: datetime, end: datetime, ve
         value=Fraction(100 * active, total_carried) if total_carried else Fraction(0),
         figures={"duties": total_carried, "active_duties": active, "idle_duties": total_carried - active,
                  "cases": case_count},
-        cases=_ids(session, case_ids, case_count),
+        cases=_ids(session, case_ids, case_count, list_cases),
         details=[{"duty_code": duty_code, "duty_name": name, "cases": per_duty.get(duty_code, 0)}
                  for duty_code, name in carried[:200]],
         notes=notes,
@@ -402,7 +408,7 @@ def routine_work(session: Session, code: str, start: datetime, end: datetime, ve
 
 
 def self_inspection(session: Session, code: str, start: datetime, end: datetime, version_id: int | None,
-                    by_department: bool = False) -> IndicatorValue:
+                    by_department: bool = False, *, list_cases: bool = True) -> IndicatorValue:
     """自查整改 of one unit (or department) for [start, end) (module docstring)."""
     item = col(TimingEvent.detail)[("item", "value", "unit")].as_string()
     returns = col(TimingEvent.detail)[("item", "value", "returns")].as_integer()
@@ -424,7 +430,7 @@ def self_inspection(session: Session, code: str, start: datetime, end: datetime,
         total = int(session.execute(select(func.count(distinct(col(WorkTask.instance_id)))).select_from(WorkTask)
                                     .join(TimingEvent, ready).where(*where)).scalar_one())
         return _ids(session, select(col(WorkTask.instance_id)).select_from(WorkTask).join(TimingEvent, ready)
-                    .where(*where).distinct().order_by(col(WorkTask.instance_id)), total)
+                    .where(*where).distinct().order_by(col(WorkTask.instance_id)), total, list_cases)
 
     checked = count(*first)
     passed = count(*first, verdict == "accept")
@@ -440,10 +446,11 @@ def self_inspection(session: Session, code: str, start: datetime, end: datetime,
 
 
 def compute(session: Session, formula: str, code: str, year: int, quarter: int | None, as_of: datetime,
-            version_id: int | None, by_department: bool = False) -> IndicatorValue:
+            version_id: int | None, by_department: bool = False, *, list_cases: bool = True) -> IndicatorValue:
+    """One objective indicator of a unit; `list_cases=False` (scoring) leaves the case lists empty."""
     start, end = period(year, quarter)
     if formula == EFFICIENCY:
-        return efficiency(session, code, start, end, as_of, by_department, version_id)
+        return efficiency(session, code, start, end, as_of, by_department, version_id, list_cases=list_cases)
     if formula == SELF_INSPECTION:
-        return self_inspection(session, code, start, end, version_id, by_department)
-    return routine_work(session, code, start, end, version_id, by_department)
+        return self_inspection(session, code, start, end, version_id, by_department, list_cases=list_cases)
+    return routine_work(session, code, start, end, version_id, by_department, list_cases=list_cases)

@@ -406,15 +406,16 @@ def score_rows(session: Session, year_id: int) -> dict[tuple[str, str, str], Eva
 # ---------------------------------------------------------------- objective indicators
 
 
-def objective_values(session: Session, year: EvaluationYear, unit_code: str,
-                     as_of: datetime) -> list[tuple[scheme.Node, tuple[scheme.Node, ...], indicators.IndicatorValue]]:
-    """Every objective leaf of the unit tree, computed for one unit."""
+def objective_values(session: Session, year: EvaluationYear, unit_code: str, as_of: datetime, *,
+                     list_cases: bool = True) -> list[tuple[scheme.Node, tuple[scheme.Node, ...], indicators.IndicatorValue]]:
+    """Every objective leaf of the unit tree, computed for one unit; with the cases behind each
+    figure, or only the counts (`list_cases=False`: scoring, which keeps values and notes)."""
     by_department = year.scope_kind == SCOPE_REGION
     found = []
     for node, path in scheme.leaves(tree(session, year.id, SUBJECT_UNIT)):
         if node.kind == OBJECTIVE and node.formula:
             value = indicators.compute(session, node.formula, unit_code, year.year, scheme.quarter_of(node, path),
-                                       as_of, year.catalog_version_id, by_department)
+                                       as_of, year.catalog_version_id, by_department, list_cases=list_cases)
             found.append((node, path, value))
     return found
 
@@ -447,7 +448,7 @@ def compute_results(session: Session, actor: Actor, year_id: int, now: datetime)
     people = subjects(session, year_id)
     computed = []
     for unit in (s for s in people if s.subject == SUBJECT_UNIT):
-        for node, path, value in objective_values(session, year, unit.code, now):
+        for node, path, value in objective_values(session, year, unit.code, now, list_cases=False):
             computed.append(_put_score(session, year_id, SUBJECT_UNIT, unit.code, node.code,
                                        scheme.quarter_of(node, path), value.value, COMPUTED, "system", now,
                                        "；".join(value.notes) or None))
