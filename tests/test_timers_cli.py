@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typer.testing import CliRunner
 
 from api.cli.app import app
+from engine import audit
 from engine.db import Database
 from engine.migrate import upgrade
+from engine.models.audit import AuditPending
+from engine.models.evaluation import EvaluationYear
 from engine.models.timers import RuntimeTimer, TimerStatus
 
 runner = CliRunner()
@@ -24,7 +27,7 @@ def test_worker_once_on_an_empty_database(tmp_path, monkeypatch):
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     result = runner.invoke(app, ["worker", "--once", "--id", "cli-test"])
     assert result.exit_code == 0, result.output
-    assert "已触发 0 个定时器/预警（worker cli-test）" in result.output
+    assert "已触发 0 个定时器/预警，封存 0 条防篡改记录（worker cli-test）" in result.output
 
 
 def test_worker_once_finishes_a_due_row_whose_instance_is_gone(tmp_path, monkeypatch):
@@ -61,3 +64,29 @@ def test_worker_refuses_bad_options(tmp_path, monkeypatch):
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     result = runner.invoke(app, ["worker", "--batch", "0"])
     assert result.exit_code != 0
+
+
+def test_worker_once_seals_the_pending_audit_entries(tmp_path, monkeypatch):
+    """A step records its rows as pending audit entries; the worker links them into the chain, and
+    `--once` does it too before it exits (docs/audit.md), saying how many."""
+    _register()
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DUTYFLOW_DATABASE_URL", url)
+    database = Database(url)
+    upgrade(database)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        for year in (2025, 2026):
+            row = EvaluationYear(year=year, scope_kind="department", scope_code="MZ", scope_name="市民政局",
+                                 created_by="s090", created_at=now)
+            session.add(row)
+            session.flush()
+            audit.record(session, "evaluation_year", row.id)
+    with database.session() as session:
+        assert session.query(AuditPending).count() == 2
+    result = runner.invoke(app, ["worker", "--once", "--id", "cli-test"])
+    assert result.exit_code == 0, result.output
+    assert "封存 2 条防篡改记录" in result.output
+    with database.session() as session:
+        assert session.query(AuditPending).count() == 0
+    database.dispose()

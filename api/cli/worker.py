@@ -24,9 +24,9 @@ def worker(
     lease: float = typer.Option(60.0, "--lease", help="领取后的租约秒数；worker 中途退出时，租约过后由其他 worker 接手"),
     batch: int = typer.Option(20, "--batch", help="每次领取的到期定时器行数"),
     max_sleep: float = typer.Option(1.0, "--max-sleep", help="两次查询之间最长等待秒数"),
-    once: bool = typer.Option(False, "--once", help="触发当前所有已到期的定时器后退出"),
+    once: bool = typer.Option(False, "--once", help="触发当前所有已到期的定时器、封存待封存的防篡改记录后退出"),
 ) -> None:
-    """运行定时器 worker：唤醒到期的 BPMN 定时器和黄牌/红牌预警（PostgreSQL 上可并行运行多个）。"""
+    """运行定时器 worker：唤醒到期的 BPMN 定时器和黄牌/红牌预警，并每 2 秒把待封存的防篡改记录链入哈希链（PostgreSQL 上可并行运行多个）。"""
     if batch < 1 or lease <= 0 or max_sleep <= 0:
         fail("参数无效", ["--batch 必须 ≥ 1，--lease 和 --max-sleep 必须大于 0"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -34,7 +34,9 @@ def worker(
     runner = Worker(database, SystemClock(), worker_id=worker_id, lease_seconds=lease, batch=batch, max_sleep=max_sleep)
     if once:
         fired = runner.run_until_idle()
-        console.print(f"已触发 {fired} 个定时器/预警（worker {runner.worker_id}）", highlight=False, markup=False)
+        sealed = runner.seal_audit()
+        console.print(f"已触发 {fired} 个定时器/预警，封存 {sealed} 条防篡改记录（worker {runner.worker_id}）",
+                      highlight=False, markup=False)
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
