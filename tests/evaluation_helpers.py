@@ -29,15 +29,19 @@ Staff: 95 on every leaf (total 95.00, 优秀) except 周勇 (S007) 60 (诫勉). 
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from engine.auth.roles import Actor
 from engine.clock import ControlledClock
 from engine.config import PROJECT_ROOT
 from engine.db import Database
 from engine.errors import NotFound
 from engine.evaluation import scheme, service
+from engine.models.evaluation import EvaluationScore
 from engine.runtime import service as runtime
 from engine.runtime.definitions import latest_definition
 from engine.runtime.deployment import deploy_directory
+from tests.browser_helpers import load_demo
 
 OFFICE = Actor("s090", "S090", frozenset({"staff", "efficiency_office"}), "彭亮")
 BASE = {"MZ-BGS": 95, "MZ-SHJZ": 80, "MZ-HYDJ": 60, "MZ-YLFW": 92}
@@ -86,3 +90,18 @@ def create_year(database: Database, clock: ControlledClock, *, compute: bool = T
             clock.advance(minutes=5)
             service.compute_results(session, OFFICE, year.id, clock.now())
         return year.id, case_id
+
+
+def open_demo_year(database: Database, clock: ControlledClock) -> int:
+    """The demo catalog loaded and 市民政局's 2026 year created and opened by the efficiency office:
+    the year the score-entry tests enter (or fail to enter) a score into."""
+    load_demo(database, clock)
+    with database.session() as session:
+        year = service.create_year(session, OFFICE, 2026, clock.now(), department="MZ")
+        service.open_year(session, OFFICE, year.id, clock.now())
+        return year.id
+
+
+def no_score_stored(database: Database) -> bool:
+    with database.session() as session:
+        return session.scalars(select(EvaluationScore)).first() is None

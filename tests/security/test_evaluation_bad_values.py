@@ -15,14 +15,12 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from sqlmodel import select
 
 from engine.errors import InvalidInput
 from engine.evaluation import service
-from engine.models.evaluation import EvaluationScore
 from tests.auth_helpers import bearer_headers
-from tests.browser_helpers import load_demo, sign_in
-from tests.evaluation_helpers import OFFICE
+from tests.browser_helpers import sign_in
+from tests.evaluation_helpers import no_score_stored, open_demo_year
 
 SCORE = {"subject": "unit", "code": "MZ-SHJZ", "indicator": "MGMT.LAW", "value": "90", "note": "依据年度报告"}
 HUGE = ["1e400", "9E+99", "1E+999999", "0.5e-999999", "-1e400"]
@@ -30,16 +28,7 @@ HUGE = ["1e400", "9E+99", "1E+999999", "0.5e-999999", "-1e400"]
 
 @pytest.fixture
 def year_id(client, database, clock) -> int:
-    load_demo(database, clock)
-    with database.session() as session:
-        year = service.create_year(session, OFFICE, 2026, clock.now(), department="MZ")
-        service.open_year(session, OFFICE, year.id, clock.now())
-        return year.id
-
-
-def nothing_stored(database) -> bool:
-    with database.session() as session:
-        return session.scalars(select(EvaluationScore)).first() is None
+    return open_demo_year(database, clock)
 
 
 @pytest.mark.parametrize("value", HUGE)
@@ -48,7 +37,7 @@ def test_a_score_in_exponent_notation_is_refused_by_the_form(client, database, y
     refused = client.post(f"/evaluation/{year_id}/scores", data=SCORE | {"value": value}, follow_redirects=False)
     assert refused.status_code == 422, refused.text[:300]
     assert "分数应为 0–100 的数，最多两位小数" in refused.text and f"分数：填写的是「{value}」" in refused.text
-    assert nothing_stored(database)
+    assert no_score_stored(database)
 
 
 def test_a_score_in_exponent_notation_is_refused_by_the_api(client, database, clock, settings, year_id):
@@ -63,7 +52,7 @@ def test_a_score_in_exponent_notation_is_refused_by_the_api(client, database, cl
         with pytest.raises(InvalidInput):
             service.parse_score(value, "分数")
     assert service.parse_score("99.50", "分数") == Fraction(199, 2)  # 99.5 = 199/2, exactly
-    assert nothing_stored(database)
+    assert no_score_stored(database)
 
 
 def test_a_note_with_a_nul_character_is_refused_on_both_backends(client, database, clock, settings, year_id):
@@ -79,4 +68,4 @@ def test_a_note_with_a_nul_character_is_refused_on_both_backends(client, databas
     sanction = client.post(f"/api/evaluation/years/{year_id}/sanctions", headers=office,
                            json={"kind": "punished", "code": "S005", "reason": "违纪\x00"})
     assert sanction.status_code == 422, sanction.text
-    assert nothing_stored(database)
+    assert no_score_stored(database)

@@ -10,28 +10,16 @@ the sign-in page). The year is 市民政局 2026, opened, nothing scored yet.
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
 
-from engine.evaluation import service
-from engine.models.evaluation import EvaluationScore
-from tests.browser_helpers import load_demo, sign_in
-from tests.evaluation_helpers import OFFICE
+from tests.browser_helpers import sign_in
+from tests.evaluation_helpers import no_score_stored, open_demo_year
 
 SCORE = {"subject": "unit", "code": "MZ-SHJZ", "indicator": "MGMT.LAW", "value": "100", "note": "自评满分"}
 
 
 @pytest.fixture
 def year_id(client, database, clock) -> int:
-    load_demo(database, clock)
-    with database.session() as session:
-        year = service.create_year(session, OFFICE, 2026, clock.now(), department="MZ")
-        service.open_year(session, OFFICE, year.id, clock.now())
-        return year.id
-
-
-def nothing_stored(database) -> bool:
-    with database.session() as session:
-        return session.scalars(select(EvaluationScore)).first() is None
+    return open_demo_year(database, clock)
 
 
 def test_a_staff_member_cannot_post_a_score(client, database, year_id):
@@ -44,14 +32,14 @@ def test_a_staff_member_cannot_post_a_score(client, database, year_id):
     # Nor through the API with her session, nor as a person: the same policy.
     api = client.post(f"/api/evaluation/years/{year_id}/scores", json={"scores": [SCORE]})
     assert api.status_code == 403
-    assert nothing_stored(database)
+    assert no_score_stored(database)
 
 
 def test_a_unit_head_cannot_post_a_score_for_their_own_unit(client, database, year_id):
     sign_in(client, "s001")  # 王芳, head of 办公室: may read her unit's evaluation, not score it
     refused = client.post(f"/evaluation/{year_id}/scores", data=SCORE | {"code": "MZ-BGS"})
     assert refused.status_code == 403 and "录入绩效考评评分" in refused.text
-    assert nothing_stored(database)
+    assert no_score_stored(database)
 
 
 @pytest.mark.parametrize("headers", [
@@ -63,10 +51,10 @@ def test_the_offices_session_posted_from_another_site_is_refused(client, databas
     sign_in(client, "s090")  # 彭亮, 效能办: the session a forged form would ride on
     forged = client.post(f"/evaluation/{year_id}/scores", data=SCORE, headers=headers, follow_redirects=False)
     assert forged.status_code == 403 and "跨站提交已被拒绝" in forged.text
-    assert nothing_stored(database)
+    assert no_score_stored(database)
 
 
 def test_the_public_is_sent_to_sign_in(client, database, year_id):
     anonymous = client.post(f"/evaluation/{year_id}/scores", data=SCORE, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
-    assert nothing_stored(database)
+    assert no_score_stored(database)
