@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import pytest
 
+from engine.analysis.runaround import find_runarounds
+from engine.analysis.transfers import post_departments, transfer_records
 from engine.auth.roles import EFFICIENCY_OFFICE, STAFF, Actor
 from engine.catalog import service as catalog
 from engine.evaluation import indicators, service
@@ -102,3 +104,22 @@ def test_the_post_that_sends_a_matter_back_round_is_charged_once_per_matter(city
         assert efficiency.value == Fraction(85)
         assert efficiency.breakdown["runaround"].ids == sorted([back_and_forth, three_posts, twice])
         assert "推诿" in efficiency.formula_text
+
+
+def test_the_alert_analysis_reads_only_matters_transferred_twice(city):
+    """The runaround alerts (engine.analysis.transfers) read from the log only the matters the
+    database counts two transfers for — a circle needs two moves — not every transfer ever made:
+    陈静 → 黄丽 once (accepted) is not read; 陈静 → 黄丽 → 陈静 is, and is found as a circle."""
+    once, task = _matter(city)
+    _hand(city, task, "MZ-HYDJ-01", "accept")
+    circle, task = _matter(city)
+    _hand(city, task, "MZ-HYDJ-01", "accept")
+    _hand(city, task, "MZ-SHJZ-01", "accept")
+    with city.database.session() as session:
+        records = transfer_records(session)
+        departments = post_departments(session)
+    assert {r.instance_id for r in records} == {str(circle)}
+    assert [(r.from_post, r.to_post, r.outcome) for r in records] == [
+        ("MZ-SHJZ-01", "MZ-HYDJ-01", "accepted"), ("MZ-HYDJ-01", "MZ-SHJZ-01", "accepted")]
+    assert departments["MZ-HYDJ-01"] == "MZ" and departments["MZ-SHJZ-01"] == "MZ"
+    assert [f.instance_id for f in find_runarounds(records, departments)] == [str(circle)]
