@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from sqlmodel import Session
+
 from api.labels import CHOICE_LABELS
+from engine.auth.roles import Actor
 from engine.errors import Conflict, DutyflowError, Forbidden, InvalidInput, NotFound
+from engine.runtime import service as runtime
 from engine.runtime.forms import form_labels, name_fields
 
 VALIDATION_MESSAGE = "提交的内容不完整或格式不对"
@@ -254,3 +258,9 @@ def fields_by_their_labels(form: Callable[[], Iterable[Mapping[str, Any]]] | Non
     except InvalidInput as exc:
         labels = form_labels(form()) if form is not None else {}
         raise InvalidInput(exc.message, [script_problem(p) for p in name_fields(exc.problems, labels)]) from None
+
+
+def task_fields_by_their_labels(session: Session, task_id: int, actor: Actor) -> AbstractContextManager[None]:
+    """`fields_by_their_labels` for completing task `task_id`: its form's labels, read only on a
+    refusal (the API's and the CLI's task completion both word refusals this way)."""
+    return fields_by_their_labels(lambda: runtime.task_form(session, runtime.get_task(session, task_id, actor)))

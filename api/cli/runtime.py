@@ -278,7 +278,7 @@ def _run_action(session, clock, action, task_id, actor, data, to_post, to_step, 
     elif action == "complete":
         # A refusal names the fields as the task's form labels them, as the pages and the API do.
         submitted = _json(data, "--data")
-        with messages.fields_by_their_labels(lambda: service.task_form(session, service.get_task(session, task_id, actor))):
+        with messages.task_fields_by_their_labels(session, task_id, actor):
             service.complete_task(session, clock, task_id, submitted, actor)
     elif action == "transfer":
         service.transfer_task(session, clock, task_id, to_post or "", reason, actor)

@@ -409,7 +409,7 @@ def claim(task_id: TaskId, session: Session = Depends(get_session, scope="functi
 @router.post("/tasks/{task_id}/complete", summary="办结任务（提交表单）", response_model=TaskDetailOut)
 def complete(task_id: TaskId, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
-    with messages.fields_by_their_labels(lambda: service.task_form(session, service.get_task(session, task_id, actor))):
+    with messages.task_fields_by_their_labels(session, task_id, actor):
         service.complete_task(session, clock, task_id, body.data, actor)
     return _after(session, clock, task_id)
 
