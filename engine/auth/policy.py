@@ -666,6 +666,14 @@ def versions_of_region_in_force(session: Session) -> Any:
     return select(col(CatalogVersion.id)).where(col(CatalogVersion.region) == in_force.scalar_subquery())
 
 
+def of_region_in_force(session: Session, version_id: int | None) -> bool:
+    """Whether a catalog version is of the region whose catalog is in force (an evaluation year's
+    catalog: its codes name this region's departments, units and people)."""
+    return version_id is not None and bool(session.scalar(
+        select(func.count()).where(col(CatalogVersion.id) == version_id,
+                                   col(CatalogVersion.id).in_(versions_of_region_in_force(session)))))
+
+
 def require_unit_evaluation(session: Session, actor: Actor, unit_code: str, *, by_department: bool,
                             year_catalog: int | None) -> None:
     """One unit's evaluation (its scores, grade, staff and the cases behind its objective
@@ -677,10 +685,7 @@ def require_unit_evaluation(session: Session, actor: Actor, unit_code: str, *, b
     if may(actor, Action.READ_EVALUATION):
         return
     headed = headed_departments(session, actor) if by_department else headed_units_of(session, actor)
-    same_region = year_catalog is not None and session.scalar(
-        select(func.count()).where(col(CatalogVersion.id) == year_catalog,
-                                   col(CatalogVersion.id).in_(versions_of_region_in_force(session))))
-    if unit_code not in headed or not same_region:
+    if unit_code not in headed or not of_region_in_force(session, year_catalog):
         raise Refused(Action.READ_UNIT_EVALUATION, "只有效能办、系统管理员或本单位负责人可以查看本单位的绩效考评",
                       [f"{actor.username}：不是 {unit_code} 的负责人"])
 

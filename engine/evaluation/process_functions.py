@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from engine.auth import policy
@@ -25,7 +25,6 @@ from engine.catalog import service as catalog
 from engine.catalog.in_force import catalog_version_id
 from engine.errors import InvalidInput, NotFound
 from engine.evaluation import scoring, service, survey
-from engine.models.catalog import CatalogVersion
 from engine.models.evaluation import (
     SCOPE_DEPARTMENT,
     SUBJECT_STAFF,
@@ -70,9 +69,7 @@ def _catalog_of(session: Session, year: EvaluationYear) -> int:
     if in_force is None:
         raise InvalidInput("尚无权责清单，无法确定报告和谈话岗位", ["catalog: 请先发布权责清单"])
     version_id = year.catalog_version_id or in_force
-    same_region = session.scalar(select(func.count()).where(
-        col(CatalogVersion.id) == version_id, col(CatalogVersion.id).in_(policy.versions_of_region_in_force(session))))
-    if not same_region:
+    if not policy.of_region_in_force(session, version_id):
         raise InvalidInput(f"{year.scope_name} {year.year} 年度考评依据的是另一区划的权责清单，不能在本区划派发任务",
                            ["year_id: 考评年度的清单不属于现行清单的区划"])
     return version_id
