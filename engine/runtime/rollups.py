@@ -240,12 +240,10 @@ def fill_stage_ids(connection: Connection, now: datetime) -> None:
     connection.execute(update(_TASK).where(has_stage).values(stage_deadline_id=attempt_stage_id(ended)))
 
 
-def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False,
-                       found_by_rule: bool = False) -> Any:
+def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
     """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
     the rollup key. A step counts for the post that completed it, on the day it became ready; its
-    stage row is that of its attempt — the one its task row names (`stage_deadline_id`), or with
-    `found_by_rule` (a database before migration 0017) the one `attempt_stage_id` finds; it is on
+    stage row is that of its attempt, the one its task row names (`stage_deadline_id`); it is on
     time when that stage had a due moment and did not overrun it (engine.runtime.metrics).
     `by_month`: the month of that day ('YYYY-MM') instead."""
     completion = _EVENT.alias("completion")
@@ -262,7 +260,7 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
                 else beijing_day(_TASK.c.ready_at)
             ).label("ready_period"),
             _TASK.c.completed_at,
-            (attempt_stage_id(_TASK.c.completed_at) if found_by_rule else _TASK.c.stage_deadline_id).label("stage_id"),
+            _TASK.c.stage_deadline_id.label("stage_id"),
             completion.c.working_seconds.label("worked"),
             bucket_expression(completion.c.working_seconds).label("bucket"),
         )
@@ -403,14 +401,13 @@ def _upsert(dialect: str, table: Any, key: Sequence[str], values: Sequence[str],
     )
 
 
-def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = None,
-              found_by_rule: bool = False) -> None:
+def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = None) -> None:
     """Add the completed steps `task_filter` keeps (all when None) to `step_rollup` and
-    `step_month_rollup` (two statements); `found_by_rule`: see `step_contributions`."""
+    `step_month_rollup` (two statements)."""
     dialect = connection.dialect.name
     connection.execute(
         _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES,
-                step_contributions(task_filter, found_by_rule=found_by_rule))
+                step_contributions(task_filter))
     )
     connection.execute(
         _upsert(
@@ -418,7 +415,7 @@ def add_steps(connection: Connection, task_filter: ColumnElement[bool] | None = 
             STEP_MONTH_ROLLUP,
             STEP_MONTH_ROLLUP_KEY,
             _STEP_VALUES,
-            step_contributions(task_filter, by_month=True, found_by_rule=found_by_rule),
+            step_contributions(task_filter, by_month=True),
         )
     )
 
