@@ -50,7 +50,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, case, func, literal, literal_column, select, update
+from sqlalchemy import Integer, String, and_, bindparam, case, func, literal, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
@@ -90,8 +90,8 @@ def _bounds() -> tuple[int, ...]:
 BUCKET_BOUNDS: tuple[int, ...] = _bounds()
 NO_WORKING_TIME = -1  # bucket of a completed step without a working time in the log
 NO_CODE = ""  # key value of a case without a unit or department
-# session.info key: (task ids completed, instance ids ended, instance ids ended or failed) in the
-# transaction, counted at its commit.
+# session.info key: ({task id completed: its working seconds}, instance ids ended, instance ids
+# ended or failed) in the transaction, counted at its commit.
 NOTED = "dutyflow_rollups_noted"
 
 _TASK = WorkTask.__table__  # type: ignore[attr-defined]
@@ -240,12 +240,15 @@ def fill_stage_ids(connection: Connection, now: datetime) -> None:
     connection.execute(update(_TASK).where(has_stage).values(stage_deadline_id=attempt_stage_id(ended)))
 
 
-def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False) -> Any:
+def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month: bool = False,
+                       bucket: ColumnElement[Any] | None = None) -> Any:
     """The rollup rows of the completed task rows (all, or those `task_filter` keeps), grouped by
     the rollup key. A step counts for the post that completed it, on the day it became ready; its
     stage row is that of its attempt, the one its task row names (`stage_deadline_id`); it is on
     time when that stage had a due moment and did not overrun it (engine.runtime.metrics).
-    `by_month`: the month of that day ('YYYY-MM') instead."""
+    `by_month`: the month of that day ('YYYY-MM') instead. `bucket`: the working time's bucket when
+    the caller knows it (one step: `bucket_of` of the working time it just logged), instead of
+    `bucket_expression` over the completion event's."""
     completion = _EVENT.alias("completion")
     where = [_TASK.c.status == TASK_COMPLETED]
     if task_filter is not None:
@@ -262,7 +265,7 @@ def step_contributions(task_filter: ColumnElement[bool] | None = None, by_month:
             _TASK.c.completed_at,
             _TASK.c.stage_deadline_id.label("stage_id"),
             completion.c.working_seconds.label("worked"),
-            bucket_expression(completion.c.working_seconds).label("bucket"),
+            (bucket_expression(completion.c.working_seconds) if bucket is None else bucket).label("bucket"),
         )
         .select_from(
             _TASK.join(_INSTANCE, _INSTANCE.c.id == _TASK.c.instance_id).outerjoin(
@@ -450,6 +453,9 @@ def add_instances(connection: Connection, instance_filter: ColumnElement[bool] |
 # a hundred times what running it does): the contributions of the task rows / instances named by
 # the parameter `p_id` (one, the usual step: a plain comparison) or the expanding parameter `p_ids`
 # (several: SQLAlchemy renders the IN list at each execution, over the whole statement's text).
+# With one step its bucket is a parameter too (`p_bucket`, `bucket_of` of the working time the step
+# logged): SQLAlchemy derives a statement's cache key by walking it at every execution, and the
+# nested CASE of 372 bounds made that walk cost more than the rest of the statement's execution.
 _STEP_STATEMENTS: dict[tuple[str, bool], tuple[Any, Any, Any, Any]] = {}
 
 
@@ -460,14 +466,16 @@ def _statements(dialect: str, single: bool) -> tuple[Any, Any, Any, Any]:
         def named(column: Any) -> ColumnElement[bool]:
             return column == bindparam("p_id") if single else column.in_(bindparam("p_ids", expanding=True))
 
+        bucket = bindparam("p_bucket", type_=Integer()) if single else None
         built = _STEP_STATEMENTS[(dialect, single)] = (
-            _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES, step_contributions(named(_TASK.c.id))),
+            _upsert(dialect, STEP_ROLLUP, STEP_ROLLUP_KEY, _STEP_VALUES,
+                    step_contributions(named(_TASK.c.id), bucket=bucket)),
             _upsert(
                 dialect,
                 STEP_MONTH_ROLLUP,
                 STEP_MONTH_ROLLUP_KEY,
                 _STEP_VALUES,
-                step_contributions(named(_TASK.c.id), by_month=True),
+                step_contributions(named(_TASK.c.id), by_month=True, bucket=bucket),
             ),
             _upsert(dialect, CASE_ROLLUP, CASE_ROLLUP_KEY, _CASE_VALUES, case_contributions(named(_CASE.c.instance_id))),
             _upsert(
@@ -502,10 +510,10 @@ def rebuild(connection: Connection) -> None:
 def note_events(session: Session, written: Iterable[dict[str, Any]]) -> None:
     """Remember the steps completed and the instances ended in this transaction (their timing
     events were just inserted); `add_noted` counts them at the commit."""
-    noted = session.info.setdefault(NOTED, ([], [], []))
+    noted = session.info.setdefault(NOTED, ({}, [], []))
     for row in written:
         if row["kind"] == "completed" and row["task_id"] is not None:
-            noted[0].append(row["task_id"])
+            noted[0][row["task_id"]] = row["working_seconds"]
         elif row["kind"] == "instance_ended":
             noted[1].append(row["instance_id"])
             noted[2].append(row["instance_id"])
@@ -530,5 +538,10 @@ def add_noted(session: Session) -> None:
         distinct = sorted(set(ids))
         single = len(distinct) == 1
         built = _statements(connection.dialect.name, single)
+        params: dict[str, Any] = {"p_ids": distinct}
+        if single:
+            params = {"p_id": distinct[0]}
+            if ids is completed:
+                params["p_bucket"] = bucket_of(completed[distinct[0]])
         for place in places:
-            connection.execute(built[place], {"p_id": distinct[0]} if single else {"p_ids": distinct})
+            connection.execute(built[place], params)
