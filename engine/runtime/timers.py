@@ -36,7 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from engine.clock import SystemClock
-from engine.db import Database
+from engine.db import Database, core_connection
 from engine.models.timers import RuntimeTimer, TimerKind, TimerStatus
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,8 @@ def add_timer_rows(session: Session, rows: list[tuple[int, str, str, str, dateti
     if not unique:
         return
     # One statement for all of them: no ORM objects for rows this transaction never reads back.
-    session.execute(_INSERT_TIMERS[session.get_bind().dialect.name], [
+    connection = core_connection(session)
+    connection.execute(_INSERT_TIMERS[connection.dialect.name], [
         {"instance_id": iid, "task_id": task_id, "kind": str(kind), "spec_name": spec_name[:200],
          "due_at": due_at, "created_at": now, "status": TimerStatus.pending, "attempts": 0}
         for (iid, task_id, kind, due_at), spec_name in unique.items()
@@ -271,9 +272,9 @@ def unschedule(session: Session, instance_id: int, task_id: str | list[str] | No
         return
     params: dict[str, Any] = {"p_instance": instance_id, "p_now": now, "p_kinds": [str(k) for k in kinds]}
     if tasks is None:
-        session.execute(_CANCEL_OF_INSTANCE, params)
+        core_connection(session).execute(_CANCEL_OF_INSTANCE, params)
     else:
-        session.execute(_CANCEL_OF_TASKS, {**params, "p_tasks": tasks})
+        core_connection(session).execute(_CANCEL_OF_TASKS, {**params, "p_tasks": tasks})
 
 
 def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:

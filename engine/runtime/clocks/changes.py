@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 
 from engine.calendar.limits import read_limit
 from engine.calendar.working import WorkingCalendar
+from engine.db import core_connection
 from engine.models.runtime import WorkTask
 from engine.models.timers import CASE_SUBJECT, CaseDeadline, Escalation, StageDeadline, TimerKind
 from engine.runtime import events, timers
@@ -173,7 +174,7 @@ _UPDATE_CASE = update(_CASE).where(_CASE.c.id == bindparam("p_case"))  # SET: th
 def update_case(session: Session, case: CaseClock | CaseDeadline, values: dict[str, Any]) -> None:
     """Write these columns of the case row with one Core statement; the model object of the row
     the session holds gets them as loaded state (no pending change, no flush), and so does `case`."""
-    session.execute(_UPDATE_CASE, {"p_case": case.id, **values})
+    core_connection(session).execute(_UPDATE_CASE, {"p_case": case.id, **values})
     held = session.identity_map.get(identity_key(CaseDeadline, case.id))
     for name, value in values.items():
         if held is not None:

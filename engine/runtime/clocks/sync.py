@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from engine.calendar.limits import ParsedLimit, format_limit, read_limit
+from engine.db import core_connection
 from engine.models.runtime import TASK_READY, WorkTask
 from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
 from engine.runtime import timers
@@ -70,9 +71,10 @@ class StageClock:
     status: str = "open"
 
 
-# The statements of every step with a clock, built once on the tables: a Core statement through
-# `session.execute` costs a fraction of an ORM select, and a model object per row would cost its
-# constructor and a unit-of-work flush at the step's next statement (engine.runtime.tasks does the same).
+# The statements of every step with a clock, built once on the tables and run on the session's
+# connection (`engine.db.core_connection`: no ORMExecuteState, no `do_orm_execute` listeners, about
+# half the cost of `session.execute`); a model object per row would cost its constructor and a
+# unit-of-work flush at the step's next statement (engine.runtime.tasks does the same).
 _CASE = CaseDeadline.__table__  # type: ignore[attr-defined]
 _STAGE = StageDeadline.__table__  # type: ignore[attr-defined]
 _CASE_COLUMNS = (_CASE.c.id, _CASE.c.instance_id, _CASE.c.limit_text, _CASE.c.paused_since, _CASE.c.pause_reason,
@@ -158,8 +160,9 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
                 limits = {} if untimed else stage_limits(workflow, read_limit(case.limit_text) if case else None)
             stages[task_id] = open_stage(instance_id, task, limits, calendar, now, new_rows, new_stages)
     if new_stages:
-        session.execute(INSERT_STAGES, new_stages)
-        session.execute(LINK_STAGES, {"p_instance": instance_id, "p_tasks": [row["task_id"] for row in new_stages]})
+        connection = core_connection(session)
+        connection.execute(INSERT_STAGES, new_stages)
+        connection.execute(LINK_STAGES, {"p_instance": instance_id, "p_tasks": [row["task_id"] for row in new_stages]})
     correction_opened = [stages[row["task_id"]] for row in new_stages if row["clock_mode"] in CORRECTION_MODES]
     if correction_opened and case is not None and case.finished_at is None:
         case = notice_given(session, case, correction_opened[0], calendar, now)
@@ -273,7 +276,7 @@ def notice_given(session: Session, case: CaseClock | CaseDeadline, stage: StageC
 def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[CaseClock | None,
                                                                                 dict[str, StageClock]]:
     """The case row and the open stage rows (by task id) of an instance; in one query when it has a case."""
-    rows = session.execute(CLOCKS, {"instance_id": instance_id}).all()
+    rows = core_connection(session).execute(CLOCKS, {"instance_id": instance_id}).all()
     if rows:
         first = rows[0]
         case = CaseClock(id=first.id, instance_id=first.instance_id, limit_text=first.limit_text,
@@ -283,7 +286,7 @@ def load_clocks(session: Session, instance_id: int, has_stages: bool) -> tuple[C
         return case, {row.task_id: _stage(row) for row in rows if row.stage_id is not None}
     if not has_stages:
         return None, {}
-    return None, {row.task_id: _stage(row) for row in session.execute(OPEN_STAGES, {"instance_id": instance_id})}
+    return None, {row.task_id: _stage(row) for row in core_connection(session).execute(OPEN_STAGES, {"instance_id": instance_id})}
 
 
 def _stage(row: Any) -> StageClock:
@@ -296,7 +299,7 @@ def start_case(session: Session, instance_id: int, resolved: CaseLimit, calendar
     """Insert the case row of a new case clock (every column named: the model's defaults are Python's)."""
     moments = compute_moments(calendar.get(), now, resolved.limit)
     limit_text = clock_limit_text(resolved.limit)
-    case_id: int = session.execute(INSERT_CASE, {
+    case_id: int = core_connection(session).execute(INSERT_CASE, {
         "instance_id": instance_id, "duty_code": resolved.duty_code, "unit_code": resolved.unit_code,
         "department_code": resolved.department_code, "limit_text": limit_text, "limit_source": resolved.source,
         "counting_from": now, "restarts": 0, "extensions": [], "paused_seconds": 0, "paused_since": None,
@@ -347,7 +350,7 @@ def close_stage(stage: StageClock, status: str, now: datetime) -> dict[str, Any]
 def write_closed_stages(session: Session, closing: list[dict[str, Any]]) -> None:
     """Write the closed stages; a model object of such a row the session holds gets the values as
     loaded state (no pending change), as a flush would leave it."""
-    session.execute(CLOSE_STAGES, closing[0] if len(closing) == 1 else closing)
+    core_connection(session).execute(CLOSE_STAGES, closing[0] if len(closing) == 1 else closing)
     for values in closing:
         held = session.identity_map.get(identity_key(StageDeadline, values["p_id"]))
         if held is not None:
