@@ -13,6 +13,7 @@ SpiffWorkflow does not serialize it and would silently fall back to its unrestri
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 from engine.runtime.scripting import make_script_engine
+
+# SpiffWorkflow's workflow logger adds the id of every task of the workflow to a record's extras
+# whenever its own level is below INFO — and a logger left unset counts as 0 — before it knows
+# whether anyone listens (SpiffWorkflow/workflow.py, collect_log_extras): a walk of the whole task
+# tree at each workflow's creation and reset. Set to INFO, its INFO records pass as before; its
+# DEBUG records no longer do, even with the root at DEBUG (they were that walk's only reader).
+logging.getLogger("spiff.workflow").setLevel(logging.INFO)
 
 # The spec key (definition content hash) of each live workflow, written back when it is saved;
 # an entry lives as long as its workflow object (nothing is stored on SpiffWorkflow's objects).
