@@ -3,9 +3,10 @@
 Persistence contract (shared with the timers area):
 - `load_workflow(session, instance_id)` → (row, workflow) with the restricted script engine.
 - `save_workflow(session, row, workflow, clock, actor=None)` writes, in the caller's transaction,
-  the task rows (`tasks.sync_tasks`), the workflow state and the end of the instance (optimistic:
-  the mapper's version column, `UPDATE … WHERE id = :id AND version = :v`, 0 rows → Conflict),
-  timer, deadline and warning rows (`after_step`), and the step's timing events in one insert.
+  the task rows (`tasks.plan_tasks`, `tasks.insert_tasks`), the workflow state and the end of the
+  instance (optimistic: the mapper's version column, `UPDATE … WHERE id = :id AND version = :v`,
+  0 rows → Conflict), timer, deadline and warning rows (`after_step`), and the step's timing
+  events in one insert.
 - `engine_step(session, clock, row, actor)` is the context every engine step runs in: the script
   context for registered functions and the timers' clock shim for BPMN timers.
 - `run_step(...)` runs one engine action and turns any error raised by the process (script error,
@@ -35,13 +36,13 @@ from engine.errors import Conflict, DutyflowError, NotFound
 from engine.models.runtime import COMPLETED, FAILED, RUNNING, ProcessDefinition, ProcessInstance, WorkTask
 from engine.runtime import timers, workflow_cache
 from engine.runtime.calendars import FINGERPRINT_COLUMNS, note_fingerprint
-from engine.runtime.clocks.sync import cancel_overdue_followups, sync_clocks
+from engine.runtime.clocks.sync import cancel_overdue_followups, open_clocks, settle_clocks
 from engine.runtime.definitions import get_definition, load_script_libraries, spec_of
 from engine.runtime.events import log_event, write_events
 from engine.runtime.scripting import UnsafeScript, script_context
 from engine.runtime.serializer import SPEC_CACHE, deserialize_workflow, new_workflow, serialize_workflow
 from engine.runtime.sim_clock import engine_time
-from engine.runtime.tasks import LaneError, sync_tasks
+from engine.runtime.tasks import LaneError, insert_tasks, plan_tasks, sync_tasks
 
 # The instance row and its definition's content hash (the key of its parsed spec), in one read;
 # read fresh, as a step must see what the last committed step saved.
@@ -244,12 +245,18 @@ def bump_version(session: Session, instance: ProcessInstance, **values: Any) -> 
 def save_workflow(session: Session, instance: ProcessInstance, workflow: Any, clock: Any, actor: Any = None,
                   closing_reason: str = "cancelled") -> None:
     """Persist one engine step: state, task rows, end of instance, timers, clocks and the step's
-    timing events (one transaction)."""
+    timing events (one transaction).
+
+    The order: the open task rows that closed are written first and the instance's version after
+    them (the order every step locks in: task rows, then the instance); then BPMN timers and the
+    clocks' first half, which inserts the stage rows of the steps that became ready; then those
+    steps' task rows, each naming its stage row; then the clocks' second half."""
     now = clock.now()
     assert instance.id is not None
+    new_tasks: list[tuple[Any, list[str]]] = []
     if instance.status == RUNNING:
         try:
-            sync_tasks(session, instance, workflow, now, closing_reason)
+            new_tasks = plan_tasks(session, instance, workflow, now, closing_reason)
         except LaneError as exc:
             mark_failed(session, instance, now, str(exc), actor)
     finished = instance.status == RUNNING and workflow.is_completed()
@@ -262,7 +269,7 @@ def save_workflow(session: Session, instance: ProcessInstance, workflow: Any, cl
         workflow_cache.keep_after_commit(session, instance.id, state, workflow)
     if finished:
         log_event(session, instance.id, "instance_ended", now, actor=actor, since=instance.started_at)
-    restarted = after_step(session, instance, workflow, now)
+    restarted = after_step(session, instance, workflow, now, new_tasks)
     if restarted and not finished and cancel_overdue_followups(workflow):
         # 补正 restarted the count: the red card that opened 超期督促 and 督办 no longer stands, so
         # those steps close (their rows follow) and the workflow is saved once more.
@@ -273,10 +280,18 @@ def save_workflow(session: Session, instance: ProcessInstance, workflow: Any, cl
     write_events(session)
 
 
-def after_step(session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> bool:
-    """Timer, deadline and warning rows follow the saved workflow (same transaction). Returns
-    whether the case's count restarted in this step."""
+def after_step(session: Session, instance: ProcessInstance, workflow: Any, now: datetime,
+               new_tasks: list[tuple[Any, list[str]]]) -> bool:
+    """Timer rows, the new task rows (`new_tasks`, from `plan_tasks`), deadline and warning rows
+    follow the saved workflow (same transaction). Returns whether the case's count restarted in
+    this step."""
     assert instance.id is not None
     new_instance = timers.take_new_instance(session, instance.id)
     timers.sync_bpmn_timers(session, instance.id, workflow, now, new_instance)
-    return sync_clocks(session, instance, workflow, now, new_instance)
+    clocks = open_clocks(session, instance, workflow, now, new_instance)
+    opened = clocks.opened if clocks is not None else {}
+    insert_tasks(session, instance, new_tasks, now, opened)
+    if clocks is None:
+        return False
+    named = {str(task.id) for task, _ in new_tasks if str(task.id) in opened}
+    return settle_clocks(session, clocks, workflow, now, named)

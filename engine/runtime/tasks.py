@@ -112,6 +112,14 @@ def _lane_targets(lane: str, data: dict[str, Any], label: str) -> list[str]:
 def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: datetime,
                closing_reason: str = "cancelled") -> list[int]:
     """Make the open task rows match the workflow's ready human tasks; returns the new rows' ids."""
+    return insert_tasks(session, instance, plan_tasks(session, instance, workflow, now, closing_reason), now)
+
+
+def plan_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: datetime,
+               closing_reason: str = "cancelled") -> list[tuple[Any, list[str]]]:
+    """The first half of `sync_tasks`: close the open rows whose task is no longer ready, and
+    resolve the posts of the ready tasks that have no row yet (LaneError when a lane cannot be);
+    returns those tasks with their posts, for `insert_tasks`."""
     assert instance.id is not None
     ready = {str(t.id): t for t in ready_human_tasks(workflow)}
     # An instance inserted in this transaction has no task rows yet: nothing to look for.
@@ -124,11 +132,20 @@ def sync_tasks(session: Session, instance: ProcessInstance, workflow: Any, now: 
                 update_task(session, task_id, status=TASK_CANCELLED, closed_reason=closing_reason, completed_at=now)
                 log_event(session, instance.id, "cancelled", now, task_id=task_id, post_code=post_code,
                           since=ready_at, detail={"reason": closing_reason})
-    new = [(task, resolve_lane(session, instance, task)) for spiff_id, task in ready.items() if spiff_id not in kept]
+    return [(task, resolve_lane(session, instance, task)) for spiff_id, task in ready.items() if spiff_id not in kept]
+
+
+def insert_tasks(session: Session, instance: ProcessInstance, new: list[tuple[Any, list[str]]], now: datetime,
+                 stage_ids: dict[str, int] | None = None) -> list[int]:
+    """The second half: insert the rows of the tasks `plan_tasks` found (each naming its stage
+    row, when `stage_ids` — SpiffWorkflow task id → stage row id — has it), their assignments and
+    `task_ready` events; returns the new rows' ids."""
+    assert instance.id is not None
     if not new:
         return []
     # One insert for the new rows (RETURNING their ids, in order), one for their assignments.
-    rows = [_new_row(instance.id, task, posts, now) for task, posts in new]
+    stages = stage_ids or {}
+    rows = [_new_row(instance.id, task, posts, now, stages.get(str(task.id))) for task, posts in new]
     connection = core_connection(session)
     if len(rows) == 1:  # the usual step: a plain insert (the many-rows form sorts by a sentinel)
         ids = [connection.execute(_INSERT_TASK, rows[0]).scalar_one()]
@@ -183,14 +200,14 @@ def update_task(session: Session, task_id: int, **values: Any) -> None:
             set_committed_value(held, name, value)
 
 
-def _new_row(instance_id: int, task: Any, posts: list[str], now: datetime) -> dict[str, Any]:
+def _new_row(instance_id: int, task: Any, posts: list[str], now: datetime, stage_id: int | None) -> dict[str, Any]:
     """The values of a new task row (every column the insert names; the others are NULL)."""
     spec = task.task_spec
     return {
         "instance_id": instance_id, "spiff_task_id": str(task.id), "task_spec": spec.name,
         "name": (spec.bpmn_name or spec.name)[:200], "lane": spec.lane or None,
         "stage": task_properties(spec).get("stage"), "status": TASK_READY, "post_code": posts[0], "ready_at": now,
-        "urge_count": 0, "form_data": {},
+        "urge_count": 0, "form_data": {}, "stage_deadline_id": stage_id,
     }
 
 

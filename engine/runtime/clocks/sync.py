@@ -1,5 +1,7 @@
 """After every engine step: bring the case clock, the stage clocks and their warning rows in line
-with the workflow (called in the step's transaction, after the workflow state is saved).
+with the workflow (called in the step's transaction, after the workflow state is saved), in two
+halves around the insert of the step's new task rows (`open_clocks`, `settle_clocks`), so that a
+new task row names its stage row as it is inserted.
 
 - A new instance whose duty or data gives a limit gets its case clock (counting from the step's
   moment, the day itself not counted) and the case's yellow/red rows.
@@ -96,9 +98,12 @@ OPEN_STAGES = (
     .order_by(_STAGE.c.id)
 )
 INSERT_CASE = insert(_CASE).returning(_CASE.c.id)
-INSERT_STAGES = insert(_STAGE)
-# The open task rows of the stages just inserted name them (`work_task.stage_deadline_id`): the
-# figures join an open step to its stage limit by that key. One statement for the step's new stages.
+INSERT_STAGE = insert(_STAGE).returning(_STAGE.c.id)
+INSERT_STAGES = insert(_STAGE).returning(_STAGE.c.id, _STAGE.c.task_id, sort_by_parameter_order=True)
+# The open task row of a stage names it (`work_task.stage_deadline_id`): the figures join an open
+# step to its stage limit by that key. A task row inserted in the step that opens its stage names
+# it at its insert (engine.runtime.instances.save_workflow writes the stages first); any other open
+# row of a stage opened in a step is linked by this one statement for the step's new stages.
 _TASK = WorkTask.__table__  # type: ignore[attr-defined]
 LINK_STAGES = (
     update(_TASK)
@@ -113,24 +118,45 @@ CLOSE_STAGES = (update(_STAGE).where(_STAGE.c.id == bindparam("p_id"))
                 .values(status=bindparam("p_status"), ended_at=bindparam("p_ended"), overran=bindparam("p_overran")))
 
 
-def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetime, new_instance: bool = False) -> bool:
-    """Bring the case clock, stage clocks and their warning rows in line with the workflow.
+@dataclass
+class ClockStep:
+    """What the first half of a step's clock sync (`open_clocks`) leaves for the second
+    (`settle_clocks`): the case clock, the open stages by task id (those opened in this step
+    included) and the warning rows still to insert."""
+
+    instance_id: int
+    calendar: LazyCalendar
+    case: CaseClock | CaseDeadline | None  # a model object only once the step changes the clock
+    stages: dict[str, StageClock]
+    open_tasks: dict[str, Any]  # task id → the open tracked SpiffWorkflow task
+    tasks_by_id: dict[str, Any]  # task id → every SpiffWorkflow task
+    new_case: bool
+    new_rows: list[TimerRow]
+    opened: dict[str, int]  # task id → id of the stage row opened in this step
+    correction_opened: list[StageClock]
+
+
+def open_clocks(session: Session, instance_row: Any, workflow: Any, now: datetime,
+                new_instance: bool = False) -> ClockStep | None:
+    """The first half: read the case row and the open stage rows, start the case clock of a new
+    case, and insert the stage rows of the tracked steps that became ready (RETURNING their ids,
+    so the task rows written next can name them). Writes no event and locks no existing row.
 
     `new_instance`: the instance was inserted in this transaction and this is its first step, so
-    it has no case or stage row yet and none is looked for. Returns whether the count restarted
-    (补正): the caller then closes the steps a red card opened (`cancel_overdue_followups`).
+    it has no case or stage row yet and none is looked for. None: nothing to do (a process without
+    limits: at most one query per step).
     """
     instance_id: int = instance_row.id
     calendar = LazyCalendar(session)
     has_stages = has_tracked_steps(workflow)
-    case: CaseClock | CaseDeadline | None  # a model object only once the step changes the clock
+    case: CaseClock | CaseDeadline | None
     stages: dict[str, StageClock]
     if new_instance:
         case, stages = None, {}
     else:
         case, stages = load_clocks(session, instance_id, has_stages)
     if case is None and not has_stages:
-        return False  # a process without limits: at most one query per step, nothing else
+        return None
     new_case = False
     untimed = False  # the duty's limit is 无: no case clock and no stage clocks
     if case is None:
@@ -159,22 +185,42 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
             if limits is None:
                 limits = {} if untimed else stage_limits(workflow, read_limit(case.limit_text) if case else None)
             stages[task_id] = open_stage(instance_id, task, limits, calendar, now, new_rows, new_stages)
+    opened: dict[str, int] = {}
     if new_stages:
         connection = core_connection(session)
-        connection.execute(INSERT_STAGES, new_stages)
-        connection.execute(LINK_STAGES, {"p_instance": instance_id, "p_tasks": [row["task_id"] for row in new_stages]})
+        if len(new_stages) == 1:  # the usual step: a plain insert (the many-rows form sorts by a sentinel)
+            opened[new_stages[0]["task_id"]] = connection.execute(INSERT_STAGE, new_stages[0]).scalar_one()
+        else:
+            opened.update((row.task_id, row.id) for row in connection.execute(INSERT_STAGES, new_stages))
     correction_opened = [stages[row["task_id"]] for row in new_stages if row["clock_mode"] in CORRECTION_MODES]
-    if correction_opened and case is not None and case.finished_at is None:
-        case = notice_given(session, case, correction_opened[0], calendar, now)
+    return ClockStep(instance_id=instance_id, calendar=calendar, case=case, stages=stages, open_tasks=open_tasks,
+                     tasks_by_id=tasks_by_id, new_case=new_case, new_rows=new_rows, opened=opened,
+                     correction_opened=correction_opened)
+
+
+def settle_clocks(session: Session, step: ClockStep, workflow: Any, now: datetime,
+                  named: frozenset[str] | set[str] = frozenset()) -> bool:
+    """The second half, once the step's task rows are written: link the stages opened in this
+    step to their open task rows (one UPDATE, for those whose row did not name its stage when it
+    was inserted — `named`), 一次性告知, close the stages whose step is no longer open, pause,
+    resume, restart (补正) or finish the case clock, and cancel and insert warning rows. Returns
+    whether the count restarted (补正): the caller then closes the steps a red card opened
+    (`cancel_overdue_followups`)."""
+    instance_id, calendar, case, stages = step.instance_id, step.calendar, step.case, step.stages
+    unnamed = [task_id for task_id in step.opened if task_id not in named]
+    if unnamed:
+        core_connection(session).execute(LINK_STAGES, {"p_instance": instance_id, "p_tasks": unnamed})
+    if step.correction_opened and case is not None and case.finished_at is None:
+        case = notice_given(session, case, step.correction_opened[0], calendar, now)
 
     restarted = False
     closed: list[str] = []
     closing: list[dict[str, Any]] = []
     for task_id, stage in list(stages.items()):
-        if stage.status != "open" or task_id in open_tasks:
+        if stage.status != "open" or task_id in step.open_tasks:
             continue
         # The task may be gone: sending back deletes the tasks below its target.
-        task = tasks_by_id.get(task_id)
+        task = step.tasks_by_id.get(task_id)
         completed = task is not None and task.state == TaskState.COMPLETED
         closing.append(close_stage(stage, "completed" if completed else "cancelled", now))
         if stage.due_at is not None:  # a stage without a limit never had warning rows
@@ -189,12 +235,13 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
     if closing:
         write_closed_stages(session, closing)
 
+    new_rows = step.new_rows
     finished = False
     if case is not None and case.finished_at is None:
         pausing = [s for s in stages.values() if s.status == "open" and s.clock_mode == PAUSE]
         if pausing and case.paused_since is None:
             case = held = changes.held_case(session, case)
-            changes.pause(session, held, now, reason=pause_reason(pausing[0], tasks_by_id),
+            changes.pause(session, held, now, reason=pause_reason(pausing[0], step.tasks_by_id),
                           task_id=pausing[0].task_id)
         elif (not pausing and case.paused_since is not None and not changes.manual_pause(case)
               and not waiting_for_correction(case)):
@@ -203,7 +250,7 @@ def sync_clocks(session: Session, instance_row: Any, workflow: Any, now: datetim
         if workflow.is_completed():
             changes.finish(session, case, now)
             finished = True
-        elif new_case and not restarted and case.paused_since is None:
+        elif step.new_case and not restarted and case.paused_since is None:
             # A new case has no warning rows yet: insert them without looking.
             new_rows += [(instance_id, CASE_SUBJECT, TimerKind.case_yellow, changes.CASE_SUBJECT_NAME, case.yellow_at),
                          (instance_id, CASE_SUBJECT, TimerKind.case_red, changes.CASE_SUBJECT_NAME, case.due_at)]
