@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Float, delete, literal, select, update
+from sqlalchemy import Float, delete, event, literal, select, update
 from sqlmodel import col
 
 from engine.catalog.in_force import catalog_version_id
@@ -394,3 +394,51 @@ def test_steps_and_cases_ended_in_one_transaction_count_once_each(database, cloc
     assert sum(row[5] for row in kept["case_rollup"]) == 2
     assert [row[-1] for row in kept["instance_rollup"]] == [2]
     assert filled == kept
+
+
+def test_a_step_is_added_from_what_it_knows_and_else_from_its_rows_with_the_same_result(
+        database, clock, demo_catalog_path):
+    """A completed step is added to the rollups from the values the step holds (its post, process,
+    ready day, working time and the stage row it closed: an INSERT … VALUES with no SELECT), and a
+    step the transaction knows too little of — here its noted values are dropped before the commit —
+    from its rows (INSERT … SELECT); both give what the backfill gives. Two cases, 受理 10-08 10:00
+    (28800 s, no stage limit), 审查 11:00 (3600 s), 决定 ready 11:00 and due 14:30 (2小时): the
+    first done 14:00 (11:00–12:00 + 13:30–14:00 = 5400 s), on time; the second 15:00
+    (11:00–12:00 + 13:30–15:00 = 9000 s), late."""
+    load_demo_catalog(database, clock, demo_catalog_path)
+    deploy(database, clock, ARD_FILE.read_bytes().replace(DECIDE_PROPERTY, DECIDE_PROPERTY + TWO_HOURS))
+    known, dropped = (start(database, clock, dict(CASE_DATA)).id for _ in range(2))
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest) -> None:
+        if statement.startswith(("INSERT INTO step_rollup", "INSERT INTO step_month_rollup")):
+            sent.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        for moment, step, actor, data in ((at(10, 8, 10), "accept", CHEN, {"accepted": True}),
+                                          (at(10, 8, 11), "review", ZHAO, {"opinion": "符合条件"}),
+                                          (at(10, 8, 14), "decide", WANG, {"decision": "approve"}),
+                                          (at(10, 8, 15), "decide", WANG, {"decision": "approve"})):
+            clock.set(moment)
+            for instance_id in (known, dropped):
+                if step == "decide" and (instance_id == known) != (moment == at(10, 8, 14)):
+                    continue
+                task_id = open_task(database, instance_id, step).id
+                sent.clear()
+                with database.session() as session:
+                    service.complete_task(session, clock, task_id, dict(data), actor)
+                    if instance_id == dropped:
+                        session.info.pop(rollups.STEP_FACTS)
+                assert len(sent) == 2  # days and months
+                assert all(("SELECT" in text) == (instance_id == dropped) for text in sent), sent
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    with database.session() as session:
+        kept = rollup_rows(session)
+        rollups.rebuild(session.connection())
+        assert rollup_rows(session) == kept
+        decisions = by_group(step_figures(session, clock, "post"))[DECIDE]
+    assert (decisions.completed, decisions.with_stage_limit, decisions.on_time) == (2, 2, 1)
+    # 受理, 审查 and 决定 of both cases: six steps, each counted once.
+    assert sum(row[4] for row in kept["step_rollup"]) == 6

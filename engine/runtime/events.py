@@ -147,7 +147,7 @@ def _write_before_commit(session: OrmSession) -> None:
 def _drop_after_rollback(session: OrmSession, transaction: Any) -> None:
     if transaction.parent is None:  # the transaction ended; a committed one wrote them already
         session.info.pop(PENDING_EVENTS, None)
-        session.info.pop(rollups.NOTED, None)
+        rollups.forget_noted(session)  # type: ignore[arg-type]
 
 
 def timeline(session: Session, instance_id: int) -> list[TimingEvent]:

@@ -22,7 +22,12 @@ events (the instances ended: a case clock stops in the step that ends its workfl
 engine.runtime.clocks.sync) and `failed` events (the instances that failed); just before the
 commit, after the last batch, `add_noted` adds their contribution with one INSERT … SELECT … ON
 CONFLICT DO UPDATE per rollup table — the same SELECT (`step_contributions`, `case_contributions`,
-`instance_contributions`) that the backfill runs over every row. At the commit every
+`instance_contributions`) that the backfill runs over every row. A completed step whose step
+noted what it knows of it (`note_step`: post, process, ready moment, the stage row it names; and
+`note_closed_stage` for that stage row, closed in the same transaction) is added from those values
+instead, by the same rules (`step_rows`), with an INSERT … VALUES: no re-reading of the rows the
+step has just written (the usual 办结; tests/test_metrics_rollups.py checks both ways against the
+backfill). At the commit every
 row of the transaction is final (stage rows closed, case clock stopped). A transaction that rolls
 back forgets what it noted. So a rollup equals what a full recomputation gives, as long as every
 completion and every end of an instance goes through the engine (rows written around it, as the
@@ -47,6 +52,7 @@ and instance table).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -90,9 +96,13 @@ def _bounds() -> tuple[int, ...]:
 BUCKET_BOUNDS: tuple[int, ...] = _bounds()
 NO_WORKING_TIME = -1  # bucket of a completed step without a working time in the log
 NO_CODE = ""  # key value of a case without a unit or department
-# session.info key: ({task id completed: its working seconds}, instance ids ended, instance ids
-# ended or failed) in the transaction, counted at its commit.
+# session.info keys, each dropped at the commit or the rollback of the transaction: ({task id
+# completed: its working seconds}, instance ids ended, instance ids ended or failed), counted at
+# the commit; what the step completing a task knows of it (task id → StepFacts); the stage rows
+# the transaction closed (stage id → ClosedStage).
 NOTED = "dutyflow_rollups_noted"
+STEP_FACTS = "dutyflow_rollups_step_facts"
+CLOSED_STAGES = "dutyflow_rollups_closed_stages"
 
 _TASK = WorkTask.__table__  # type: ignore[attr-defined]
 _INSTANCE = ProcessInstance.__table__  # type: ignore[attr-defined]
@@ -521,16 +531,118 @@ def note_events(session: Session, written: Iterable[dict[str, Any]]) -> None:
             noted[2].append(row["instance_id"])
 
 
+@dataclass(frozen=True)
+class StepFacts:
+    """What the step completing a task knows of it: the rollup key's parts but the bucket, and
+    the stage row its task row names."""
+
+    post_code: str  # the post that completed it, else the post it was assigned to ('' for none)
+    process_id: str
+    ready_at: datetime
+    stage_id: int | None
+
+
+@dataclass(frozen=True)
+class ClosedStage:
+    """A stage row as the step closing it wrote it (engine.runtime.clocks.sync)."""
+
+    due_at: datetime | None
+    overran: bool
+
+
+def note_step(session: Session, task_id: int, facts: StepFacts) -> None:
+    """Remember what the step completing this task knows of it (engine.runtime.task_service)."""
+    session.info.setdefault(STEP_FACTS, {})[task_id] = facts
+
+
+def note_closed_stage(session: Session, stage_id: int, closed: ClosedStage) -> None:
+    """Remember a stage row this transaction closed, as it wrote it (engine.runtime.clocks.sync)."""
+    session.info.setdefault(CLOSED_STAGES, {})[stage_id] = closed
+
+
+def forget_noted(session: Session) -> None:
+    """Drop what this transaction noted (it rolled back)."""
+    for key in (NOTED, STEP_FACTS, CLOSED_STAGES):
+        session.info.pop(key, None)
+
+
+def step_rows(completed: dict[int, float | None], facts: dict[int, StepFacts],
+              closed: dict[int, ClosedStage]) -> tuple[dict[tuple[str, str, str, int], list[float]], list[int]]:
+    """The completed steps' contributions by day key (post, process, Beijing day, bucket) →
+    [completed, with_stage_limit, on_time, working_seconds], worked out from what the transaction
+    noted — the same rules as `step_contributions`, for a step whose stage row (if it names one)
+    was closed in this transaction, so its `overran` is the one written and its status not open —
+    and the ids of the other completed steps, which `step_contributions` counts from the rows."""
+    rows: dict[tuple[str, str, str, int], list[float]] = {}
+    from_rows: list[int] = []
+    for task_id, worked in completed.items():
+        fact = facts.get(task_id)
+        stage = closed.get(fact.stage_id) if fact is not None and fact.stage_id is not None else None
+        if fact is None or (fact.stage_id is not None and stage is None):
+            from_rows.append(task_id)
+            continue
+        limited = stage is not None and stage.due_at is not None
+        on_time = limited and stage is not None and not stage.overran
+        key = (fact.post_code, fact.process_id, day_of(fact.ready_at), bucket_of(worked))
+        totals = rows.setdefault(key, [0, 0, 0, 0.0])
+        totals[0] += 1
+        totals[1] += int(limited)
+        totals[2] += int(on_time)
+        totals[3] += worked or 0.0
+    return rows, from_rows
+
+
+def _add_step_rows(connection: Connection, rows: dict[tuple[str, str, str, int], list[float]]) -> None:
+    """Add contributions worked out in memory to the day and month rollups (one statement each)."""
+    by_month: dict[tuple[str, str, str, int], list[float]] = {}
+    for (post, process, day, bucket), totals in rows.items():
+        month = by_month.setdefault((post, process, day[:7], bucket), [0, 0, 0, 0.0])
+        for i, value in enumerate(totals):
+            month[i] += value
+    dialect = connection.dialect.name
+    for table, key, grouped in ((STEP_ROLLUP, STEP_ROLLUP_KEY, rows),
+                                (STEP_MONTH_ROLLUP, STEP_MONTH_ROLLUP_KEY, by_month)):
+        params = [{**dict(zip(key, group, strict=True)), **dict(zip(_STEP_VALUES, totals, strict=True))}
+                  for group, totals in grouped.items()]
+        connection.execute(_values_upsert(dialect, table), params[0] if len(params) == 1 else params)
+
+
+# INSERT … VALUES … ON CONFLICT (key) DO UPDATE SET v = v + excluded.v of the step rollups, per
+# dialect and table, built once.
+_VALUE_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _values_upsert(dialect: str, table: Any) -> Any:
+    built = _VALUE_UPSERTS.get((dialect, table.name))
+    if built is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table)
+        key = STEP_ROLLUP_KEY if table is STEP_ROLLUP else STEP_MONTH_ROLLUP_KEY
+        built = _VALUE_UPSERTS[(dialect, table.name)] = statement.on_conflict_do_update(
+            index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in _STEP_VALUES})
+    return built
+
+
 def add_noted(session: Session) -> None:
     """Add the noted steps, cases and instances to the rollups (module docstring): two statements
     when steps were completed (days and months), one when instances ended (cases) and one when they
     ended or failed (instances), none otherwise. Called just before the commit, when every row of
-    the transaction is final — the stage rows closed, the case clock stopped."""
+    the transaction is final — the stage rows closed, the case clock stopped.
+
+    A completed step the transaction knows enough of (`note_step`, and the closing of the stage
+    its row names, `note_closed_stage`: the usual 办结) is added from those values, with literal
+    increments; any other is counted from its rows by the same rules (`step_contributions`)."""
     noted = session.info.pop(NOTED, None)
+    facts: dict[int, StepFacts] = session.info.pop(STEP_FACTS, None) or {}
+    closed: dict[int, ClosedStage] = session.info.pop(CLOSED_STAGES, None) or {}
     if not noted or not (noted[0] or noted[2]):
         return
-    completed, ended, ended_or_failed = noted
+    completed_all, ended, ended_or_failed = noted
     connection = core_connection(session)
+    known, from_rows = step_rows(completed_all, facts, closed)
+    if known:
+        _add_step_rows(connection, known)
+    completed = {task_id: completed_all[task_id] for task_id in from_rows}
     # The statements' places in `_statements`: days and months (steps), cases, instances.
     for ids, places in ((completed, (0, 1)), (ended, (2,)), (ended_or_failed, (3,))):
         if not ids:

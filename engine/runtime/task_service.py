@@ -41,6 +41,7 @@ from engine.models.runtime import (
 )
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
+from engine.runtime import rollups
 from engine.runtime import tasks as tk
 from engine.runtime.clocks.views import task_deadline
 from engine.runtime.forms import FormField, form_of, validate_submission
@@ -189,6 +190,9 @@ def complete_task(session: Session, clock: Any, task_id: int, data: dict[str, An
         values["transfer_to_post"] = None
         tk.unassign(session, task_id, TRANSFER)
     tk.update_task(session, task_id, **values)  # written before the instance: the order every step locks in
+    rollups.note_step(session, task_id, rollups.StepFacts(
+        post_code=post if post is not None else (row.post_code or ""), process_id=instance.process_id,
+        ready_at=row.ready_at, stage_id=row.stage_deadline_id))
     ev.log_event(session, row.instance_id, "completed", now, task_id=task_id, actor=actor, post_code=post,
                  since=row.ready_at, detail=detail)
     task.data.update(cleaned)

@@ -29,7 +29,7 @@ from engine.calendar.limits import ParsedLimit, format_limit, read_limit
 from engine.db import core_connection
 from engine.models.runtime import TASK_READY, WorkTask
 from engine.models.timers import CASE_SUBJECT, CaseDeadline, StageDeadline, TimerKind
-from engine.runtime import timers
+from engine.runtime import rollups, timers
 from engine.runtime.calendars import LazyCalendar
 from engine.runtime.clocks import changes
 from engine.runtime.clocks.arithmetic import beijing_iso, compute_moments
@@ -223,6 +223,9 @@ def settle_clocks(session: Session, step: ClockStep, workflow: Any, now: datetim
         task = step.tasks_by_id.get(task_id)
         completed = task is not None and task.state == TaskState.COMPLETED
         closing.append(close_stage(stage, "completed" if completed else "cancelled", now))
+        if stage.id is not None:  # the rollups add the step that completed it from these values
+            rollups.note_closed_stage(session, stage.id, rollups.ClosedStage(
+                due_at=stage.due_at, overran=closing[-1]["p_overran"]))
         if stage.due_at is not None:  # a stage without a limit never had warning rows
             closed.append(task_id)
         if (completed and stage.clock_mode in CORRECTION_MODES and case is not None
