@@ -1,7 +1,26 @@
-"""Shared fixtures. Every test that touches the database runs on SQLite and on PostgreSQL.
+"""Shared fixtures. Every test that touches the database runs on SQLite and on PostgreSQL, except
+the page and browser layers, which run on SQLite with a PostgreSQL smoke in each module.
 
 Each pytest process gets its own PostgreSQL database (created here, dropped at the end) and its
 own SQLite file, migrated once by Alembic; tables are emptied before every test.
+
+Which backends. The engine's and the API's tests (tests/test_*.py outside the two layers below,
+tests/security/) run every database test on both backends: that is where the SQL is. The page
+tests (tests/test_pages_*.py: server-rendered HTML through TestClient) and the browser tests
+(tests/test_browser_*.py: Chromium on a served site) call the same engine services, whose queries
+those tests already run on both; what the pages add is templates, forms and redirects, which do
+not depend on the backend. So these modules run on SQLite (`pytestmark =
+pytest.mark.backends("sqlite")`, which a browser module's `site` follows too), and each keeps at
+least one test on PostgreSQL (`@pytest.mark.backends("sqlite", "postgresql")` on the test; the
+role walks and the file picker stay SQLite only, as they were: a walk and an upload control), chosen to
+run the few queries written in the pages themselves (api/pages/: the inbox's refused transfers
+and process names, the task page's steps, the evaluation pages' years and plans) and the engine
+queries only pages call (the dashboard's alert counts and pages, the public catalog's regions and
+cancelled duties, the print views' limits, the legal office's publications under way). Tests in
+those modules that drive the API, the command line or the engine directly stay on both. Both
+backends for every page and browser test cost about 15 % of the suite's test time for queries the
+engine's and the API's tests already run on PostgreSQL. (The fuzz test draws fewer random
+examples on PostgreSQL: tests/security/test_schemathesis.py says why.)
 """
 
 from __future__ import annotations
@@ -124,9 +143,20 @@ def _migrated_databases(tmp_path_factory):
         _drop_pg_database(name)
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc):
+    """Each test that uses `database` runs once per backend: both, or those its closest `backends`
+    mark names (the page and browser layers: the module docstring). A browser module's `site` (its
+    served demo, one per backend and module) follows the same mark when the module has one."""
+    mark = metafunc.definition.get_closest_marker("backends")
+    if "database" in metafunc.fixturenames:
+        metafunc.parametrize("database", list(mark.args) if mark else BACKENDS, indirect=True)
+    if "site" in metafunc.fixturenames and mark is not None:
+        metafunc.parametrize("site", list(mark.args), indirect=True, scope="module")
+
+
+@pytest.fixture
 def database(request, _migrated_databases) -> Database:
-    """A migrated, empty database; the test runs once on SQLite and once on PostgreSQL.
+    """A migrated, empty database of the backend the test is parametrized with (pytest_generate_tests).
 
     Emptied before the test, not after: the next test that uses it empties it anyway
     (tests/db_helpers.py explains why deleting the rows beats TRUNCATE and template clones)."""

@@ -2,8 +2,9 @@
 sees progress, results, the charts and a unit's evidence; a unit head sees only their unit; the
 office enters a subjective score through the year's form (录入评分), a refused value first.
 
-Playwright drives Debian's Chromium against the real app under uvicorn (SQLite file, then
-PostgreSQL), as tests/test_browser_dashboard.py does; nothing is requested from another host.
+Playwright drives Debian's Chromium against the real app under uvicorn (SQLite file; a unit
+head's view on PostgreSQL too), as tests/test_browser_dashboard.py does; nothing is requested from
+another host.
 The year and its hand-computed totals: tests/evaluation_helpers.py.
 """
 
@@ -18,13 +19,15 @@ from engine.auth.demo import DEMO_PASSWORD
 from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot
 from tests.evaluation_helpers import create_year
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_evaluation")]
+# SQLite, and PostgreSQL for the test marked so: the browser layer (tests/conftest.py says why).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_evaluation"),
+              pytest.mark.backends("sqlite")]
 
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 VIEWPORT = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def site(request, tmp_path_factory):
     made: list[tuple[int, int]] = []
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL,
@@ -97,6 +100,8 @@ def test_the_office_reads_the_year_its_charts_and_a_units_evidence(browser, site
         context.close()
 
 
+# On PostgreSQL too: a head's years and unit, the page's own query.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_unit_head_sees_their_unit_only(browser, site):
     url, backend, (year_id, _case) = site
     context, page, elsewhere = signed_in_page(browser, url, "s001")  # 王芳, head of 办公室

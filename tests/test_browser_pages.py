@@ -1,8 +1,9 @@
 """Browser tests: Playwright driving Debian's Chromium against the real app under uvicorn.
 
-The server runs on 127.0.0.1 (free port) in a thread over its own database (SQLite file, then
-PostgreSQL), with the demo catalog and accounts and a controlled clock (2026-09-30 09:00, a
-working day in office hours). Screenshots go to artifacts/screenshots/ (git-ignored).
+The server runs on 127.0.0.1 (free port) in a thread over its own database (SQLite file; the
+staff's walk on PostgreSQL too), with the demo catalog and accounts and a controlled clock
+(2026-09-30 09:00, a working day in office hours). Screenshots go to artifacts/screenshots/
+(git-ignored).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from tests.browser_helpers import (
 )
 
 # One process runs the module (pytest-xdist): its served demo sites and Chromium are built once.
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_pages")]
+# SQLite, and PostgreSQL for the test marked so: the browser layer (tests/conftest.py says why).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_pages"),
+              pytest.mark.backends("sqlite")]
 
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BROKEN_CATALOG = """
@@ -58,7 +61,7 @@ class Site:
             return session.exec(select(WorkTask).where(WorkTask.instance_id == instance.id)).one().id
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def site(request, tmp_path_factory):
     with demo_site(request.param, tmp_path_factory, PG_ADMIN_URL) as (url, database, clock):
         yield Site(url, request.param, database, clock)
@@ -106,6 +109,8 @@ def test_public_search(page, site, browser):
     phone.context.close()
 
 
+# On PostgreSQL too: the inbox, the task page, a transfer and its acceptance.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_staff_completes_and_transfers_a_task(page, site):
     first = site.start_case("张三低保申请")
     second = site.start_case("李四低保申请")

@@ -4,10 +4,17 @@ published stays 404."""
 
 from __future__ import annotations
 
+import pytest
+
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
 
+
+# On PostgreSQL too: the cancellation look-up only this page makes.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_cancelled_duty_says_when_and_where(client, database, clock, demo_catalog_path):
     with database.session() as session:
         first = catalog.import_catalog(session, read_catalog(demo_catalog_path), "test", clock.now())

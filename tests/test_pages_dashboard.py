@@ -13,6 +13,9 @@ from engine.models.runtime import ProcessInstance
 from engine.runtime import service as runtime
 from tests.browser_helpers import load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def coordinator(client, database, clock):
@@ -123,6 +126,8 @@ def department_cells(text: str, code: str) -> dict[str, str]:
     return dict(re.findall(r'data-category="(\w+)">(\d+)<', row))
 
 
+# On PostgreSQL too: the alert counts only this page asks for.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_counts_by_department_and_kind_are_the_true_counts(coordinator, database, clock):
     replace_alerts(database, clock, [
         *[("overlap", "same_object", ",MZ,", "open")] * 3,
@@ -150,6 +155,8 @@ def test_counts_by_department_and_kind_are_the_true_counts(coordinator, database
     assert "共 2 条" in only_rs.text.split('id="alert-total"')[1]
 
 
+# On PostgreSQL too: the alert page and its total, asked only here.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_list_is_paged_with_the_true_total(coordinator, database, clock):
     ids = replace_alerts(database, clock, [("gap", "post_vacant", ",MZ,", "open")] * 120
                          + [("overlap", "same_object", ",RS,", "open")] * 7)

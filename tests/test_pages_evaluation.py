@@ -1,6 +1,7 @@
 """绩效考评 pages and the export (issue 12 item 7): the efficiency office's /evaluation, a unit
 head's view of their own unit, refusals, and the xlsx of the year's results read back with
-openpyxl. The year and its hand-computed totals: tests/evaluation_helpers.py. Both backends."""
+openpyxl. The year and its hand-computed totals: tests/evaluation_helpers.py. SQLite; the office's
+year and a unit head's view on PostgreSQL too (the queries written in api/pages/evaluation.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from engine.models.evaluation import EvaluationScore, EvaluationYear
 from tests.browser_helpers import load_demo, sign_in
 from tests.evaluation_helpers import OFFICE, create_year
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def year(client, database, clock):
@@ -40,6 +44,8 @@ def text(fragment: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
 
 
+# On PostgreSQL too: the year's score rows, read only by this page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_office_sees_the_year(client, year):
     year_id, case_id = year
     sign_in(client, "s090")  # 彭亮, 效能办
@@ -125,6 +131,8 @@ def test_the_unit_view_shows_evidence_and_cases(client, year):
     assert "全年低保审批按时办结率 100%" in section(html, "plan")
 
 
+# On PostgreSQL too: the page's own query of a head's years and the unit's plan.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_unit_head_sees_only_their_unit(client, year):
     year_id, _case = year
     sign_in(client, "s001")  # 王芳, 综合文秘岗 MZ-BGS-01, head: true of 办公室
@@ -170,6 +178,8 @@ def read_sheets(content: bytes) -> dict[str, list[tuple]]:
     return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets}
 
 
+# Both backends: the API, not a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_export_xlsx_through_the_api(client, year):
     year_id, _case = year
     sign_in(client, "s090")
@@ -204,6 +214,8 @@ def test_export_xlsx_through_the_api(client, year):
     assert next(r for r in indicators if r[6] == "FUNC.Q1.KEY")[3] == 5  # 40 % × 25 % × 50 %
 
 
+# Both backends: the API, not only a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_export_before_computing_is_409(client, database, clock):
     load_demo(database, clock)
     year_id, _case = create_year(database, clock, compute=False)
@@ -214,6 +226,8 @@ def test_export_before_computing_is_409(client, database, clock):
     assert "export.xlsx" not in page.text and "尚未计算结果" in page.text
 
 
+# Both backends: the command line, not a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_export_command(client, database, year, tmp_path, monkeypatch):
     year_id, _case = year
     monkeypatch.setenv("DUTYFLOW_DATABASE_URL", database.url)

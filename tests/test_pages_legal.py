@@ -11,6 +11,10 @@ from engine.models.catalog import CatalogVersion
 from engine.models.runtime import ProcessInstance, WorkTask
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
+
 BROKEN_CATALOG = """
 catalog: {region: 示例市, name: 示例市市级部门权责清单, version: "2026.9"}
 departments:
@@ -77,6 +81,8 @@ def test_import_of_a_new_version_shows_the_diff(legal_client, database):
     assert version_count(database) == 2
 
 
+# On PostgreSQL too: the publications under way and the draft, asked only here.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_start_publication_process_for_a_draft(legal_client, database, clock):
     upload(legal_client, "demo.yaml", DEMO_CATALOG.read_bytes(), version="2026.2")
     with database.session() as session:

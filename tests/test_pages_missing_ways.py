@@ -23,6 +23,10 @@ from engine.models.runtime import ProcessDefinition, ProcessInstance
 from engine.runtime.library.publication import refuse_replacing_under_review
 from tests.browser_helpers import DEMO_CATALOG, load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
+
 START_BUTTON = "启动发布流程</button>"
 
 
@@ -61,6 +65,8 @@ def publication_count(database) -> int:
 
 # ---------------------------------------------------------------- one publication per draft
 
+# On PostgreSQL too: the publications under way, asked only by the legal page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_start_button_goes_once_a_publication_runs_for_the_draft(legal_client, database):
     upload(legal_client, DEMO_CATALOG.read_bytes(), "2026.2")
     draft = draft_id(database, "2026.2")
@@ -131,6 +137,8 @@ def test_reimporting_a_draft_under_review_is_refused_with_409(legal_client, data
         assert "0000-99999" not in {d.phone for d in duties}
 
 
+# Both backends: the engine's hook, not a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_hook_is_wired_to_the_runtime_check(client, database, clock):
     assert hooks.draft_replacing.handler is refuse_replacing_under_review
     load_demo(database, clock, publish=False)
@@ -212,6 +220,8 @@ def test_public_download_links_leave_out_staff_names_and_ids(client, database, c
         assert len(document.duties) == len(catalog.load_document(session, catalog.find_version(session, "published").id).duties)
 
 
+# Both backends: the API's exports, not a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_signed_in_export_keeps_the_holders_the_public_one_drops_them(client, database, clock):
     load_demo(database, clock)
     public = read_catalog(client.get("/api/public/export?format=yaml").content, "p.yaml")
@@ -261,6 +271,8 @@ def test_diff_page_with_only_changes_numbers_them_one(legal_client, database):
 
 # ---------------------------------------------------------------- the README's curl example
 
+# Both backends: the API, not a page.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_readme_example_takes_the_ids_from_the_answers(client, database, clock):
     """README (限时办结): the case and its 受理 task are read from the start's answer (`id`,
     `current_tasks[0].id`), not assumed to be 1 — here another case is started first."""

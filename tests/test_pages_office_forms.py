@@ -9,6 +9,10 @@ from sqlalchemy import select
 from engine.models.runtime import ProcessInstance, WorkTask
 from tests.browser_helpers import load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
+
 BACK = {"referer": "http://testserver/dashboard"}
 
 
@@ -35,6 +39,8 @@ def test_the_dashboard_offers_both_forms_to_the_efficiency_office_only(efficienc
     assert "发起自查" not in page and "登记投诉" not in page
 
 
+# On PostgreSQL too: a process started from a page form.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_start_a_self_inspection_campaign(efficiency_office, database):
     page = efficiency_office.post("/dashboard/campaigns", data={
         "title": "2026年窗口作风自查", "units": ["MZ-SHJZ", "MZ-HYDJ"], "rectify_limit": "15个工作日"})

@@ -7,12 +7,17 @@ is imported and published under the name "test" (tests.browser_helpers.load_demo
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from engine.auth.roles import Actor
 from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
 from tests.browser_helpers import load_demo, sign_in
+
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 CHENJING = Actor("s003", "S003", frozenset({"staff"}), "陈静")
 
@@ -33,6 +38,8 @@ def test_a_case_without_subject_is_named_by_its_process_in_the_inbox(client, dat
     assert "time_limited_case" not in inbox
 
 
+# On PostgreSQL too: the task page's own query of step names, and the department names.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_case_and_task_pages_name_people_not_accounts(client, database, clock):
     load_demo(database, clock)
     case_id, task_id = start(database, clock, {"duty_code": "MZ-GF-001", "applicant": "张三"})

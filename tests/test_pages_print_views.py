@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
 from sqlmodel import select
 
 from engine.auth.roles import Actor
@@ -19,6 +20,10 @@ from engine.clock import BEIJING
 from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
 from tests.browser_helpers import load_demo, sign_in
+
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 STARTER = Actor("s006", "S006", frozenset({"staff"}), "黄丽")
 CHENJING = Actor("s003", "S003", frozenset({"staff"}), "陈静")
@@ -42,6 +47,8 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
+# On PostgreSQL too: the duty in force and its notice limit, read only by the papers.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_notice_in_time_lists_every_material_and_the_restart_rule(client, database, clock):
     load_demo(database, clock)
     case_id, task_id = start(database, clock, "张三")

@@ -6,6 +6,9 @@ import pytest
 
 from tests.browser_helpers import load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def demo(database, clock):
@@ -20,6 +23,8 @@ def test_public_search_finds_a_duty_by_text(client, demo):
     assert "最低生活保障审批" not in page.text
 
 
+# On PostgreSQL too: the published regions, asked only by the public catalog.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_public_search_filters_by_department_and_category(client, demo):
     page = client.get("/catalog", params={"department": "MZ", "category": "行政给付"})
     assert "最低生活保障审批" in page.text

@@ -7,6 +7,9 @@ import pytest
 from tests.browser_helpers import DEMO_PASSWORD, load_demo, sign_in
 from tests.test_pages_staff import start_case, task_row
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def task_id(client, database, clock):
@@ -27,6 +30,8 @@ def test_a_post_from_another_site_changes_nothing(client, task_id, database, hea
     assert task_row(database, task_id).status == "ready"
 
 
+# On PostgreSQL too: a page form's change committed.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_a_post_from_this_site_or_naming_no_origin_goes_through(client, task_id, database):
     sign_in(client, "s003")
     page = client.post(f"/tasks/{task_id}/comment", data={"text": "材料已收到"},

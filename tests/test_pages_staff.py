@@ -15,6 +15,10 @@ from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
 from tests.browser_helpers import load_demo, sign_in
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
+
 STARTER = Actor("s006", "S006", frozenset({"staff"}), "黄丽")
 
 
@@ -44,6 +48,8 @@ def flashed(page) -> str:
     return " ".join(re.findall(r'class="flash[^"]*"[^>]*>(.*?)</div>', page.text, flags=re.S))
 
 
+# On PostgreSQL too: the inbox's own query of process names.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_inbox_lists_the_task_with_a_live_countdown(client, task_id):
     sign_in(client, "s003")
     page = client.get("/inbox")
@@ -281,6 +287,8 @@ def test_case_information_speaks_the_clerks_language(client, task_id):
         assert raw not in facts, raw
 
 
+# On PostgreSQL too: the task page's own query of step names.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_timeline_names_the_step_the_person_and_the_post(client, task_id):
     # Issue 13: the timeline showed `s003` and never the step; now 陈静, 「受理」 and the post by name.
     sign_in(client, "s003")

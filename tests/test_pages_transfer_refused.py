@@ -10,6 +10,9 @@ import pytest
 from tests.browser_helpers import load_demo, sign_in
 from tests.test_pages_staff import start_case
 
+# A page module: SQLite, and PostgreSQL for the tests marked so (tests/conftest.py says why).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture
 def task_id(client, database, clock):
@@ -33,6 +36,8 @@ def refuse_as(client, username: str, task_id: int, reason: str):
     client.post("/logout")
 
 
+# On PostgreSQL too: the inbox's own query of refused transfers.
+@pytest.mark.backends("sqlite", "postgresql")
 def test_the_sender_sees_the_refusal_and_its_reason(client, task_id):
     sign_in(client, "s003")
     assert "转办被退回" not in task_card(client, task_id)  # never transferred: no flag
