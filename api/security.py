@@ -3,7 +3,7 @@
 Both carry only the id of a sign-in session stored in the database (engine.models.auth.AuthSession),
 signed with DUTYFLOW_SECRET_KEY: a forged or replayed one names no live session and is refused, and
 logout, an administrator or disabling the account ends a sign-in at once. Checking one costs one
-primary-key lookup joined to the account.
+primary-key lookup joined to the account (`engine.auth.service.session_actor`).
 
 `get_actor` returns the Actor or None; `require_actor` and `require_action(...)` are the
 dependencies routes use (401 when not signed in, 403 when the role is missing).
@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.deps import get_session
 from engine.auth import policy
 from engine.auth.roles import Actor
-from engine.auth.service import actor_for, session_user, start_session
+from engine.auth.service import session_actor, start_session
 from engine.clock import Clock
 from engine.config import Settings
 from engine.models.auth import AuthSession, UserAccount
@@ -109,15 +109,16 @@ def get_actor(request: Request, session: Session = Depends(get_session, scope="f
     session_id = request_session_id(request)
     if not session_id:
         return None
-    user = session_user(session, session_id, auth_clock(request).now())
-    if user is None:
+    signed_in = session_actor(session, session_id, auth_clock(request).now())
+    if signed_in is None:
         return None
-    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_ROUTES:
+    if signed_in.must_change_password and request.url.path not in PASSWORD_CHANGE_ROUTES:
         raise PasswordChangeRequired()
-    return actor_for(user)
+    return signed_in.actor
 
 
-def require_actor(actor: Actor | None = Depends(get_actor)) -> Actor:
+# `async def` where a dependency does no I/O: run on the event loop, not in the thread pool (api.deps).
+async def require_actor(actor: Actor | None = Depends(get_actor)) -> Actor:
     if actor is None:
         raise HTTPException(status_code=401, detail="请先登录", headers={"WWW-Authenticate": "Bearer"})
     return actor
@@ -127,7 +128,7 @@ def require_action(action: policy.Action):
     """Dependency factory: the permission policy must allow the office action (an admin passes);
     otherwise its refusal (403, in Chinese, naming the roles) answers the request."""
 
-    def dependency(actor: Actor = Depends(require_actor)) -> Actor:
+    async def dependency(actor: Actor = Depends(require_actor)) -> Actor:
         policy.require(actor, action)
         return actor
 
@@ -189,7 +190,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def sign_in_limiter(request: Request) -> SignInLimiter:
+async def sign_in_limiter(request: Request) -> SignInLimiter:
     return request.app.state.sign_in_limiter
 
 

@@ -32,11 +32,12 @@ sources run back to back, each on its own fresh database, with the same client.
 
 --profile runs no server: for each --source, a child process (PYTHONPATH=DIR, cwd=DIR) builds the
 app the way `serve` does (create_app with DUTYFLOW_DEMO=1) on a fresh PostgreSQL database and calls
-it in-process through ASGI in one thread (the thread-pool hop of sync endpoints made inline, so
-cProfile sees everything). One request at a time, it counts per request kind the statements the
-driver runs (with their text), the round trips and commits, and splits the wall time into time in
-the driver (PostgreSQL plus the socket) and the rest (Python), with the process's CPU time beside
-it; then it profiles --profile-cases cases (wall time, or CPU time with --profile-clock cpu) and
+it in-process through ASGI in one thread (the thread-pool hops of sync endpoints and dependencies
+made inline, and counted, so cProfile sees everything). One request at a time, it counts per request
+kind the statements the driver runs (with their text), the round trips and commits, and splits the
+wall time into time in the driver (PostgreSQL plus the socket) and the rest (Python), with the
+process's CPU time beside it and that CPU time split into parts (sign-in check, engine command,
+building the answer, commit, the garbage collector: CPU_PARTS, no profiler on); then it profiles --profile-cases cases (wall time, or CPU time with --profile-clock cpu) and
 prints the checkout's own functions by cumulative time, all functions by own time, own time by
 library, and the cumulative time of the parts of a request (endpoints, engine entry points, response
 building, FastAPI serialisation, sign-in check, driver); --profile-out keeps the raw profile.
@@ -49,6 +50,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
+import importlib
 import json
 import math
 import os
@@ -518,11 +521,16 @@ def inprocess(database: str, cases: int, measured: int, top: int, dump: Path | N
     # and the parent, which may drive another tree or a broken one, never loads it.
     from api.main import create_app
 
+    hops = {"n": 0}
+
     async def inline(func, *args, **_options):
+        hops["n"] += 1
         return func(*args)
 
     # Sync endpoints and dependencies run where the request runs, so one thread does all the work
-    # and cProfile (one thread only) sees it; the thread hop it removes is a few µs of the real run.
+    # and cProfile (one thread only) sees it. The hops it removes are counted ("pool hops"): in a
+    # served app each costs ~0.1 ms of CPU and ~0.2 ms wall on this machine (anyio's thread pool,
+    # measured alone), which these figures do not contain.
     anyio.to_thread.run_sync = inline
 
     # Counted at the driver, below SQLAlchemy: statements sent straight on the DBAPI connection
@@ -580,6 +588,7 @@ def inprocess(database: str, cases: int, measured: int, top: int, dump: Path | N
     psycopg.Connection.commit = commit
 
     app = create_app()
+    part_cpu = time_parts()
 
     async def call(method: str, path: str, body: bytes = b"", headers: dict | None = None) -> tuple[int, dict]:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
@@ -609,12 +618,22 @@ def inprocess(database: str, cases: int, measured: int, top: int, dump: Path | N
                           {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
 
     stats: dict[str, dict] = {k: {"n": 0, "statements": 0, "commits": 0, "round_trips": 0, "db_s": 0.0, "wall_s": 0.0,
-                                  "cpu_s": 0.0, "commit_s": 0.0, "texts": {}}
+                                  "cpu_s": 0.0, "commit_s": 0.0, "texts": {}, "parts": {}, "hops": 0,
+                                  "pg_cpu_s": 0.0}
                               for k in KINDS}
 
+    admin = _pg_connect()  # one connection for the look-ups below, not one a request
+
+    def postgres_cpu() -> float:
+        """CPU seconds of the database's backends so far (/proc counts in 10 ms ticks: exact only
+        summed over many requests)."""
+        pids = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+        return sum(_cpu_seconds(pid) or 0.0 for (pid,) in pids)
+
     async def timed(kind: str, coroutine):
+        pg_before = postgres_cpu()  # read outside the request's own CPU window
         before = (counter["statements"], counter["commits"], counter["db_s"], dict(counter["texts"]),
-                  counter["round_trips"], counter["commit_s"])
+                  counter["round_trips"], counter["commit_s"], dict(part_cpu), hops["n"])
         started, cpu = time.perf_counter(), time.process_time()
         status, data = await coroutine
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -629,9 +648,13 @@ def inprocess(database: str, cases: int, measured: int, top: int, dump: Path | N
         entry["db_s"] += counter["db_s"] - before[2]
         entry["round_trips"] += counter["round_trips"] - before[4]
         entry["commit_s"] += counter["commit_s"] - before[5]
+        entry["hops"] += hops["n"] - before[7]
         for text, n in counter["texts"].items():
             if n != before[3].get(text, 0):
                 entry["texts"][text] = entry["texts"].get(text, 0) + n - before[3].get(text, 0)
+        for label, seconds in part_cpu.items():
+            entry["parts"][label] = entry["parts"].get(label, 0.0) + seconds - before[6].get(label, 0.0)
+        entry["pg_cpu_s"] += postgres_cpu() - pg_before  # last: its own statement is not the request's
         return data
 
     async def one_case(token: str, duty: str, number: int, measure: bool) -> None:
@@ -694,22 +717,97 @@ def inprocess(database: str, cases: int, measured: int, top: int, dump: Path | N
     asyncio.run(main())
 
 
+# Functions whose CPU time (this process's, no profiler on) splits a request into its parts:
+# (module, attribute, label). Each is wrapped where routes look it up (a module attribute, or a
+# class's method), so a tree that lacks one simply does not list it; nested parts overlap
+# (the engine's commands include their share of "flush + COMMIT" only if they commit, which they
+# do not: the request's transaction commits after the endpoint returns).
+CPU_PARTS = (
+    ("api.security", "session_user", "sign-in check: session + account read"),
+    ("api.security", "session_actor", "sign-in check: session + account read"),
+    ("engine.runtime.service", "start_instance", "engine: start_instance"),
+    ("engine.runtime.service", "complete_task", "engine: complete_task"),
+    ("api.routes.runtime", "_instance_detail", "answer: the instance (start)"),
+    ("api.routes.runtime", "_after", "answer: the task read again (complete, before issue 15's api changes)"),
+    ("api.routes.runtime", "_task_detail", "answer: the task (complete)"),
+    ("sqlalchemy.orm.session", "Session.commit", "commit: before-commit writes, flush, COMMIT"),
+    # what the answers are built from (inside the two "answer" parts above)
+    ("engine.runtime.service", "instance_data", "  answer: case data"),
+    ("engine.runtime.service", "instance_tasks", "  answer: task rows"),
+    ("engine.runtime.service", "get_definition", "  answer: definition"),
+    ("engine.runtime.service", "task_items", "  answer: multi-instance items"),
+    ("engine.runtime.service", "get_task", "  answer: task row"),
+    ("engine.runtime.service", "task_posts", "  answer: posts"),
+    ("engine.runtime.service", "task_form", "  answer: form"),
+    ("engine.runtime.service", "ev.task_events", "  answer: events"),
+)
+
+
+def time_parts() -> dict[str, float]:
+    """Wrap CPU_PARTS with a CPU-time counter; returns label → CPU seconds so far (kept up to date)."""
+    spent: dict[str, float] = {}
+
+    def wrap(function, label: str):
+        def timed_part(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - started
+        return timed_part
+
+    # The cyclic garbage collector's passes, wherever they fall: a full pass walks every live
+    # object (the cached workflows too) and lands in whichever part happens to allocate then.
+    gc_started: list[float] = []
+
+    def collector(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started.append(time.process_time())
+        elif gc_started:
+            label = f"garbage collector, generation {info.get('generation')} passes (inside the parts)"
+            spent[label] = spent.get(label, 0.0) + time.process_time() - gc_started.pop()
+
+    gc.callbacks.append(collector)
+    for module_name, attribute, label in CPU_PARTS:
+        try:
+            owner = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        if owner is not None and callable(getattr(owner, name, None)):
+            setattr(owner, name, wrap(getattr(owner, name), label))
+    return spent
+
+
 def report_statements(stats: dict, measured: int) -> None:
     print(f"\nIn-process, one request at a time, {measured} cases after warm-up (PostgreSQL, same machine):")
     print(f"  {'request':<9}{'statements':>11}{'round trips':>12}{'commits':>9}{'wall ms':>9}{'in DB ms':>10}"
-          f"{'COMMIT ms':>10}{'rest ms':>9}{'CPU ms':>8}")
+          f"{'COMMIT ms':>10}{'rest ms':>9}{'CPU ms':>8}{'pool hops':>10}{'PG CPU ms':>10}")
     for kind, s in stats.items():
         if not s["n"]:
             continue
         n = s["n"]
         print(f"  {kind:<9}{s['statements'] / n:>11.1f}{s['round_trips'] / n:>12.1f}{s['commits'] / n:>9.1f}"
               f"{s['wall_s'] * 1000 / n:>9.2f}{s['db_s'] * 1000 / n:>10.2f}{s['commit_s'] * 1000 / n:>10.2f}"
-              f"{(s['wall_s'] - s['db_s']) * 1000 / n:>9.2f}{s['cpu_s'] * 1000 / n:>8.2f}")
+              f"{(s['wall_s'] - s['db_s']) * 1000 / n:>9.2f}{s['cpu_s'] * 1000 / n:>8.2f}{s['hops'] / n:>10.1f}"
+              f"{s['pg_cpu_s'] * 1000 / n:>10.2f}")
     print("  (statements = the driver's execute/executemany calls; round trips = every wait on the server,"
           " BEGIN and COMMIT included;\n   in DB = time in the driver's execute/commit/rollback, i.e. PostgreSQL"
           " plus the socket; COMMIT = the part of it in COMMIT, mostly the WAL flush to disk;\n   rest = Python:"
           " framework, auth, engine, response building; CPU = this process's CPU time\n   (Python and the driver,"
-          " not PostgreSQL's), the figure least disturbed by other load)")
+          " not PostgreSQL's), the figure least disturbed by other load;\n   pool hops = sync endpoints and"
+          " dependencies, run inline here: a served app hops to its thread pool and back for each, ~0.1 ms CPU;"
+          "\n   PG CPU = the CPU of the database's PostgreSQL backends during the request)")
+    print("\n  CPU by part, no profiler on (this process's CPU time; parts nest, see CPU_PARTS):")
+    for kind, s in stats.items():
+        if not s["n"]:
+            continue
+        print(f"    {kind:<9}{s['cpu_s'] * 1000 / s['n']:>7.2f} ms  the whole request")
+        for label, seconds in s["parts"].items():
+            if seconds * 1000 / s["n"] >= 0.005:
+                print(f"    {'':<9}{seconds * 1000 / s['n']:>7.2f} ms  {label}")
     for kind, s in stats.items():
         if not s["n"]:
             continue

@@ -11,7 +11,7 @@ Page routes use `PageRoute`, which turns errors into pages instead of the API's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -68,7 +68,9 @@ def pop_flashes(request: Request) -> list[dict]:
 
 
 # --- who is signed in ----------------------------------------------------------------------
-def page_session(request: Request, session: Session = Depends(get_session, scope="function")) -> Session:
+# The dependencies below that do no I/O are `async def`: run on the event loop rather than in the
+# thread pool (api.deps).
+async def page_session(request: Request, session: Session = Depends(get_session, scope="function")) -> Session:
     """The request's one transaction, remembered so an error can roll it back before the error page.
 
     Function scope: the transaction commits when the handler returns and *before* the response
@@ -83,17 +85,17 @@ def current_actor(request: Request, session: Session = Depends(page_session)) ->
     return get_actor(request, session)
 
 
-def signed_in(actor: Actor | None = Depends(current_actor)) -> Actor:
+async def signed_in(actor: Actor | None = Depends(current_actor)) -> Actor:
     if actor is None:
         raise LoginRequired()
     return actor
 
 
-def require_page_action(action: policy.Action) -> Callable[..., Actor]:
+def require_page_action(action: policy.Action) -> Callable[..., Awaitable[Actor]]:
     """Dependency factory: signed in and allowed the office action by the permission policy
     (engine.auth.policy), else its refusal as a 403 page."""
 
-    def dependency(actor: Actor = Depends(signed_in)) -> Actor:
+    async def dependency(actor: Actor = Depends(signed_in)) -> Actor:
         policy.require(actor, action)
         return actor
 

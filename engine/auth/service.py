@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, delete, update
+from sqlalchemy import CursorResult, Update, bindparam, delete, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from engine.auth.passwords import hash_password, verify_password
 from engine.auth.roles import ROLES, Actor
+from engine.db import core_connection
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.auth import AuthSession, UserAccount
 
@@ -92,12 +95,12 @@ def authenticate(session: Session, username: str, password: str) -> UserAccount 
 
 
 def actor_for(user: UserAccount) -> Actor:
-    return Actor(
-        username=user.username,
-        staff_id=user.staff_id,
-        roles=frozenset(user.roles.split()),
-        display_name=user.display_name or user.username,
-    )
+    return _actor(user.username, user.staff_id, user.roles, user.display_name)
+
+
+def _actor(username: str, staff_id: str | None, roles: str, display_name: str) -> Actor:
+    return Actor(username=username, staff_id=staff_id, roles=frozenset(roles.split()),
+                 display_name=display_name or username)
 
 
 # --- sign-in sessions -------------------------------------------------------------------------
@@ -116,20 +119,53 @@ def start_session(session: Session, user: UserAccount, now: datetime, lifetime: 
 _SESSION_USER = (
     select(UserAccount, AuthSession.expires_at, AuthSession.revoked_at)
     .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+    .where(col(AuthSession.id) == bindparam("p_session"))
 )
 
 
 def session_user(session: Session, session_id: str, now: datetime) -> UserAccount | None:
-    """The account signed in by this session, if the session is live and the account active.
-
-    One primary-key lookup joined to the account: this runs on every signed-in request."""
-    row = session.exec(_SESSION_USER.where(AuthSession.id == session_id)).first()
+    """The account signed in by this session, if the session is live and the account active
+    (pages that show or change the account; a request only needs `session_actor`)."""
+    row = session.exec(_SESSION_USER, params={"p_session": session_id}).first()
     if row is None:
         return None
     user, expires_at, revoked_at = row
     if revoked_at is not None or expires_at <= now or not user.active:
         return None
     return user
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who a live sign-in session is, as a request needs it."""
+
+    actor: Actor
+    must_change_password: bool
+
+
+# Every signed-in request runs this, so it is built once with a bound parameter (no statement to
+# build and key per request) and reads only what a request needs of the account, as plain columns
+# on the session's connection: no account object (with its password hash) to load into the session.
+_SESSION_ACTOR = (
+    core_select(col(UserAccount.username), col(UserAccount.staff_id), col(UserAccount.roles),
+                col(UserAccount.display_name), col(UserAccount.active), col(UserAccount.must_change_password),
+                col(AuthSession.expires_at), col(AuthSession.revoked_at))
+    .join(AuthSession, col(AuthSession.user_id) == col(UserAccount.id))
+    .where(col(AuthSession.id) == bindparam("p_session"))
+)
+
+
+def session_actor(session: Session, session_id: str, now: datetime) -> SignedIn | None:
+    """The person signed in by this session, if the session is live and the account active.
+
+    One primary-key lookup joined to the account: this runs on every signed-in request."""
+    row = core_connection(session).execute(_SESSION_ACTOR, {"p_session": session_id}).first()
+    if row is None:
+        return None
+    username, staff_id, roles, display_name, active, must_change, expires_at, revoked_at = row
+    if revoked_at is not None or expires_at <= now or not active:
+        return None
+    return SignedIn(actor=_actor(username, staff_id, roles, display_name), must_change_password=bool(must_change))
 
 
 def rows_updated(session: Session, statement: Update) -> int:
