@@ -1,7 +1,10 @@
 """Routes: process definitions, instances, tasks at posts (inbox and every operation), timeline, metrics.
 
 A thin layer over `engine.runtime.service`: each handler runs in one transaction (`get_session`),
-errors come back as `{"detail", "problems"}` with 403/404/409/422. Uploading definitions needs
+errors come back as `{"detail", "problems"}` with 403/404/409/422. The answers every case start and
+task operation give (the case, the task's detail) are read by the engine's readers that need the
+fewest statements (`task_posts_and_form`, `version_and_tasks`): they are part of every clerk's
+step. Uploading definitions needs
 the admin role; suspending/resuming needs the efficiency office; task operations need the
 signed-in staff member to hold the task's post (or its B角 delegation).
 """
@@ -238,7 +241,7 @@ def _definition(row: ProcessDefinition) -> dict[str, Any]:
 
 
 def _task(row: WorkTask, items: dict[int, dict[str, Any]] | None = None) -> TaskOut:
-    """`items`: the multi-instance items of the listed tasks (`service.task_items`, one query)."""
+    """`items`: the multi-instance items of the listed tasks (`service.task_items`, at most one query)."""
     return TaskOut(**row.model_dump(), bpmn_id=service.bpmn_id(row), item=(items or {}).get(row.id))
 
 
@@ -256,22 +259,22 @@ def _deadline(view) -> dict[str, Any] | None:
 
 def _task_detail(session: Session, clock: Clock, row: WorkTask) -> TaskDetailOut:
     deadline = service.task_deadline(session, row, clock) if row.status == "ready" else None
+    posts, form = service.task_posts_and_form(session, row)
     return TaskDetailOut(
-        **_task(row, service.task_items(session, [row])).model_dump(),
-        posts=service.task_posts(session, row),
-        form=service.task_form(session, row),
+        **row.model_dump(), bpmn_id=service.bpmn_id(row), item=service.task_item(session, row),
+        posts=posts,
+        form=form,
         deadline=_deadline(deadline),
         events=[_event(e) for e in service.ev.task_events(session, row.id)],
     )
 
 
 def _instance_detail(session: Session, row: ProcessInstance) -> InstanceDetailOut:
-    tasks = service.instance_tasks(session, row.id)
+    version, tasks = service.version_and_tasks(session, row)
     items = service.task_items(session, tasks)
-    definition = service.get_definition(session, row.definition_id)
     return InstanceDetailOut(
         **_instance(row).model_dump(),
-        definition_version=definition.version,
+        definition_version=version,
         data=service.instance_data(session, row.id),
         current_tasks=[_task(t, items) for t in tasks if t.status == "ready"],
         tasks=[_task(t, items) for t in tasks],
@@ -410,8 +413,10 @@ def claim(task_id: TaskId, session: Session = Depends(get_session, scope="functi
 def complete(task_id: TaskId, body: CompleteIn, session: Session = Depends(get_session, scope="function"),
              clock: Clock = Depends(get_clock), actor: Actor = Depends(require_actor)):
     with messages.task_fields_by_their_labels(session, task_id, actor):
-        service.complete_task(session, clock, task_id, body.data, actor)
-    return _after(session, clock, task_id)
+        row = service.complete_task(session, clock, task_id, body.data, actor)
+    # The row as the step wrote it (the engine keeps the session's object of it up to date), not
+    # read again.
+    return _task_detail(session, clock, row)
 
 
 @router.post("/tasks/{task_id}/transfer", summary="转办给其他岗位（对方接收前仍由本岗负责）", response_model=TaskDetailOut)

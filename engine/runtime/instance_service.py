@@ -29,10 +29,17 @@ from engine.models.runtime import (
 )
 from engine.runtime import definitions as defs
 from engine.runtime import events as ev
-from engine.runtime import timers
+from engine.runtime import timers, workflow_cache
 from engine.runtime.calendars import FINGERPRINT_COLUMNS, note_fingerprint
 from engine.runtime.forms import check_data_keys
-from engine.runtime.instances import bump_version, create_workflow, load_workflow, run_step, save_workflow
+from engine.runtime.instances import (
+    bump_version,
+    create_workflow,
+    load_instance,
+    restore_workflow,
+    run_step,
+    save_workflow,
+)
 from engine.runtime.scripting import (
     MultiInstanceInputs,
     multi_instance_inputs,
@@ -180,11 +187,38 @@ def list_instances(session: Session, status: str | None = None, process_id: str 
 
 
 def instance_data(session: Session, instance_id: int) -> dict[str, Any]:
-    """The case data as it stands: the data of the last completed step (start data before that)."""
-    instance, workflow = load_workflow(session, instance_id)
+    """The case data as it stands: the data of the last completed step (start data before that).
+    Read from the workflow this transaction saved, when it saved the instance (the answer to a
+    start), instead of restoring it from the state just written."""
+    instance, spec_key = load_instance(session, instance_id)
+    assert instance.id is not None
+    workflow = workflow_cache.saved_in_transaction(session, instance.id, instance.state_json)
+    if workflow is None:
+        workflow = restore_workflow(session, instance, spec_key)
     task = workflow.last_task
     data = dict(task.data) if task is not None else dict(instance.start_data)
     return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+# A case's definition version and its task rows in id order (none: one row with no task), in one
+# read: the answer to a start and to GET /api/instances/{id}. Built once.
+_VERSION_AND_TASKS = (
+    select(col(ProcessDefinition.version), WorkTask)
+    .select_from(ProcessDefinition)
+    .outerjoin(WorkTask, col(WorkTask.instance_id) == bindparam("p_instance"))
+    .where(col(ProcessDefinition.id) == bindparam("p_definition"))
+    .order_by(col(WorkTask.id))
+)
+
+
+def version_and_tasks(session: Session, instance: ProcessInstance) -> tuple[int, list[WorkTask]]:
+    """The version of the instance's process definition and the instance's task rows (id order),
+    in one statement."""
+    found = session.exec(_VERSION_AND_TASKS, params={"p_instance": instance.id,
+                                                     "p_definition": instance.definition_id}).all()
+    if not found:
+        raise NotFound(f"流程定义 {instance.definition_id} 不存在")
+    return found[0][0], [task for _version, task in found if task is not None]
 
 
 def instance_tasks(session: Session, instance_id: int, open_only: bool = False) -> list[WorkTask]:

@@ -28,6 +28,7 @@ from engine.runtime.instance_service import (
     start_instance,
     suspend_instance,
     timeline,
+    version_and_tasks,
 )
 from engine.runtime.task_service import (
     ACTING_KINDS,
@@ -49,6 +50,7 @@ from engine.runtime.task_service import (
     task_item,
     task_items,
     task_posts,
+    task_posts_and_form,
     transfer_task,
     urge,
     withdraw,
@@ -63,5 +65,5 @@ __all__ = [
     "deploy_definition", "deploy_directory", "ev", "get_definition", "get_instance", "get_task", "inbox",
     "instance_data", "instance_tasks", "list_definitions", "list_instances", "refuse_transfer", "activate_instance",
     "send_back", "start_instance", "suspend_instance", "task_deadline", "process_form_fields", "task_form", "task_item", "task_items",
-    "task_posts", "timeline", "transfer_task", "urge", "withdraw",
+    "task_posts", "task_posts_and_form", "timeline", "transfer_task", "urge", "version_and_tasks", "withdraw",
 ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from engine.auth import policy
@@ -35,7 +36,9 @@ from engine.models.runtime import (
     TASK_CANCELLED,
     TASK_COMPLETED,
     TRANSFER,
+    ProcessDefinition,
     ProcessInstance,
+    TaskAssignment,
     TimingEvent,
     WorkTask,
 )
@@ -87,15 +90,39 @@ def get_task(session: Session, task_id: int, actor: Actor | None = None) -> Work
     return row
 
 
+# A task's posts by assignment kind and its definition's content hash (the key of the parsed spec
+# its form comes from), in one read: every task operation answers with both (api.routes.runtime),
+# and the task page shows both. Built once.
+_POSTS_AND_SPEC_KEY = (
+    select(col(ProcessDefinition.content_hash), col(TaskAssignment.kind), col(TaskAssignment.post_code))
+    .select_from(WorkTask)
+    .join(ProcessInstance, col(ProcessInstance.id) == col(WorkTask.instance_id))
+    .join(ProcessDefinition, col(ProcessDefinition.id) == col(ProcessInstance.definition_id))
+    .outerjoin(TaskAssignment, col(TaskAssignment.task_id) == col(WorkTask.id))
+    .where(col(WorkTask.id) == bindparam("p_task"))
+    .order_by(col(TaskAssignment.id))
+)
+
+
+def task_posts_and_form(session: Session, row: WorkTask) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """The task's posts by assignment kind — handler, backup, transfer, reader, each kind in the
+    order it was assigned — and the form fields it declares (for pages and API clients): one
+    statement while the process's spec is parsed in this process (otherwise its definition is read
+    and parsed too)."""
+    assert row.id is not None
+    found = session.execute(_POSTS_AND_SPEC_KEY, {"p_task": row.id}).all()
+    posts: dict[str, list[str]] = {kind: [] for kind in (HANDLER, BACKUP, TRANSFER, READER)}
+    for _spec_key, kind, post_code in found:
+        if kind in posts:
+            posts[kind].append(post_code)
+    if not found:  # the row is gone (the foreign keys keep every other case out)
+        return posts, []
+    return posts, [field.as_dict() for field in _fields_of(session, found[0][0], row)]
+
+
 def task_form(session: Session, row: WorkTask) -> list[dict[str, Any]]:
     """The form fields the task declares (for pages and API clients)."""
-    instance = session.get(ProcessInstance, row.instance_id)
-    assert instance is not None  # the foreign key
-    definition = defs.get_definition(session, instance.definition_id)
-    for spec in defs.human_task_specs(definition):
-        if spec.name == row.task_spec:
-            return [f.as_dict() for f in form_of(defs.task_properties(spec))]
-    return []
+    return task_posts_and_form(session, row)[1]
 
 
 def process_form_fields(session: Session, instance: ProcessInstance) -> dict[str, FormField]:
@@ -112,7 +139,7 @@ def process_form_fields(session: Session, instance: ProcessInstance) -> dict[str
 def task_items(session: Session, rows: list[WorkTask]) -> dict[int, dict[str, Any]]:
     """Task id → {"name", "value"} of the multi-instance item each task is about (e.g. which
     problem a rectification check concerns); tasks of ordinary steps are absent."""
-    return tk.task_items(session, [row.id for row in rows if row.id is not None])
+    return tk.task_items(session, rows)
 
 
 def task_item(session: Session, row: WorkTask) -> dict[str, Any] | None:
@@ -125,14 +152,9 @@ def bpmn_id(row: WorkTask) -> str:
 
 
 def task_posts(session: Session, row: WorkTask) -> dict[str, list[str]]:
-    """Posts by assignment kind: handler, backup, transfer, reader (one read of the assignments,
-    each kind in the order it was assigned)."""
-    assert row.id is not None
-    found: dict[str, list[str]] = {kind: [] for kind in (HANDLER, BACKUP, TRANSFER, READER)}
-    for assignment in tk.assignments(session, row.id):
-        if assignment.kind in found:
-            found[assignment.kind].append(assignment.post_code)
-    return found
+    """Posts by assignment kind: handler, backup, transfer, reader (each kind in the order it was
+    assigned)."""
+    return task_posts_and_form(session, row)[0]
 
 
 def _open_task(session: Session, task_id: int) -> tuple[WorkTask, ProcessInstance]:
@@ -172,7 +194,7 @@ def complete_task(session: Session, clock: Any, task_id: int, data: dict[str, An
     tk.require_running(instance)
     tk.require_open(row)
     post = policy.require_act(session, actor, row)
-    fields = _fields_of(session, instance, spec_key, row)
+    fields = _fields_of(session, spec_key, row)
     cleaned = check_data(validate_submission(fields, data or {}, provided_names()))
     workflow = restore_workflow(session, instance, spec_key)
     check_collections(cleaned, workflow_inputs(workflow))
@@ -206,10 +228,16 @@ def complete_task(session: Session, clock: Any, task_id: int, data: dict[str, An
     return row
 
 
-def _fields_of(session: Session, instance: ProcessInstance, spec_key: str, row: WorkTask) -> list[FormField]:
+def _fields_of(session: Session, spec_key: str, row: WorkTask) -> list[FormField]:
+    """The task's form fields from its process's parsed spec (`spec_key`: its definition's content
+    hash), parsed from the definition row first when this process has not parsed it yet."""
     cached = SPEC_CACHE.get(spec_key)
-    specs = defs.human_specs_of(*cached) if cached else defs.human_task_specs(
-        defs.get_definition(session, instance.definition_id))
+    if cached:
+        specs = defs.human_specs_of(*cached)
+    else:
+        instance = session.get(ProcessInstance, row.instance_id)
+        assert instance is not None  # the foreign key
+        specs = defs.human_task_specs(defs.get_definition(session, instance.definition_id))
     for spec in specs:
         if spec.name == row.task_spec:
             return form_of(defs.task_properties(spec))

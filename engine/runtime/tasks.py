@@ -231,17 +231,20 @@ def multi_instance_item(task) -> dict[str, Any] | None:
     return {"name": name, "value": task.data.get(name)}
 
 
-def task_items(session: Session, task_ids: list[int]) -> dict[int, dict[str, Any]]:
+def task_items(session: Session, rows: list[WorkTask]) -> dict[int, dict[str, Any]]:
     """The multi-instance item of each listed task that has one (recorded in its `task_ready`
-    event, so a check shows which problem it is about without restoring the workflow)."""
+    event, so a check shows which problem it is about without restoring the workflow). Only the
+    task of an item of a multi-instance step ("<id> [child]", `multi_instance_item`) has one: a
+    list of ordinary steps — a case's start, a completion — reads nothing."""
+    task_ids = [row.id for row in rows if row.id is not None and row.task_spec.endswith(MULTI_INSTANCE_SUFFIX)]
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(task_ids), 500):
-        rows = session.exec(
+        events = session.exec(
             select(TimingEvent.task_id, TimingEvent.detail)
             .where(col(TimingEvent.task_id).in_(task_ids[start:start + 500]), TimingEvent.kind == "task_ready")
             .order_by(col(TimingEvent.id))
         ).all()
-        for task_id, detail in rows:
+        for task_id, detail in events:
             if task_id is not None and isinstance(detail, dict) and detail.get("item") is not None:
                 found[task_id] = detail["item"]
     return found

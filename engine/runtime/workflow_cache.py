@@ -78,6 +78,14 @@ def keep_after_commit(session: Session, instance_id: int, state_json: str, workf
     session.info.setdefault(_PENDING, {})[_key(session, instance_id)] = (state_json, workflow)
 
 
+def saved_in_transaction(session: Session, instance_id: int, state_json: str) -> Any | None:
+    """The workflow this transaction saved as `state_json` (still to be offered at its commit), to
+    READ from only — e.g. the case data of the answer to the step that saved it; a step must
+    `take` or restore its own."""
+    entry = session.info.get(_PENDING, {}).get(_key(session, instance_id))
+    return entry[1] if entry is not None and entry[0] == state_json else None
+
+
 @event.listens_for(OrmSession, "after_commit")
 def _publish(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING, None)
