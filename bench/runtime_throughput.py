@@ -190,14 +190,15 @@ def run_db_replay(database: Database, clock: ControlledClock, n: int) -> Timer:
 # one calls another; a function imported by name elsewhere is wrapped where it is called from.
 BREAKDOWN = (
     ("sqlmodel", "Session.commit", "commits (with the step's timing events)"),
-    ("engine.runtime.instances", "after_step", "after_step: clocks, warning rows, timers"),
+    ("engine.runtime.instances", "after_step", "after_step: clocks, new task rows, warning rows, timers"),
     ("engine.runtime.clocks.sync", "compute_moments", "- due/yellow moments on the calendar"),
     ("engine.runtime.clocks.sync", "open_stage", "- opening stage rows"),
     ("engine.runtime.instances", "serialize_workflow", "serializing the workflow"),
-    ("engine.runtime.tasks", "sync_tasks", "task rows: open ones read, new ones with assignments"),
+    ("engine.runtime.instances", "plan_tasks", "task rows: open ones read and closed, lanes of new ones"),
+    ("engine.runtime.instances", "insert_tasks", "- new task rows with assignments"),
     ("engine.runtime.task_service", "load_task", "reading the task and instance rows"),
     ("engine.runtime.task_service", "policy.require_act", "checking the actor's posts"),
-    ("engine.runtime.instances", "bump_version", "optimistic instance update (version_id_col, bulk update by key)"),
+    ("engine.runtime.instances", "bump_version", "optimistic instance update (the mapper's version column, one Core UPDATE)"),
     ("engine.runtime.instances", "write_events", "writing the timing events (one insert a step)"),
 )
 EVENT_MODULES = ("engine.runtime.events", "engine.runtime.instance_service", "engine.runtime.task_service",
