@@ -183,13 +183,14 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
     names = post_names(groups)
     events = runtime.timeline(session, instance.id)
     data = runtime.instance_data(session, instance.id)
+    posts, fields = runtime.task_posts_and_form(session, row)  # one read for both
     return {
         "title": row.name,
         "task": row,
         "instance": instance,
         "process_name": process_name(session, instance.definition_id),
-        "fields": runtime.task_form(session, row),
-        "posts": runtime.task_posts(session, row),
+        "fields": fields,
+        "posts": posts,
         "relation": relation,
         "is_open": row.status == "ready" and instance.status == "running",
         "deadline": runtime.task_deadline(session, row, clock) if row.status == "ready" else None,
@@ -197,7 +198,7 @@ def task_context(session: Session, clock: Clock, task_id: int, actor: Actor) -> 
         "events": timeline_lines(session, events, names),
         "post_groups": groups,
         "department_choices": department_choices(session),
-        "post_names": post_names(groups),
+        "post_names": names,
         "choice_label": task_forms.choice_label,
         "diagram": diagram_svg(session, instance.id),
         "people": user_names(session, [row.completed_by]),
