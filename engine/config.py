@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     # version in force and the public catalog shows it first. Unset: the newest published version
     # of any region (one region per database, as most deployments have).
     region: str | None = Field(default=None, max_length=200)
-    # Run the timer worker inside the server process: "auto" = only on SQLite (single process).
+    # Run the timer worker inside each server process: "auto" and "on" = yes, on every backend
+    # (engine.runtime.worker.should_embed says why); "off" for deployments whose only timer workers
+    # are `dutyflow worker` processes.
     embedded_worker: Literal["auto", "on", "off"] = "auto"
     # A time limit turns yellow this many working days before it ends, or once this share of it
     # is used, whichever comes first (engine.runtime.deadlines.WarningPolicy).

@@ -153,6 +153,23 @@ def test_embedded_worker_starts_and_stops_with_the_app(database, clock, tmp_path
     assert not embedded.thread.is_alive() and app.state.timer_worker is None
 
 
+def test_a_server_left_at_its_defaults_fires_timers_itself_on_every_backend(database, clock, tmp_path, monkeypatch):
+    # On PostgreSQL too: a deployment that forgot `dutyflow worker` (or whose worker crashed) would
+    # otherwise fire no yellow or red card and seal nothing, with nothing to say so.
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from engine.config import Settings
+
+    monkeypatch.delenv("DUTYFLOW_EMBEDDED_WORKER", raising=False)
+    settings = Settings(database_url="unused", diagrams_dir=tmp_path / "d")
+    assert settings.embedded_worker == "auto"
+    app = create_app(settings=settings, database=database, clock=clock, migrate=False)
+    with TestClient(app):
+        assert app.state.timer_worker.thread.is_alive()
+    assert app.state.timer_worker is None
+
+
 # --- issue 14 item 4: a duty whose limit is 无 has no clock, and every view says 不计时 -------------------
 NO_LIMIT = "MZ-GF-001"  # 最低生活保障审批 (市民政局, 社会救助科), set to 法定时限 无 below
 

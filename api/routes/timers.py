@@ -260,7 +260,7 @@ def _timer_out(row: RuntimeTimer) -> dict[str, Any]:
 
 
 def on_startup(app: FastAPI) -> None:
-    """Start the embedded timer worker (SQLite by default, or when settings.embedded_worker is "on")."""
+    """Start the embedded timer worker (unless settings.embedded_worker is "off": should_embed)."""
     database = app.state.database
     if should_embed(app.state.settings.embedded_worker, database):
         embedded = EmbeddedWorker(database, app.state.clock)

@@ -12,7 +12,7 @@ Design
   the step wrote it) in one INSERT statement at its commit — no lock on the chain head, no hash, one
   statement instead of three. A sealer links pending entries into the chain in bounded batches,
   one transaction each, in pending-id order: the timer worker every few seconds
-  (engine.runtime.worker; on SQLite the worker embedded in the server) and `dutyflow audit verify`
+  (engine.runtime.worker: `dutyflow worker` and the one in each server process) and `dutyflow audit verify`
   before it walks. Concurrency: only sealers lock the one-row head (`audit_chain_head`: last seq
   and hash), once a batch. PostgreSQL: `SELECT … FOR UPDATE` on it, held to the batch's commit — a
   row lock rather than an advisory lock because the row is also what verify checks the last link

@@ -7,7 +7,8 @@ written by other processes are seen within `max_sleep`). This is the only code i
 project that sleeps; tests call `run_once()` after moving a ControlledClock.
 
 Any number of workers may run against PostgreSQL (SKIP LOCKED claims, leases, fenced finishes);
-on SQLite one worker runs inside the server process (see api/routes/timers.py).
+every server process runs one unless DUTYFLOW_EMBEDDED_WORKER=off (`should_embed`,
+api/routes/timers.py), so timers fire even where no `dutyflow worker` runs.
 
 The worker also seals the audit chain every `seal_every` seconds (engine.audit.seal_all: the steps
 record pending entries, a sealer links them into the hash chain outside the steps); several
@@ -171,7 +172,7 @@ class Worker:
 
 
 class EmbeddedWorker:
-    """A worker thread inside the server process (SQLite: the one worker there is)."""
+    """A worker thread inside a server process (`should_embed`)."""
 
     def __init__(self, database: Database, clock, **options):
         self.worker = Worker(database, clock, **options)
@@ -188,13 +189,19 @@ class EmbeddedWorker:
 
 
 def should_embed(setting: str, database: Database) -> bool:
-    """settings.embedded_worker: "on", "off", or "auto" (= on SQLite only)."""
+    """settings.embedded_worker: "on" or "auto" (the default) = a worker runs in every server
+    process, on SQLite and on PostgreSQL alike; "off" = none (the deployment runs `dutyflow worker`).
+
+    Why on PostgreSQL too: a server whose timer workers are all separate processes fires no yellow
+    or red card, no 督办 and no BPMN timer, and seals nothing into the audit chain, for as long as
+    none of them runs — forgotten at a deployment or crashed — and nothing tells the clerks or the
+    efficiency office that their countdowns stopped counting. A worker in each server process is
+    one more claimer among any `dutyflow worker`s (SKIP LOCKED claims and fenced finishes: each due
+    row still fires once), and costs an indexed read a second when nothing is due.
+    `database` is kept for callers that ask per database."""
+    del database
     value = (setting or "auto").strip().lower()
-    if value in ("on", "1", "true", "yes"):
-        return True
-    if value in ("auto", ""):
-        return database.is_sqlite
-    return False
+    return value in ("on", "auto", "", "1", "true", "yes")
 
 
 # --- firing one claimed row ------------------------------------------------------------------------
