@@ -9,11 +9,12 @@ A角 post of a 限时办结 duty (s003/s004 低保, s006 婚姻登记, s010 就�
 so every request is one a real clerk may make; tokens are fetched once per clerk before timing.
 
 The script does everything itself: a fresh PostgreSQL database `dutyflow_bench_http_<pid>_<n>`
-(dropped at the end), `dutyflow serve --demo --workers 2` as a child process on a free port of
-8710–8719 with DUTYFLOW_DATABASE_URL and a random DUTYFLOW_SECRET_KEY (the demo flag only loads and
-publishes the demo catalog, deploys processes/ and creates the demo accounts at start-up; with a key
-set, nothing of the loopback-only demo key is used), waits until both workers report start-up, one
-untimed warm-up case per clerk, then the timed load, then SIGINT to the server.
+(dropped at the end; DUTYFLOW_BENCH_DB_PREFIX replaces `dutyflow_bench_http_`), `dutyflow serve
+--demo --workers 2` as a child process on a free port of 8710–8719 with DUTYFLOW_DATABASE_URL and
+a random DUTYFLOW_SECRET_KEY (the demo flag only loads and publishes the demo catalog, deploys
+processes/ and creates the demo accounts at start-up; with a key set, nothing of the loopback-only
+demo key is used), waits until both workers report start-up, one untimed warm-up case per clerk,
+then the timed load, then SIGINT to the server.
 
 Bounds: every clerk stops after --cases-per-client cases or when --seconds have passed (it finishes
 the case in hand), whichever comes first; --seconds is capped at 300 and each request times out
@@ -76,7 +77,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = range(8710, 8720)
-DB_PREFIX = "dutyflow_bench_http_"
+# Another prefix (DUTYFLOW_BENCH_DB_PREFIX) keeps runs apart when several people share one PostgreSQL.
+DB_PREFIX = os.environ.get("DUTYFLOW_BENCH_DB_PREFIX", "dutyflow_bench_http_")
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PROCESS_ID = "time_limited_case"
 FIRST_STEP = "accept_application"
@@ -727,6 +729,20 @@ CPU_PARTS = (
     ("api.security", "session_actor", "sign-in check: session + account read"),
     ("engine.runtime.service", "start_instance", "engine: start_instance"),
     ("engine.runtime.service", "complete_task", "engine: complete_task"),
+    # inside the engine's commands: the engine step, saving it, and what saving is made of
+    ("engine.runtime.instance_service", "run_step", "  engine: the engine step (start)"),
+    ("engine.runtime.task_service", "run_step", "  engine: the engine step (complete)"),
+    ("engine.runtime.task_service", "load_task", "  engine: task, instance, spec key read"),
+    ("engine.runtime.task_service", "restore_workflow", "  engine: workflow restored or taken"),
+    ("engine.runtime.instance_service", "create_workflow", "  engine: new workflow"),
+    ("engine.runtime.instance_service", "save_workflow", "  engine: step saved (start)"),
+    ("engine.runtime.task_service", "save_workflow", "  engine: step saved (complete)"),
+    ("engine.runtime.instances", "serialize_workflow", "    saved: workflow serialised"),
+    ("engine.runtime.instances", "plan_tasks", "    saved: task rows planned"),
+    ("engine.runtime.instances", "open_clocks", "    saved: clocks opened"),
+    ("engine.runtime.instances", "insert_tasks", "    saved: task rows inserted"),
+    ("engine.runtime.instances", "settle_clocks", "    saved: clocks settled"),
+    ("engine.runtime.instances", "write_events", "    saved: timing events written"),
     ("api.routes.runtime", "_instance_detail", "answer: the instance (start)"),
     ("api.routes.runtime", "_after", "answer: the task read again (complete, before issue 15's api changes)"),
     ("api.routes.runtime", "_task_detail", "answer: the task (complete)"),

@@ -275,7 +275,7 @@ def _instance_detail(session: Session, row: ProcessInstance) -> InstanceDetailOu
     return InstanceDetailOut(
         **_instance(row).model_dump(),
         definition_version=version,
-        data=service.instance_data(session, row.id),
+        data=service.instance_data(session, row.id, saved=row),
         current_tasks=[_task(t, items) for t in tasks if t.status == "ready"],
         tasks=[_task(t, items) for t in tasks],
     )

@@ -50,7 +50,7 @@ from engine.auth.roles import (
     ROLES,
     Actor,
 )
-from engine.catalog.in_force import catalog_version_id, staff_posts
+from engine.catalog.in_force import catalog_version_id, published_answers, staff_posts
 from engine.errors import Forbidden
 from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit, CatalogVersion
 from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
@@ -204,7 +204,15 @@ def departments_of_posts(session: Session, posts: Iterable[str]) -> set[str]:
     version_id = catalog_version_id(session)
     if not posts or version_id is None:
         return set()
-    return set(session.execute(DEPARTMENTS_OF_POSTS, {"version_id": version_id, "posts": posts}).scalars())
+    known = published_answers(session, version_id, "departments_of_posts")  # frozen once published
+    key = tuple(posts)
+    if known is not None and key in known:
+        kept: frozenset[str] = known[key]
+        return set(kept)
+    found = frozenset(session.execute(DEPARTMENTS_OF_POSTS, {"version_id": version_id, "posts": posts}).scalars())
+    if known is not None:
+        known[key] = found
+    return set(found)
 
 
 def headed_departments(session: Session, actor: Actor) -> set[str]:
@@ -235,7 +243,13 @@ def duty_department(session: Session, duty_code: str | None) -> str | None:
     version_id = catalog_version_id(session)
     if not duty_code or version_id is None:
         return None
+    known = published_answers(session, version_id, "duty_department")  # frozen once published
+    if known is not None and duty_code in known:
+        kept: str | None = known[duty_code]
+        return kept
     department: str | None = session.execute(DUTY_DEPARTMENT, {"version_id": version_id, "code": duty_code}).scalar()
+    if known is not None:
+        known[duty_code] = department
     return department
 
 

@@ -5,22 +5,38 @@ server serves (DUTYFLOW_REGION), or of any region when none is set.
 `catalog_version_id` and `staff_posts` answer from a cache in `session.info`, which lives until
 the transaction ends or writes a catalog table (the listeners below drop it then), so a step sees
 one catalog and a step that writes none asks once.
+
+`published_answers` keeps what a published version answers (duty documents, lane targets, head
+posts) for the life of the process, keyed by its publication token, in an LRU of
+`PUBLISHED_VERSIONS_KEPT` versions (`VERSION_ANSWERS`). A published version never changes (the
+catalog's service refuses any change to it), but its id can: a database emptied and refilled
+(tests do it between tests), or another database at the same URL, reuses ids for other contents.
+So the key is not the id but the token the statement that finds the version in force reads with
+it — on PostgreSQL the version row's `xmin` (the transaction that last wrote it: its publication;
+no other transaction of the cluster gets that number, and a row copied back in gets a new one)
+with its `published_at`, next to the database URL and the id. SQLite has no such number: there the
+answers live for one transaction, as before. Rows of a published version changed behind the
+service's back (an SQL `UPDATE` by hand) are not seen by a process that already read them.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, func, select
+from sqlalchemy import String, and_, bindparam, event, func, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from engine.config import setting
-from engine.db import core_connection
+from engine.db import core_connection, database_key
 from engine.models.catalog import (
     DRAFT,
     PUBLISHED,
@@ -33,7 +49,8 @@ from engine.models.catalog import (
 VERSION_KEY = "dutyflow_catalog_version_id"  # session.info: the version id in force (or None)
 POSTS_KEY = "dutyflow_staff_posts"  # session.info: staff id → posts held in that version
 PUBLISHED_KEY = "dutyflow_published_version_id"  # session.info: the version in force, when published
-DUTIES_KEY = "dutyflow_duties"  # session.info: (version id, code) → duty document of a published version
+TOKEN_KEY = "dutyflow_published_token"  # session.info: that version's publication token (None: SQLite)
+DUTIES_KEY = "dutyflow_duties"  # session.info: (version id, kind) → answers about a published version
 LANES_KEY = "dutyflow_lane_targets"  # session.info: (version id, lane target) → its post codes (runtime.tasks)
 CATALOG_MODELS = "engine.models.catalog"
 
@@ -54,18 +71,42 @@ STAFF_POSTS = (
 )
 
 
+class publication_token(FunctionElement):  # noqa: N801 - named like SQLAlchemy's func.* elements
+    """The publication token of the `catalog_version` row in the FROM of the select it is in: on
+    PostgreSQL its `xmin` and `published_at` as text, elsewhere NULL (see the module docstring)."""
+
+    type = String()
+    inherit_cache = True
+    name = "publication_token"
+
+
+@compiles(publication_token)
+def _no_token(_element: Any, _compiler: Any, **_kw: Any) -> str:
+    return "NULL"
+
+
+@compiles(publication_token, "postgresql")
+def _row_xmin(_element: Any, _compiler: Any, **_kw: Any) -> str:
+    # xmin is a system column of every PostgreSQL row: the id of the transaction that wrote it.
+    return "(CAST(catalog_version.xmin AS TEXT) || '/' || CAST(catalog_version.published_at AS TEXT))"
+
+
 @dataclass(frozen=True)
 class InForceStatements:
     """The statements that find the version in force, for all regions or for one (bound as `region`)."""
 
-    version_in_force: Any  # (version_id, published_id)
-    staff_posts_in_force: Any  # (version_id, published_id, code) rows for `staff_id`
+    version_in_force: Any  # (version_id, published_id, published_token)
+    staff_posts_in_force: Any  # (version_id, published_id, published_token, code) rows for `staff_id`
 
 
 def _in_force_statements(one_region: bool) -> InForceStatements:
     region_filter = [_VERSION.c.region == bindparam("region")] if one_region else []
     newest_published = (
         select(_VERSION.c.id).where(_VERSION.c.status == PUBLISHED, *region_filter)
+        .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
+    )
+    newest_published_token = (
+        select(publication_token()).select_from(_VERSION).where(_VERSION.c.status == PUBLISHED, *region_filter)
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
     newest_draft = (
@@ -75,12 +116,13 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
     # The version in force (and whether it is published) in one statement instead of one or two.
     published_id = newest_published.scalar_subquery()
     version_in_force = select(func.coalesce(published_id, newest_draft.scalar_subquery()).label("version_id"),
-                              published_id.label("published_id"))
+                              published_id.label("published_id"),
+                              newest_published_token.scalar_subquery().label("published_token"))
     # The first question of a step is usually "which posts does the actor hold": the version in
     # force and those posts in one statement (one row with code NULL when they hold none).
     in_force = version_in_force.subquery("in_force")
     staff_posts_in_force = (
-        select(in_force.c.version_id, in_force.c.published_id, _POST.c.code)
+        select(in_force.c.version_id, in_force.c.published_id, in_force.c.published_token, _POST.c.code)
         .select_from(in_force.outerjoin(
             _STAFF.join(_HOLDER, _HOLDER.c.staff_pk == _STAFF.c.id).join(_POST, _POST.c.id == _HOLDER.c.post_id),
             and_(_STAFF.c.version_id == in_force.c.version_id, _STAFF.c.staff_id == bindparam("staff_id"))))
@@ -100,10 +142,12 @@ def _statements() -> tuple[InForceStatements, dict[str, Any]]:
     return (ONE_REGION, {"region": region}) if region else (ANY_REGION, {})
 
 
-def _remember_version(session: Session, version_id: int | None, published_id: int | None) -> None:
+def _remember_version(session: Session, version_id: int | None, published_id: int | None,
+                      token: str | None) -> None:
     session.info[VERSION_KEY] = version_id
     if published_id is not None:
         session.info[PUBLISHED_KEY] = published_id
+        session.info[TOKEN_KEY] = token
 
 
 def catalog_version_id(session: Session) -> int | None:
@@ -112,7 +156,7 @@ def catalog_version_id(session: Session) -> int | None:
     if VERSION_KEY not in session.info:
         statements, params = _statements()
         row = core_connection(session).execute(statements.version_in_force, params).one()
-        _remember_version(session, row.version_id, row.published_id)
+        _remember_version(session, row.version_id, row.published_id, row.published_token)
     version_id: int | None = session.info[VERSION_KEY]
     return version_id
 
@@ -131,32 +175,72 @@ def staff_posts(session: Session, staff_id: str | None) -> set[str]:
             statements, params = _statements()
             rows = core_connection(session).execute(statements.staff_posts_in_force,
                                                     {"staff_id": staff_id, **params}).all()
-            _remember_version(session, rows[0].version_id, rows[0].published_id)
+            _remember_version(session, rows[0].version_id, rows[0].published_id, rows[0].published_token)
             found = [row.code for row in rows if row.code is not None]
         cache[staff_id] = set(found)
     return cache[staff_id]
 
 
-def lane_targets(session: Session) -> dict[tuple[int, str], list[str]]:
-    """This transaction's answers to "which posts does this lane target name" (a post, unit,
-    department or role code), by (version id, code): a step that makes several tasks in one lane
-    (a multi-instance step, parallel branches) asks once. Dropped with the other answers when the
-    transaction writes a catalog table."""
-    cache: dict[tuple[int, str], list[str]] = session.info.setdefault(LANES_KEY, {})
-    return cache
+# ---------------------------------------------------------------- answers of a published version
+
+# Per process: (database URL, version id, publication token) → kind of answer → question → answer,
+# the most recently used PUBLISHED_VERSIONS_KEPT versions (the module docstring says why the token).
+PUBLISHED_VERSIONS_KEPT = 16
+VERSION_ANSWERS: OrderedDict[tuple[str, int, str], dict[str, dict[Any, Any]]] = OrderedDict()
+_ANSWERS_LOCK = threading.Lock()  # uvicorn runs sync endpoints in threads
 
 
-def published_duties(session: Session, version_id: int) -> dict[tuple[int, str], Any] | None:
-    """This transaction's duty documents of `version_id` (engine.catalog.service.get_duty), when it
-    is known to be published — the version in force found published, or the session's own model
-    object of it says so — else None: a draft's duties are never cached (a draft may be re-imported)."""
+def _process_answers(session: Session, version_id: int, kind: str) -> dict[Any, Any] | None:
+    """The process-wide answers of `kind` about `version_id`, when it is the version in force of
+    this transaction, published, with a publication token; else None."""
+    token = session.info.get(TOKEN_KEY)
+    if token is None or session.info.get(PUBLISHED_KEY) != version_id:
+        return None
+    key = (database_key(session), version_id, token)
+    with _ANSWERS_LOCK:
+        answers = VERSION_ANSWERS.get(key)
+        if answers is None:
+            answers = VERSION_ANSWERS[key] = {}
+            while len(VERSION_ANSWERS) > PUBLISHED_VERSIONS_KEPT:
+                VERSION_ANSWERS.popitem(last=False)
+        else:
+            VERSION_ANSWERS.move_to_end(key)
+        return answers.setdefault(kind, {})
+
+
+def published_answers(session: Session, version_id: int, kind: str) -> dict[Any, Any] | None:
+    """Answers of `kind` (each caller names its own: "duties", "heads", …) about `version_id` that
+    hold as long as it is published, to read and fill; None when it is not known to be published
+    (a draft may be re-imported: never cached). Process-wide when it is the version in force found
+    published with a publication token (PostgreSQL), else this transaction's — the version in force
+    found published, or the session's own model object of it says so — dropped with the other
+    answers when the transaction writes a catalog table. The answers are shared: read them, never
+    change them."""
+    shared = _process_answers(session, version_id, kind)
+    if shared is not None:
+        return shared
     published = session.info.get(PUBLISHED_KEY) == version_id
     if not published:
         held = session.identity_map.get(identity_key(CatalogVersion, version_id))
         published = held is not None and held.status == PUBLISHED
     if not published:
         return None
-    cache: dict[tuple[int, str], Any] = session.info.setdefault(DUTIES_KEY, {})
+    answers: dict[tuple[int, str], dict[Any, Any]] = session.info.setdefault(DUTIES_KEY, {})
+    return answers.setdefault((version_id, kind), {})
+
+
+def lane_targets(session: Session) -> dict[tuple[int, str], list[str]]:
+    """The answers to "which posts does this lane target name" (a post, unit, department or role
+    code) in the version in force, by (version id, code): process-wide when that version is
+    published with a token (`published_answers`), else this transaction's, so a step that makes
+    several tasks in one lane (a multi-instance step, parallel branches) asks once. This
+    transaction's are dropped with the other answers when it writes a catalog table."""
+    version_id = session.info.get(VERSION_KEY)
+    if version_id is not None:
+        shared = _process_answers(session, version_id, "lanes")
+        if shared is not None:
+            return shared
+    cache: dict[tuple[int, str], list[str]] = session.info.setdefault(LANES_KEY, {})
     return cache
 
 
@@ -166,6 +250,7 @@ def forget_catalog(session: Session | OrmSession) -> None:
     session.info.pop(VERSION_KEY, None)
     session.info.pop(POSTS_KEY, None)
     session.info.pop(PUBLISHED_KEY, None)
+    session.info.pop(TOKEN_KEY, None)
     session.info.pop(DUTIES_KEY, None)
     session.info.pop(LANES_KEY, None)
 

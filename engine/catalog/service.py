@@ -22,7 +22,7 @@ from engine.bounds import INT_COLUMN_MAX
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
-from engine.catalog.in_force import catalog_version_id, published_duties
+from engine.catalog.in_force import catalog_version_id, published_answers
 from engine.catalog.validation import validate_document
 from engine.clock import BEIJING, ensure_aware
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -377,17 +377,18 @@ def search_duties(
 
 
 def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
-    """The duty's document (shared within the transaction: read it, don't change it).
+    """The duty's document (shared: read it, don't change it).
 
     A start reads the same duty three times (the start check, the `open_case` script, the case
     clock's limit), four statements each: the document of a published version — frozen — is kept
-    for the rest of the transaction (`in_force.published_duties`, dropped when the transaction
-    writes a catalog table); a draft's is read every time.
+    (`in_force.published_answers`: for the life of the process when the version in force carries
+    a publication token, else for the rest of the transaction); a draft's is read every time.
     """
-    cache = published_duties(session, version_id)
-    if cache is not None and (version_id, code) in cache:
-        cached: doc.Duty = cache[(version_id, code)]
-        return cached
+    cache = published_answers(session, version_id, "duties")
+    if cache is not None:
+        cached: doc.Duty | None = cache.get(code)
+        if cached is not None:
+            return cached
     row = session.scalars(
         select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id, col(CatalogDuty.code) == code)
     ).first()
@@ -395,7 +396,7 @@ def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
         raise NotFound(f"找不到事项 '{code}'", [f"duty: 未知事项编码 '{code}'"])
     duty = store.duty_documents(session, [row])[0]
     if cache is not None:
-        cache[(version_id, code)] = duty
+        cache[code] = duty
     return duty
 
 

@@ -11,12 +11,13 @@ import json
 from typing import Any
 
 from sqlalchemy import bindparam, insert
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import load_only, make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from engine.auth import policy
 from engine.auth.roles import Actor
 from engine.catalog import service as catalog
+from engine.catalog.in_force import catalog_version_id
 from engine.db import core_connection
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models.runtime import (
@@ -81,10 +82,10 @@ def _check_duty(session: Session, duty_code: Any) -> str | None:
         return None
     if not isinstance(duty_code, str) or not duty_code.strip():
         raise InvalidInput("事项编码有误", ["data.duty_code: 应为事项编码文本"])
-    version = catalog.current_version(session)
-    if version is not None:
+    version_id = catalog_version_id(session)  # the id is enough: no need to load the version's row
+    if version_id is not None:
         try:
-            catalog.get_duty(session, version.id, duty_code)
+            catalog.get_duty(session, version_id, duty_code)
         except NotFound:
             raise InvalidInput(f"权责清单中没有事项 '{duty_code}'", [f"data.duty_code: 未知事项 '{duty_code}'"]) from None
     return duty_code
@@ -108,16 +109,19 @@ def start_instance(session: Session, clock: Any, process_id: str, data: dict[str
     duty_code = _check_duty(session, data.get("duty_code"))
     now = clock.now()
     assert definition.id is not None
-    # A Core insert and the row read back (half what constructing a model object and flushing it
-    # costs); its id goes into the case data.
-    instance_id = core_connection(session).execute(_INSERT_INSTANCE, {
+    # A Core insert returning the whole row (half what constructing a model object and flushing
+    # it costs), made the session's persistent object as if loaded (`make_transient_to_detached`,
+    # then `add`: no statement), instead of reading the row back; its id goes into the case data.
+    inserted = core_connection(session).execute(_INSERT_INSTANCE, {
         "definition_id": definition.id, "process_id": definition.process_id, "status": RUNNING,
         "duty_code": duty_code, "subject": str(data.get("subject") or data.get("applicant") or "")[:300],
         "start_data": data, "state_json": "{}", "version": 1, "started_at": now, "started_by": actor.username,
         "starter_staff_id": actor.staff_id, "updated_at": now,
-    }).scalar_one()
-    instance = session.get(ProcessInstance, instance_id)
-    assert instance is not None and instance.id is not None
+    }).one()
+    instance = ProcessInstance(**inserted._asdict())
+    make_transient_to_detached(instance)
+    session.add(instance)
+    assert instance.id is not None
     timers.note_new_instance(session, instance.id)  # its first step needs not look for rows of it
     workflow = create_workflow(definition, {**data, "instance_id": instance.id})
     ev.log_event(session, instance.id, "instance_started", now, actor=actor, since=now,
@@ -128,7 +132,7 @@ def start_instance(session: Session, clock: Any, process_id: str, data: dict[str
 
 
 _INSTANCE_TABLE = ProcessInstance.__table__  # type: ignore[attr-defined]
-_INSERT_INSTANCE = insert(_INSTANCE_TABLE).returning(_INSTANCE_TABLE.c.id)
+_INSERT_INSTANCE = insert(_INSTANCE_TABLE).returning(*_INSTANCE_TABLE.c)
 
 # The newest version of a process with only the columns a start needs (not the BPMN text and the
 # serialized spec) when its parsed spec is in memory, and the calendar's fingerprint (the start's
@@ -186,15 +190,25 @@ def list_instances(session: Session, status: str | None = None, process_id: str 
     return list(session.exec(query))
 
 
-def instance_data(session: Session, instance_id: int) -> dict[str, Any]:
+def instance_data(session: Session, instance_id: int, saved: ProcessInstance | None = None) -> dict[str, Any]:
     """The case data as it stands: the data of the last completed step (start data before that).
     Read from the workflow this transaction saved, when it saved the instance (the answer to a
-    start), instead of restoring it from the state just written."""
+    start), instead of restoring it from the state just written. `saved`: the instance object
+    this transaction saved (start_instance's answer): when its state is the one the transaction
+    saved the workflow as, the row — locked by this transaction's update — is not read again."""
+    if saved is not None and saved.id == instance_id:
+        workflow = workflow_cache.saved_in_transaction(session, instance_id, saved.state_json)
+        if workflow is not None:
+            return _visible_data(workflow, saved)
     instance, spec_key = load_instance(session, instance_id)
     assert instance.id is not None
     workflow = workflow_cache.saved_in_transaction(session, instance.id, instance.state_json)
     if workflow is None:
         workflow = restore_workflow(session, instance, spec_key)
+    return _visible_data(workflow, instance)
+
+
+def _visible_data(workflow: Any, instance: ProcessInstance) -> dict[str, Any]:
     task = workflow.last_task
     data = dict(task.data) if task is not None else dict(instance.start_data)
     return {k: v for k, v in data.items() if not k.startswith("_")}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from engine.auth.policy import department_head_post
 from engine.calendar.limits import parse_limit
 from engine.errors import InvalidInput
 from engine.runtime.clocks import commands
-from engine.runtime.library.catalog_lookup import duty_info, head_post
+from engine.runtime.library.catalog_lookup import duty_info, head_post, named_department_head
 from engine.runtime.library.context import catalog_version_id, now, session, step_context
 
 
@@ -31,7 +30,7 @@ def open_case(duty_code: str, limit: str | None = None) -> dict:
     if unit_head == handler:
         # The handler heads the unit: decisions and 超期督促 go up to the department's head, never
         # back to the handler (a head deciding their own case, or urged by themself).
-        named = department_head_post(session(), info["department"])
+        named = named_department_head(session(), version_id, info["department"])
         unit_head = named if named and named != handler else unit_head
     return {
         "duty_code": info["code"],
@@ -42,7 +41,7 @@ def open_case(duty_code: str, limit: str | None = None) -> dict:
         "unit_head": unit_head,
         # 本行政机关负责人 who decides extensions (延期审批); None when the catalog names none, and
         # then a request is refused with that reason before the step could be reached.
-        "department_head": department_head_post(session(), info["department"]),
+        "department_head": named_department_head(session(), version_id, info["department"]),
         "limit": effective,
         "phone": info["phone"],
     }
