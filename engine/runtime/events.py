@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import Row, bindparam, event, insert
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
@@ -158,7 +158,13 @@ def timeline(session: Session, instance_id: int) -> list[TimingEvent]:
     ))
 
 
-def task_events(session: Session, task_id: int) -> list[TimingEvent]:
-    return list(session.exec(
-        select(TimingEvent).where(TimingEvent.task_id == task_id).order_by(col(TimingEvent.at), col(TimingEvent.id))
-    ))
+def task_events(session: Session, task_id: int) -> list[Row[Any]]:
+    """All events of a task, oldest first, as read-only rows with the log's columns as attributes
+    (a task's answer lists them after every operation: Core on the table, no ORM objects to build).
+    The transaction's batch is written first, as a query of the log through the session does."""
+    write_events(session)
+    return list(core_connection(session).execute(_TASK_EVENTS, {"p_task": task_id}))
+
+
+_TASK_EVENTS = (select(_EVENT_TABLE).where(_EVENT_TABLE.c.task_id == bindparam("p_task"))
+                .order_by(_EVENT_TABLE.c.at, _EVENT_TABLE.c.id))
