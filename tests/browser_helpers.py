@@ -35,6 +35,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # Pages are painted by the renderer on the CPU, as without a GPU they are anyway, instead of
+    # through Debian's default GPU rasterization emulated in software (SwiftShader) in a GPU
+    # process: the same pixels, ~15 % less of the browser tests' CPU (the browser modules, -n 3).
+    "--disable-gpu-rasterization", "--disable-software-rasterizer",
 ]
 
 

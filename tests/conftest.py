@@ -1,26 +1,46 @@
 """Shared fixtures. Every test that touches the database runs on SQLite and on PostgreSQL, except
-the page and browser layers, which run on SQLite with a PostgreSQL smoke in each module.
+the PostgreSQL runs listed in tests/sqlite_only.txt and the page and browser layers, which run on
+SQLite with a PostgreSQL smoke in each module.
 
 Each pytest process gets its own PostgreSQL database (created here, dropped at the end) and its
 own SQLite file, migrated once by Alembic; tables are emptied before every test.
 
-Which backends. The engine's and the API's tests (tests/test_*.py outside the two layers below,
-tests/security/) run every database test on both backends: that is where the SQL is. The page
-tests (tests/test_pages_*.py: server-rendered HTML through TestClient) and the browser tests
-(tests/test_browser_*.py: Chromium on a served site) call the same engine services, whose queries
-those tests already run on both; what the pages add is templates, forms and redirects, which do
-not depend on the backend. So these modules run on SQLite (`pytestmark =
-pytest.mark.backends("sqlite")`, which a browser module's `site` follows too), and each keeps at
-least one test on PostgreSQL (`@pytest.mark.backends("sqlite", "postgresql")` on the test; the
-role walks and the file picker stay SQLite only, as they were: a walk and an upload control), chosen to
-run the few queries written in the pages themselves (api/pages/: the inbox's refused transfers
-and process names, the task page's steps, the evaluation pages' years and plans) and the engine
-queries only pages call (the dashboard's alert counts and pages, the public catalog's regions and
-cancelled duties, the print views' limits, the legal office's publications under way). Tests in
-those modules that drive the API, the command line or the engine directly stay on both. Both
-backends for every page and browser test cost about 15 % of the suite's test time for queries the
-engine's and the API's tests already run on PostgreSQL. (The fuzz test draws fewer random
-examples on PostgreSQL: tests/security/test_schemathesis.py says why.)
+Which backends. A test that uses `database` is parametrized with both backends unless a
+`backends` mark names fewer; a new test, or a renamed one, runs on both.
+
+The engine's and the API's tests (tests/test_*.py outside the two layers below, tests/security/):
+every one runs on SQLite; on PostgreSQL run those whose runs, together, execute every distinct SQL
+statement the product (engine/, api/) sends to PostgreSQL when every test runs on both — a
+statement being its text with the parameters as `?` and an IN or VALUES list as one, whatever its
+length — plus those whose subject is PostgreSQL itself, whatever statements they run: concurrent
+transactions and locks (the races, the timer workers, the audit chain's sealing, the start-up
+lock), the migrations' schema, values PostgreSQL refuses where SQLite does not (NUL, integer
+range), and any test that starts a Python child process (its SQL is not seen).
+scripts/postgresql_subset.py records each PostgreSQL run's statements (`record`: every
+PostgreSQL run of the suite, with DUTYFLOW_TEST_ALL_ON_POSTGRESQL=1), chooses the cheapest
+covering set (`choose`: greedy, by new statements a second) and writes the other runs to
+tests/sqlite_only.txt, which is deselected here; its ALWAYS_ON_POSTGRESQL lists the PostgreSQL
+subjects with their reasons, and `check` says whether a recording is still covered. In a run of
+the whole suite every listed id must name a collected PostgreSQL run of `database` without a
+`backends` mark (a stale entry stops the run).
+Chosen on 2026-11-29: 561 distinct statements; 168 of 698 PostgreSQL runs kept (110 by a mark or
+a rule, 58 to cover the statements), 530 SQLite only. Re-run `record` and `choose` when tests
+or queries change; DUTYFLOW_TEST_ALL_ON_POSTGRESQL=1 runs every test on both backends again.
+
+The page tests (tests/test_pages_*.py: server-rendered HTML through TestClient) and the browser
+tests (tests/test_browser_*.py: Chromium on a served site) call the same engine services, whose
+queries the engine's and the API's tests already run on both; what the pages add is templates,
+forms and redirects, which do not depend on the backend. So these modules run on SQLite
+(`pytestmark = pytest.mark.backends("sqlite")`, which a browser module's `site` follows too), and
+each keeps at least one test on PostgreSQL (`@pytest.mark.backends("sqlite", "postgresql")` on the
+test; the role walks and the file picker stay SQLite only, as they were: a walk and an upload
+control), chosen to run the few queries written in the pages themselves (api/pages/: the inbox's
+refused transfers and process names, the task page's steps, the evaluation pages' years and
+plans) and the engine queries only pages call (the dashboard's alert counts and pages, the public
+catalog's regions and cancelled duties, the print views' limits, the legal office's publications
+under way). Tests in those modules that drive the API, the command line or the engine directly
+stay on both (and under the rule above). (The fuzz test draws fewer random examples on
+PostgreSQL: tests/security/test_schemathesis.py says why.)
 """
 
 from __future__ import annotations
@@ -69,11 +89,59 @@ def _wired_hooks() -> None:
     wire()
 
 
+SQLITE_ONLY_FILE = Path(__file__).resolve().parent / "sqlite_only.txt"
+
+
+def _sqlite_only() -> set[str]:
+    """The PostgreSQL runs tests/sqlite_only.txt leaves out; none if DUTYFLOW_TEST_ALL_ON_POSTGRESQL
+    is set (every test on both backends, as `scripts/postgresql_subset.py record` runs them)."""
+    if os.environ.get("DUTYFLOW_TEST_ALL_ON_POSTGRESQL") or not SQLITE_ONLY_FILE.exists():
+        return set()
+    return {line.strip() for line in SQLITE_ONLY_FILE.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+def _plain_id(item) -> str:
+    """The node id without the `@group` pytest-xdist appends under `--dist loadgroup`."""
+    mark = item.get_closest_marker("xdist_group")
+    return item.nodeid.rsplit("@", 1)[0] if mark is not None and "@" in item.nodeid else item.nodeid
+
+
+def _leave_out_listed_postgresql_runs(config, items) -> None:
+    """Deselect the PostgreSQL runs tests/sqlite_only.txt lists (the module docstring). Only runs
+    of `database` on PostgreSQL without a `backends` mark may be listed; in a run of the whole
+    suite every entry must name a collected test, so a renamed test cannot leave a stale entry
+    behind (and the renamed test runs on both backends until the list is chosen again)."""
+    listed = _sqlite_only()
+    if not listed:
+        return
+    by_id = {_plain_id(item): item for item in items}
+    wrong = []
+    for nodeid in sorted(listed & by_id.keys()):
+        item = by_id[nodeid]
+        callspec = getattr(item, "callspec", None)
+        if (callspec is None or callspec.params.get("database") != "postgresql"
+                or item.get_closest_marker("backends") is not None):
+            wrong.append(f"{nodeid} (not a PostgreSQL run of `database` without a `backends` mark)")
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        wrong += [f"{nodeid} (no such test)" for nodeid in sorted(listed - by_id.keys())]
+    if wrong:
+        raise pytest.UsageError(
+            "tests/sqlite_only.txt: " + "; ".join(wrong) + ". Choose the list again: python3 "
+            "scripts/postgresql_subset.py record && python3 scripts/postgresql_subset.py choose")
+    left_out = [item for item in items if _plain_id(item) in listed]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if _plain_id(item) not in listed]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-k`/`-m` deselect: the list is checked against every test
 def pytest_collection_modifyitems(config, items):
-    """Slow and browser tests first, for parallel runs (pytest-xdist): the longest ones start at
-    once and the short ones fill the gaps, instead of one long test starting last and running
-    alone. A module kept on one process (`xdist_group`: a served site with Chromium, a zip bomb)
-    moves as a whole when any of its tests is long, so its module fixtures are still built once."""
+    """The PostgreSQL runs tests/sqlite_only.txt lists are left out. Then slow and browser tests
+    first, for parallel runs (pytest-xdist): the longest ones start at once and the short ones
+    fill the gaps, instead of one long test starting last and running alone. A module kept on one
+    process (`xdist_group`: a served site with Chromium, a zip bomb) moves as a whole when any of
+    its tests is long, so its module fixtures are still built once."""
     def group(item) -> str | None:
         mark = item.get_closest_marker("xdist_group")
         return (mark.args[0] if mark.args else mark.kwargs.get("name")) if mark else None
@@ -81,6 +149,7 @@ def pytest_collection_modifyitems(config, items):
     def long(item) -> bool:
         return item.get_closest_marker("slow") is not None or item.get_closest_marker("browser") is not None
 
+    _leave_out_listed_postgresql_runs(config, items)
     long_groups = {group(item) for item in items if long(item)} - {None}
     items.sort(key=lambda item: not (long(item) or group(item) in long_groups))
 
