@@ -91,6 +91,27 @@ def _row_xmin(_element: Any, _compiler: Any, **_kw: Any) -> str:
     return "(CAST(catalog_version.xmin AS TEXT) || '/' || CAST(catalog_version.published_at AS TEXT))"
 
 
+class postgresql_only(FunctionElement):  # noqa: N801 - named like SQLAlchemy's func.* elements
+    """Its one argument on PostgreSQL, NULL elsewhere: the token's subquery is not run at all where
+    it could only give NULL (SQLite would look up the newest version once more in every step)."""
+
+    type = String()
+    inherit_cache = True
+    name = "postgresql_only"
+
+
+@compiles(postgresql_only)
+def _null(_element: Any, _compiler: Any, **_kw: Any) -> str:
+    return "NULL"
+
+
+@compiles(postgresql_only, "postgresql")
+def _argument(element: Any, compiler: Any, **kw: Any) -> str:
+    (argument,) = element.clauses
+    rendered: str = compiler.process(argument, **kw)
+    return rendered
+
+
 @dataclass(frozen=True)
 class InForceStatements:
     """The statements that find the version in force, for all regions or for one (bound as `region`)."""
@@ -117,7 +138,7 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
     published_id = newest_published.scalar_subquery()
     version_in_force = select(func.coalesce(published_id, newest_draft.scalar_subquery()).label("version_id"),
                               published_id.label("published_id"),
-                              newest_published_token.scalar_subquery().label("published_token"))
+                              postgresql_only(newest_published_token.scalar_subquery()).label("published_token"))
     # The first question of a step is usually "which posts does the actor hold": the version in
     # force and those posts in one statement (one row with code NULL when they hold none).
     in_force = version_in_force.subquery("in_force")
