@@ -18,7 +18,7 @@ from engine.catalog import in_force
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
 from engine.runtime.clocks.limits import duty_limits
-from engine.runtime.library.catalog_lookup import head_post, named_department_head
+from engine.runtime.library.catalog_lookup import head_post
 from engine.runtime.tasks import resolve_lane
 from tests.db_helpers import reset
 
@@ -69,7 +69,7 @@ def _what_a_case_reads(database) -> dict:
             "committed": str(duty_limits(session, DUTY)[0]),
             "a_posts": [p.post for p in duty.posts if p.role == "A"],
             "unit_head": head_post(session, version_id, "MZ", "MZ-SHJZ"),
-            "department_head": named_department_head(session, version_id, "MZ"),
+            "department_head": catalog.named_department_head(session, version_id, "MZ"),
             "lane": resolve_lane(session, None, lane),
         }
 

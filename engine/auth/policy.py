@@ -50,7 +50,8 @@ from engine.auth.roles import (
     ROLES,
     Actor,
 )
-from engine.catalog.in_force import catalog_version_id, published_answers, staff_posts
+from engine.catalog.in_force import catalog_version_id, published_answer, staff_posts
+from engine.catalog.service import named_department_head
 from engine.errors import Forbidden
 from engine.models.catalog import CatalogDepartment, CatalogDuty, CatalogPost, CatalogUnit, CatalogVersion
 from engine.models.runtime import BACKUP, HANDLER, READER, TRANSFER, ProcessInstance, TaskAssignment, WorkTask
@@ -148,10 +149,7 @@ def department_head_post(session: Session, department_code: str | None) -> str |
     version_id = catalog_version_id(session)
     if not department_code or version_id is None:
         return None
-    return session.scalars(
-        select(col(CatalogDepartment.head_post)).where(col(CatalogDepartment.version_id) == version_id,
-                                                  col(CatalogDepartment.code) == department_code)
-    ).first()
+    return named_department_head(session, version_id, department_code)
 
 
 def unit_head_posts(session: Session, unit_code: str | None) -> list[str]:
@@ -204,15 +202,8 @@ def departments_of_posts(session: Session, posts: Iterable[str]) -> set[str]:
     version_id = catalog_version_id(session)
     if not posts or version_id is None:
         return set()
-    known = published_answers(session, version_id, "departments_of_posts")  # frozen once published
-    key = tuple(posts)
-    if known is not None and key in known:
-        kept: frozenset[str] = known[key]
-        return set(kept)
-    found = frozenset(session.execute(DEPARTMENTS_OF_POSTS, {"version_id": version_id, "posts": posts}).scalars())
-    if known is not None:
-        known[key] = found
-    return set(found)
+    return set(published_answer(session, version_id, "departments_of_posts", tuple(posts), lambda: frozenset(
+        session.execute(DEPARTMENTS_OF_POSTS, {"version_id": version_id, "posts": posts}).scalars())))
 
 
 def headed_departments(session: Session, actor: Actor) -> set[str]:
@@ -243,13 +234,8 @@ def duty_department(session: Session, duty_code: str | None) -> str | None:
     version_id = catalog_version_id(session)
     if not duty_code or version_id is None:
         return None
-    known = published_answers(session, version_id, "duty_department")  # frozen once published
-    if known is not None and duty_code in known:
-        kept: str | None = known[duty_code]
-        return kept
-    department: str | None = session.execute(DUTY_DEPARTMENT, {"version_id": version_id, "code": duty_code}).scalar()
-    if known is not None:
-        known[duty_code] = department
+    department: str | None = published_answer(session, version_id, "duty_department", duty_code, lambda: session.execute(
+        DUTY_DEPARTMENT, {"version_id": version_id, "code": duty_code}).scalar())
     return department
 
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, bindparam, event, func, select
+from sqlalchemy import String, and_, bindparam, event, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
@@ -50,7 +51,7 @@ VERSION_KEY = "dutyflow_catalog_version_id"  # session.info: the version id in f
 POSTS_KEY = "dutyflow_staff_posts"  # session.info: staff id → posts held in that version
 PUBLISHED_KEY = "dutyflow_published_version_id"  # session.info: the version in force, when published
 TOKEN_KEY = "dutyflow_published_token"  # session.info: that version's publication token (None: SQLite)
-DUTIES_KEY = "dutyflow_duties"  # session.info: (version id, kind) → answers about a published version
+ANSWERS_KEY = "dutyflow_published_answers"  # session.info: (version id, kind) → answers about a published version
 LANES_KEY = "dutyflow_lane_targets"  # session.info: (version id, lane target) → its post codes (runtime.tasks)
 CATALOG_MODELS = "engine.models.catalog"
 
@@ -71,29 +72,16 @@ STAFF_POSTS = (
 )
 
 
-class publication_token(FunctionElement):  # noqa: N801 - named like SQLAlchemy's func.* elements
-    """The publication token of the `catalog_version` row in the FROM of the select it is in: on
-    PostgreSQL its `xmin` and `published_at` as text, elsewhere NULL (see the module docstring)."""
-
-    type = String()
-    inherit_cache = True
-    name = "publication_token"
-
-
-@compiles(publication_token)
-def _no_token(_element: Any, _compiler: Any, **_kw: Any) -> str:
-    return "NULL"
-
-
-@compiles(publication_token, "postgresql")
-def _row_xmin(_element: Any, _compiler: Any, **_kw: Any) -> str:
-    # xmin is a system column of every PostgreSQL row: the id of the transaction that wrote it.
-    return "(CAST(catalog_version.xmin AS TEXT) || '/' || CAST(catalog_version.published_at AS TEXT))"
+# The publication token of the newest published `catalog_version` row (the module docstring):
+# its `xmin` — a system column of every PostgreSQL row, the id of the transaction that wrote it —
+# with its `published_at`, as text.
+_PUBLICATION_TOKEN = literal_column(
+    "(CAST(catalog_version.xmin AS TEXT) || '/' || CAST(catalog_version.published_at AS TEXT))", String())
 
 
 class postgresql_only(FunctionElement):  # noqa: N801 - named like SQLAlchemy's func.* elements
-    """Its one argument on PostgreSQL, NULL elsewhere: the token's subquery is not run at all where
-    it could only give NULL (SQLite would look up the newest version once more in every step)."""
+    """Its one argument on PostgreSQL, NULL elsewhere: the token's subquery is not sent at all
+    where there is no token (SQLite would look up the newest version once more in every step)."""
 
     type = String()
     inherit_cache = True
@@ -127,7 +115,7 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
     newest_published_token = (
-        select(publication_token()).select_from(_VERSION).where(_VERSION.c.status == PUBLISHED, *region_filter)
+        select(_PUBLICATION_TOKEN).select_from(_VERSION).where(_VERSION.c.status == PUBLISHED, *region_filter)
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
     newest_draft = (
@@ -246,8 +234,25 @@ def published_answers(session: Session, version_id: int, kind: str) -> dict[Any,
         published = held is not None and held.status == PUBLISHED
     if not published:
         return None
-    answers: dict[tuple[int, str], dict[Any, Any]] = session.info.setdefault(DUTIES_KEY, {})
+    answers: dict[tuple[int, str], dict[Any, Any]] = session.info.setdefault(ANSWERS_KEY, {})
     return answers.setdefault((version_id, kind), {})
+
+
+T = TypeVar("T")
+
+
+def published_answer(session: Session, version_id: int, kind: str, question: Hashable, read: Callable[[], T]) -> T:
+    """The answer of `kind` to `question` about `version_id`: kept in `published_answers` while the
+    version is known to be published, else `read()` each time. An exception from `read` (no such
+    row) is not kept, so the question is asked again."""
+    known = published_answers(session, version_id, kind)
+    if known is not None and question in known:
+        kept: T = known[question]
+        return kept
+    answer = read()
+    if known is not None:
+        known[question] = answer
+    return answer
 
 
 def lane_targets(session: Session) -> dict[tuple[int, str], list[str]]:
@@ -272,7 +277,7 @@ def forget_catalog(session: Session | OrmSession) -> None:
     session.info.pop(POSTS_KEY, None)
     session.info.pop(PUBLISHED_KEY, None)
     session.info.pop(TOKEN_KEY, None)
-    session.info.pop(DUTIES_KEY, None)
+    session.info.pop(ANSWERS_KEY, None)
     session.info.pop(LANES_KEY, None)
 
 
@@ -285,7 +290,7 @@ def is_catalog_class(cls: Any) -> bool:
 # writes no catalog row keeps them, and a write outside a step is seen too.
 @event.listens_for(OrmSession, "after_flush")
 def forget_after_catalog_flush(session: OrmSession, _flush_context: Any) -> None:
-    if not any(key in session.info for key in (VERSION_KEY, POSTS_KEY, DUTIES_KEY, LANES_KEY)):
+    if not any(key in session.info for key in (VERSION_KEY, POSTS_KEY, ANSWERS_KEY, LANES_KEY)):
         return  # nothing cached: nothing to drop
     if any(is_catalog_class(type(obj)) for obj in chain(session.new, session.dirty, session.deleted)):
         forget_catalog(session)

@@ -22,7 +22,7 @@ from engine.bounds import INT_COLUMN_MAX
 from engine.catalog import document as doc
 from engine.catalog import store
 from engine.catalog.diff import VersionDiff, check_same_region, diff_documents
-from engine.catalog.in_force import catalog_version_id, published_answers
+from engine.catalog.in_force import catalog_version_id, published_answer
 from engine.catalog.validation import validate_document
 from engine.clock import BEIJING, ensure_aware
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -376,6 +376,18 @@ def search_duties(
     return DutyPage(total=total or 0, duties=store.duty_documents(session, list(rows)))
 
 
+def named_department_head(session: Session, version_id: int, department: str | None) -> str | None:
+    """The department's `head_post` as version `version_id` names it (None: none named, or no such
+    department): the one answer, for the policy (the version in force) and the process library
+    (the case's version); a published version's answer is kept (`in_force.published_answers`)."""
+    if not department:
+        return None
+    return published_answer(session, version_id, "department_head", department, lambda: session.scalars(
+        select(col(CatalogDepartment.head_post)).where(col(CatalogDepartment.version_id) == version_id,
+                                                  col(CatalogDepartment.code) == department)
+    ).first())
+
+
 def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
     """The duty's document (shared: read it, don't change it).
 
@@ -384,20 +396,15 @@ def get_duty(session: Session, version_id: int, code: str) -> doc.Duty:
     (`in_force.published_answers`: for the life of the process when the version in force carries
     a publication token, else for the rest of the transaction); a draft's is read every time.
     """
-    cache = published_answers(session, version_id, "duties")
-    if cache is not None:
-        cached: doc.Duty | None = cache.get(code)
-        if cached is not None:
-            return cached
-    row = session.scalars(
-        select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id, col(CatalogDuty.code) == code)
-    ).first()
-    if row is None:
-        raise NotFound(f"找不到事项 '{code}'", [f"duty: 未知事项编码 '{code}'"])
-    duty = store.duty_documents(session, [row])[0]
-    if cache is not None:
-        cache[code] = duty
-    return duty
+    def read() -> doc.Duty:
+        row = session.scalars(
+            select(CatalogDuty).where(col(CatalogDuty.version_id) == version_id, col(CatalogDuty.code) == code)
+        ).first()
+        if row is None:
+            raise NotFound(f"找不到事项 '{code}'", [f"duty: 未知事项编码 '{code}'"])
+        return store.duty_documents(session, [row])[0]
+
+    return published_answer(session, version_id, "duties", code, read)
 
 
 def list_departments(session: Session, version_id: int) -> list[doc.Department]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from engine.calendar.limits import parse_limit
+from engine.catalog.service import named_department_head
 from engine.errors import InvalidInput
 from engine.runtime.clocks import commands
-from engine.runtime.library.catalog_lookup import duty_info, head_post, named_department_head
+from engine.runtime.library.catalog_lookup import duty_info, head_post
 from engine.runtime.library.context import catalog_version_id, now, session, step_context
 
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from engine.catalog import service as catalog
 from engine.catalog.cells import format_limit_cell
-from engine.catalog.in_force import published_answers
+from engine.catalog.in_force import published_answer
 from engine.errors import InvalidInput, NotFound
 from engine.models.catalog import (
     CatalogDepartment,
@@ -57,49 +57,25 @@ def head_post(session: Session, version_id: int, department: str, unit: str | No
     `head` in the unit, else the department's `head_post`, else a post marked `head` in the
     department. None named → InvalidInput: a decision or an approval must never fall to whichever
     post happens to be listed first (a clerk would decide or approve their own case).
-    A published version's answer is kept (`in_force.published_answers`)."""
-    known = published_answers(session, version_id, "head_post")
-    if known is not None and (department, unit) in known:
-        found: str = known[(department, unit)]
-        return found
+    A published version's answer is kept (`in_force.published_answer`)."""
+    return published_answer(session, version_id, "head_post", (department, unit),
+                            lambda: _read_head_post(session, version_id, department, unit))
+
+
+def _read_head_post(session: Session, version_id: int, department: str, unit: str | None) -> str:
     if unit is not None:
         marked = _posts(session, version_id, col(CatalogUnit.code) == unit, col(CatalogPost.head).is_(True))
         if marked:
-            return _kept(known, (department, unit), marked[0])
-    named = named_department_head(session, version_id, department)
+            return marked[0]
+    named = catalog.named_department_head(session, version_id, department)
     if named:
-        return _kept(known, (department, unit), named)
+        return named
     marked = _posts(session, version_id, col(CatalogDepartment.code) == department, col(CatalogPost.head).is_(True))
     if marked:
-        return _kept(known, (department, unit), marked[0])
+        return marked[0]
     where = f"内设机构 '{unit}' 和部门 '{department}'" if unit else f"部门 '{department}'"
     raise InvalidInput(f"权责清单没有为{where}指定负责人岗位，无法确定由谁决定",
                        [f"department: 清单未给{where}指定负责人岗位（head_post 或 head: true）"])
-
-
-def _kept(known: dict | None, key: object, answer: str) -> str:
-    if known is not None:
-        known[key] = answer
-    return answer
-
-
-def named_department_head(session: Session, version_id: int, department: str | None) -> str | None:
-    """The department's `head_post` as the catalog names it (None: none named, or no such
-    department) — the policy's `department_head_post` for a given version; a published version's
-    answer is kept (`in_force.published_answers`)."""
-    if not department:
-        return None
-    known = published_answers(session, version_id, "department_head")
-    if known is not None and department in known:
-        cached: str | None = known[department]
-        return cached
-    named = session.scalars(
-        select(col(CatalogDepartment.head_post)).where(col(CatalogDepartment.version_id) == version_id,
-                                                  col(CatalogDepartment.code) == department)
-    ).first()
-    if known is not None:
-        known[department] = named
-    return named
 
 
 def department_head(session: Session, version_id: int, department: str) -> str:
