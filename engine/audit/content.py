@@ -46,17 +46,28 @@ def _number_type(column: Column[Any]) -> type | None:
     return None
 
 
-# Cache, per process: the names and number types of a list of chained columns, keyed by the
-# columns' identities (the tables' Column objects live as long as the process and never change).
+# Caches, per process, for the life of the process: the names and number types of a list of
+# chained columns, keyed by the columns' identities (the tables' Column objects live as long as
+# the process and never change); and the same by the identity of the collection passed (a
+# table's `columns`, asked for every row a step chains), which the entry holds, so the id cannot
+# be another object's while the entry lives (bounded: emptied at _BY_COLLECTION_LIMIT).
 _LAYOUTS: dict[tuple[int, ...], tuple[tuple[str, type | None], ...]] = {}
+_BY_COLLECTION: dict[int, tuple[Any, tuple[tuple[str, type | None], ...]]] = {}
+_BY_COLLECTION_LIMIT = 256
 
 
 def _layout(columns: Iterable[Column[Any]]) -> tuple[tuple[str, type | None], ...]:
-    columns = tuple(columns)
-    key = tuple(id(column) for column in columns)
+    known = _BY_COLLECTION.get(id(columns))
+    if known is not None and known[0] is columns:
+        return known[1]
+    listed = tuple(columns)
+    key = tuple(id(column) for column in listed)
     found = _LAYOUTS.get(key)
     if found is None:
-        found = _LAYOUTS[key] = tuple((column.name, _number_type(column)) for column in columns)
+        found = _LAYOUTS[key] = tuple((column.name, _number_type(column)) for column in listed)
+    if len(_BY_COLLECTION) >= _BY_COLLECTION_LIMIT:
+        _BY_COLLECTION.clear()
+    _BY_COLLECTION[id(columns)] = (columns, found)
     return found
 
 
@@ -67,8 +78,14 @@ def canonical(row: Mapping[Any, Any], columns: Iterable[Column[Any]]) -> str:
     facts = {}
     for name, number in _layout(columns):
         value = row[name]
-        if value is not None:
-            facts[name] = number(value) if number is not None else _plain(value)
+        if value is None:
+            continue
+        if number is not None:
+            facts[name] = number(value)
+        elif type(value) is str:  # the usual column, without _plain's call
+            facts[name] = value
+        else:
+            facts[name] = _plain(value)
     return json.dumps(facts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
