@@ -66,7 +66,7 @@ ALWAYS_ON_POSTGRESQL = {
     "tests/test_runtime_persistence.py::test_a_stale_instance_version_is_a_conflict": "the optimistic version check",
     "tests/test_timers_worker.py::*": "the timer worker's claims: several workers, leases, FOR UPDATE SKIP LOCKED",
     "tests/security/test_multiworker.py::*": "the start-up lock (an advisory lock on PostgreSQL)",
-    "tests/test_catalog_duty_cache.py::*": "a cache kept across transactions, keyed by PostgreSQL's xmin",
+    "tests/test_catalog_duty_cache.py::*": "a cache kept across transactions and other processes' publications",
     "tests/test_foundation.py::test_migrations_match_models": "the schema the migrations build",
     "tests/test_metrics_rollups.py::test_each_task_row_names_the_stage_row_of_its_readiness_as_the_migration_does":
         "a migration's data step",

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, text
 from sqlmodel import SQLModel
 
+from engine.catalog.in_force import forget_published_answers
 from engine.db import Database
 
 T = TypeVar("T")
@@ -75,7 +76,11 @@ def _setval_all(sequences: list[tuple[str, int]], restart: bool) -> str:
 
 
 def reset(database: Database) -> None:
-    """Empty every table of the models and restart the used sequences (ids start at 1 again)."""
+    """Empty every table of the models and restart the used sequences (ids start at 1 again), and
+    drop what the process keeps about the database's published catalog versions: a prepared state
+    copied in again brings back the same publication token, and a test may have changed that
+    version's rows behind the catalog's service (as a release never does) after reading them."""
+    forget_published_answers(str(database.engine.url))
     tables = _tables()
     with database.engine.begin() as conn:
         found = _nonempty_tables(conn, tables)

@@ -3,20 +3,24 @@
 handler's post — the head posts and the posts of a lane must never come from another catalog
 that once had the same version id. A database emptied and refilled reuses the ids (tests do it
 before every test, with the same clock: the same `published_at` too), and a new version takes
-over. On PostgreSQL the answers are kept across transactions (keyed by the version row's `xmin`);
-on SQLite for one transaction only."""
+over. The answers are kept across transactions, keyed by the version's publication token (random,
+written when it is published); a version published without one keeps them for one transaction."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import event, update
 
 from engine.catalog import document as doc
 from engine.catalog import in_force
 from engine.catalog import service as catalog
 from engine.catalog.io import read_catalog
+from engine.migrate import alembic_config
+from engine.models.catalog import CatalogVersion
 from engine.runtime.clocks.limits import duty_limits
 from engine.runtime.library.catalog_lookup import head_post
 from engine.runtime.tasks import resolve_lane
@@ -107,11 +111,12 @@ def test_a_database_refilled_with_the_same_ids_is_read_anew(database, clock, dem
     duty_reads.clear()  # (publishing reads duties of its own)
     assert _without_version(_what_a_case_reads(database)) == DEMO
     assert _without_version(_what_a_case_reads(database)) == DEMO
-    # PostgreSQL keeps the answers between transactions (the second read ran no duty statement);
-    # SQLite reads them once a transaction.
-    assert len(duty_reads) == (2 if database.is_sqlite else 1)
+    # The answers are kept between transactions: the second read ran no duty statement.
+    assert len(duty_reads) == 1
 
+    kept = dict(in_force.VERSION_ANSWERS)
     reset(database)  # what tests do between tests: ids start at 1 again
+    in_force.VERSION_ANSWERS.update(kept)  # (reset drops them too; here only the token may tell)
     second_id, second_published = _publish(database, clock, _changed(read_catalog(demo_catalog_path)))
     assert (second_id, second_published) == (first_id, first_published)  # same id, same moment
     assert _without_version(_what_a_case_reads(database)) == CHANGED
@@ -145,9 +150,55 @@ def test_a_publication_rolled_back_leaves_no_answer_behind(database, clock, demo
     assert _what_a_case_reads(database) == {"version": new_id, **DEMO}
 
 
-def test_only_postgresql_keeps_answers_beyond_a_transaction(database, clock, demo_catalog_path):
+def test_answers_are_kept_beyond_a_transaction_only_with_a_publication_token(database, clock, demo_catalog_path):
     in_force.VERSION_ANSWERS.clear()
-    _publish(database, clock, read_catalog(demo_catalog_path))
+    version_id, _ = _publish(database, clock, read_catalog(demo_catalog_path))
     _what_a_case_reads(database)
     kept = [key for key in in_force.VERSION_ANSWERS if key[0] == str(database.engine.url)]
-    assert len(kept) == (0 if database.is_sqlite else 1)
+    assert len(kept) == 1
+    with database.session() as session:
+        token = session.get(CatalogVersion, version_id).publication_token
+    assert kept == [(str(database.engine.url), version_id, token)] and len(token) == 32
+
+    # A version marked published without a token (rows written behind the catalog's service, or
+    # published by a release before migration 0022 and not migrated): one transaction only.
+    in_force.VERSION_ANSWERS.clear()
+    with database.session() as session:
+        session.execute(update(CatalogVersion).where(CatalogVersion.id == version_id).values(publication_token=None))
+    assert _without_version(_what_a_case_reads(database)) == DEMO
+    assert [key for key in in_force.VERSION_ANSWERS if key[0] == str(database.engine.url)] == []
+
+
+def test_each_publication_draws_its_own_token(database, clock, demo_catalog_path):
+    first_id, _ = _publish(database, clock, read_catalog(demo_catalog_path))
+    with database.session() as session:
+        first = session.get(CatalogVersion, first_id).publication_token
+    reset(database)
+    second_id, _ = _publish(database, clock, read_catalog(demo_catalog_path))
+    with database.session() as session:
+        second = session.get(CatalogVersion, second_id).publication_token
+    assert second_id == first_id and second != first
+
+
+def test_the_migration_gives_each_version_published_before_it_a_token_of_its_own(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0021")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        for number, status in enumerate(("published", "published", "draft"), start=1):
+            connection.execute(sa.text(
+                "INSERT INTO catalog_version (id, region, name, version, status, created_at)"
+                " VALUES (:id, '某市', '权责清单', :version, :status, '2026-01-05 01:00:00')"),
+                {"id": number, "version": f"2026.{number}", "status": status})
+    command.upgrade(config, "0022")
+    with engine.connect() as connection:
+        tokens = dict(connection.execute(sa.text("SELECT id, publication_token FROM catalog_version")).all())
+    # The two published versions each get 32 hex digits, not the same; the draft gets none (it is
+    # given one when it is published).
+    assert tokens[3] is None
+    assert all(len(tokens[i]) == 32 and int(tokens[i], 16) >= 0 for i in (1, 2)) and tokens[1] != tokens[2]
+    command.downgrade(config, "0021")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM catalog_version")).scalar_one() == 3
+    engine.dispose()

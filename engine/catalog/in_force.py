@@ -12,11 +12,11 @@ posts) for the life of the process, keyed by its publication token, in an LRU of
 catalog's service refuses any change to it), but its id can: a database emptied and refilled
 (tests do it between tests), or another database at the same URL, reuses ids for other contents.
 So the key is not the id but the token the statement that finds the version in force reads with
-it — on PostgreSQL the version row's `xmin` (the transaction that last wrote it: its publication;
-no other transaction of the cluster gets that number, and a row copied back in gets a new one)
-with its `published_at`, next to the database URL and the id. SQLite has no such number: there the
-answers live for one transaction, as before. Rows of a published version changed behind the
-service's back (an SQL `UPDATE` by hand) are not seen by a process that already read them.
+it: `catalog_version.publication_token`, 128 random bits written when the version was published
+(engine.catalog.service; migration 0022 gave one to each version published before), next to the
+database URL and the id. A version published without one (rows written behind the service's back)
+gets answers for one transaction only. Rows of a published version changed behind the service's
+back (an SQL `UPDATE` by hand) are not seen by a process that already read them.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, bindparam, event, func, literal_column, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import and_, bindparam, event, func, select
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.util import identity_key
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from engine.config import setting
@@ -50,7 +48,7 @@ from engine.models.catalog import (
 VERSION_KEY = "dutyflow_catalog_version_id"  # session.info: the version id in force (or None)
 POSTS_KEY = "dutyflow_staff_posts"  # session.info: staff id → posts held in that version
 PUBLISHED_KEY = "dutyflow_published_version_id"  # session.info: the version in force, when published
-TOKEN_KEY = "dutyflow_published_token"  # session.info: that version's publication token (None: SQLite)
+TOKEN_KEY = "dutyflow_published_token"  # session.info: that version's publication token (or None)
 ANSWERS_KEY = "dutyflow_published_answers"  # session.info: (version id, kind) → answers about a published version
 LANES_KEY = "dutyflow_lane_targets"  # session.info: (version id, lane target) → its post codes (runtime.tasks)
 CATALOG_MODELS = "engine.models.catalog"
@@ -72,34 +70,6 @@ STAFF_POSTS = (
 )
 
 
-# The publication token of the newest published `catalog_version` row (the module docstring):
-# its `xmin` — a system column of every PostgreSQL row, the id of the transaction that wrote it —
-# with its `published_at`, as text.
-_PUBLICATION_TOKEN = literal_column(
-    "(CAST(catalog_version.xmin AS TEXT) || '/' || CAST(catalog_version.published_at AS TEXT))", String())
-
-
-class postgresql_only(FunctionElement):  # noqa: N801 - named like SQLAlchemy's func.* elements
-    """Its one argument on PostgreSQL, NULL elsewhere: the token's subquery is not sent at all
-    where there is no token (SQLite would look up the newest version once more in every step)."""
-
-    type = String()
-    inherit_cache = True
-    name = "postgresql_only"
-
-
-@compiles(postgresql_only)
-def _null(_element: Any, _compiler: Any, **_kw: Any) -> str:
-    return "NULL"
-
-
-@compiles(postgresql_only, "postgresql")
-def _argument(element: Any, compiler: Any, **kw: Any) -> str:
-    (argument,) = element.clauses
-    rendered: str = compiler.process(argument, **kw)
-    return rendered
-
-
 @dataclass(frozen=True)
 class InForceStatements:
     """The statements that find the version in force, for all regions or for one (bound as `region`)."""
@@ -115,7 +85,7 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
     newest_published_token = (
-        select(_PUBLICATION_TOKEN).select_from(_VERSION).where(_VERSION.c.status == PUBLISHED, *region_filter)
+        select(_VERSION.c.publication_token).where(_VERSION.c.status == PUBLISHED, *region_filter)
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
     newest_draft = (
@@ -126,7 +96,7 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
     published_id = newest_published.scalar_subquery()
     version_in_force = select(func.coalesce(published_id, newest_draft.scalar_subquery()).label("version_id"),
                               published_id.label("published_id"),
-                              postgresql_only(newest_published_token.scalar_subquery()).label("published_token"))
+                              newest_published_token.scalar_subquery().label("published_token"))
     # The first question of a step is usually "which posts does the actor hold": the version in
     # force and those posts in one statement (one row with code NULL when they hold none).
     in_force = version_in_force.subquery("in_force")
@@ -217,11 +187,20 @@ def _process_answers(session: Session, version_id: int, kind: str) -> dict[Any, 
         return answers.setdefault(kind, {})
 
 
+def forget_published_answers(url: str) -> None:
+    """Drop what this process keeps about the published versions of the database at `url`: for a
+    caller that empties it or puts older rows back (the test tier between tests), after which a
+    version's token and contents may no longer be the ones the answers were read from."""
+    with _ANSWERS_LOCK:
+        for key in [key for key in VERSION_ANSWERS if key[0] == url]:
+            del VERSION_ANSWERS[key]
+
+
 def published_answers(session: Session, version_id: int, kind: str) -> dict[Any, Any] | None:
     """Answers of `kind` (each caller names its own: "duties", "heads", …) about `version_id` that
     hold as long as it is published, to read and fill; None when it is not known to be published
     (a draft may be re-imported: never cached). Process-wide when it is the version in force found
-    published with a publication token (PostgreSQL), else this transaction's — the version in force
+    published with a publication token, else this transaction's — the version in force
     found published, or the session's own model object of it says so — dropped with the other
     answers when the transaction writes a catalog table. The answers are shared: read them, never
     change them."""

@@ -10,6 +10,7 @@ next to engine/catalog/in_force.py.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -267,6 +268,12 @@ def ensure_draft(version: CatalogVersion) -> None:
         raise Conflict(PUBLISHED_IS_FROZEN, [f"version: 版本 '{version.version}'（编号 {version.id}）已发布"])
 
 
+def new_publication_token() -> str:
+    """The token of one publication (catalog_version.publication_token): 128 random bits, so no
+    two publications — in this database or in any other at the same address — ever share one."""
+    return secrets.token_hex(16)
+
+
 def publish_version(session: Session, version_id: int, actor: str | None, now: datetime) -> CatalogVersion:
     """Freeze a draft and record who published it and when."""
     _require_aware(now)
@@ -280,6 +287,7 @@ def publish_version(session: Session, version_id: int, actor: str | None, now: d
     version.status = PUBLISHED
     version.published_by = actor
     version.published_at = now
+    version.publication_token = new_publication_token()
     session.add(version)
     session.flush()
     # Alerts follow the version in force of each region, so only publishing syncs them (a draft

@@ -36,6 +36,10 @@ class CatalogVersion(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(AwareDateTime(), nullable=False))
     published_by: str | None = Field(default=None, max_length=100)
     published_at: datetime | None = Field(default=None, sa_column=Column(AwareDateTime(), nullable=True))
+    # A random value written when the version is published and never again: what a process keeps
+    # about a published version is keyed by it (engine.catalog.in_force), since ids are reused by
+    # a database emptied and refilled while a token is never drawn twice.
+    publication_token: str | None = Field(default=None, max_length=32)
 
     @property
     def is_published(self) -> bool:
