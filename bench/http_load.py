@@ -10,7 +10,8 @@ so every request is one a real clerk may make; tokens are fetched once per clerk
 
 The script does everything itself: a fresh PostgreSQL database `dutyflow_bench_http_<pid>_<n>`
 (dropped at the end; DUTYFLOW_BENCH_DB_PREFIX replaces `dutyflow_bench_http_`), `dutyflow serve
---demo --workers 2` as a child process on a free port of 8710–8719 with DUTYFLOW_DATABASE_URL and
+--demo --workers 2` as a child process on a free port of 8710–8719 (DUTYFLOW_BENCH_PORTS=FIRST-LAST
+replaces the range) with DUTYFLOW_DATABASE_URL and
 a random DUTYFLOW_SECRET_KEY (the demo flag only loads and publishes the demo catalog, deploys
 processes/ and creates the demo accounts at start-up; with a key set, nothing of the loopback-only
 demo key is used), waits until both workers report start-up, one untimed warm-up case per clerk,
@@ -76,7 +77,9 @@ import anyio.to_thread
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
-PORTS = range(8710, 8720)
+# DUTYFLOW_BENCH_PORTS="FIRST-LAST" replaces the ports tried (several people sharing one machine).
+_PORTS = os.environ.get("DUTYFLOW_BENCH_PORTS", "8710-8719").split("-")
+PORTS = range(int(_PORTS[0]), int(_PORTS[-1]) + 1)
 # Another prefix (DUTYFLOW_BENCH_DB_PREFIX) keeps runs apart when several people share one PostgreSQL.
 DB_PREFIX = os.environ.get("DUTYFLOW_BENCH_DB_PREFIX", "dutyflow_bench_http_")
 PG_ADMIN_URL = os.environ.get("DUTYFLOW_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
