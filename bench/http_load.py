@@ -865,6 +865,7 @@ PARTS = (
     ("fastapi/routing.py", "run_endpoint_function", "endpoint functions (engine + response building)"),
     ("fastapi/dependencies/utils.py", "solve_dependencies", "dependencies (session, sign-in check, clock)"),
     ("api/security.py", "get_actor", "sign-in check (token → session → user)"),
+    ("api/security.py", "_live_actor", "sign-in check (session → user, api.security.signed_in_work)"),
     ("api/routes/runtime.py", "start_instance", "route: start"),
     ("api/routes/runtime.py", "complete", "route: complete"),
     ("engine/runtime/service.py", "start_instance", "engine: start_instance"),
