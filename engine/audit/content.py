@@ -46,28 +46,22 @@ def _number_type(column: Column[Any]) -> type | None:
     return None
 
 
-# Caches, per process, for the life of the process: the names and number types of a list of
-# chained columns, keyed by the columns' identities (the tables' Column objects live as long as
-# the process and never change); and the same by the identity of the collection passed (a
-# table's `columns`, asked for every row a step chains), which the entry holds, so the id cannot
-# be another object's while the entry lives (bounded: emptied at _BY_COLLECTION_LIMIT).
-_LAYOUTS: dict[tuple[int, ...], tuple[tuple[str, type | None], ...]] = {}
-_BY_COLLECTION: dict[int, tuple[Any, tuple[tuple[str, type | None], ...]]] = {}
-_BY_COLLECTION_LIMIT = 256
+# Cache, per process: the names and number types of the chained columns a caller passes, keyed
+# by the identity of the collection passed (a table's `columns`, or the list a caller reuses for
+# every row it reads), which the entry holds, so the id cannot be another object's while the
+# entry lives; emptied at _LAYOUTS_LIMIT (callers that build a new list now and then).
+_LAYOUTS: dict[int, tuple[Any, tuple[tuple[str, type | None], ...]]] = {}
+_LAYOUTS_LIMIT = 256
 
 
 def _layout(columns: Iterable[Column[Any]]) -> tuple[tuple[str, type | None], ...]:
-    known = _BY_COLLECTION.get(id(columns))
+    known = _LAYOUTS.get(id(columns))
     if known is not None and known[0] is columns:
         return known[1]
-    listed = tuple(columns)
-    key = tuple(id(column) for column in listed)
-    found = _LAYOUTS.get(key)
-    if found is None:
-        found = _LAYOUTS[key] = tuple((column.name, _number_type(column)) for column in listed)
-    if len(_BY_COLLECTION) >= _BY_COLLECTION_LIMIT:
-        _BY_COLLECTION.clear()
-    _BY_COLLECTION[id(columns)] = (columns, found)
+    found = tuple((column.name, _number_type(column)) for column in columns)
+    if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+        _LAYOUTS.clear()
+    _LAYOUTS[id(columns)] = (columns, found)
     return found
 
 

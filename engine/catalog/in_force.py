@@ -84,10 +84,7 @@ def _in_force_statements(one_region: bool) -> InForceStatements:
         select(_VERSION.c.id).where(_VERSION.c.status == PUBLISHED, *region_filter)
         .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
     )
-    newest_published_token = (
-        select(_VERSION.c.publication_token).where(_VERSION.c.status == PUBLISHED, *region_filter)
-        .order_by(_VERSION.c.published_at.desc(), _VERSION.c.id.desc()).limit(1)
-    )
+    newest_published_token = newest_published.with_only_columns(_VERSION.c.publication_token)
     newest_draft = (
         select(_VERSION.c.id).where(_VERSION.c.status == DRAFT, *region_filter)
         .order_by(_VERSION.c.id.desc()).limit(1)

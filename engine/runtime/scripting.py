@@ -699,8 +699,8 @@ class _Run:
         from their caller's frame globals, and the wrapper's frame is now that caller."""
         found: dict[str, Callable[..., Any]] = {}
         registered = script_functions()
-        for name, fn in registered.items() if used is None else ((n, registered[n]) for n in used if n in registered):
-            cells = {"fn": fn, "run": self, "clock": time.thread_time}
+        for name in registered if used is None else used.intersection(registered):
+            cells = {"fn": registered[name], "run": self, "clock": time.thread_time}
             closure = tuple(types.CellType(cells[var]) for var in _CALL_TEMPLATE.__code__.co_freevars)
             found[name] = types.FunctionType(_CALL_TEMPLATE.__code__, namespace, name, None, closure)
         return found

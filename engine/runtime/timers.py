@@ -261,39 +261,42 @@ def _upsert_timers(insert: Callable[..., Any]) -> Any:
 _INSERT_TIMERS = {"sqlite": _upsert_timers(sqlite_insert),
                   "postgresql": _upsert_timers(postgresql_insert).returning(_TIMER_TABLE.c.id)}
 _CANCEL_VALUES = {"status": TimerStatus.cancelled, "finished_at": bindparam("p_now")}
-# Up to this many subjects a cancel names each one as its own parameter; more go as one expanding
-# parameter. An expanding `IN` is rendered again at every execution (SQLAlchemy's "post-compile"
-# step rewrites the cached SQL text for the list's length): 43 against 21 µs a cancel on SQLite,
-# and a step cancels with a fixed list of kinds and one or two closed tasks.
+# Up to this many kinds or subjects a cancel names each one as its own parameter; more go as one
+# expanding parameter. An expanding `IN` is rendered again at every execution (SQLAlchemy's
+# "post-compile" step rewrites the cached SQL text for the list's length): 43 against 21 µs a
+# cancel on SQLite, and a step cancels with a fixed list of kinds and one or two closed tasks.
 _CANCEL_LISTED = 4
+_EXPANDING = "expanding"  # a list's shape when it has more than _CANCEL_LISTED values
+ListShape = int | str  # how many parameters a list is bound as, or _EXPANDING
 
 
-def _one_of(column: Any, name: str, count: int | None) -> Any:
-    if count is None or count > _CANCEL_LISTED:
-        return column.in_(bindparam(name, expanding=True))
-    return column.in_([bindparam(f"{name}_{i}") for i in range(count)])
-
-
-# Cache, for the life of the process: one statement per shape, at most 2 × (_CANCEL_LISTED + 1)².
-@cache
-def _cancel_statement(kinds: int, tasks: int | None, all_tasks: bool) -> Any:
-    """The cancel of pending rows of `kinds` kinds, for `tasks` subjects or (all_tasks) all of the
-    instance; `tasks` None with not all_tasks: more subjects than are listed, one expanding list."""
-    condition = [_TIMER_TABLE.c.instance_id == bindparam("p_instance"), _TIMER_TABLE.c.status == TimerStatus.pending,
-                 _one_of(_TIMER_TABLE.c.kind, "p_kinds", kinds)]
-    if not all_tasks:
-        condition.append(_one_of(_TIMER_TABLE.c.task_id, "p_tasks", tasks))
-    return update(_TIMER_TABLE).where(*condition).values(_CANCEL_VALUES)
-
-
-def _listed(name: str, values: list[str], params: dict[str, Any]) -> int | None:
-    """Put `values` in `params` as `_one_of` binds them; returns the count it was given."""
+def _bind_list(name: str, values: list[str], params: dict[str, Any]) -> ListShape:
+    """Put `values` in `params` under `name` as `_one_of` binds a list of this shape; its shape."""
     if len(values) > _CANCEL_LISTED:
         params[name] = values
-        return None
+        return _EXPANDING
     for i, value in enumerate(values):
         params[f"{name}_{i}"] = value
     return len(values)
+
+
+def _one_of(column: Any, name: str, shape: ListShape) -> Any:
+    if shape == _EXPANDING:
+        return column.in_(bindparam(name, expanding=True))
+    return column.in_([bindparam(f"{name}_{i}") for i in range(int(shape))])
+
+
+# Cache, for the life of the process: one statement per shape, at most (_CANCEL_LISTED + 1) ×
+# (_CANCEL_LISTED + 2).
+@cache
+def _cancel_statement(kinds: ListShape, tasks: ListShape | None) -> Any:
+    """The cancel of pending rows of the kinds bound as `kinds`, of the subjects bound as `tasks`
+    (None: every subject of the instance)."""
+    condition = [_TIMER_TABLE.c.instance_id == bindparam("p_instance"), _TIMER_TABLE.c.status == TimerStatus.pending,
+                 _one_of(_TIMER_TABLE.c.kind, "p_kinds", kinds)]
+    if tasks is not None:
+        condition.append(_one_of(_TIMER_TABLE.c.task_id, "p_tasks", tasks))
+    return update(_TIMER_TABLE).where(*condition).values(_CANCEL_VALUES)
 
 
 def unschedule(session: Session, instance_id: int, task_id: str | list[str] | None, kinds: tuple[str, ...],
@@ -303,12 +306,9 @@ def unschedule(session: Session, instance_id: int, task_id: str | list[str] | No
     if (tasks is not None and not tasks) or not kinds:
         return
     params: dict[str, Any] = {"p_instance": instance_id, "p_now": now}
-    kind_count = _listed("p_kinds", [str(k) for k in kinds], params)
-    if tasks is None:
-        statement = _cancel_statement(kind_count, None, True)
-    else:
-        statement = _cancel_statement(kind_count, _listed("p_tasks", list(tasks), params), False)
-    core_connection(session).execute(statement, params)
+    kind_shape = _bind_list("p_kinds", [str(k) for k in kinds], params)
+    task_shape = None if tasks is None else _bind_list("p_tasks", list(tasks), params)
+    core_connection(session).execute(_cancel_statement(kind_shape, task_shape), params)
 
 
 def cancel_rows(session: Session, ids: list[int], now: datetime) -> None:
