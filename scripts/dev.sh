@@ -11,7 +11,7 @@ install_system_packages() {
   local missing=()
   command -v dot >/dev/null 2>&1 || missing+=(graphviz)
   if [ "${1:-}" = test ]; then
-    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/lib/chromium/chromium-headless-shell ] || missing+=(chromium-headless-shell)
     fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
     command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   fi
