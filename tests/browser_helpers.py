@@ -2,6 +2,7 @@
 
 - `load_demo(database, clock)`: the demo catalog imported and published, plus the demo accounts;
 - `sign_in(client, username)`: a TestClient signed in through the real /login form;
+- `sign_in_page(page, url, username)`: the same in a browser page, waiting for the page it leads to;
 - `LiveServer`: the real app under uvicorn on 127.0.0.1 (free port) in a thread;
 - `demo_site(backend, tmp_path_factory)`: a fresh database with the demo loaded, served by LiveServer;
 - `launch_chromium(playwright)`: Debian's headless Chromium, failing clearly when it is not installed.
@@ -64,6 +65,16 @@ def load_demo(database: Database, clock: Clock, publish: bool = True) -> int:
 def sign_in(client, username: str, password: str = DEMO_PASSWORD) -> None:
     response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
     assert response.status_code == 303, response.text
+
+
+def sign_in_page(page, url: str, username: str) -> None:
+    """Sign in through the browser's /login form and wait for the page it leads to, so the next
+    step never starts while the sign-in's answer (and its cookie) is still on its way."""
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("button:has-text('登录')")
 
 
 # --- the live server for browser tests --------------------------------------------------------

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import select
 
-from engine.auth.demo import DEMO_PASSWORD
 from engine.auth.roles import Actor
 from engine.clock import ControlledClock
 from engine.db import Database
 from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
-from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot
+from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot, sign_in_page
 from tests.evaluation_helpers import create_year
 
 # SQLite, and PostgreSQL for the test marked so: the browser layer (tests/conftest.py says why).
@@ -89,14 +88,6 @@ def page(browser):
     context.close()
 
 
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_load_state()
-
-
 # Every page is complete at its `load` event (rendered by the server; page.goto waits for it),
 # except /docs, which draws itself from /openapi.json afterwards: axe waits for its operations.
 DRAWN_BY_SCRIPT = {"/docs": ".opblock"}
@@ -143,7 +134,7 @@ def test_no_serious_or_critical_axe_violation_on_any_page(browser, site):
         page.set_default_timeout(15000)
         try:
             if username:
-                sign_in(page, url, username)
+                sign_in_page(page, url, username)
             for path in paths:
                 check(page, url, path, failures)
         finally:
@@ -187,7 +178,7 @@ def test_the_inbox_main_actions_work_from_the_keyboard(page, site):
     url, backend, _made, database, clock = site
     _case, first = start_case(database, clock, "赵六")
     _case, second = start_case(database, clock, "钱七")
-    sign_in(page, url, "s003")
+    sign_in_page(page, url, "s003")
     page.goto(f"{url}/inbox")
 
     # The first Tab stop is the skip link, then the menu; the task links come in reading order.

@@ -15,8 +15,7 @@ import re
 
 import pytest
 
-from engine.auth.demo import DEMO_PASSWORD
-from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot
+from tests.browser_helpers import axe_violations, demo_site, describe_violations, screenshot, sign_in_page
 from tests.evaluation_helpers import create_year
 
 # SQLite, and PostgreSQL for the test marked so: the browser layer (tests/conftest.py says why).
@@ -41,11 +40,7 @@ def signed_in_page(browser, url: str, username: str):
     page.set_default_timeout(15000)
     elsewhere: list[str] = []
     page.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(url) else None)
-    page.goto(f"{url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_load_state()
+    sign_in_page(page, url, username)
     return context, page, elsewhere
 
 

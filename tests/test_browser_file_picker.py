@@ -19,8 +19,14 @@ import re
 import pytest
 
 from api.pages.web import TEMPLATES_DIR
-from engine.auth.demo import DEMO_PASSWORD
-from tests.browser_helpers import SCREENSHOTS, axe_violations, demo_site, describe_violations, screenshot
+from tests.browser_helpers import (
+    SCREENSHOTS,
+    axe_violations,
+    demo_site,
+    describe_violations,
+    screenshot,
+    sign_in_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser_file_picker")]
 
@@ -39,11 +45,7 @@ def legal_page(browser, url: str, scripts: bool = True):
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", java_script_enabled=scripts)
     page = context.new_page()
     page.set_default_timeout(15000)
-    page.goto(f"{url}/login")
-    page.get_by_label("用户名").fill("s080")  # 邓华, 法制办
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    sign_in_page(page, url, "s080")  # 邓华, 法制办
     page.goto(f"{url}/legal")
     return context, page
 

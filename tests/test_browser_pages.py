@@ -16,17 +16,13 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from engine.auth.demo import DEMO_PASSWORD
 from engine.auth.roles import Actor
 from engine.clock import BEIJING, ControlledClock
 from engine.db import Database
 from engine.models.analysis import Alert
 from engine.models.runtime import WorkTask
 from engine.runtime import service as runtime
-from tests.browser_helpers import (
-    demo_site,
-    screenshot,
-)
+from tests.browser_helpers import demo_site, screenshot, sign_in_page
 
 # One process runs the module (pytest-xdist): its served demo sites and Chromium are built once.
 # SQLite, and PostgreSQL for the test marked so: the browser layer (tests/conftest.py says why).
@@ -77,11 +73,7 @@ def page(browser):
 
 
 def sign_in(page, site: Site, username: str) -> None:
-    page.goto(f"{site.url}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button:has-text('登录')")
-    page.wait_for_load_state()
+    sign_in_page(page, site.url, username)
 
 
 def sign_out(page) -> None:

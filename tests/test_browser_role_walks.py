@@ -94,12 +94,10 @@ class Walk:
         self.page.goto(f"{self.url}/login")
         self.page.get_by_label("用户名").fill(username)
         self.page.get_by_label("密码").fill(DEMO_PASSWORD)
-        self.page.get_by_role("button", name="登录").click()
-        self.page.wait_for_load_state()
+        self.follow(self.page.get_by_role("button", name="登录"))
 
     def sign_out(self) -> None:
-        self.page.get_by_role("button", name="退出").click()
-        self.page.wait_for_load_state()
+        self.follow(self.page.get_by_role("button", name="退出"))
 
     def see(self, step: str, *expected: str) -> str:
         """The page as it is now: it says each of `expected`, shows nothing to decode; screenshot."""
@@ -114,9 +112,15 @@ class Walk:
         self.page.screenshot(path=str(self.shots / f"{self.step:02d}-{step}.png"), full_page=True)
         return text
 
+    def follow(self, target) -> None:
+        """Click a link or a form's button and wait for the page it leads to: `see` must never read
+        the page being left (it may say the same words) nor photograph it while the next one
+        arrives (Chromium cannot capture a page mid-navigation)."""
+        with self.page.expect_navigation():
+            target.click()
+
     def click(self, name: str, role: str = "link") -> None:
-        self.page.get_by_role(role, name=name).first.click()
-        self.page.wait_for_load_state()
+        self.follow(self.page.get_by_role(role, name=name).first)
 
     def press(self, name: str) -> None:
         self.click(name, "button")
@@ -213,7 +217,7 @@ def test_legal_office_imports_fixes_and_publishes(browser, site, moment, tmp_pat
 
     row = walk.page.locator("tr", has_text="2026.2")
     row.get_by_label(re.compile("公示工作日")).fill("1")
-    row.get_by_role("button", name="启动发布流程").click()
+    walk.follow(row.get_by_role("button", name="启动发布流程"))
     walk.page.wait_for_load_state()
     walk.see("publication-started", "发布流程办理中")
 
@@ -258,7 +262,7 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
     walk.press("登记办件")
     walk.see("case-registered", "王小明")
 
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="受理").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="受理"))
     walk.see("reception", "受理", "受理决定", "15个工作日")
     walk.field("受理决定").select_option(label="一次性告知补正")
     walk.field("需补正的全部材料").fill("户口簿复印件\n家庭收入证明")
@@ -267,7 +271,7 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
 
     card = walk.page.locator(".card.task", has_text="王小明")
     assert card.get_attribute("data-state") == "paused"
-    card.get_by_role("link", name="接收补正材料").click()
+    walk.follow(card.get_by_role("link", name="接收补正材料"))
     walk.see("waiting-for-correction", "等待补正材料")
     walk.click("办件 #", "link")
     walk.see("case-notice", "一次性告知书")
@@ -278,17 +282,17 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
     # The applicant brings the materials on Monday 10-12.
     moment(datetime(2026, 10, 12, 10, 0, tzinfo=BEIJING))
     walk.page.goto(f"{url}/inbox")
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="接收补正材料").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="接收补正材料"))
     walk.field("补正结果").select_option(label="已补正")
     walk.press("办结此步")
     walk.see("correction-received", "已办结")
 
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="受理").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="受理"))
     walk.field("受理决定").select_option(label="接收/受理")
     walk.press("办结此步")
     walk.see("accepted", "已办结")
 
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="审查").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="审查"))
     walk.see("review", "审查")
     walk.page.get_by_label("转给岗位").select_option(label="临时救助岗（MZ-SHJZ-02，赵磊）")
     walk.page.get_by_label("转办理由").fill("申请人同时申请临时救助，请临时救助岗一并审查")
@@ -298,7 +302,7 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
 
     walk.sign_in("s005")  # 赵磊, 临时救助岗
     walk.see("colleague-inbox", "审查")
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="审查").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="审查"))
     walk.press("接收转办")
     walk.see("transfer-accepted", "已接收转办「审查」，现由岗位 MZ-SHJZ-02（市民政局 · 社会救助科 · 临时救助岗）承办")
     walk.field("审查意见").fill("家庭收入低于本市低保标准，材料齐全")
@@ -309,7 +313,7 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
 
     # 决定 is the unit head's: 社会救助科 names none, so 市民政局's head post (王芳, 综合文秘岗).
     walk.sign_in("s001")
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="决定").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="决定"))
     walk.see("decision", "决定", "综合文秘岗")
     walk.field("决定").select_option(label="通过")
     walk.press("办结此步")
@@ -317,11 +321,11 @@ def test_clerk_takes_a_case_from_reception_to_delivery(browser, site, moment):
     walk.sign_out()
 
     walk.sign_in("s003")
-    walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="送达").click()
+    walk.follow(walk.page.locator(".card.task", has_text="王小明").get_by_role("link", name="送达"))
     walk.field("送达方式").select_option(label="当场")
     walk.press("办结此步")
     walk.see("delivered", "已办结")
-    walk.page.locator("#done").get_by_role("link", name="送达").first.click()
+    walk.follow(walk.page.locator("#done").get_by_role("link", name="送达").first)
     walk.click("办件 #", "link")
     walk.see("case-done", "已办结", "王小明")
     walk.finish()
@@ -339,10 +343,10 @@ def test_establishment_office_opens_a_dispute_from_an_alert(browser, site):
     walk.see("dashboard", "预警列表", "职责交叉关系图")
     alert = walk.page.locator("tr[data-alert]", has_text="石膏矿").first
     assert "职责交叉" in alert.inner_text()
-    alert.get_by_role("button", name="发起职责争议").click()
+    walk.follow(alert.get_by_role("button", name="发起职责争议"))
     walk.page.wait_for_load_state()
     walk.see("dispute-opened", "已发起职责争议协调流程")
-    walk.page.locator("tr[data-alert]", has_text="石膏矿").first.get_by_role("link", name=re.compile("争议流程")).click()
+    walk.follow(walk.page.locator("tr[data-alert]", has_text="石膏矿").first.get_by_role("link", name=re.compile("争议流程")))
     # Opened on Wednesday 09-30: ten working days after the National Day holidays (10-08, 10-09,
     # 10-10 调休, 10-12 … 10-16, 10-19, 10-20) end at the close of 10-20.
     walk.see("dispute-case", "职责争议", "牵头部门组织协商", "非煤矿山监管岗", "10个工作日，2026-10-20 17:30 前")
@@ -350,7 +354,7 @@ def test_establishment_office_opens_a_dispute_from_an_alert(browser, site):
 
     walk.sign_in("s030")  # 朱军, 市安监局 非煤矿山监管岗: the lead department's post
     walk.see("lead-inbox", "牵头部门组织协商", "2026-10-20 17:30 前")
-    walk.page.locator(".card.task", has_text="牵头部门组织协商").first.get_by_role("link", name="牵头部门组织协商").click()
+    walk.follow(walk.page.locator(".card.task", has_text="牵头部门组织协商").first.get_by_role("link", name="牵头部门组织协商"))
     text = walk.see("negotiation", "协商结果", "牵头部门组织协商环节时限 10个工作日")
     assert "不计时" not in text
     walk.finish()
@@ -371,7 +375,7 @@ def test_efficiency_office_campaign_complaint_and_evaluation(browser, site):
     campaign.get_by_label("社会救助科").check()
     campaign.get_by_label("婚姻登记处").check()
     campaign.get_by_label(re.compile("整改期限")).fill("15个工作日")
-    campaign.get_by_role("button", name="发起自查").click()
+    walk.follow(campaign.get_by_role("button", name="发起自查"))
     walk.page.wait_for_load_state()
     # The campaign's case: each unit's first post self-inspects within 5 working days.
     walk.see("campaign-started", "已发起自查活动", "自查整改检查", "单位自查", "社会救助科", "婚姻登记处")
@@ -382,7 +386,7 @@ def test_efficiency_office_campaign_complaint_and_evaluation(browser, site):
     complaint.get_by_label(re.compile("^投诉人")).fill("张三")
     complaint.get_by_label("联系方式").fill("13800000000")
     complaint.get_by_label(re.compile("^被投诉部门")).select_option(label="市民政局")
-    complaint.get_by_role("button", name="登记投诉").click()
+    walk.follow(complaint.get_by_role("button", name="登记投诉"))
     walk.page.wait_for_load_state()
     walk.see("complaint-registered", "已登记效能投诉")
 
@@ -404,11 +408,11 @@ def test_efficiency_office_campaign_complaint_and_evaluation(browser, site):
     walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").fill("160")
     walk.field("说明或依据（婚姻登记处 · 管理工作 · 廉洁履职）").fill("年度廉政检查：无违规")
     save = walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").locator("xpath=ancestor::form")
-    save.get_by_role("button", name="保存评分").click()
+    walk.follow(save.get_by_role("button", name="保存评分"))
     walk.see("score-refused", "婚姻登记处「管理工作 · 廉洁履职」的评分未保存", "分数应为 0–100 的数，最多两位小数",
              "分数：填写的是「160」")
     walk.field("分数（婚姻登记处 · 管理工作 · 廉洁履职）").fill("60")
-    save.get_by_role("button", name="保存评分").click()
+    walk.follow(save.get_by_role("button", name="保存评分"))
     walk.see("score-entered", "已录入：婚姻登记处「管理工作 · 廉洁履职」60 分", "年度廉政检查：无违规")
     walk.press("计算结果")
     walk.see("recomputed", "已计算结果", "重点整改单位")

@@ -150,7 +150,8 @@ def test_a_browser_applies_the_policy_and_the_pages_break_nothing(tmp_path):
             page.goto(f"{server.url}{path}")
         page.fill("input[name=username]", "s071")
         page.fill("input[name=password]", DEMO_PASSWORD)
-        page.click("button:has-text('登录')")
+        with page.expect_navigation():  # signed in (its cookie set) before the next page is asked for
+            page.click("button:has-text('登录')")
         page.goto(f"{server.url}/dashboard")
         assert page.locator("#overlap-graph svg").count() == 1
         page.goto(f"{server.url}/catalog/NOPE")
