@@ -65,6 +65,12 @@ def settle_collector() -> None:
     gc.set_threshold(GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
+async def favicon() -> FileResponse:
+    # Asked for by browsers (and tools) that never read the page's <link rel="icon">. A module
+    # function, not one per app: api/offline_docs.py's `install` says why.
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon")
+
+
 def create_app(
     settings: Settings | None = None,
     database: Database | None = None,
@@ -160,11 +166,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     offline_docs.install(app)
 
-    @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> FileResponse:
-        # Asked for by browsers (and tools) that never read the page's <link rel="icon">.
-        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/vnd.microsoft.icon")
-
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
     app.include_router(catalog.router, prefix="/api", tags=["catalog 权责清单"])
     app.include_router(calendar.router, prefix="/api", tags=["calendar 工作日历"])
     app.include_router(runtime.router, prefix="/api", tags=["runtime 流程与任务"])

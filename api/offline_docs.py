@@ -51,17 +51,24 @@ PAGE = """<!doctype html>
 """
 
 
+async def swagger_ui(request: Request) -> HTMLResponse:
+    # Behind a proxy that mounts the app under a prefix, every address carries it (as FastAPI's do).
+    root = escape(request.scope.get("root_path", "").rstrip("/"))
+    app = request.app
+    return HTMLResponse(PAGE.format(title=escape(app.title), root=root, assets=ASSETS_URL,
+                                    openapi_url=root + escape(app.openapi_url or "")))
+
+
+async def redoc(request: Request) -> RedirectResponse:
+    return RedirectResponse(request.scope.get("root_path", "").rstrip("/") + DOCS_URL, status_code=308)
+
+
 def install(app: FastAPI) -> None:
-    """Serve /docs and its assets on `app`, which must be built with docs_url=None and redoc_url=None."""
+    """Serve /docs and its assets on `app`, which must be built with docs_url=None and redoc_url=None.
+
+    The endpoints are module functions, not closures over `app`: FastAPI classifies each endpoint
+    in process-wide caches keyed by the function (4,096 entries each), so a closure made per app
+    kept every app built in the process alive (the test suite builds ~1,500)."""
     app.mount(ASSETS_URL, StaticFiles(directory=str(ASSETS_DIR)), name="docs-assets")
-
-    @app.get(DOCS_URL, include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
-        # Behind a proxy that mounts the app under a prefix, every address carries it (as FastAPI's do).
-        root = escape(request.scope.get("root_path", "").rstrip("/"))
-        return HTMLResponse(PAGE.format(title=escape(app.title), root=root, assets=ASSETS_URL,
-                                        openapi_url=root + escape(app.openapi_url or "")))
-
-    @app.get(REDOC_URL, include_in_schema=False)
-    async def redoc(request: Request) -> RedirectResponse:
-        return RedirectResponse(request.scope.get("root_path", "").rstrip("/") + DOCS_URL, status_code=308)
+    app.add_api_route(DOCS_URL, swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route(REDOC_URL, redoc, methods=["GET"], include_in_schema=False)
