@@ -23,6 +23,12 @@ install_system_packages() {
 }
 
 install_python_packages() {
+  # pip takes ~6 s even with nothing to do; scripts/installed.py says when that is so (this
+  # checkout installed editable, its requirements unchanged and all present).
+  if python3 -I scripts/installed.py 2>/dev/null; then
+    echo ">> pip install -e .[test]: already installed from this checkout, requirements unchanged"
+    return
+  fi
   echo ">> pip install -e .[test]"
   python3 -m pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v -E "^WARNING: (Running pip|Location)" || true
 }
