@@ -12,7 +12,9 @@ install_system_packages() {
   command -v dot >/dev/null 2>&1 || missing+=(graphviz)
   if [ "${1:-}" = test ]; then
     [ -x /usr/lib/chromium/chromium-headless-shell ] || missing+=(chromium-headless-shell)
-    fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing+=(fonts-noto-cjk)
+    # (no `grep -q`: it stops reading at the first match, fc-list dies of SIGPIPE, and under
+    # `pipefail` the fonts looked missing on every run, apt-get included)
+    [ -n "$(fc-list : family 2>/dev/null | grep -i "noto sans cjk")" ] || missing+=(fonts-noto-cjk)
     command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   fi
   if [ ${#missing[@]} -gt 0 ]; then
