@@ -11,6 +11,7 @@ from engine.auth.service import create_user, get_user, start_session
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.db import Database
+from tests.runtime_helpers import load_demo_catalog
 
 _databases: dict[str, Database] = {}
 
@@ -35,3 +36,13 @@ def bearer_headers(database, clock, settings, username: str, roles) -> dict[str,
     with database.session() as session:
         create_user(session, username=username, password="secret-pass", now=clock.now(), roles=list(roles))
     return {"Authorization": f"Bearer {issue_token(settings, username)}"}
+
+
+def signed_in(client, database, clock, settings, demo_catalog_path):
+    """The test client with an admin and a plain staff member (`client.as_(username)` gives headers)."""
+    load_demo_catalog(database, clock, demo_catalog_path)
+    with database.session() as session:
+        create_user(session, "admin", "password-123", clock.now(), roles=["admin"])
+        create_user(session, "chenjing", "password-123", clock.now(), roles=["staff"], staff_id="S003")
+    client.as_ = lambda username: {"Authorization": f"Bearer {issue_token(settings, username)}"}
+    return client

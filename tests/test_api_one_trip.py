@@ -8,22 +8,18 @@ from __future__ import annotations
 import pytest
 from sqlmodel import func, select
 
-from engine.auth.service import create_user, end_session, get_user
+from engine.auth.service import end_session, get_user
 from engine.models.auth import AuthSession
 from engine.models.runtime import ProcessInstance
-from tests.auth_helpers import issue_token
-from tests.runtime_helpers import ARD, ARD_FILE, load_demo_catalog
+from tests.auth_helpers import signed_in
+from tests.runtime_helpers import ARD, ARD_FILE
 
 BODY = {"process_id": ARD, "data": {"applicant": "张三", "reviewer_post": "MZ-SHJZ-02", "amount": 100}}
 
 
 @pytest.fixture
 def api(client, database, clock, settings, demo_catalog_path):
-    load_demo_catalog(database, clock, demo_catalog_path)
-    with database.session() as session:
-        create_user(session, "admin", "password-123", clock.now(), roles=["admin"])
-        create_user(session, "chenjing", "password-123", clock.now(), roles=["staff"], staff_id="S003")
-    client.as_ = lambda username: {"Authorization": f"Bearer {issue_token(settings, username)}"}
+    client = signed_in(client, database, clock, settings, demo_catalog_path)
     uploaded = client.post("/api/definitions", headers=client.as_("admin"),
                            files={"file": ("ard.bpmn", ARD_FILE.read_bytes(), "application/xml")})
     assert uploaded.status_code == 201, uploaded.text

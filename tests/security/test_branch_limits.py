@@ -22,8 +22,9 @@ from engine.models.runtime import ProcessInstance, WorkTask
 from engine.runtime import service
 from engine.runtime.scripting import MAX_CARDINALITY
 from engine.runtime.worker import Worker
+from tests.auth_helpers import signed_in
 from tests.runtime_helpers import load_demo_catalog
-from tests.security.test_sandbox import PROCESS, _bpmn, _instances, _start, _upload, signed_in
+from tests.security.test_sandbox import PROCESS, _bpmn, _instances, _start, _upload
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from api.cli.app import app as cli_app
 from engine.runtime import service
 from engine.runtime.definitions import MAX_DEFINITION_BYTES, MAX_FLOW_ELEMENTS, MAX_OUTGOING_FLOWS
 from engine.runtime.scripting import MAX_AST_DEPTH, MAX_CARDINALITY, MAX_EXPRESSION_CHARS, MAX_SCRIPT_CHARS
+from tests.auth_helpers import signed_in
 from tests.runtime_helpers import ADMIN
-from tests.security.test_sandbox import _bpmn, _stored, _upload, probe_bpmn, signed_in
+from tests.security.test_sandbox import _bpmn, _stored, _upload, probe_bpmn
 
 PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
 

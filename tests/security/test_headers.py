@@ -125,12 +125,11 @@ def test_a_browser_applies_the_policy_and_the_pages_break_nothing(tmp_path):
     from playwright.sync_api import sync_playwright
 
     from api.main import create_app
-    from engine.auth.demo import DEMO_PASSWORD
     from engine.clock import BEIJING, ControlledClock
     from engine.config import Settings
     from engine.db import Database
     from engine.migrate import upgrade
-    from tests.browser_helpers import LiveServer, launch_chromium
+    from tests.browser_helpers import LiveServer, launch_chromium, sign_in_page
 
     url = f"sqlite:///{tmp_path / 'dutyflow.db'}"
     database = Database(url)
@@ -146,12 +145,9 @@ def test_a_browser_applies_the_policy_and_the_pages_break_nothing(tmp_path):
         page = browser.new_page()
         page.on("console", lambda message: refusals.append(message.text)
                 if "Content Security Policy" in message.text else None)
-        for path in ("/catalog", "/catalog/MZ-GF-001", "/catalog/versions", "/login"):
+        for path in ("/catalog", "/catalog/MZ-GF-001", "/catalog/versions"):
             page.goto(f"{server.url}{path}")
-        page.fill("input[name=username]", "s071")
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        with page.expect_navigation():  # signed in (its cookie set) before the next page is asked for
-            page.click("button:has-text('登录')")
+        sign_in_page(page, server.url, "s071")  # /login, its form and the page it leads to
         page.goto(f"{server.url}/dashboard")
         assert page.locator("#overlap-graph svg").count() == 1
         page.goto(f"{server.url}/catalog/NOPE")

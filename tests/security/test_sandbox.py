@@ -38,7 +38,7 @@ from engine.runtime.scripting import (
 )
 from engine.runtime.serializer import serialize_spec
 from engine.runtime.worker import Worker
-from tests.auth_helpers import issue_token
+from tests.auth_helpers import signed_in
 from tests.runtime_helpers import load_demo_catalog
 
 PROCESS = "sandbox_probe"
@@ -131,14 +131,6 @@ def _instances(database) -> list[ProcessInstance]:
         return list(session.exec(select(ProcessInstance)))
 
 
-def signed_in(client, database, clock, settings, demo_catalog_path):
-    """The test client with an admin and a plain staff member (`client.as_(username)` gives headers)."""
-    load_demo_catalog(database, clock, demo_catalog_path)
-    with database.session() as session:
-        create_user(session, "admin", "password-123", clock.now(), roles=["admin"])
-        create_user(session, "chenjing", "password-123", clock.now(), roles=["staff"], staff_id="S003")
-    client.as_ = lambda username: {"Authorization": f"Bearer {issue_token(settings, username)}"}
-    return client
 
 
 @pytest.fixture
